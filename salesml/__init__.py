@@ -1,6 +1,6 @@
 """salesml: a Jupyter-native analytics and ML workbench for sales organisations.
 
-The names a notebook needs most are re-exported here::
+The names a notebook needs most are re-exported here (imported lazily)::
 
     import salesml
     data, truth = salesml.simulate(preset="demo", seed=0)
@@ -9,23 +9,29 @@ The names a notebook needs most are re-exported here::
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
 
-from salesml.data import (  # noqa: E402
-    DatasetConfig,
-    MissingTableError,
-    SalesData,
-    load_dataset,
-    save_dataset,
-    simulate,
-)
+_EXPORTS = {
+    "DatasetConfig": "salesml.data.config",
+    "MissingTableError": "salesml.data.bundle",
+    "SalesData": "salesml.data.bundle",
+    "load_dataset": "salesml.data.io",
+    "save_dataset": "salesml.data.io",
+    "simulate": "salesml.data.simulate",
+    "Truth": "salesml.data.simulate",
+}
 
-__all__ = [
-    "DatasetConfig",
-    "MissingTableError",
-    "SalesData",
-    "__version__",
-    "load_dataset",
-    "save_dataset",
-    "simulate",
-]
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'salesml' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

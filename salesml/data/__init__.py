@@ -1,25 +1,36 @@
-"""The salesml data model: table specs, the SalesData bundle, IO, validation, simulator."""
+"""The salesml data model: table specs, the SalesData bundle, IO, validation, simulator.
+
+Names are imported lazily so that ``import salesml.data.schema`` stays cheap.
+"""
 
 from __future__ import annotations
 
-from salesml.data.bundle import MissingTableError, SalesData
-from salesml.data.config import DatasetConfig
-from salesml.data.io import load_dataset, save_dataset
-from salesml.data.schema import SPECS, TABLE_NAMES, TableSpec
-from salesml.data.simulate import Truth, simulate
-from salesml.data.validate import ValidationReport, validate
+import importlib
+from typing import Any
 
-__all__ = [
-    "SPECS",
-    "TABLE_NAMES",
-    "DatasetConfig",
-    "MissingTableError",
-    "SalesData",
-    "TableSpec",
-    "Truth",
-    "ValidationReport",
-    "load_dataset",
-    "save_dataset",
-    "simulate",
-    "validate",
-]
+_EXPORTS = {
+    "SPECS": "salesml.data.schema",
+    "TABLE_NAMES": "salesml.data.schema",
+    "TableSpec": "salesml.data.schema",
+    "DatasetConfig": "salesml.data.config",
+    "MissingTableError": "salesml.data.bundle",
+    "SalesData": "salesml.data.bundle",
+    "load_dataset": "salesml.data.io",
+    "save_dataset": "salesml.data.io",
+    "Truth": "salesml.data.simulate",
+    "simulate": "salesml.data.simulate",
+    "ValidationReport": "salesml.data.validate",
+    "validate": "salesml.data.validate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'salesml.data' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__
