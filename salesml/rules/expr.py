@@ -188,7 +188,7 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., Any], str]] = {
     "endswith": (2, lambda x, s: _str(x).endswith(_text_arg(s), na=False), "text ends with"),
     "fillna": (2, _fillna, "replace missing values with a literal"),
     "month": (1, lambda x: _dt(x).month, "month number (1-12) of a date"),
-    "weekday": (1, lambda x: _dt(x).weekday, "day of week (0 = Monday) of a date"),
+    "weekday": (1, lambda x: _dt(x).day_of_week, "day of week (0 = Monday) of a date"),
     "hour": (1, lambda x: _dt(x).hour, "hour of day of a date/time"),
 }
 
