@@ -4,15 +4,19 @@ Every function takes a :class:`~salesml.data.SalesData` and keyword options
 (``by``, ``period``, ``filters``) and returns a small result object with a ``.table``
 DataFrame, ``summary()``, ``findings()`` / ``key_findings(lang)`` and a Jupyter card::
 
-    from salesml.pipeline import funnel, funnel_breakpoints
+    from salesml.pipeline import funnel, funnel_breakpoints, key_findings
     f = funnel(data, by="region", period="2026-Q1")
-    b = funnel_breakpoints(data, by="region")
+    b = funnel_breakpoints(data, by="region", period="2026-Q1")
+    key_findings(f, b, lang="zh")
 """
 
 from __future__ import annotations
 
+from salesml.pipeline.breakpoints import BreakpointResult, funnel_breakpoints
+from salesml.pipeline.durations import DurationResult, stage_durations
 from salesml.pipeline.findings import Finding, key_findings
 from salesml.pipeline.funnel import FunnelResult, funnel
+from salesml.pipeline.leakage import LeakageResult, lead_leakage
 from salesml.pipeline.periods import (
     PeriodLike,
     last_complete_period,
@@ -22,13 +26,19 @@ from salesml.pipeline.periods import (
 )
 
 __all__ = [
+    "BreakpointResult",
+    "DurationResult",
     "Finding",
     "FunnelResult",
+    "LeakageResult",
     "PeriodLike",
     "funnel",
+    "funnel_breakpoints",
     "key_findings",
     "last_complete_period",
+    "lead_leakage",
     "mask_period",
     "parse_period",
     "period_label",
+    "stage_durations",
 ]

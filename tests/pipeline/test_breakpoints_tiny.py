@@ -1,0 +1,104 @@
+"""Tests of ``funnel_breakpoints`` mechanics (hand-built data and the z-test)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.stats.proportion import proportions_ztest
+
+from salesml.data.bundle import SalesData
+from salesml.pipeline import funnel_breakpoints
+from salesml.pipeline.breakpoints import two_proportion_ztest
+
+
+def test_ztest_matches_statsmodels() -> None:
+    rng = np.random.default_rng(3)
+    n1 = rng.integers(5, 500, 40)
+    n2 = rng.integers(5, 500, 40)
+    x1 = rng.binomial(n1, 0.4)
+    x2 = rng.binomial(n2, 0.5)
+    z, p = two_proportion_ztest(x1, n1, x2, n2)
+    for i in range(40):
+        zs, ps = proportions_ztest([x1[i], x2[i]], [n1[i], n2[i]])
+        assert z[i] == pytest.approx(zs, rel=1e-10)
+        assert p[i] == pytest.approx(ps, rel=1e-8)
+    # untestable pairs give NaN, not an error
+    z, p = two_proportion_ztest(
+        np.array([0, 3]), np.array([0, 3]), np.array([2, 4]), np.array([4, 4])
+    )
+    assert np.isnan(z[0]) and np.isnan(p[0]) and np.isnan(p[1])
+
+
+def test_baseline_is_rest_of_organisation(tiny: SalesData) -> None:
+    b = funnel_breakpoints(tiny, by="region")
+    t = b.table.set_index(["region", "stage"])
+    row = t.loc[("华东", "proposal")]
+    assert row["decided"] == 2 and row["advanced"] == 1
+    assert row["baseline_decided"] == 2 and row["baseline_advanced"] == 2
+    assert row["gap_pp"] == pytest.approx(-50.0)
+    assert row["excess_lost"] == pytest.approx(1.0)
+    assert not b.table["breakpoint"].any()  # six deals prove nothing
+    assert b.worst() is None
+    assert b.summary().loc["华南", "proposal"] == pytest.approx(50.0)
+    assert "won" not in set(b.table["stage"])
+
+
+def _synthetic(n: int = 400, bad: tuple[str, int] = ("B", 2), seed: int = 0) -> SalesData:
+    """Deals in regions A..D; every stage passes with 0.7, the bad pair with 0.4."""
+    rng = np.random.default_rng(seed)
+    stages = ["qualification", "needs_analysis", "proposal", "negotiation", "contract"]
+    regions = np.array(["A", "B", "C", "D"])
+    reg = regions[rng.integers(0, 4, n)]
+    reached = np.zeros(n, dtype=int)
+    alive = np.ones(n, dtype=bool)
+    for k in range(5):
+        p = np.where(reg == bad[0], 0.4, 0.7) if k == bad[1] else np.full(n, 0.7)
+        passed = alive & (rng.random(n) < p)
+        reached = np.where(passed, k + 1, reached)
+        alive = passed
+    ids = [f"D{i}" for i in range(n)]
+    deals = pd.DataFrame(
+        {
+            "deal_id": ids,
+            "customer_id": [f"C{i}" for i in range(n)],
+            "rep_id": "R1",
+            "created_at": pd.Timestamp("2026-01-01"),
+            "stage": [stages[min(r, 4)] for r in reached],
+            "outcome": np.where(reached == 5, "won", "lost"),
+            "closed_at": pd.Timestamp("2026-03-01"),
+            "amount": 1.0,
+            "product_line": "service",
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": deals["customer_id"],
+            "region": reg,
+            "segment": "x",
+            "source_channel": "wechat",
+            "created_at": pd.Timestamp("2025-01-01"),
+        }
+    )
+    return SalesData({"deals": deals, "customers": customers})
+
+
+def test_planted_synthetic_breakpoint_first() -> None:
+    b = funnel_breakpoints(_synthetic(4000), by="region")
+    first = b.table.iloc[0]
+    assert (first["region"], first["stage"]) == ("B", "proposal")
+    assert first["breakpoint"] and first["gap_pp"] < -20
+    assert b.breakpoints.shape[0] == 1
+    assert "B" in b.key_findings()[0] and "proposal" in b.key_findings()[0]
+    assert "断点" in b.key_findings("zh")[0]
+
+
+def test_argument_checks(tiny: SalesData) -> None:
+    with pytest.raises(ValueError, match="alpha"):
+        funnel_breakpoints(tiny, alpha=1.5)
+    with pytest.raises(ValueError, match="unknown correction method"):
+        funnel_breakpoints(tiny, method="magic")
+    with pytest.raises(ValueError, match="give `by`"):
+        funnel_breakpoints(tiny, by=None)
+    b = funnel_breakpoints(tiny, method="bonferroni", by="segment")
+    assert (b.table["p_adjusted"].dropna() >= b.table["p_value"].dropna()).all()

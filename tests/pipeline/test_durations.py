@@ -1,0 +1,60 @@
+"""Tests of ``stage_durations`` on the hand-built dataset (known answers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from salesml.data.bundle import MissingTableError, SalesData
+from salesml.pipeline import stage_durations
+from salesml.pipeline.durations import km_quantiles
+
+
+def test_known_durations(tiny: SalesData) -> None:
+    r = stage_durations(tiny, as_of="2026-03-01")
+    t = r.table.set_index("stage")
+    # qualification stays: D1 2, D2 1, D3 4, D4 10 (lost), D5 3, D6 1 days
+    q = t.loc["qualification"]
+    assert (q["stays"], q["completed"], q["open"]) == (6, 6, 0)
+    assert q["median_days"] == pytest.approx(2.5)
+    assert q["km_median_days"] == pytest.approx(2.0)  # smallest t with S(t) <= 0.5
+    assert q["km_p90_days"] == pytest.approx(10.0)
+    # needs_analysis: D3 is still open there (censored); completed 3, 2, 3, 1
+    n = t.loc["needs_analysis"]
+    assert (n["stays"], n["completed"], n["open"]) == (5, 4, 1)
+    assert n["median_days"] == pytest.approx(2.5)
+    assert n["km_median_days"] == pytest.approx(3.0)
+    assert np.isnan(n["km_p90_days"])  # the open stay keeps survival above 0.1
+    # contract: D1 6 days to close (won), D5 2 days, D6 open
+    c = t.loc["contract"]
+    assert (c["completed"], c["open"]) == (2, 1)
+    assert c["mean_days"] == pytest.approx(4.0)
+
+
+def test_by_group_and_overall(tiny: SalesData) -> None:
+    r = stage_durations(tiny, by="region", as_of="2026-03-01")
+    assert set(r.table["region"]) == {"华东", "华南"}
+    assert r.table.groupby("stage")["stays"].sum().sum() == r.overall["stays"].sum() == 21
+    s = r.summary()
+    assert list(s.index) == tiny.stage_order
+    assert r.key_findings("en") and r.key_findings("zh")
+    assert "Stage durations" in r._repr_html_()
+
+
+def test_period_and_filter(tiny: SalesData) -> None:
+    r = stage_durations(tiny, period="2026-01", filters={"region": "华东"}, as_of="2026-03-01")
+    assert r.overall["stays"].tolist() == [3, 3, 2, 1, 1]
+
+
+def test_needs_stage_history(tiny: SalesData) -> None:
+    no_hist = SalesData({k: v for k, v in tiny.tables.items() if k != "stage_history"})
+    with pytest.raises(MissingTableError, match="stage_history"):
+        stage_durations(no_hist)
+
+
+def test_km_matches_plain_quantile_without_censoring() -> None:
+    rng = np.random.default_rng(0)
+    d = rng.exponential(10, 1001)
+    cell = np.zeros(1001, dtype=np.int64)
+    km = km_quantiles(cell, d, np.ones(1001, dtype=bool), (0.5,), 1)
+    assert km[0, 0] == pytest.approx(np.sort(d)[500])  # the 501st of 1001 values
