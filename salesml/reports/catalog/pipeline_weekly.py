@@ -1,0 +1,66 @@
+"""``pipeline_weekly``: funnel, breakpoints, stage durations and lead leakage for a period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from salesml.reports.messages import register
+from salesml.reports.params import ReportParams
+from salesml.reports.registry import ReportSpec
+
+__all__ = ["REPORT", "PipelineWeeklyParams"]
+
+
+@dataclass(frozen=True)
+class PipelineWeeklyParams(ReportParams):
+    """Parameters of ``pipeline_weekly``.
+
+    Parameters
+    ----------
+    dataset, period, region, lang
+        See :class:`~salesml.reports.params.ReportParams`. ``period`` selects the
+        deal cohort (deals created in it) and the leads created in it.
+    breakpoints_by
+        Dimension the breakpoint table compares groups on (``region``, ``segment``,
+        ``channel``, ``team``...).
+    n_findings
+        How many key findings the summary lists.
+    """
+
+    breakpoints_by: str = "region"
+    n_findings: int = 3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.breakpoints_by.isidentifier():
+            raise ValueError(
+                f"breakpoints_by must be a dimension name, got {self.breakpoints_by!r}"
+            )
+        if not 1 <= self.n_findings <= 10:
+            raise ValueError(f"n_findings must be between 1 and 10, got {self.n_findings}")
+
+
+register(
+    {
+        "pipeline_weekly.title": {"en": "Pipeline report", "zh": "销售漏斗周报"},
+        "pipeline_weekly.funnel": {"en": "Sales funnel", "zh": "销售漏斗"},
+        "pipeline_weekly.funnel_note": {
+            "en": "Deals created in the period; conversion counts only deals whose fate at "
+            "the stage is decided.",
+            "zh": "统计本期新建商机；转化率只计算在该阶段已有结果的商机。",
+        },
+        "pipeline_weekly.breakpoints": {
+            "en": "Where conversion breaks (vs. the rest of the organisation)",
+            "zh": "转化断点（与组织其余部分相比）",
+        },
+        "pipeline_weekly.durations": {"en": "Time in each stage", "zh": "各阶段停留时间"},
+        "pipeline_weekly.leakage": {"en": "Lead leakage", "zh": "线索流失"},
+    }
+)
+
+REPORT = ReportSpec(
+    name="pipeline_weekly",
+    params=PipelineWeeklyParams,
+    description="Funnel conversion, regional breakpoints, stage durations and lead leakage.",
+    tables=("deals",),
+)

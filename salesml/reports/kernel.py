@@ -1,0 +1,69 @@
+"""Make sure notebooks run on the interpreter salesml is installed in.
+
+A machine may have no ``python3`` kernelspec, or one that points at another
+Python (a different virtualenv without salesml). Rather than trusting it, or
+installing anything into the user's Jupyter folders, salesml writes a private
+kernelspec for the running interpreter (``sys.executable``) into a cache folder
+and points papermill (through a kernel manager) and Voila (through
+``JUPYTER_PATH``) at it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["KERNEL_NAME", "kernel_env", "kernel_manager", "kernelspec_root"]
+
+#: Name of the kernelspec salesml writes and uses.
+KERNEL_NAME = "python3"
+
+
+def kernelspec_root() -> Path:
+    """Folder holding ``kernels/python3/kernel.json`` for the running interpreter.
+
+    The folder is keyed by the interpreter path, so two environments never share it.
+    """
+    import hashlib
+
+    key = hashlib.sha256(sys.executable.encode()).hexdigest()[:12]
+    base = Path(os.environ.get("SALESML_CACHE", Path(tempfile.gettempdir()) / "salesml-cache"))
+    root = base / f"jupyter-{key}"
+    spec_dir = root / "kernels" / KERNEL_NAME
+    spec_file = spec_dir / "kernel.json"
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python {sys.version_info.major}.{sys.version_info.minor} (salesml)",
+        "language": "python",
+        "metadata": {"debugger": True, "supported_encryption": ["curve"]},
+    }
+    text = json.dumps(spec, indent=1)
+    if not spec_file.exists() or spec_file.read_text(encoding="utf-8") != text:
+        spec_dir.mkdir(parents=True, exist_ok=True)
+        tmp = spec_file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, spec_file)
+    return root
+
+
+def kernel_manager():  # -> jupyter_client.KernelManager
+    """A kernel manager that starts ``sys.executable`` whatever kernelspecs are installed."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    ksm = KernelSpecManager(kernel_dirs=[str(kernelspec_root() / "kernels")])
+    # unix sockets keep kernel traffic off the network (and ipykernel's TCP warning away)
+    transport = "ipc" if os.name == "posix" else "tcp"
+    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm, transport=transport)
+
+
+def kernel_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """A copy of ``env`` (default ``os.environ``) whose ``JUPYTER_PATH`` finds salesml's kernel."""
+    out = dict(os.environ if env is None else env)
+    root = str(kernelspec_root())
+    rest = out.get("JUPYTER_PATH", "")
+    out["JUPYTER_PATH"] = root + (os.pathsep + rest if rest else "")
+    return out
