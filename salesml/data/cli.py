@@ -1,0 +1,185 @@
+"""``salesml generate | validate | info | import``: the data commands.
+
+Each command parses its arguments and calls one function of :mod:`salesml.data`;
+they print plain tables a manager can read and return a process exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add the data commands to the ``salesml`` parser."""
+    gen = sub.add_parser(
+        "generate",
+        help="generate a simulated dataset with planted truth",
+        description="Simulate a sales organisation and write it as a dataset folder, "
+        "with the planted truth in OUT/truth.",
+    )
+    gen.add_argument("--preset", default="demo", choices=["tiny", "demo", "S", "M", "L"])
+    gen.add_argument("--out", required=True, metavar="DIR", help="dataset folder to write")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--dirty",
+        action="store_true",
+        help="inject the faults real exports have (written as GB18030 CSV unless --format)",
+    )
+    gen.add_argument(
+        "--format",
+        choices=["parquet", "csv"],
+        default=None,
+        help="table file format (default: parquet; csv with --dirty)",
+    )
+    gen.add_argument("--encoding", default=None, help="CSV encoding (default utf-8; gb18030 dirty)")
+    gen.set_defaults(func=_cmd_generate)
+
+    val = sub.add_parser(
+        "validate",
+        help="validate a dataset folder and report rejected rows",
+        description="Load and validate a dataset; exit 1 when any row was rejected "
+        "unless --allow-rejects.",
+    )
+    val.add_argument("path", metavar="PATH", help="dataset folder")
+    val.add_argument(
+        "--quarantine-out",
+        metavar="FILE",
+        default=None,
+        help="write the quarantine (one row per rejected row and rule) to FILE (.csv/.parquet)",
+    )
+    val.add_argument("--allow-rejects", action="store_true", help="exit 0 even with rejects")
+    val.add_argument("--encoding", default=None, help="CSV encoding (default: detected)")
+    val.add_argument(
+        "--show", type=int, default=10, metavar="N", help="print the first N rejection messages"
+    )
+    val.set_defaults(func=_cmd_validate)
+
+    info = sub.add_parser("info", help="summarise a dataset folder (tables, rows, time span)")
+    info.add_argument("path", metavar="PATH", help="dataset folder")
+    info.add_argument("--encoding", default=None, help="CSV encoding (default: detected)")
+    info.set_defaults(func=_cmd_info)
+
+    imp = sub.add_parser(
+        "import",
+        help="import a CRM/ERP export through a column mapping file",
+        description="Translate an export (CSV/Parquet files in SRC_DIR) into a dataset "
+        "folder using a YAML mapping (see salesml.data.mapping). Rejected rows go to "
+        "OUT/quarantine.csv; exit 1 when any row was rejected unless --allow-rejects.",
+    )
+    imp.add_argument("src", metavar="SRC_DIR", help="folder with the exported files")
+    imp.add_argument("--mapping", required=True, metavar="YAML", help="mapping file")
+    imp.add_argument("--out", required=True, metavar="DATASET_DIR", help="dataset folder to write")
+    imp.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    imp.add_argument("--allow-rejects", action="store_true", help="exit 0 even with rejects")
+    imp.set_defaults(func=_cmd_import)
+
+
+def _print_table(df: pd.DataFrame) -> None:
+    dates = {
+        c: df[c].dt.strftime("%Y-%m-%d").fillna("")
+        for c in df.columns
+        if pd.api.types.is_datetime64_any_dtype(df[c])
+    }
+    df = df.assign(**dates) if dates else df
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(df.to_string())
+
+
+def _print_report(report, show: int) -> None:
+    summ = report.summary()
+    rules = [c for c in summ.columns if c not in ("file", "read", "loaded", "quarantined")]
+    summ = summ.drop(columns=[r for r in rules if not summ[r].any()])
+    _print_table(summ)
+    for note in report.notes:
+        print(f"note: {note}")
+    if not report.ok and show > 0:
+        print(
+            f"\nfirst {min(show, len(report.quarantine))} of {len(report.quarantine):,} rejections:"
+        )
+        for msg in report.quarantine["message"].head(show):
+            print(f"  {msg}")
+    print(report.headline())
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from salesml.data.io import save_dataset
+    from salesml.data.simulate import simulate
+
+    out = Path(args.out)
+    fmt = args.format or ("csv" if args.dirty else "parquet")
+    if args.preset == "L" and not args.dirty and fmt == "parquet":
+        from salesml.data.simulate import write_simulated
+
+        print(f"generating preset L (seed {args.seed}) in chunks into {out} ...", file=sys.stderr)
+        write_simulated(out, preset="L", seed=args.seed, progress=True)
+        print(f"wrote {out} (tables as Parquet part folders) and {out / 'truth'}")
+        return 0
+    print(f"simulating preset {args.preset} (seed {args.seed}) ...", file=sys.stderr)
+    data, truth = simulate(preset=args.preset, seed=args.seed, dirty=args.dirty, progress=True)
+    encoding = args.encoding or (truth.encoding if args.dirty else "utf-8")
+    save_dataset(data, out, format=fmt, encoding=encoding)
+    truth.save(out / "truth")
+    summ = data.summary()
+    _print_table(summ[summ["present"]].drop(columns="present"))
+    extra = f", {len(truth.faults):,} injected faults" if args.dirty else ""
+    print(
+        f"wrote {out} ({fmt}{', ' + encoding if fmt == 'csv' else ''}) and {out / 'truth'}{extra}"
+    )
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from salesml.data.io import load_dataset
+
+    data = load_dataset(args.path, encoding=args.encoding, progress=True)
+    report = data.validation
+    assert report is not None
+    _print_report(report, args.show)
+    if args.quarantine_out:
+        p = report.to_file(args.quarantine_out)
+        print(f"quarantine written to {p} ({len(report.quarantine):,} rows)")
+    if not report.ok and not args.allow_rejects:
+        print(
+            "rejected rows found: fix them at the source, or pass --allow-rejects to accept",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from salesml.data.io import load_dataset
+
+    data = load_dataset(args.path, encoding=args.encoding, progress=True)
+    cfg = data.config
+    print(f"dataset {cfg.name!r} at {args.path} · currency {cfg.currency} · {cfg.timezone}")
+    print(
+        f"stages: {' > '.join(cfg.stage_order)}"
+        + (f" · go-live {cfg.go_live}" if cfg.go_live else "")
+    )
+    summ = data.summary()
+    _print_table(summ[summ["present"]].drop(columns="present"))
+    if data.missing_tables:
+        print(f"absent tables: {', '.join(data.missing_tables)}")
+    if data.validation is not None:
+        print(data.validation.headline())
+    return 0
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from salesml.data.mapping import import_dataset
+
+    report = import_dataset(args.src, args.mapping, args.out, format=args.format)
+    _print_report(report, 10)
+    print(f"wrote {args.out}")
+    if not report.ok:
+        print(f"rejected rows written to {Path(args.out) / 'quarantine.csv'}")
+        if not args.allow_rejects:
+            return 1
+    return 0
