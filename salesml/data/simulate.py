@@ -356,7 +356,7 @@ def _day_weights(t0: pd.Timestamp, n_days: int) -> np.ndarray:
     """Relative lead intensity per day: weekends, a Chinese New Year dip, a Q1 peak."""
     days = pd.date_range(t0, periods=n_days, freq="D")
     w = np.ones(n_days)
-    w[days.dayofweek >= 5] = 0.45
+    w[days.day_of_week >= 5] = 0.45
     month_factor = {
         1: 0.95,
         2: 0.9,
@@ -441,8 +441,14 @@ def _build_world(cfg: SimulationConfig, rng: np.random.Generator) -> _World:
 
     # reps: ~1 manager per 7 sellers, spread by region weight
     n = cfg.n_reps
-    rep_region = rng.choice(len(REGIONS), size=n, p=REGION_WEIGHTS)
-    rep_region[: len(REGIONS)] = np.arange(len(REGIONS))  # every region staffed
+    # head count by region weight, at least a manager and two sellers everywhere
+    per_region = np.maximum(3, np.floor(n * REGION_WEIGHTS)).astype(int)
+    while per_region.sum() > n and (per_region > 3).any():
+        per_region[np.argmax(per_region)] -= 1
+    while per_region.sum() < n:
+        per_region[np.argmax(n * REGION_WEIGHTS - per_region)] += 1
+    rep_region = rng.permutation(np.repeat(np.arange(len(REGIONS)), per_region))
+    n = len(rep_region)
     role = np.full(n, "sales", dtype=object)
     for r in range(len(REGIONS)):
         idx = np.flatnonzero(rep_region == r)
@@ -455,11 +461,6 @@ def _build_world(cfg: SimulationConfig, rng: np.random.Generator) -> _World:
             sellers_by_region[r] = managers_by_region[r]
     cov = np.array([[1.0, 0.3, 0.2], [0.3, 1.0, 0.25], [0.2, 0.25, 1.0]])
     skills = rng.multivariate_normal(np.zeros(3), cov, size=n)
-    # centre skills within each region so that regions differ only where planted
-    for r in range(len(REGIONS)):
-        m = rep_region == r
-        if m.sum() > 1:
-            skills[m] -= skills[m].mean(axis=0)
     rep_ids = _ids("R", 1, n, max(3, len(str(n))))
     manager_id = np.empty(n, dtype=object)
     team = np.empty(n, dtype=object)
@@ -495,6 +496,15 @@ def _build_world(cfg: SimulationConfig, rng: np.random.Generator) -> _World:
         }
     )
     reply_base = np.exp(np.log(3.0) - 0.35 * skills[:, 2] + 0.4 * rng.standard_normal(n))
+    # centre the sellers' skills and reply habits within each region, so that regions
+    # differ in conversion only where a breakpoint is planted
+    log_reply = np.log(reply_base)
+    for r in range(len(REGIONS)):
+        m = sellers_by_region[r]
+        if len(m):
+            skills[m] -= skills[m].mean(axis=0)
+            log_reply[m] -= log_reply[m].mean() - np.log(3.0)
+    reply_base = np.exp(log_reply)
 
     # stores
     store_region = np.repeat(np.arange(5), STORES_PER_REGION)
