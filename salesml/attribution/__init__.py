@@ -10,12 +10,17 @@ from salesml.attribution.allocation import (
     driver_frame,
     load_rules,
 )
+from salesml.attribution.cac import acquisition_units, cac, roi, what_if
 
 __all__ = [
     "Allocation",
     "RuleError",
+    "acquisition_units",
     "allocate_costs",
+    "cac",
     "default_rules",
     "driver_frame",
     "load_rules",
+    "roi",
+    "what_if",
 ]
