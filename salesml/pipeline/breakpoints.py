@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import html
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
@@ -17,7 +19,7 @@ from salesml.pipeline.findings import Finding
 from salesml.pipeline.funnel import WON, FunnelResult, funnel
 from salesml.pipeline.periods import PeriodLike
 
-__all__ = ["BreakpointResult", "funnel_breakpoints", "two_proportion_ztest"]
+__all__ = ["BreakpointResult", "funnel_breakpoints", "stage_interaction_z", "two_proportion_ztest"]
 
 _METHODS = ("fdr_bh", "bonferroni", "holm", "fdr_by", "sidak", "holm-sidak", "hommel")
 
@@ -48,6 +50,123 @@ def two_proportion_ztest(
     return z, p
 
 
+def _main_effects_fit(
+    group: np.ndarray,
+    step: np.ndarray,
+    advanced: np.ndarray,
+    decided: np.ndarray,
+    own: list[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Expected conversion and standardised residual of each cell under group + stage.
+
+    Fits ``logit p = stage effect + group effect`` (no interaction) to the cells'
+    counts by binomial maximum likelihood (statsmodels GLM), with a separate dummy for
+    every cell in ``own`` so that those cells do not distort the others' expectation.
+    Cells in ``own`` are compared with the main-effects prediction made without them;
+    the others get Haberman's adjusted residual ``(x - n p) / sqrt(n p (1 - p) (1 - h))``
+    (``h`` the leverage), an approximately standard normal statistic.
+    """
+    m = len(group)
+    ok = decided > 0
+    n_groups = int(group.max()) + 1 if m else 0
+    n_steps = int(step.max()) + 1 if m else 0
+    base_cols = n_steps + max(n_groups - 1, 0)
+    x_mat = np.zeros((m, base_cols + len(own)))
+    x_mat[np.arange(m), step] = 1.0
+    rows = np.flatnonzero(group > 0)
+    x_mat[rows, n_steps + group[rows] - 1] = 1.0
+    for j, c in enumerate(own):
+        x_mat[c, base_cols + j] = 1.0
+    used = x_mat[ok].any(axis=0)
+    xo = x_mat[ok][:, used]
+    endog = np.column_stack([advanced[ok], decided[ok] - advanced[ok]]).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.GLM(endog, xo, family=sm.families.Binomial()).fit()
+    beta = np.zeros(x_mat.shape[1])
+    beta[used] = res.params
+    n = decided.astype(float)
+    x = advanced.astype(float)
+    p_full = 1.0 / (1.0 + np.exp(-(x_mat @ beta)))
+    w = n * p_full * (1.0 - p_full)
+    wo = w[ok]
+    a_inv = np.linalg.pinv(xo.T @ (xo * wo[:, None]))
+    h = np.zeros(m)
+    h[ok] = np.einsum("ij,jk,ik->i", xo, a_inv, xo) * wo
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (x - n * p_full) / np.sqrt(w * np.clip(1.0 - h, 1e-12, None))
+    expected = p_full
+    if own:
+        p_main = 1.0 / (1.0 + np.exp(-(x_mat[:, :base_cols] @ beta[:base_cols])))
+        own_idx = np.asarray(own)
+        expected = p_full.copy()
+        expected[own_idx] = p_main[own_idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z[own_idx] = (x[own_idx] - n[own_idx] * p_main[own_idx]) / np.sqrt(
+                n[own_idx] * p_main[own_idx] * (1.0 - p_main[own_idx])
+            )
+    z = np.where(ok & np.isfinite(z), z, np.nan)
+    return np.where(ok, expected, np.nan), z
+
+
+def stage_interaction_z(
+    group: np.ndarray,
+    step: np.ndarray,
+    advanced: np.ndarray,
+    decided: np.ndarray,
+    *,
+    also: np.ndarray | None = None,
+    alpha: float = 0.05,
+    method: str = "fdr_bh",
+    max_iter: int = 10,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Does a group convert worse at one stage than its own level at the other stages predicts?
+
+    A main-effects logit model (stage + group) gives each cell the conversion it would
+    have if the group were uniformly better or worse than the organisation at every
+    stage. A cell far below that expectation is a stage-specific break. Cells found
+    to break are then given their own parameter and the model is refitted, so that
+    one strong breakpoint does not pull the expectation of the group's other stages
+    (and of the stage's other groups) off; this repeats until the set is stable.
+
+    Parameters
+    ----------
+    group, step
+        Integer codes of each cell's group and stage.
+    advanced, decided
+        Counts per cell (deals that got past the stage / deals decided at it).
+    also
+        Optional boolean mask a cell must also satisfy to count as a break during the
+        refits (``funnel_breakpoints`` passes "significantly below the rest").
+    alpha, method
+        Level and correction (``multipletests``) of the interaction test.
+
+    Returns
+    -------
+    expected, z, p_adjusted
+        Per cell: the expected conversion, the standardised residual (negative = worse
+        than expected) and its corrected two-sided p-value.
+    """
+    own: list[int] = []
+    expected = z = p_adj = np.full(len(group), np.nan)
+    if len(group) == 0 or len(np.unique(group[decided > 0])) < 2:
+        return expected, z, p_adj
+    extra = np.ones(len(group), dtype=bool) if also is None else also
+    for _ in range(max_iter):
+        expected, z = _main_effects_fit(group, step, advanced, decided, own)
+        p = 2.0 * norm.sf(np.abs(z))
+        p_adj = np.full(len(group), np.nan)
+        valid = ~np.isnan(p)
+        if valid.any():
+            p_adj[valid] = multipletests(p[valid], alpha=alpha, method=method)[1]
+        flagged = np.flatnonzero(extra & (np.nan_to_num(p_adj, nan=1.0) < alpha) & (z < 0))
+        new = sorted(flagged.tolist())
+        if new == own:
+            break
+        own = new
+    return expected, z, p_adj
+
+
 @dataclass
 class BreakpointResult:
     """Per group and stage: conversion against the rest of the organisation.
@@ -69,8 +188,18 @@ class BreakpointResult:
           rate predicts, ``(baseline - conversion) * decided``;
         - ``z``, ``p_value``: two-sided two-proportion z-test (pooled variance);
         - ``p_adjusted``: ``p_value`` corrected for the number of tests (``method``);
-        - ``significant``: ``p_adjusted < alpha``;
-        - ``breakpoint``: significant and worse than baseline.
+        - ``significant``: ``p_adjusted < alpha`` (differs from the rest, either way);
+        - ``expected``: the conversion the group would have at this stage if it were as
+          much better or worse than the organisation here as it is over all stages
+          (a stage + group logit model without interaction; see
+          :func:`stage_interaction_z`);
+        - ``stage_gap_pp``: ``conversion - expected`` in points;
+        - ``z_stage``, ``p_stage_adjusted``, ``stage_significant``: the test of that
+          stage-specific gap (standardised residual, corrected the same way);
+        - ``breakpoint``: significantly below the rest of the organisation *and*
+          significantly below the group's own level at the other stages. A group that
+          is weak at every stage (say, one understaffed region) is ``significant`` at
+          several stages but its funnel does not *break* at one of them.
     by, alpha, method
         The settings used.
     n_tests
@@ -115,7 +244,7 @@ class BreakpointResult:
                 Finding(
                     en=f"No {dims} converts significantly worse than the rest at any stage.",
                     zh=f"各{dims_zh}在所有阶段的转化率均未显著低于其余组织。",
-                    weight=1.0,
+                    weight=50.0,
                     kind="breakpoint",
                 )
             ]
@@ -139,7 +268,7 @@ class BreakpointResult:
                     f"{r['baseline']:.0%}（差 {r['gap_pp']:+.1f} 个百分点，校正后 p = "
                     f"{r['p_adjusted']:.2g}），比基准多流失约 {r['excess_lost']:.0f} 个商机{zh_more}。"
                 ),
-                weight=10.0 + float(r["excess_lost"]),
+                weight=1000.0 + float(r["excess_lost"]),
                 kind="breakpoint",
             )
         ]
@@ -156,7 +285,16 @@ class BreakpointResult:
             f"{self.n_tests} tests · {html.escape(self.method)} at α = {self.alpha:g} · "
             f"{int(self.table['breakpoint'].sum())} breakpoint(s)"
         )
-        cols = [*self.by, "stage", "conversion", "baseline", "gap_pp", "p_adjusted", "breakpoint"]
+        cols = [
+            *self.by,
+            "stage",
+            "conversion",
+            "baseline",
+            "gap_pp",
+            "p_adjusted",
+            "stage_gap_pp",
+            "breakpoint",
+        ]
         body = self.table[cols].head(10).to_html(index=False, float_format=lambda x: f"{x:.3g}")
         return f"<div>{head}{body}</div>"
 
@@ -170,13 +308,20 @@ def funnel_breakpoints(
     alpha: float = 0.05,
     method: str = "fdr_bh",
 ) -> BreakpointResult:
-    """Find the group-stage pairs whose conversion is significantly below the rest.
+    """Find the group-stage pairs where the funnel breaks.
 
     For every group (say, region) and stage, the group's stage conversion among
     decided deals (see :func:`salesml.pipeline.funnel`) is compared with the pooled
     conversion of all *other* groups at that stage by a two-sided two-proportion
     z-test (the statistic of statsmodels' ``proportions_ztest``). The p-values of all
     group-stage pairs are corrected together with statsmodels' ``multipletests``.
+
+    A *breakpoint* must also be stage-specific: the group converts significantly
+    worse at that stage than its own level at the other stages predicts (a
+    group + stage logit model without interaction, refitted with flagged cells set
+    apart; see :func:`stage_interaction_z`). This separates a funnel that breaks at
+    one stage from a group that is uniformly weaker (whose gaps show up as
+    ``significant`` at every stage, without ``breakpoint``).
 
     Parameters
     ----------
@@ -230,11 +375,23 @@ def funnel_breakpoints(
         adj[valid] = multipletests(p[valid], alpha=alpha, method=method)[1]
     t["p_adjusted"] = adj
     t["significant"] = np.nan_to_num(adj, nan=1.0) < alpha
-    t["breakpoint"] = t["significant"] & (t["gap_pp"] < 0)
+    below = (t["significant"] & (t["gap_pp"] < 0)).to_numpy()
+    group = pd.factorize(
+        pd.MultiIndex.from_frame(t[dims].astype(object)) if len(dims) > 1 else t[dims[0]]
+    )[0]
+    expected, z_stage, p_stage = stage_interaction_z(
+        group, t["step"].to_numpy(), x1, n1, also=below, alpha=alpha, method=method
+    )
+    t["expected"] = expected
+    t["stage_gap_pp"] = 100.0 * (t["conversion"].to_numpy() - expected)
+    t["z_stage"] = z_stage
+    t["p_stage_adjusted"] = p_stage
+    t["stage_significant"] = np.nan_to_num(p_stage, nan=1.0) < alpha
+    t["breakpoint"] = below & t["stage_significant"].to_numpy() & (np.nan_to_num(z_stage) < 0)
     order = np.lexsort(
         (
             np.nan_to_num(adj, nan=2.0),
-            np.where(t["breakpoint"], t["gap_pp"].to_numpy(), 0.0),
+            np.where(t["breakpoint"], t["stage_gap_pp"].to_numpy(), 0.0),
             ~t["breakpoint"].to_numpy(),
         )
     )

@@ -19,8 +19,10 @@ class Finding:
     en, zh
         The sentence in English and in Chinese.
     weight
-        Importance used to rank findings across analyses (larger first). Scales are
-        comparable by construction: roughly "deals or leads affected" per finding.
+        Priority used to rank findings across analyses (larger first): a significant
+        funnel breakpoint (1000+), unexplained lead loss (400-600), the biggest leak
+        (300), the slowest stage (200), lead response time (150), the win rate (100),
+        "no breakpoint" (50).
     kind
         Short tag of what the finding is about (``leak``, ``breakpoint``, ``slow_stage``,
         ``lead_loss``, ``response``, ``win_rate``).

@@ -176,7 +176,7 @@ class FunnelResult:
                         f"最大的流失环节是{label(st, 'zh')}：已有结果的 {int(row['decided']):,} 个商机中"
                         f" {int(lost.iloc[i]):,} 个未能通过（转化率 {row['conversion']:.0%}）。"
                     ),
-                    weight=float(lost.iloc[i]) * 0.5,
+                    weight=300.0,
                     kind="leak",
                 )
             )
@@ -189,7 +189,7 @@ class FunnelResult:
                         f"deals are won once every stage is decided."
                     ),
                     zh=f"本期共 {self.n_deals:,} 个商机；按已有结果估算，新商机最终赢单率约 {win:.0%}。",
-                    weight=float(self.n_deals) * 0.05,
+                    weight=100.0,
                     kind="win_rate",
                 )
             )

@@ -101,7 +101,7 @@ class LeakageResult:
                         f"共流失 {int(o['lost']):,} 条线索，其中 {o['unexplained_share']:.0%}"
                         f"（{int(o['lost_unexplained']):,} 条）没有记录原因{ch_zh}{top_zh}。"
                     ),
-                    weight=500.0 * float(o["unexplained_share"]) + 100.0,
+                    weight=400.0 + 200.0 * float(o["unexplained_share"]),
                     kind="lead_loss",
                 )
             )
