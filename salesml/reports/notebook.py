@@ -34,6 +34,7 @@ from salesml.reports.export import LINEAGE_MIME
 from salesml.reports.messages import label, t
 from salesml.reports.params import ReportParams, validate_params
 from salesml.reports.registry import ReportSpec, get_report
+from salesml.reports.tables import format_frame
 
 __all__ = ["ReportContext", "start_report"]
 
@@ -165,41 +166,26 @@ class ReportContext:
         *,
         percent: Iterable[str] = (),
         decimals: int = 1,
-        max_rows: int = 30,
         label_values: Iterable[str] = (),
+        max_rows: int = 30,
     ) -> None:
-        """Display a DataFrame as a compact table.
+        """Display a DataFrame as a compact table (see :func:`salesml.reports.tables.format_frame`).
 
-        Parameters
-        ----------
-        df
-            The table (``None``: nothing shown).
-        percent
-            Columns holding shares in [0, 1], shown as percentages.
-        decimals
-            Decimals of the other float columns.
-        max_rows
-            Rows shown at most.
-        label_values
-            Columns whose values (stage names, channels...) are translated to labels.
+        ``None`` (a skipped analysis) shows nothing; an empty frame shows a note.
         """
         if df is None:
             return
         if not len(df):
             self.text("report.empty")
             return
-        shown = df.head(max_rows).copy()
-        pct = set(percent)
-        for col in shown.columns:
-            if col in pct:
-                shown[col] = shown[col].map(lambda x: "" if pd.isna(x) else f"{x:.1%}")
-            elif col in set(label_values):
-                shown[col] = shown[col].map(self.label)
-            elif pd.api.types.is_float_dtype(shown[col]):
-                shown[col] = shown[col].map(
-                    lambda x, d=decimals: "" if pd.isna(x) else f"{x:,.{d}f}"
-                )
-        shown = shown.rename(columns=lambda c: self.label(c))
+        shown = format_frame(
+            df,
+            self.lang,
+            percent=percent,
+            decimals=decimals,
+            label_values=label_values,
+            max_rows=max_rows,
+        )
         body = shown.to_html(classes="salesml-table", index=False, na_rep="", border=0)
         _display({"text/html": body, "text/plain": shown.to_string(index=False)})
 

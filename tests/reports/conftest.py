@@ -19,11 +19,11 @@ from salesml.reports.registry import ReportSpec
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small simulated dataset saved to disk (about 300 deals, 4 months)."""
+    """The simulator's ``tiny`` preset (about 450 deals) saved to disk."""
     from salesml.data.io import save_dataset
     from salesml.data.simulate import simulate
 
-    data, _ = simulate(preset="demo", seed=3, n_reps=8, n_customers=250, n_deals=300, months=4)
+    data, _ = simulate(preset="tiny", seed=3)
     folder = tmp_path_factory.mktemp("data") / "tiny"
     save_dataset(data, folder)
     return folder

@@ -1,0 +1,81 @@
+"""State base class of the Voila apps: busy flag, error text, timing. No widget imports."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from traitlets import Bool, Float, HasTraits, Unicode
+
+__all__ = ["AppState", "dataset_path"]
+
+log = logging.getLogger(__name__)
+
+#: Environment variable ``salesml serve --data`` sets for the app kernels.
+DATASET_ENV = "SALESML_DATASET"
+
+
+def dataset_path(dataset: str | os.PathLike[str] | None = None) -> Path:
+    """The dataset folder an app opens.
+
+    ``dataset`` when given, else ``$SALESML_DATASET`` (set by ``salesml serve``),
+    else ``datasets/demo``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the folder does not exist (with a hint to run ``salesml demo``).
+    """
+    p = Path(dataset or os.environ.get(DATASET_ENV) or "datasets/demo").expanduser()
+    if not p.exists():
+        raise FileNotFoundError(
+            f"dataset folder {str(p)!r} not found; run `salesml demo` to generate the demo "
+            f"data, or start the apps with `salesml serve --data PATH`"
+        )
+    return p.resolve()
+
+
+class AppState(HasTraits):
+    """Base of every app state: what the view shows besides the results.
+
+    Subclasses hold their controls and results as traits, recompute in an
+    ``@observe`` handler wrapped in :meth:`computing`, and import no widgets, so
+    they are tested without a browser.
+
+    Attributes
+    ----------
+    busy
+        True while a recomputation runs (the view shows a busy indicator).
+    error
+        Text of the last error ("" when the last recomputation succeeded); the view
+        shows it in an error box, and the controls stay usable.
+    last_seconds
+        Wall time of the last recomputation.
+    lang
+        Display language (``en`` or ``zh``).
+    """
+
+    busy = Bool(False)
+    error = Unicode("")
+    last_seconds = Float(0.0)
+    lang = Unicode("en")
+
+    @contextmanager
+    def computing(self) -> Iterator[None]:
+        """Mark the state busy for the block; turn an exception into ``error`` text."""
+        self.busy = True
+        t0 = time.perf_counter()
+        try:
+            yield
+        except Exception as e:  # shown in the app instead of killing the widget
+            log.exception("recomputation failed")
+            self.error = f"{type(e).__name__}: {e}"
+        else:
+            self.error = ""
+        finally:
+            self.last_seconds = time.perf_counter() - t0
+            self.busy = False

@@ -1,0 +1,148 @@
+"""Widgets of the funnel explorer, linked to :class:`FunnelExplorerState` (no analytics here)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+
+from salesml.apps.funnel_explorer.state import FunnelExplorerState
+from salesml.apps.widgets import busy_indicator, error_box, linked_dropdown, refresh_figure
+from salesml.reports.messages import register, t
+from salesml.reports.tables import frame_html
+
+__all__ = ["FunnelExplorerView"]
+
+register(
+    {
+        "funnel_explorer.title": {"en": "Funnel explorer", "zh": "销售漏斗分析"},
+        "funnel_explorer.breakpoints": {
+            "en": "Conversion vs. the rest of the organisation",
+            "zh": "转化率与组织其余部分对比",
+        },
+        "funnel_explorer.durations": {"en": "Days in each stage", "zh": "各阶段停留天数"},
+        "funnel_explorer.deals": {"en": "{n:,} deals", "zh": "{n:,} 个商机"},
+    }
+)
+
+_BREAKPOINT_COLUMNS = ["region", "stage", "decided", "conversion", "baseline", "gap_pp"]
+_DURATION_COLUMNS = ["stage", "stays", "open", "median_days", "p90_days"]
+
+
+def _plot_funnel(result: Any, lang: str) -> Any:
+    from salesml.plotting.pipeline import plot_funnel
+
+    return plot_funnel(result, lang=lang)
+
+
+class FunnelExplorerView(w.VBox):
+    """Controls, busy indicator, error box, funnel chart and two tables.
+
+    Parameters
+    ----------
+    state
+        The state the controls are linked to; the view redraws when ``state.result``
+        changes and never computes anything itself.
+    """
+
+    def __init__(self, state: FunnelExplorerState, **kwargs: Any) -> None:
+        import plotly.graph_objects as go
+
+        self.state = state
+        lang = state.lang
+        all_label = t("app.all", lang)
+        self.controls = [
+            linked_dropdown(
+                state,
+                "region",
+                state.regions,
+                description=t("app.region", lang),
+                all_label=all_label,
+            ),
+            linked_dropdown(
+                state,
+                "segment",
+                state.segments,
+                description=t("app.segment", lang),
+                all_label=all_label,
+            ),
+            linked_dropdown(
+                state,
+                "channel",
+                state.channels,
+                description=t("app.channel", lang),
+                all_label=all_label,
+            ),
+            linked_dropdown(
+                state,
+                "period",
+                state.periods,
+                description=t("app.period", lang),
+                all_label=t("app.whole_history", lang),
+            ),
+        ]
+        self.busy = busy_indicator(state)
+        self.error = error_box(state)
+        self.headline = w.HTML()
+        self.headline.add_class("salesml-headline")
+        self.figure = go.FigureWidget()
+        self.breakpoints = w.HTML()
+        self.breakpoints.add_class("salesml-breakpoints")
+        self.durations = w.HTML()
+        self.durations.add_class("salesml-durations")
+        title = w.HTML(f"<h2>{html.escape(t('funnel_explorer.title', lang))}</h2>")
+        tables = w.HBox(
+            [
+                w.VBox(
+                    [
+                        w.HTML(f"<h4>{html.escape(t('funnel_explorer.breakpoints', lang))}</h4>"),
+                        self.breakpoints,
+                    ]
+                ),
+                w.VBox(
+                    [
+                        w.HTML(f"<h4>{html.escape(t('funnel_explorer.durations', lang))}</h4>"),
+                        self.durations,
+                    ]
+                ),
+            ],
+            layout=w.Layout(gap="24px", flex_flow="row wrap"),
+        )
+        super().__init__(
+            [
+                title,
+                w.HBox(self.controls, layout=w.Layout(flex_flow="row wrap", gap="8px")),
+                w.HBox([self.busy, self.headline], layout=w.Layout(gap="16px")),
+                self.error,
+                self.figure,
+                tables,
+            ],
+            **kwargs,
+        )
+        state.observe(self._redraw, names=["result"])
+        self._redraw()
+
+    def _redraw(self, _: Any = None) -> None:
+        r = self.state.result
+        if r is None:
+            return
+        lang = self.state.lang
+        try:
+            refresh_figure(self.figure, _plot_funnel(r.funnel, lang))
+        except Exception as e:  # a drawing problem must not kill the controls
+            self.state.error = f"{type(e).__name__}: {e}"
+        self.headline.value = html.escape(t("funnel_explorer.deals", lang, n=r.funnel.n_deals))
+        rows = r.breakpoint_rows
+        self.breakpoints.value = frame_html(
+            rows[[c for c in _BREAKPOINT_COLUMNS if c in rows]],
+            lang,
+            percent=["conversion", "baseline"],
+            label_values=["stage"],
+        )
+        overall = r.durations.overall
+        self.durations.value = frame_html(
+            overall[[c for c in _DURATION_COLUMNS if c in overall]],
+            lang,
+            label_values=["stage"],
+        )

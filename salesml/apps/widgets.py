@@ -1,0 +1,115 @@
+"""Widget building blocks shared by the app views (imports ipywidgets; states must not)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import ipywidgets as w
+
+from salesml.apps.base import AppState
+from salesml.reports.messages import label, t
+from salesml.reports.tables import frame_html
+
+__all__ = [
+    "busy_indicator",
+    "error_box",
+    "frame_html",
+    "linked_dropdown",
+    "refresh_figure",
+]
+
+
+def busy_indicator(state: AppState) -> w.HTML:
+    """A small label showing "Computing…" while ``state.busy`` (and "Ready" otherwise)."""
+    box = w.HTML()
+    box.add_class("salesml-busy")
+
+    def show(_: Any = None) -> None:
+        if state.busy:
+            box.value = (
+                "<span style='color:#b36b00'>&#9203; "
+                f"{html.escape(t('app.busy', state.lang))}</span>"
+            )
+        else:
+            extra = f" · {state.last_seconds * 1000:.0f} ms" if state.last_seconds else ""
+            box.value = (
+                f"<span style='color:#2e7d32'>&#10003; {html.escape(t('app.ready', state.lang))}"
+                f"{extra}</span>"
+            )
+
+    state.observe(show, names=["busy"])
+    show()
+    return box
+
+
+def error_box(state: AppState) -> w.HTML:
+    """A red box showing ``state.error``; hidden when there is none."""
+    box = w.HTML()
+    box.add_class("salesml-error")
+
+    def show(_: Any = None) -> None:
+        if state.error:
+            box.value = (
+                "<div style='border:1px solid #c62828;background:#ffebee;color:#b71c1c;"
+                "padding:8px;border-radius:4px'>"
+                f"<b>{html.escape(t('app.error', state.lang))}</b><br>"
+                f"{html.escape(state.error)}</div>"
+            )
+            box.layout.display = None
+        else:
+            box.value = ""
+            box.layout.display = "none"
+
+    state.observe(show, names=["error"])
+    show()
+    return box
+
+
+def linked_dropdown(
+    state: AppState,
+    trait: str,
+    values: Sequence[str],
+    *,
+    description: str,
+    all_label: str | None = None,
+) -> w.Dropdown:
+    """A dropdown two-way linked to ``state.<trait>``.
+
+    ``values`` are the data values; ``all_label`` (when given) adds a first option
+    with value ``""`` meaning "no filter". Options show translated labels.
+    """
+    options: list[tuple[str, str]] = []
+    if all_label is not None:
+        options.append((all_label, ""))
+    options.extend((label(v, state.lang), str(v)) for v in values)
+    dd = w.Dropdown(
+        options=options,
+        value=getattr(state, trait),
+        description=description,
+        style={"description_width": "initial"},
+        layout=w.Layout(width="auto"),
+    )
+    dd.add_class(f"salesml-{trait}")
+    w.link((dd, "value"), (state, trait))
+    return dd
+
+
+def refresh_figure(widget: Any, new: Any) -> None:
+    """Make plotly ``FigureWidget`` ``widget`` show figure ``new`` (one round trip).
+
+    Traces of the same count and types are updated in place (the chart animates
+    rather than flashes); otherwise they are replaced.
+    """
+    with widget.batch_update():
+        same = len(widget.data) == len(new.data) and all(
+            a.type == b.type for a, b in zip(widget.data, new.data, strict=True)
+        )
+        if same:
+            for old, fresh in zip(widget.data, new.data, strict=True):
+                old.update(fresh.to_plotly_json(), overwrite=True)
+        else:
+            widget.data = ()
+            widget.add_traces(list(new.data))
+        widget.layout = new.layout
