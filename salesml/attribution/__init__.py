@@ -11,8 +11,11 @@ from salesml.attribution.allocation import (
     load_rules,
 )
 from salesml.attribution.cac import acquisition_units, cac, roi, what_if
+from salesml.attribution.journeys import journeys
+from salesml.attribution.touch import MODELS, markov_removal_effects, path_table, touch_attribution
 
 __all__ = [
+    "MODELS",
     "Allocation",
     "RuleError",
     "acquisition_units",
@@ -20,7 +23,11 @@ __all__ = [
     "cac",
     "default_rules",
     "driver_frame",
+    "journeys",
     "load_rules",
+    "markov_removal_effects",
+    "path_table",
     "roi",
+    "touch_attribution",
     "what_if",
 ]
