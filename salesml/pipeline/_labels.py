@@ -41,6 +41,13 @@ _ZH: dict[str, str] = {
     "referral": "转介绍",
     "telesales": "电话销售",
     "partner": "合作伙伴",
+    # lead-loss reasons
+    "price": "价格",
+    "competitor": "竞争对手",
+    "no_budget": "无预算",
+    "no_need": "无需求",
+    "unreachable": "联系不上",
+    "timing": "时机不对",
     # axis and legend words
     "stage": "阶段",
     "deals": "商机数",

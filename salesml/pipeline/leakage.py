@@ -81,7 +81,7 @@ class LeakageResult:
             if len(top):
                 r = top.iloc[0]
                 top_en = f"; the top recorded reason is {r['reason']} ({r['share_of_lost']:.0%})"
-                top_zh = f"；有记录的首要原因是「{r['reason']}」（{r['share_of_lost']:.0%}）"
+                top_zh = f"；有记录的首要原因是「{label(r['reason'], 'zh')}」（{r['share_of_lost']:.0%}）"
             worst = self.table[self.table["lost"] >= 20].sort_values(
                 "unexplained_share", ascending=False
             )

@@ -1,0 +1,68 @@
+"""Tests of the pipeline figures (structure and labels, not pixels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from salesml.data.bundle import SalesData
+from salesml.pipeline import funnel, funnel_breakpoints, lead_leakage, stage_durations
+from salesml.plotting.pipeline import (
+    breakpoint_heatmap,
+    funnel_chart,
+    lead_loss_bars,
+    stage_duration_bars,
+)
+
+
+def test_funnel_chart_overall_and_groups(tiny: SalesData) -> None:
+    fig = funnel_chart(funnel(tiny))
+    assert isinstance(fig, go.Figure)
+    assert len(fig.data) == 1
+    assert list(fig.data[0].x) == [6, 5, 4, 3, 3, 2]
+    assert "conv. 83%" in fig.data[0].text[0]
+    grouped = funnel_chart(funnel(tiny, by="region"), lang="zh")
+    assert len(grouped.data) == 2
+    assert grouped.data[0].y[0] == "资格确认"
+    assert grouped.layout.title.text == "销售漏斗"
+    assert len(funnel_chart(funnel(tiny, by="region"), groups="overall").data) == 1
+
+
+def test_breakpoint_heatmap_marks_planted(demo_data) -> None:
+    data, truth = demo_data
+    b = funnel_breakpoints(data)
+    fig = breakpoint_heatmap(b)
+    hm = fig.data[0]
+    stages = list(hm.x)
+    rows = list(hm.y)
+    i = rows.index(truth.breakpoint["region"])
+    j = stages.index(truth.breakpoint["stage"])
+    assert "◎" in hm.text[i][j]
+    assert hm.z[i][j] == pytest.approx(np.nanmin(np.asarray(hm.z, dtype=float)))
+    assert sum("◎" in c for row in hm.text for c in row) == int(b.table["breakpoint"].sum())
+    zh = breakpoint_heatmap(b, lang="zh", value="stage_gap_pp")
+    assert "方案报价" in list(zh.data[0].x)
+
+
+def test_duration_bars(tiny: SalesData) -> None:
+    fig = stage_duration_bars(stage_durations(tiny, as_of="2026-03-01"))
+    assert [t.name for t in fig.data] == ["median", "p90"]
+    assert fig.data[0].y[0] == pytest.approx(2.0)  # KM median of qualification
+    grouped = stage_duration_bars(stage_durations(tiny, by="region"), by_group=True, lang="zh")
+    assert {t.name for t in grouped.data} == {"华东", "华南"}
+
+
+def test_lead_loss_bars_highlight_unexplained(tiny: SalesData) -> None:
+    fig = lead_loss_bars(lead_leakage(tiny), lang="zh")
+    bar = fig.data[0]
+    names = list(bar.y)
+    assert "未说明原因" in names and "价格" in names
+    k = names.index("未说明原因")
+    assert bar.marker.color[k] != bar.marker.color[names.index("价格")]
+    assert bar.x[k] == 2
+
+
+def test_bad_lang(tiny: SalesData) -> None:
+    with pytest.raises(ValueError, match="lang must be"):
+        funnel_chart(funnel(tiny), lang="fr")
