@@ -50,6 +50,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
@@ -119,7 +121,7 @@ def to_pandera(spec: TableSpec, *, config: DatasetConfig | None = None) -> Any:
     -------
     pandera.pandas.DataFrameSchema
     """
-    import pandera.pandas as pa
+    import pandera.pandas as pdr
 
     config = config or DatasetConfig()
     cols = {}
@@ -127,17 +129,17 @@ def to_pandera(spec: TableSpec, *, config: DatasetConfig | None = None) -> Any:
         checks = []
         allowed = _allowed(spec.name, c, config)
         if allowed is not None:
-            checks.append(pa.Check.isin(sorted(allowed)))
+            checks.append(pdr.Check.isin(sorted(allowed)))
         if c.min_value is not None:
-            checks.append(pa.Check.ge(c.min_value))
+            checks.append(pdr.Check.ge(c.min_value))
         single_key = len(spec.key) == 1 and c.name == spec.key[0]
-        cols[c.name] = pa.Column(
+        cols[c.name] = pdr.Column(
             c.pandas_dtype,
             nullable=c.nullable and not single_key,
             unique=single_key,
             checks=checks or None,
         )
-    return pa.DataFrameSchema(
+    return pdr.DataFrameSchema(
         cols,
         strict=False,
         unique=list(spec.key) if len(spec.key) > 1 else None,
@@ -378,6 +380,15 @@ def parse_table(
             cols[c.name], bad[c.name] = _parse_bool(s)
         elif c.kind == "datetime":
             cols[c.name], bad[c.name] = _parse_datetime(s, formats, config.timezone)
+    for c in parsed.columns:
+        # extra columns of plain text in object columns get pandas' text dtype, so a
+        # frame read from CSV and the same frame built in memory come out alike
+        if (
+            c not in spec
+            and parsed[c].dtype == object
+            and pd.api.types.infer_dtype(parsed[c], skipna=True) in ("string", "empty")
+        ):
+            cols[c] = parsed[c].astype("str")
     if cols:
         parsed = parsed.assign(**cols)
     for c in spec.columns:
@@ -485,7 +496,7 @@ def _single_table_checks(t: _Table, bad: dict[str, np.ndarray], config: DatasetC
             t.add(isna & ~col_bad, c.name, "not_null", "; this column must be filled in")
         allowed = _allowed(t.name, c, config)
         if allowed is not None:
-            out = ~isna & ~s.isin(list(allowed)).to_numpy()
+            out = ~isna & ~_is_in(s, pa.array(sorted(allowed), type=pa.large_string()))
             shown = ", ".join(sorted(allowed)) if len(allowed) <= 14 else f"{len(allowed)} names"
             t.add(out, c.name, "allowed_values", f", which is not allowed (use one of: {shown})")
         if c.min_value is not None:
@@ -502,9 +513,8 @@ def _single_table_checks(t: _Table, bad: dict[str, np.ndarray], config: DatasetC
     # unique key: later duplicates rejected, the first kept
     key = [k for k in spec.key if k in df.columns]
     if len(key) == len(spec.key):
-        keyed = df[key]
-        complete = keyed.notna().all(axis=1).to_numpy()
-        dup = keyed.duplicated(keep="first").to_numpy() & complete
+        complete = df[key].notna().all(axis=1).to_numpy()
+        dup = _later_duplicates([df[k] for k in key]) & complete
         if dup.any():
             first = pd.Series(np.flatnonzero(complete & ~dup), dtype="int64")
             ktxt_all = t.key_text(np.arange(n))
@@ -539,8 +549,34 @@ def _where_series(t: _Table, pos: np.ndarray) -> pd.Series:
     return "row " + pd.Series(pos).astype("str")
 
 
-def _first_index(keys: pd.Series) -> pd.Index:
-    return pd.Index(keys.dropna().drop_duplicates())
+def _arrow(s: pd.Series) -> pa.Array:
+    """A text column as one Arrow large_string array (zero-copy for pandas ``str``)."""
+    arr = pa.array(s, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
+def _is_in(s: pd.Series, values: pa.Array) -> np.ndarray:
+    """``s.isin(values)`` for text, through Arrow (pandas' isin loops in Python for str)."""
+    return pc.is_in(_arrow(s), value_set=values).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _codes(s: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values (missing -> -1), fast for Arrow-backed text."""
+    if isinstance(s.dtype, pd.StringDtype):
+        enc = pc.dictionary_encode(_arrow(s))
+        return pc.fill_null(enc.indices, -1).to_numpy().astype(np.int64)
+    codes, _ = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
+    """Rows whose key (all ``cols``) already appeared at an earlier row."""
+    codes = [_codes(c) for c in cols]
+    if len(codes) == 1:
+        return pd.Series(codes[0]).duplicated(keep="first").to_numpy()
+    return pd.DataFrame({i: c for i, c in enumerate(codes)}).duplicated(keep="first").to_numpy()
 
 
 def _cross_table_checks(tables: dict[str, _Table], notes: list[str]) -> None:
@@ -580,8 +616,9 @@ def _cross_table_checks(tables: dict[str, _Table], notes: list[str]) -> None:
             p = tables[parent]
             child = t.parsed[col]
             present = child.notna().to_numpy()
-            keys = _first_index(p.parsed[pcol])
-            pos = keys.get_indexer(child)
+            parent_arr = _arrow(p.parsed[pcol])
+            keys = pc.unique(parent_arr.drop_null())
+            pos = pc.fill_null(pc.index_in(_arrow(child), value_set=keys), -1).to_numpy()
             missing = present & (pos < 0)
             pfile = p.file or parent
             t.add(
@@ -592,8 +629,8 @@ def _cross_table_checks(tables: dict[str, _Table], notes: list[str]) -> None:
             )
             found = present & (pos >= 0)
             while True:
-                loaded_keys = p.parsed[pcol][~p.rejected]
-                ok_key = keys.isin(loaded_keys)
+                loaded_keys = pc.filter(parent_arr, pa.array(~p.rejected))
+                ok_key = pc.is_in(keys, value_set=loaded_keys).to_numpy(zero_copy_only=False)
                 orphan = found & ~np.where(pos >= 0, ok_key[np.maximum(pos, 0)], True)
                 new = orphan & ~_rule_mask(t, col, "parent_rejected")
                 t.add(
