@@ -339,6 +339,10 @@ class _Checker:
                 else:
                     self.visit(right, d)
         elif isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute):
+                raise self.fail(
+                    "attribute access ('.') and method calls are not allowed", node.func
+                )
             if not isinstance(node.func, ast.Name):
                 raise self.fail("only the named functions may be called", node.func)
             name = node.func.id
