@@ -222,7 +222,9 @@ def _tiny_dataset(seed: int, n_costs: int, n_acts: int) -> SalesData:
             "store_id": rng.choice([*stores, None], n_costs),
             "rep_id": rng.choice([*reps, None], n_costs),
             "activity_id": np.where(
-                rng.random(n_costs) < 0.3, rng.choice(acts["activity_id"], n_costs), None
+                rng.random(n_costs) < 0.3,
+                rng.choice(acts["activity_id"], n_costs) if n_acts else None,
+                None,
             ),
             "deal_id": None,
         }
@@ -253,7 +255,8 @@ _rule = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),
     n_costs=st.integers(0, 30),
