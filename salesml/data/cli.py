@@ -7,7 +7,9 @@ they print plain tables a manager can read and return a process exit code.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -80,6 +82,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.set_defaults(func=_cmd_import)
 
 
+def _user_errors(
+    cmd: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
+    """Report bad paths, mappings and files as one line on stderr (exit 2), not a traceback."""
+
+    @functools.wraps(cmd)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return cmd(args)
+        except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, KeyError) as e:
+            msg = e.args[0] if isinstance(e, KeyError) and e.args else e
+            print(f"salesml {args.command}: error: {msg}", file=sys.stderr)
+            return 2
+
+    return run
+
+
 def _print_table(df: pd.DataFrame) -> None:
     dates = {
         c: df[c].dt.strftime("%Y-%m-%d").fillna("")
@@ -107,6 +126,7 @@ def _print_report(report, show: int) -> None:
     print(report.headline())
 
 
+@_user_errors
 def _cmd_generate(args: argparse.Namespace) -> int:
     from salesml.data.io import save_dataset
     from salesml.data.simulate import simulate
@@ -134,6 +154,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+@_user_errors
 def _cmd_validate(args: argparse.Namespace) -> int:
     from salesml.data.io import load_dataset
 
@@ -153,6 +174,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+@_user_errors
 def _cmd_info(args: argparse.Namespace) -> int:
     from salesml.data.io import load_dataset
 
@@ -172,6 +194,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+@_user_errors
 def _cmd_import(args: argparse.Namespace) -> int:
     from salesml.data.mapping import import_dataset
 

@@ -56,6 +56,7 @@ def corrupt(raw: dict[str, pd.DataFrame], edits) -> tuple[dict[str, pd.DataFrame
     return out, hit
 
 
+@pytest.mark.slow
 @_fixture_ok
 @given(
     st.lists(
