@@ -2,7 +2,8 @@
 
 The HTML is self-contained and renders offline: code cells are hidden, the lab
 template's CDN scripts (require.js, MathJax, mermaid, widget manager) are left
-out, and plotly figures embed plotly.js inline (see
+out, and plotly.js is inlined once in the page head when the notebook has
+plotly figures (see
 :func:`salesml.reports.notebook.show`).
 """
 
@@ -20,15 +21,20 @@ __all__ = ["LINEAGE_MIME", "export_html", "external_scripts", "pop_lineage"]
 
 #: MIME type of the display output a report notebook emits with its lineage.
 LINEAGE_MIME = "application/vnd.salesml.lineage+json"
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 # The lab template minus everything fetched from the network. Kept as a string
 # (a jinja DictLoader) so it ships inside the Python package without data files.
 _TEMPLATE = """\
 {%- extends 'index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {% block jupyter_widgets %}{% endblock jupyter_widgets %}
+{%- block html_head_js -%}
+{%- if resources.salesml_plotlyjs -%}
+<script type="text/javascript">{{ resources.salesml_plotlyjs }}</script>
+{%- endif -%}
+{%- endblock html_head_js -%}
 {% block extra_css %}
 <style type="text/css">
   body.jp-Notebook { max-width: 1100px; margin: 0 auto; padding: 1.5em; }
@@ -69,6 +75,22 @@ def external_scripts(html_text: str) -> list[str]:
     return [m.group(0) for m in _EXTERNAL_SCRIPT.finditer(html_text)]
 
 
+def _has_plotly(nb: nbformat.NotebookNode) -> bool:
+    return any(
+        PLOTLY_MIME in out.get("data", {})
+        for cell in nb.cells
+        if cell.get("cell_type") == "code"
+        for out in cell.get("outputs", [])
+    )
+
+
+def _plotlyjs() -> str:
+    """plotly.js, inlined once per page (with ``</script>`` made harmless)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().replace("</script", "<\\/script")
+
+
 def export_html(nb: nbformat.NotebookNode, path: str | os.PathLike[str], *, title: str) -> Path:
     """Write ``nb`` as one self-contained HTML file with the code hidden.
 
@@ -106,7 +128,8 @@ def export_html(nb: nbformat.NotebookNode, path: str | os.PathLike[str], *, titl
         exclude_output_prompt=True,
         embed_images=True,
     )
-    body, _ = exporter.from_notebook_node(nb)
+    resources = {"salesml_plotlyjs": _plotlyjs() if _has_plotly(nb) else ""}
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     bad = external_scripts(body)
     if bad:
         raise RuntimeError(f"the report HTML would load scripts from the network: {bad[:3]}")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -64,7 +64,6 @@ class ReportContext:
     spec: ReportSpec
     params: ReportParams
     data: SalesData
-    _plotly_loaded: bool = field(default=False, repr=False)
 
     # ------------------------------------------------------------------ values
     @property
@@ -141,17 +140,18 @@ class ReportContext:
     def show(self, fig: Any) -> None:
         """Display a plotly figure so it renders both in Jupyter and in the offline HTML.
 
-        The first figure of a report carries plotly.js inline; later ones reuse it.
+        The output carries the figure JSON (JupyterLab's plotly renderer) and an HTML
+        div; plotly.js itself is added once to the exported page by
+        :func:`salesml.reports.export.export_html`, which keeps notebooks small.
         ``None`` (a skipped analysis) shows nothing.
         """
         if fig is None:
             return
         page = fig.to_html(
             full_html=False,
-            include_plotlyjs=not self._plotly_loaded,
+            include_plotlyjs=False,
             config={"displaylogo": False, "responsive": True},
         )
-        self._plotly_loaded = True
         _display(
             {
                 "application/vnd.plotly.v1+json": json.loads(fig.to_json()),
@@ -159,6 +159,26 @@ class ReportContext:
                 "text/plain": f"<plotly figure: {fig.layout.title.text or ''}>",
             }
         )
+
+    def plot(self, figure: Callable[..., Any], result: Any, **options: Any) -> None:
+        """Draw ``result`` with plotting function ``figure`` in the report language and show it.
+
+        ``figure(result, lang=ctx.lang, **options)``; a ``None`` result (a skipped
+        analysis) shows nothing.
+        """
+        if result is None:
+            return
+        self.show(figure(result, lang=self.lang, **options))
+
+    def region_note(self, key: str) -> None:
+        """Show catalogue text ``key`` only when the report is restricted to a region."""
+        if self.params.region:
+            self.text(key, region=self.params.region)
+
+    def filters_except(self, *dims: str) -> dict[str, Any] | None:
+        """:attr:`filters` without ``dims`` (to compare groups along a dimension)."""
+        f = {k: v for k, v in (self.filters or {}).items() if k not in dims}
+        return f or None
 
     def table(
         self,
@@ -249,7 +269,7 @@ def start_report(name: str, /, **values: Any) -> ReportContext:
 
     spec = get_report(name)
     params = validate_params(spec.params, values, report=name)
-    data = load_dataset(params.dataset)
+    data = load_dataset(params.dataset, progress=False)
     if spec.tables:
         data.require(*spec.tables, analysis=f"the {name} report")
     ctx = ReportContext(spec=spec, params=params, data=data)

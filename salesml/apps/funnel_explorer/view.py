@@ -31,9 +31,9 @@ _DURATION_COLUMNS = ["stage", "stays", "open", "median_days", "p90_days"]
 
 
 def _plot_funnel(result: Any, lang: str) -> Any:
-    from salesml.plotting.pipeline import plot_funnel
+    from salesml.plotting.pipeline import funnel_chart
 
-    return plot_funnel(result, lang=lang)
+    return funnel_chart(result, lang=lang)
 
 
 class FunnelExplorerView(w.VBox):

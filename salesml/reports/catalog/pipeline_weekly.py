@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
+
+from salesml.pipeline import BreakpointResult
 from salesml.reports.messages import register
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 
-__all__ = ["REPORT", "PipelineWeeklyParams"]
+__all__ = ["REPORT", "PipelineWeeklyParams", "breakpoint_rows"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,39 @@ register(
         },
         "pipeline_weekly.durations": {"en": "Time in each stage", "zh": "各阶段停留时间"},
         "pipeline_weekly.leakage": {"en": "Lead leakage", "zh": "线索流失"},
+        "pipeline_weekly.leakage_scope": {
+            "en": "Leads carry no region until they convert, so this section covers every "
+            "region, not only {region}.",
+            "zh": "线索在转化前没有区域信息，因此本节统计全部区域，而不仅是{region}。",
+        },
+        "pipeline_weekly.breakpoints_note": {
+            "en": "Each group's stage conversion against all other groups together; "
+            "flagged cells differ significantly after correcting for the number of tests.",
+            "zh": "各组每个阶段的转化率与其余各组合计相比；标记的格子在多重检验校正后仍显著。",
+        },
+        "pipeline_weekly.response": {
+            "en": "Time to first response (hours)",
+            "zh": "首次响应时长（小时）",
+        },
     }
 )
+
+
+def breakpoint_rows(result: BreakpointResult, region: str | None, by: str) -> pd.DataFrame:
+    """The breakpoint rows to show: the selected group's stages, else the flagged and worst gaps.
+
+    Output columns: the ``by`` dimension, ``stage``, ``decided``, ``conversion``,
+    ``baseline``, ``gap_pp``, ``p_adjusted``, ``breakpoint``.
+    """
+    t = result.table
+    if region and by == "region" and "region" in t:
+        rows = t[t["region"] == region].sort_values("step")
+    else:
+        flagged = t[t["breakpoint"]]
+        rows = flagged if len(flagged) >= 5 else t.nsmallest(5, "gap_pp")
+    cols = [*result.by, "stage", "decided", "conversion", "baseline", "gap_pp", "p_adjusted"]
+    return rows[[c for c in [*cols, "breakpoint"] if c in rows]].reset_index(drop=True)
+
 
 REPORT = ReportSpec(
     name="pipeline_weekly",

@@ -1,0 +1,96 @@
+"""``pipeline_weekly`` through the CLI: success, region filter, and the failure path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from salesml.cli import main
+from salesml.data.io import load_dataset
+from salesml.demo import latest_complete_month
+from salesml.reports.catalog.pipeline_weekly import breakpoint_rows
+from salesml.reports.export import external_scripts
+
+
+@pytest.fixture(scope="module")
+def period(tiny_dataset: Path) -> str:
+    return latest_complete_month(load_dataset(tiny_dataset, progress=False))
+
+
+@pytest.mark.slow
+def test_cli_run_then_failing_run_keeps_good_report(
+    tiny_dataset: Path, period: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    args = ["report", "run", "pipeline_weekly", "--period", period, "--out", str(out)]
+    assert main([*args, "--data", str(tiny_dataset), "-p", "lang", "zh"]) == 0
+    printed = capsys.readouterr().out
+    folder = out / "pipeline_weekly" / period
+    html_path = folder / "pipeline_weekly.html"
+    assert str(html_path) in printed
+    page = html_path.read_text(encoding="utf-8")
+    assert "销售漏斗周报" in page and "关键发现" in page  # zh title and section
+    assert external_scripts(page) == []
+    assert "start_report(" not in page  # code hidden
+    run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    data = load_dataset(tiny_dataset, progress=False)
+    assert run["dataset_fingerprint"] == data.fingerprint()
+    assert run["parameters"]["lang"] == "zh" and run["status"] == "ok"
+    good = html_path.read_bytes()
+
+    # a dataset without the deals table makes the notebook fail
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_dataset, broken)
+    for f in broken.glob("deals.*"):
+        f.unlink()
+    assert main([*args, "--data", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "failed at cell" in err and "MissingTableError" in err and "deals" in err
+    assert html_path.read_bytes() == good  # last good report untouched
+    failed = out / "pipeline_weekly" / f"{period}.failed"
+    nb = nbformat.read(failed / "pipeline_weekly.ipynb", as_version=4)
+    marked = [c for c in nb.cells if c.metadata.get("papermill", {}).get("exception")]
+    assert len(marked) == 1 and "start_report(" in marked[0].source
+    assert json.loads((failed / "run.json").read_text(encoding="utf-8"))["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_region_filter_and_refusals(
+    tiny_dataset: Path, period: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    data = load_dataset(tiny_dataset, progress=False)
+    region = sorted(data.customers["region"].unique())[0]
+    base = ["report", "run", "pipeline_weekly", "--data", str(tiny_dataset), "--period", period]
+    assert main([*base, "--out", str(out), "--region", region]) == 0
+    page = (out / "pipeline_weekly" / period / "pipeline_weekly.html").read_text(encoding="utf-8")
+    assert f"Region: {region}" in page
+    assert "covers every region" in page  # the leakage section says it is not filtered
+    capsys.readouterr()
+    # refused before execution: exit 2, nothing written
+    assert main([*base, "--out", str(out / "x"), "-p", "n_findings", "many"]) == 2
+    assert main([*base, "--out", str(out / "x"), "-p", "__import__('os')", "1"]) == 2
+    assert main([*base, "--out", str(out / "../escape")]) == 2
+    err = capsys.readouterr().err
+    assert "'n_findings' must be int" in err and "plain identifiers" in err and "'..'" in err
+    assert not (out / "x").exists()
+
+
+def test_breakpoint_rows_selects_the_region(demo_data) -> None:
+    from salesml.pipeline import funnel_breakpoints
+
+    data, truth = demo_data
+    b = funnel_breakpoints(data, by="region")
+    rows = breakpoint_rows(b, truth.breakpoint["region"], "region")
+    assert set(rows["region"]) == {truth.breakpoint["region"]}
+    assert list(rows["stage"]) == data.stage_order
+    top = breakpoint_rows(b, None, "region")
+    first = top.iloc[0]
+    assert (first["region"], first["stage"]) == (
+        truth.breakpoint["region"],
+        truth.breakpoint["stage"],
+    )
