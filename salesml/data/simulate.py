@@ -168,6 +168,7 @@ PRESETS: dict[str, SimulationConfig] = {
         months=24,
         start="2024-11-01",
         activities_per_deal=21.0,
+        chunk_customers=40_000,
     ),
 }
 
@@ -589,7 +590,8 @@ def _build_world(cfg: SimulationConfig, rng: np.random.Generator) -> _World:
 @dataclass
 class _Chunk:
     tables: dict[str, pd.DataFrame]
-    consumption: pd.DataFrame  # category, amount, customer (int, -1 none), lead_channel, t
+    cust_cost: np.ndarray  # true acquisition cost per customer of the chunk
+    channel_cost: np.ndarray  # true acquisition cost per channel (customers and lost leads)
     cust_channel: np.ndarray
     cust_acq: np.ndarray  # acquisition time (days) or NaN
     cust_ids: np.ndarray
@@ -1530,6 +1532,17 @@ def _simulate_chunk(
         s = pd.Series(close_t[won]).groupby(deal_c[won]).min()
         acq[s.index.to_numpy()] = s.to_numpy()
 
+    # true acquisition cost: consumption dated at or before the customer's acquisition
+    cidx = consumption["customer"].to_numpy()
+    t_c = consumption["t"].to_numpy()
+    acq_t = np.where(cidx >= 0, acq[np.maximum(cidx, 0)], np.nan)
+    counts = (cidx < 0) | np.isnan(acq_t) | (t_c <= acq_t + 1e-9)
+    amt = consumption["amount"].to_numpy() * counts
+    cust_cost = np.bincount(cidx[cidx >= 0], weights=amt[cidx >= 0], minlength=nC)
+    channel_cost = np.bincount(
+        consumption["channel"].to_numpy().astype(int), weights=amt, minlength=n_ch
+    )
+    del consumption
     lost_mask = status == "lost"
     reasons = pd.Series(lost_reason[lost_mask]).value_counts().to_dict()
     chunk = _Chunk(
@@ -1547,7 +1560,8 @@ def _simulate_chunk(
             "approvals": approvals,
             "collab_events": collab,
         },
-        consumption=consumption,
+        cust_cost=cust_cost,
+        channel_cost=channel_cost,
         cust_channel=cust_ch,
         cust_acq=acq,
         cust_ids=cust_ids,
@@ -1975,21 +1989,11 @@ def _truth(
     rh = np.concatenate([c.response_hours for c in chunks])
 
     # true CAC
-    cons = pd.concat(
-        [c.consumption.assign(chunk=i) for i, c in enumerate(chunks)], ignore_index=True
-    )
     acq = np.concatenate([c.cust_acq for c in chunks])
     cust_ids = np.concatenate([c.cust_ids for c in chunks])
     cust_ch = np.concatenate([c.cust_channel for c in chunks])
-    base = np.cumsum([0] + [len(c.cust_ids) for c in chunks])[:-1]
-    cidx = cons["customer"].to_numpy()
-    gidx = np.where(cidx >= 0, cidx + base[cons["chunk"].to_numpy()], -1)
-    t = cons["t"].to_numpy()
-    acq_t = np.where(gidx >= 0, acq[np.maximum(gidx, 0)], np.nan)
-    counts = (gidx < 0) | np.isnan(acq_t) | (t <= acq_t + 1e-9)
-    amt = cons["amount"].to_numpy() * counts
-    cust_cost = np.bincount(gidx[gidx >= 0], weights=amt[gidx >= 0], minlength=len(cust_ids))
-    ch_cost = pd.Series(amt).groupby(cons["channel"].to_numpy()).sum()
+    cust_cost = np.concatenate([c.cust_cost for c in chunks])
+    ch_cost = pd.Series(np.sum([c.channel_cost for c in chunks], axis=0))
     acquired = pd.Series(~np.isnan(acq)).groupby(cust_ch).sum()
     ch_rows = []
     for i, ch in enumerate(CHANNELS):
@@ -2094,10 +2098,9 @@ def write_simulated(
             pq.write_table(
                 pa.Table.from_pandas(df, preserve_index=False), d / f"part-{i:05d}.parquet"
             )
-        ch.tables = {
-            k: v.iloc[0:0] if k not in ("costs",) else v[["campaign_id", "amount"]]
-            for k, v in ch.tables.items()
-        }
+        # keep only what the truth and campaign budgets need
+        spend = ch.tables["costs"].groupby("campaign_id", as_index=False)["amount"].sum()
+        ch.tables = {"costs": spend}
         kept.append((world, ch))
         del tables
     assert world is not None
