@@ -651,7 +651,7 @@ def _rule_mask(t: _Table, column: str, rule: str) -> np.ndarray:
     return m
 
 
-def _quarantine_frame(t: _Table) -> pd.DataFrame:
+def _quarantine_frame(t: _Table) -> pd.DataFrame | None:
     frames = []
     csv = bool(t.file and t.file.lower().endswith(".csv"))
     label = t.file or t.name
@@ -686,8 +686,11 @@ def _quarantine_frame(t: _Table) -> pd.DataFrame:
             )
         )
     if not frames:
-        return _empty_quarantine()
+        return None
     return pd.concat(frames, ignore_index=True)
+
+
+_TEXT_QCOLS = ("table", "file", "key", "column", "rule", "value", "message")
 
 
 def _empty_quarantine() -> pd.DataFrame:
@@ -788,7 +791,9 @@ def validate(
         keep = ~t.rejected
         df = t.parsed[keep].reset_index(drop=True) if t.rejected.any() else t.parsed
         clean[name] = _finalise(name, df, config)
-        qframes.append(_quarantine_frame(t))
+        qf = _quarantine_frame(t)
+        if qf is not None:
+            qframes.append(qf)
         n_bad = int(t.rejected.sum())
         if n_bad:
             rejected[name] = t.raw[t.rejected]
@@ -803,7 +808,9 @@ def validate(
         )
         assert len(clean[name]) + n_bad == len(t.raw), f"conservation broken for {name}"
     quarantine = pd.concat(qframes, ignore_index=True) if qframes else _empty_quarantine()
-    quarantine = quarantine.astype({"line": "Int64", "row": "int64"})
+    quarantine = quarantine.astype(
+        {"line": "Int64", "row": "int64", **dict.fromkeys(_TEXT_QCOLS, "str")}
+    )
     counts_df = (
         pd.DataFrame(counts).set_index("table")
         if counts

@@ -1,0 +1,143 @@
+"""Benchmark: load + validate a dataset folder against a raw pyarrow read of the same files.
+
+Usage::
+
+    python bench/bench_load.py --tier demo      # a few seconds
+    python bench/bench_load.py --tier M         # generation takes 1-2 minutes
+
+Steps, each in a fresh subprocess so peak memory (max RSS) is per step:
+
+1. generate: ``simulate(preset=tier, seed)`` then ``save_dataset`` as Parquet;
+2. measure: the baseline ``pyarrow.parquet.read_table(f).to_pandas()`` of every table
+   file, then ``salesml.load_dataset`` (read + parse + validate), ``validate`` alone on
+   the loaded frames, and pandera's lazy validation of the schemas built by
+   ``salesml.data.validate.to_pandera`` on the same frames (single-table rules only).
+   Each timing is the best of ``--repeat`` runs.
+
+Prints a Markdown table row set and writes JSON to ``bench/out/load-<tier>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GEN = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from salesml.data.io import save_dataset
+    from salesml.data.simulate import simulate
+    preset, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    t0 = time.perf_counter()
+    data, truth = simulate(preset=preset, seed=seed)
+    t1 = time.perf_counter()
+    save_dataset(data, out)
+    t2 = time.perf_counter()
+    rows = {n: len(df) for n, df in data.tables.items()}
+    print(json.dumps({"generate_s": t1 - t0, "save_s": t2 - t1, "rows": rows,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    """
+)
+
+MEASURE = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    import pyarrow.parquet as pq
+    from salesml.data.io import find_table_files, load_dataset
+    from salesml.data.schema import SPECS
+    from salesml.data.validate import to_pandera, validate
+    folder, repeat, with_pandera = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+    files = find_table_files(folder)
+
+    def best(fn):
+        times = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            out = fn()
+            times.append(time.perf_counter() - t0)
+        return min(times), out
+
+    raw_s, _ = best(lambda: {n: pq.read_table(p).to_pandas() for n, p in files.items()})
+    load_s, data = best(lambda: load_dataset(folder, progress=False))
+    assert data.validation.ok, data.validation.headline()
+    val_s, _ = best(lambda: validate(data))
+    res = {"raw_read_s": raw_s, "load_validate_s": load_s, "validate_s": val_s,
+           "rows": sum(len(df) for df in data.tables.values())}
+    if with_pandera:
+        schemas = {n: to_pandera(SPECS[n]) for n in data.tables}
+        pandera_s, _ = best(
+            lambda: [schemas[n].validate(df, lazy=True) for n, df in data.tables.items()]
+        )
+        res["pandera_s"] = pandera_s
+    res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(res))
+    """
+)
+
+
+def _child(code: str, *args: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+    if proc.returncode:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit(f"benchmark step failed (exit {proc.returncode})")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tier", choices=["tiny", "demo", "S", "M"], default="demo")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--repeat", type=int, default=None, help="best of N (default 5; 2 for M)")
+    ap.add_argument("--no-pandera", action="store_true", help="skip the pandera comparison")
+    ap.add_argument("--out", default=None, help="dataset folder (default bench/out/data-<tier>)")
+    args = ap.parse_args(argv)
+    repeat = args.repeat or (2 if args.tier == "M" else 5)
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(args.out) if args.out else out_dir / f"data-{args.tier}"
+
+    print(f"[1/2] generating tier {args.tier} (seed {args.seed}) into {folder} ...", flush=True)
+    t0 = time.perf_counter()
+    gen = _child(GEN, args.tier, str(args.seed), str(folder))
+    print(
+        f"      simulate {gen['generate_s']:.1f}s, save {gen['save_s']:.1f}s, "
+        f"peak {gen['peak_rss_mb']:.0f} MB ({time.perf_counter() - t0:.0f}s wall)",
+        flush=True,
+    )
+    print(f"[2/2] measuring load + validate (best of {repeat}) ...", flush=True)
+    m = _child(MEASURE, str(folder), str(repeat), "0" if args.no_pandera else "1")
+    result = {"tier": args.tier, "seed": args.seed, "repeat": repeat, **gen, **m}
+    (out_dir / f"load-{args.tier}.json").write_text(json.dumps(result, indent=1))
+
+    acts = gen["rows"].get("activities", 0)
+    print()
+    print(
+        "| tier | rows | activities | raw pyarrow read | load + validate | ratio | "
+        "validate only | ratio | pandera (lazy, 1-table rules) | generate | gen. peak RSS | load peak RSS |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    pand = f"{m['pandera_s']:.2f} s" if "pandera_s" in m else "-"
+    print(
+        f"| {args.tier} | {m['rows']:,} | {acts:,} | {m['raw_read_s']:.2f} s | "
+        f"{m['load_validate_s']:.2f} s | {m['load_validate_s'] / m['raw_read_s']:.1f}x | "
+        f"{m['validate_s']:.2f} s | {m['validate_s'] / m['raw_read_s']:.1f}x | {pand} | "
+        f"{gen['generate_s']:.1f} s | {gen['peak_rss_mb']:,.0f} MB | {m['peak_rss_mb']:,.0f} MB |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
