@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
@@ -140,13 +142,21 @@ def path_table(journeys: pd.DataFrame, *, sep: str = ">") -> PathTable:
     )
     agg = agg[(agg["c"] + agg["n"]) > 0]
     agg = agg[agg.index.str.len() > 0]
-    parts = agg.index.to_series().str.split(sep, regex=False)
-    lens = parts.str.len().to_numpy()
-    flat = np.concatenate(parts.to_numpy()) if len(parts) else np.array([], dtype=object)
-    codes, uniq = pd.factorize(flat, sort=True)
+    # Split and code the touches in Arrow (C++), not per path in Python.
+    lists = pc.split_pattern(pa.array(agg.index.to_numpy(dtype=object), type=pa.string()), sep)
+    lens = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype("int64")
+    enc = pc.dictionary_encode(pc.list_flatten(lists))
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    names = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), dtype="int64")
+    rank[order] = np.arange(len(order))
+    codes = rank[enc.indices.to_numpy(zero_copy_only=False).astype("int64")]
+    uniq = names[order]
     tp = np.repeat(np.arange(len(agg)), lens)
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if len(lens) else np.array([], int)
-    pos = np.arange(len(flat)) - np.repeat(starts, lens)
+    pos = np.arange(len(codes)) - np.repeat(starts, lens)
     return PathTable(
         channels=np.asarray(uniq, dtype=object),
         conversions=agg["c"].to_numpy(),
