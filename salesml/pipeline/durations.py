@@ -10,12 +10,16 @@ import pandas as pd
 
 from salesml.data.bundle import SalesData
 from salesml.pipeline._common import (
+    _NAT,
+    DealIndex,
     Filters,
     GroupBy,
-    deal_frame,
-    group_codes,
+    Selection,
+    Stays,
+    deal_stays,
+    linear_quantiles,
     normalise_by,
-    require_columns,
+    select_deals,
 )
 from salesml.pipeline._labels import label
 from salesml.pipeline.findings import Finding
@@ -53,25 +57,57 @@ def km_quantiles(
     out = np.full((n_cells, len(qs)), np.nan)
     if not len(cell):
         return out
-    # events before censorings at tied durations (the usual convention)
-    order = np.lexsort((~event, duration, cell))
-    c, d, e = cell[order], duration[order], event[order]
-    size = np.bincount(c, minlength=n_cells)
-    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    c, d, e, start, size = _sorted_cells(cell, duration, event, n_cells)
+    return _km_sorted(c, d, e, start, size, qs, n_cells)
+
+
+def _km_sorted(
+    c: np.ndarray,
+    d: np.ndarray,
+    e: np.ndarray,
+    start: np.ndarray,
+    size: np.ndarray,
+    qs: tuple[float, ...],
+    n_cells: int,
+) -> np.ndarray:
+    """:func:`km_quantiles` on stays already sorted by :func:`_sorted_cells`."""
+    out = np.full((n_cells, len(qs)), np.nan)
+    if not len(c):
+        return out
     rank = np.arange(len(c)) - start[c]
     at_risk = size[c] - rank
     with np.errstate(divide="ignore"):
         log_factor = np.log1p(-e.astype(float) / at_risk)
-    logs = pd.Series(log_factor).groupby(c).cumsum().to_numpy()
+    # survival within each cell: cumulative sum of log factors restarted at each cell
+    logs = pd.Series(log_factor).groupby(c, sort=False).cumsum().to_numpy()
     surv = np.exp(logs)
     for j, q in enumerate(qs):
         hit = surv <= 1.0 - q + 1e-12
         if not hit.any():
             continue
         idx = np.flatnonzero(hit)
-        first = pd.Series(d[idx]).groupby(c[idx]).first()
-        out[first.index.to_numpy(), j] = first.to_numpy()
+        hit_cells = c[idx]
+        first = np.ones(len(idx), dtype=bool)
+        first[1:] = hit_cells[1:] != hit_cells[:-1]
+        out[hit_cells[first], j] = d[idx[first]]
     return out
+
+
+def _sorted_cells(
+    cell: np.ndarray, duration: np.ndarray, event: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stays sorted by cell, then duration, events before censorings at ties.
+
+    Returns the sorted cell, duration and event arrays, and each cell's start offset
+    and size.
+    """
+    o = np.argsort(~event, kind="stable")
+    o = o[np.argsort(duration[o], kind="stable")]
+    o = o[np.argsort(cell[o], kind="stable")]
+    c, d, e = cell[o], duration[o], event[o]
+    size = np.bincount(c, minlength=n_cells)
+    start = np.concatenate(([0], np.cumsum(size)[:-1]))
+    return c, d, e, start, size
 
 
 @dataclass
@@ -153,62 +189,35 @@ class DurationResult:
         return f"<div>{head}{body}</div>"
 
 
-def _stays(
-    data: SalesData, deals: pd.DataFrame, as_of: pd.Timestamp, analysis: str
-) -> pd.DataFrame:
-    """One row per stage stay of the cohort's deals: deal row, stage index, days, ended."""
-    order = data.stage_order
-    pos = {s: i for i, s in enumerate(order)}
-    hist = data.stage_history
-    require_columns(hist, "stage_history", ["deal_id", "entered_at", "stage"], analysis)
-    row = pd.Index(deals["deal_id"]).get_indexer(hist["deal_id"])
-    keep = row >= 0
-    stage = hist["stage"].map(pos).to_numpy(dtype=float)
-    if np.isnan(stage[keep]).any():
-        bad = int(np.flatnonzero(keep & np.isnan(stage))[0])
-        raise ValueError(
-            f"{analysis}: table 'stage_history', column 'stage', row {bad} has stage "
-            f"{hist['stage'].iloc[bad]!r}, which is not in the stage order {order}"
-        )
-    entered = hist["entered_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
-    row, stage, entered = row[keep], stage[keep].astype(np.int64), entered[keep]
-    o = np.lexsort((stage, entered, row))
-    row, stage, entered = row[o], stage[o], entered[o]
-    same_next = np.zeros(len(row), dtype=bool)
-    same_next[:-1] = row[1:] == row[:-1]
-    nxt = np.empty_like(entered)
-    nxt[:-1] = entered[1:]
-    closed = deals["closed_at"].to_numpy(dtype="datetime64[ns]").astype(np.int64)[row]
-    closed_ok = ~np.isnat(deals["closed_at"].to_numpy(dtype="datetime64[ns]"))[row]
-    cut = pd.Timestamp(as_of).to_datetime64().astype("datetime64[ns]").astype(np.int64)
-    end = np.where(same_next, nxt, np.where(closed_ok, closed, cut))
-    ended = same_next | closed_ok
-    days = (end - entered) / _DAY
-    return pd.DataFrame({"row": row, "step": stage, "days": days, "ended": ended})
-
-
 def _summarise(
-    stays: pd.DataFrame, codes: np.ndarray, keys: pd.DataFrame, order: list[str]
+    stays: Stays,
+    sel: Selection,
+    cut: int,
+    order: list[str],
+    grouped: bool,
 ) -> pd.DataFrame:
+    """Per-cell stay counts and duration statistics of the selected deals."""
     n_stages = len(order)
-    n_groups = len(keys) if len(keys.columns) else 1
-    cell = codes[stays["row"].to_numpy()] * n_stages + stays["step"].to_numpy()
+    n_groups = sel.n_groups if grouped else 1
+    code_of = np.full(sel.idx.n, -1, dtype=np.int64)
+    code_of[sel.rows] = sel.codes if grouped else 0
+    g = code_of[stays.row]
+    keep = (g >= 0) & (stays.entered <= cut)
+    g, step = g[keep], stays.step[keep]
+    entered, end = stays.entered[keep], stays.end[keep]
+    ended = stays.ended[keep] & (end <= cut)
+    days = (np.where(ended, end, cut) - entered) / _DAY
+    cell = g * n_stages + step
     n_cells = n_groups * n_stages
-    ended = stays["ended"].to_numpy()
-    days = stays["days"].to_numpy()
     n_stays = np.bincount(cell, minlength=n_cells)
     n_done = np.bincount(cell[ended], minlength=n_cells)
-    done = pd.Series(days[ended]).groupby(cell[ended])
-    q = done.quantile([0.5, 0.9]).unstack() if n_done.any() else pd.DataFrame()
-    med = np.full(n_cells, np.nan)
-    p90 = np.full(n_cells, np.nan)
-    mean = np.full(n_cells, np.nan)
-    if len(q):
-        med[q.index.to_numpy()] = q[0.5].to_numpy()
-        p90[q.index.to_numpy()] = q[0.9].to_numpy()
-        m = done.mean()
-        mean[m.index.to_numpy()] = m.to_numpy()
-    km = km_quantiles(cell, days, ended, (0.5, 0.9), n_cells)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(cell[ended], weights=days[ended], minlength=n_cells) / n_done
+    # one sort serves both: completed stays keep their (cell, days) order
+    c, d, e, start, size = _sorted_cells(cell, days, ended, n_cells)
+    plain = linear_quantiles(c[e], d[e], (0.5, 0.9), n_cells, presorted=True)
+    km = _km_sorted(c, d, e, start, size, (0.5, 0.9), n_cells)
+    keys = sel.keys if grouped else pd.DataFrame(index=[0])
     if len(keys.columns):
         out = keys.loc[keys.index.repeat(n_stages)].reset_index(drop=True)
     else:
@@ -218,12 +227,22 @@ def _summarise(
     out["stays"] = n_stays
     out["completed"] = n_done
     out["open"] = n_stays - n_done
-    out["median_days"] = med
-    out["p90_days"] = p90
+    out["median_days"] = plain[:, 0]
+    out["p90_days"] = plain[:, 1]
     out["mean_days"] = mean
     out["km_median_days"] = km[:, 0]
     out["km_p90_days"] = km[:, 1]
     return out
+
+
+def _data_end(idx: DealIndex, stays: Stays) -> pd.Timestamp:
+    """The latest deal event (creation, stage entry or close): the export's "now"."""
+    latest = max(
+        int(idx.created.max(initial=_NAT)),
+        int(idx.closed.max(initial=_NAT)),
+        int(stays.entered.max(initial=_NAT)),
+    )
+    return pd.Timestamp(latest) if latest != _NAT else pd.Timestamp.now()
 
 
 def stage_durations(
@@ -251,7 +270,9 @@ def stage_durations(
     by, period, filters
         As in :func:`salesml.pipeline.funnel` (cohort by ``deals.created_at``).
     as_of
-        Cut-off for open stays; default the latest timestamp in the dataset.
+        Cut-off: stays entered later are ignored, stays still going on (or ending
+        later) are censored there. Default: the latest deal event in the dataset
+        (a deal created, entering a stage or closing), i.e. when the export was taken.
 
     Returns
     -------
@@ -268,27 +289,18 @@ def stage_durations(
     analysis = "stage durations"
     data.require("deals", "stage_history", analysis=analysis)
     dims = normalise_by(by)
-    frame = deal_frame(data, dims=dims, period=period, filters=filters, analysis=analysis)
-    require_columns(frame, "deals", ["closed_at"], analysis)
-    if as_of is None:
-        tr = data.time_range
-        cut = tr[1] if tr is not None else pd.Timestamp.now()
-    else:
-        cut = pd.Timestamp(as_of)
-    order = data.stage_order
-    stays = _stays(data, frame, cut, analysis)
-    zero = np.zeros(len(frame), dtype=np.int64)
-    overall = _summarise(stays, zero, pd.DataFrame(index=range(1)), order)
-    if dims:
-        codes, keys = group_codes(frame, dims)
-        table = _summarise(stays, codes, keys, order) if len(frame) else overall.iloc[:0]
-    else:
-        table = overall
+    sel = select_deals(data, dims=dims, period=period, filters=filters, analysis=analysis)
+    stays = deal_stays(data, sel.idx, analysis)
+    cut_ts = _data_end(sel.idx, stays) if as_of is None else pd.Timestamp(as_of)
+    cut = int(cut_ts.to_datetime64().astype("datetime64[ns]").view(np.int64))
+    order = sel.idx.stage_order
+    overall = _summarise(stays, sel, cut, order, grouped=False)
+    table = _summarise(stays, sel, cut, order, grouped=True) if dims else overall
     return DurationResult(
         table=table,
         overall=overall,
         by=dims,
-        as_of=cut,
+        as_of=cut_ts,
         stage_order=order,
         period_text=period_label(period),
     )

@@ -9,14 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
-from salesml.pipeline._common import (
-    Filters,
-    GroupBy,
-    deal_frame,
-    group_codes,
-    normalise_by,
-    stage_reached,
-)
+from salesml.pipeline._common import Filters, GroupBy, normalise_by, select_deals
 from salesml.pipeline._labels import label
 from salesml.pipeline.findings import Finding
 from salesml.pipeline.periods import PeriodLike, parse_period, period_label
@@ -308,22 +301,19 @@ def funnel(
         from the stage order (naming the table, column and row).
     """
     dims = normalise_by(by)
-    analysis = "the funnel"
-    frame = deal_frame(data, dims=dims, period=period, filters=filters, analysis=analysis)
-    order = data.stage_order
-    reached, source = stage_reached(data, frame, analysis)
-    codes, keys = group_codes(frame, dims)
-    outcome = frame["outcome"]
-    is_open = (outcome == "open").to_numpy(dtype=bool)
-    is_lost = (outcome == "lost").to_numpy(dtype=bool)
-    n_groups = max(len(keys), 1) if len(frame) or not dims else 0
-    if dims and not len(frame):
+    sel = select_deals(data, dims=dims, period=period, filters=filters, analysis="the funnel")
+    order = sel.idx.stage_order
+    reached = sel.idx.reached[sel.rows]
+    outcome = sel.idx.outcome[sel.rows]
+    codes, keys = sel.codes, sel.keys
+    n_groups = sel.n_groups if (len(sel.rows) or not dims) else 0
+    if dims and not len(sel.rows):
         keys = keys.iloc[:0]
     width = len(order) + 1
-    reached_counts, open_at = funnel_counts(reached, is_open, codes, n_groups, len(order))
-    lost_at = np.bincount((codes * width + reached)[is_lost], minlength=n_groups * width).reshape(
-        n_groups, width
-    )
+    reached_counts, open_at = funnel_counts(reached, outcome == 0, codes, n_groups, len(order))
+    lost_at = np.bincount(
+        (codes * width + reached)[outcome == 2], minlength=n_groups * width
+    ).reshape(n_groups, width)
     table = _table_from_counts(keys, reached_counts, open_at, lost_at, [*order, WON])
     return FunnelResult(
         table=table,
@@ -331,7 +321,7 @@ def funnel(
         period=parse_period(period),
         filters=dict(filters or {}),
         stage_order=order,
-        source=source,
-        n_deals=len(frame),
+        source=sel.idx.source,
+        n_deals=len(sel.rows),
         period_text=period_label(period),
     )

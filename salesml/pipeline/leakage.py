@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
-from salesml.pipeline._common import Filters, apply_filters, require_columns
+from salesml.pipeline._common import Filters, linear_quantiles, require_columns
 from salesml.pipeline._labels import label
 from salesml.pipeline.findings import Finding
 from salesml.pipeline.periods import PeriodLike, mask_period, period_label
@@ -142,31 +142,51 @@ class LeakageResult:
         return f"<div>{head}{body}</div>"
 
 
-def _overview(
-    status: np.ndarray,
-    unexplained: np.ndarray,
-    hours: np.ndarray,
-    responded: np.ndarray,
-) -> dict[str, float]:
-    lost = status == "lost"
-    n_lost = int(lost.sum())
-    n_conv = int((status == "converted").sum())
-    n_unexp = int((lost & unexplained).sum())
-    decided = n_conv + n_lost
-    row: dict[str, float] = {
-        "leads": len(status),
-        "open": int((status == "open").sum()),
-        "converted": n_conv,
-        "lost": n_lost,
-        "lost_with_reason": n_lost - n_unexp,
-        "lost_unexplained": n_unexp,
-        "unexplained_share": n_unexp / n_lost if n_lost else np.nan,
-        "conversion_rate": n_conv / decided if decided else np.nan,
-        "responded": int(responded.sum()),
-        "no_response": int((~responded).sum()),
+_OVERVIEW_COLUMNS = [
+    "leads",
+    "open",
+    "converted",
+    "lost",
+    "lost_with_reason",
+    "lost_unexplained",
+    "unexplained_share",
+    "conversion_rate",
+    "responded",
+    "no_response",
+    "response_mean_h",
+    "response_median_h",
+    "response_p90_h",
+]
+
+
+def _counts_frame(
+    group: np.ndarray, n_groups: int, status: np.ndarray, blank: np.ndarray, responded: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Lead counts per group (``status``: 0 open, 1 converted, 2 lost, 3 other)."""
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(group[mask], minlength=n_groups)
+
+    leads = np.bincount(group, minlength=n_groups)
+    lost = count(status == 2)
+    conv = count(status == 1)
+    unexp = count((status == 2) & blank)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(lost > 0, unexp / np.maximum(lost, 1), np.nan)
+        rate = np.where(conv + lost > 0, conv / np.maximum(conv + lost, 1), np.nan)
+    resp = count(responded)
+    return {
+        "leads": leads,
+        "open": count(status == 0),
+        "converted": conv,
+        "lost": lost,
+        "lost_with_reason": lost - unexp,
+        "lost_unexplained": unexp,
+        "unexplained_share": share,
+        "conversion_rate": rate,
+        "responded": resp,
+        "no_response": leads - resp,
     }
-    row.update(_response_stats(hours[responded]))
-    return row
 
 
 def lead_leakage(
@@ -222,49 +242,66 @@ def lead_leakage(
                 f"has no such column (leads carry no region or segment before they convert); "
                 f"filter on one of: {', '.join(map(str, leads.columns))}"
             )
-    keep = mask_period(leads["created_at"], period) & apply_filters(leads, filters, "leads")
+    keep = mask_period(leads["created_at"], period)
+    for col, value in (filters or {}).items():
+        if value is None:
+            continue
+        wanted = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
+        keep &= leads[col].isin(wanted).to_numpy(dtype=bool)
     sel = leads if keep.all() else leads.loc[keep]
-    status = sel["status"].to_numpy(dtype=object)
+    sc, su = pd.factorize(sel["status"])
+    spos = pd.Index(["open", "converted", "lost"]).get_indexer(pd.Index(su))
+    spos = np.where(spos < 0, 3, spos)
+    status = np.where(sc >= 0, spos[np.maximum(sc, 0)], 3)
     if "lost_reason" in sel.columns:
-        reason = sel["lost_reason"]
-        blank = reason.isna().to_numpy() | (reason.astype("str").str.strip() == "").to_numpy()
+        reason = sel["lost_reason"].astype("str")
+        blank = reason.isna().to_numpy() | (reason.str.strip() == "").fillna(True).to_numpy(
+            dtype=bool
+        )
     else:
         reason = pd.Series(pd.NA, index=sel.index, dtype="str")
         blank = np.ones(len(sel), dtype=bool)
-    created = sel["created_at"].to_numpy(dtype="datetime64[ns]")
-    first = sel["first_response_at"].to_numpy(dtype="datetime64[ns]")
-    responded = ~np.isnat(first)
-    hours = np.where(responded, (first.astype(np.int64) - created.astype(np.int64)) / _HOUR, np.nan)
-    overview = pd.DataFrame([_overview(status, blank, hours, responded)])
+    created = sel["created_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    first_dt = sel["first_response_at"].to_numpy(dtype="datetime64[ns]")
+    responded = ~np.isnat(first_dt)
+    hours = (first_dt.view(np.int64) - created) / _HOUR
+    rh = hours[responded]
 
-    lost = status == "lost"
-    counts = reason[lost & ~blank].astype("str").str.strip().value_counts()
+    zero = np.zeros(len(sel), dtype=np.int64)
+    over = _counts_frame(zero, 1, status, blank, responded)
+    overview = pd.DataFrame({k: v for k, v in over.items()})
+    for k, v in _response_stats(rh).items():
+        overview[k] = v
+
+    lost = status == 2
+    counts = reason[lost & ~blank].str.strip().value_counts()
     n_lost = int(lost.sum())
     reasons = pd.DataFrame(
         {"reason": counts.index.astype("str"), "lost": counts.to_numpy(), "recorded": True}
     )
     n_unexp = int((lost & blank).sum())
     if n_unexp:
-        reasons = pd.concat(
-            [
-                reasons,
-                pd.DataFrame({"reason": [UNEXPLAINED], "lost": [n_unexp], "recorded": [False]}),
-            ],
-            ignore_index=True,
-        )
+        extra = pd.DataFrame({"reason": [UNEXPLAINED], "lost": [n_unexp], "recorded": [False]})
+        reasons = pd.concat([reasons, extra], ignore_index=True)
     reasons = reasons.sort_values("lost", ascending=False, kind="stable").reset_index(drop=True)
     reasons.insert(2, "share_of_lost", reasons["lost"] / n_lost if n_lost else np.nan)
 
-    channel = sel["channel"].astype("str").fillna("(missing)").to_numpy(dtype=object)
-    codes, uniq = pd.factorize(channel, sort=True)
-    rows = []
-    for k, ch in enumerate(uniq):
-        m = codes == k
-        rows.append({"channel": ch, **_overview(status[m], blank[m], hours[m], responded[m])})
-    table = pd.DataFrame(rows, columns=["channel", *overview.columns])
-    if len(table):
-        table = table.sort_values("leads", ascending=False, kind="stable").reset_index(drop=True)
-        table["channel"] = table["channel"].astype("str")
+    codes, uniq = pd.factorize(sel["channel"], sort=True)
+    uniq = pd.Index(uniq).astype(object)
+    if (codes < 0).any():
+        uniq = pd.Index([*uniq, "(missing)"], dtype=object)
+        codes = np.where(codes < 0, len(uniq) - 1, codes)
+    n_ch = len(uniq)
+    per = _counts_frame(codes, n_ch, status, blank, responded)
+    table = pd.DataFrame({"channel": pd.array(np.asarray(uniq, dtype=object), dtype="str"), **per})
+    rc = codes[responded]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table["response_mean_h"] = np.bincount(rc, weights=rh, minlength=n_ch) / per["responded"]
+    qs = linear_quantiles(rc, rh, (0.5, 0.9), n_ch)
+    table["response_median_h"] = qs[:, 0]
+    table["response_p90_h"] = qs[:, 1]
+    table = table[["channel", *_OVERVIEW_COLUMNS]]
+    table = table.sort_values("leads", ascending=False, kind="stable").reset_index(drop=True)
     return LeakageResult(
         overview=overview, reasons=reasons, table=table, period_text=period_label(period)
     )

@@ -102,3 +102,38 @@ def test_argument_checks(tiny: SalesData) -> None:
         funnel_breakpoints(tiny, by=None)
     b = funnel_breakpoints(tiny, method="bonferroni", by="segment")
     assert (b.table["p_adjusted"].dropna() >= b.table["p_value"].dropna()).all()
+
+
+def test_main_effects_fit_matches_statsmodels_glm() -> None:
+    import statsmodels.api as sm
+
+    from salesml.pipeline.breakpoints import _main_effects_fit
+
+    rng = np.random.default_rng(7)
+    n_groups, n_steps = 6, 5
+    group = np.repeat(np.arange(n_groups), n_steps)
+    step = np.tile(np.arange(n_steps), n_groups)
+    decided = rng.integers(20, 300, len(group))
+    logit = rng.normal(0.8, 0.3, n_steps)[step] + rng.normal(0, 0.4, n_groups)[group]
+    advanced = rng.binomial(decided, 1 / (1 + np.exp(-logit)))
+    own = [7]
+    expected, z = _main_effects_fit(group, step, advanced, decided, own)
+
+    x = np.zeros((len(group), n_steps + n_groups - 1 + 1))
+    x[np.arange(len(group)), step] = 1
+    x[group > 0, n_steps + group[group > 0] - 1] = 1
+    x[7, -1] = 1  # the set-apart cell gets its own parameter
+    res = sm.GLM(
+        np.column_stack([advanced, decided - advanced]), x, family=sm.families.Binomial()
+    ).fit()
+    infl = res.get_influence()
+    h = infl.hat_matrix_diag
+    p = res.fittedvalues
+    z_sm = (advanced - decided * p) / np.sqrt(decided * p * (1 - p) * (1 - h))
+    keep = np.arange(len(group)) != 7
+    assert np.allclose(expected[keep], p[keep], rtol=1e-7)
+    assert np.allclose(z[keep], z_sm[keep], rtol=1e-5, atol=1e-7)
+    # the set-apart cell is compared with the main-effects prediction made without it
+    beta = res.params
+    p7 = 1 / (1 + np.exp(-(x[7, :-1] @ beta[:-1])))
+    assert expected[7] == pytest.approx(p7, rel=1e-7)
