@@ -180,7 +180,7 @@ class DealIndex:
     closed: np.ndarray
     source: str
     stage_order: list[str]
-    dims: dict[tuple[str, int], tuple[np.ndarray, pd.Index]] = field(default_factory=dict)
+    dims: dict[tuple[str, int], tuple[Any, np.ndarray, pd.Index]] = field(default_factory=dict)
     stays: Stays | None = None
 
 
@@ -287,8 +287,9 @@ def dimension(
         known = sorted(set(DIMENSIONS) | set(map(str, deals.columns)))
         raise ValueError(f"{analysis}: unknown dimension {name!r}; use one of: {', '.join(known)}")
     cache_key = (name, id(src))
-    if cache_key in idx.dims:
-        return idx.dims[cache_key]
+    hit = idx.dims.get(cache_key)
+    if hit is not None and hit[0]() is src:
+        return hit[1], hit[2]
     if src_table == "deals":
         codes, uniques = pd.factorize(values, sort=True)
     else:
@@ -301,7 +302,7 @@ def dimension(
         uniques = pd.Index([*uniques.astype(object), MISSING])
         codes = np.where(codes < 0, len(uniques) - 1, codes)
     out = (np.asarray(codes, dtype=np.int64), uniques)
-    idx.dims[cache_key] = out
+    idx.dims[cache_key] = (weakref.ref(src), *out)
     return out
 
 

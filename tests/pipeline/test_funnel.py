@@ -114,3 +114,16 @@ def test_findings_both_languages(tiny: SalesData) -> None:
     assert "proposal" in en[0] or "qualification" in en[0]
     assert any("赢单率" in s for s in zh)
     assert "<b>Funnel</b>" in r._repr_html_()
+
+
+def test_cache_follows_replaced_tables(tiny: SalesData) -> None:
+    before = funnel(tiny, by="region").summary()
+    customers = tiny.customers.assign(region="华北")
+    moved = funnel(tiny.replace(customers=customers), by="region").summary()
+    assert list(moved.index) == ["华北"] and moved.loc["华北", "deals"] == 6
+    # a new deals table (as_of, replace) gets a fresh index
+    deals = tiny.deals.assign(outcome="lost", closed_at=pd.Timestamp("2026-03-01"))
+    lost = funnel(tiny.replace(deals=deals)).table.set_index("stage")
+    assert lost.loc["won", "reached"] == 0
+    # the original is unaffected
+    pd.testing.assert_frame_equal(funnel(tiny, by="region").summary(), before)
