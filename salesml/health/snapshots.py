@@ -368,6 +368,7 @@ def deal_snapshots(
     as_of: str | pd.Timestamp | Iterable[str | pd.Timestamp],
     horizon_days: int | None = 90,
     data_end: str | pd.Timestamp | None = None,
+    fingerprint: bool = True,
 ) -> pd.DataFrame:
     """One row per deal open at each as-of date: leak-free features plus the label.
 
@@ -383,6 +384,9 @@ def deal_snapshots(
     data_end
         The instant the data runs to (default: the latest dated fact). A label is known
         once the deal closed, or once the horizon has passed before ``data_end``.
+    fingerprint
+        Record ``data.fingerprint()`` in ``attrs`` (a model fit on the snapshots
+        carries it into its card); off saves a hash of every table on large data.
 
     Returns
     -------
@@ -394,13 +398,21 @@ def deal_snapshots(
           a backtest at origin ``o`` may train only on rows with ``label_known_at <= o``;
         - ``final_outcome`` and ``closed_at``: the deal's outcome in the full data
           (for evaluation only, never features).
+
+        ``attrs`` holds ``data_fingerprint``, ``horizon_days`` and ``data_end``.
     """
     dates = _as_dates(as_of)
     src = _restricted(data)
     end = pd.Timestamp(data_end) if data_end is not None else _data_end(src)
     frames = [_features_from_cut(src.as_of(t), t) for t in dates]
     snaps = pd.concat(frames, ignore_index=True) if frames else build_features(src, as_of=end)
-    return _attach_labels(snaps, src.deals, horizon_days=horizon_days, data_end=end)
+    out = _attach_labels(snaps, src.deals, horizon_days=horizon_days, data_end=end)
+    out.attrs = {
+        "data_fingerprint": data.fingerprint() if fingerprint else None,
+        "horizon_days": horizon_days,
+        "data_end": f"{end:%Y-%m-%d %H:%M:%S}",
+    }
+    return out
 
 
 def _attach_labels(
