@@ -142,7 +142,7 @@ class SimulationConfig:
     n_deals: int = 3_000
     months: int = 18
     start: str = "2025-05-01"
-    activities_per_deal: float = 18.0
+    activities_per_deal: float = 13.0
     go_live_month: int | None = None  # months after start; default two thirds in
     chunk_customers: int = 100_000
 
