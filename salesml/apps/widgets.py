@@ -13,11 +13,11 @@ from salesml.reports.messages import label, t
 from salesml.reports.tables import frame_html
 
 __all__ = [
+    "FigureSlot",
     "busy_indicator",
     "error_box",
     "frame_html",
     "linked_dropdown",
-    "refresh_figure",
 ]
 
 
@@ -96,20 +96,33 @@ def linked_dropdown(
     return dd
 
 
-def refresh_figure(widget: Any, new: Any) -> None:
-    """Make plotly ``FigureWidget`` ``widget`` show figure ``new`` (one round trip).
+class FigureSlot(w.VBox):
+    """A place for a plotly chart that views redraw with :meth:`show`.
 
-    Traces of the same count and types are updated in place (the chart animates
-    rather than flashes); otherwise they are replaced.
+    A figure of the same shape (trace count and types) updates the current
+    ``FigureWidget`` in place, so the chart animates rather than flashes; any other
+    figure replaces the widget by a new one built *with* its traces (plotly's
+    FigureWidget does not draw traces added to an empty widget before the page
+    shows it, nor reliably traces of a new type added afterwards).
     """
-    with widget.batch_update():
-        same = len(widget.data) == len(new.data) and all(
-            a.type == b.type for a, b in zip(widget.data, new.data, strict=True)
-        )
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__([], **kwargs)
+        self.figure: Any = None
+
+    def show(self, fig: Any) -> None:
+        """Display plotly figure ``fig``."""
+        import plotly.graph_objects as go
+
+        cur = self.figure
+        same = cur is not None and [t.type for t in cur.data] == [t.type for t in fig.data]
         if same:
-            for old, fresh in zip(widget.data, new.data, strict=True):
-                old.update(fresh.to_plotly_json(), overwrite=True)
-        else:
-            widget.data = ()
-            widget.add_traces(list(new.data))
-        widget.layout = new.layout
+            with cur.batch_update():
+                for old, fresh in zip(cur.data, fig.data, strict=True):
+                    old.update(fresh.to_plotly_json(), overwrite=True)
+                cur.layout = fig.layout
+            return
+        self.figure = go.FigureWidget(fig)
+        self.children = [self.figure]
+        if cur is not None:
+            cur.close()

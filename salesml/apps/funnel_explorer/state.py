@@ -111,7 +111,7 @@ class FunnelExplorerState(AppState):
         """Load a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
         from salesml.data.io import load_dataset
 
-        return cls(load_dataset(dataset_path(dataset)), lang=lang)
+        return cls(load_dataset(dataset_path(dataset), progress=False), lang=lang)
 
     @property
     def filters(self) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from salesml.apps.funnel_explorer.state import FunnelExplorerState
-from salesml.apps.widgets import busy_indicator, error_box, linked_dropdown, refresh_figure
+from salesml.apps.widgets import FigureSlot, busy_indicator, error_box, linked_dropdown
 from salesml.reports.messages import register, t
 from salesml.reports.tables import frame_html
 
@@ -47,8 +47,6 @@ class FunnelExplorerView(w.VBox):
     """
 
     def __init__(self, state: FunnelExplorerState, **kwargs: Any) -> None:
-        import plotly.graph_objects as go
-
         self.state = state
         lang = state.lang
         all_label = t("app.all", lang)
@@ -83,10 +81,12 @@ class FunnelExplorerView(w.VBox):
             ),
         ]
         self.busy = busy_indicator(state)
+        self.busy.layout.margin = "0 16px 0 0"
         self.error = error_box(state)
         self.headline = w.HTML()
         self.headline.add_class("salesml-headline")
-        self.figure = go.FigureWidget()
+        self.chart = FigureSlot()
+        self.chart.add_class("salesml-chart")
         self.breakpoints = w.HTML()
         self.breakpoints.add_class("salesml-breakpoints")
         self.durations = w.HTML()
@@ -98,7 +98,8 @@ class FunnelExplorerView(w.VBox):
                     [
                         w.HTML(f"<h4>{html.escape(t('funnel_explorer.breakpoints', lang))}</h4>"),
                         self.breakpoints,
-                    ]
+                    ],
+                    layout=w.Layout(margin="0 32px 0 0"),
                 ),
                 w.VBox(
                     [
@@ -107,15 +108,15 @@ class FunnelExplorerView(w.VBox):
                     ]
                 ),
             ],
-            layout=w.Layout(gap="24px", flex_flow="row wrap"),
+            layout=w.Layout(flex_flow="row wrap"),
         )
         super().__init__(
             [
                 title,
-                w.HBox(self.controls, layout=w.Layout(flex_flow="row wrap", gap="8px")),
-                w.HBox([self.busy, self.headline], layout=w.Layout(gap="16px")),
+                w.HBox(self.controls, layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([self.busy, self.headline], layout=w.Layout(align_items="center")),
                 self.error,
-                self.figure,
+                self.chart,
                 tables,
             ],
             **kwargs,
@@ -129,7 +130,7 @@ class FunnelExplorerView(w.VBox):
             return
         lang = self.state.lang
         try:
-            refresh_figure(self.figure, _plot_funnel(r.funnel, lang))
+            self.chart.show(_plot_funnel(r.funnel, lang))
         except Exception as e:  # a drawing problem must not kill the controls
             self.state.error = f"{type(e).__name__}: {e}"
         self.headline.value = html.escape(t("funnel_explorer.deals", lang, n=r.funnel.n_deals))

@@ -1,0 +1,117 @@
+"""The funnel explorer without a browser: state recomputation, errors, and the view's wiring."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from salesml.apps.base import AppState, dataset_path
+from salesml.apps.funnel_explorer.state import FunnelExplorerState
+from salesml.pipeline import funnel
+
+
+@pytest.fixture(scope="module")
+def state_data(demo_data):
+    return demo_data[0]
+
+
+@pytest.fixture
+def state(state_data) -> FunnelExplorerState:
+    return FunnelExplorerState(state_data)
+
+
+def test_options_come_from_the_data(state: FunnelExplorerState, state_data) -> None:
+    assert state.regions == sorted(state_data.customers["region"].unique())
+    assert set(state.segments) == {"key_account", "mid_market", "small_business"}
+    assert "wechat" in state.channels
+    assert state.periods[0] == "2026-10" and state.periods[-1] == "2025-05"
+    assert state.result is not None and state.error == "" and not state.busy
+
+
+def test_region_change_recomputes_every_result(state: FunnelExplorerState, state_data) -> None:
+    seen: list[bool] = []
+    state.observe(lambda c: seen.append(c["new"]), names=["busy"])
+    before = state.result
+    state.region = "华南"
+    assert seen == [True, False]  # the busy indicator was on during the recomputation
+    after = state.result
+    assert after is not before
+    expected = funnel(state_data, filters={"region": "华南"})
+    pd.testing.assert_frame_equal(after.funnel.table, expected.table)
+    assert after.funnel.n_deals < before.funnel.n_deals
+    assert set(after.breakpoint_rows["region"]) == {"华南"}
+    assert list(after.breakpoint_rows["stage"]) == state_data.stage_order
+    assert after.durations.overall["stays"].iloc[0] == after.funnel.n_deals
+
+
+def test_all_regions_table_leads_with_the_planted_breakpoint(demo_data) -> None:
+    data, truth = demo_data
+    first = FunnelExplorerState(data).result.breakpoint_rows.iloc[0]
+    assert (first["region"], first["stage"]) == (
+        truth.breakpoint["region"],
+        truth.breakpoint["stage"],
+    )
+    assert bool(first["breakpoint"])
+
+
+def test_filters_and_period_combine(state: FunnelExplorerState, state_data) -> None:
+    with state.hold_trait_notifications():
+        state.segment = "key_account"
+        state.channel = "referral"
+        state.period = "2026-Q1"
+    expected = funnel(
+        state_data, period="2026-Q1", filters={"segment": "key_account", "channel": "referral"}
+    )
+    assert state.result.funnel.n_deals == expected.n_deals > 0
+
+
+def test_error_is_shown_and_the_app_recovers(state: FunnelExplorerState) -> None:
+    good = state.result
+    state.period = "2026-13"
+    assert "month 13" in state.error and not state.busy
+    assert state.result is good  # the last good result stays on screen
+    state.period = "2026-09"
+    assert state.error == "" and state.result is not good
+
+
+def test_missing_dataset_folder_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="salesml demo"):
+        dataset_path(tmp_path / "nope")
+
+
+def test_computing_turns_exceptions_into_error_text() -> None:
+    s = AppState()
+    with s.computing():
+        raise KeyError("boom")
+    assert s.error == "KeyError: 'boom'" and not s.busy
+
+
+def test_view_is_linked_to_the_state(
+    state: FunnelExplorerState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from salesml.apps.funnel_explorer.view import FunnelExplorerView
+
+    view = FunnelExplorerView(state)
+    region_dd = view.controls[0]
+    assert region_dd.options[0] == ("All", "")
+    headline = view.headline.value
+    table = view.breakpoints.value
+    trace_x = list(view.chart.figure.data[0].x)
+    region_dd.value = "西南"  # as if the user picked it
+    assert state.region == "西南"
+    assert view.headline.value != headline
+    assert view.breakpoints.value != table and "西南" in view.breakpoints.value
+    assert list(view.chart.figure.data[0].x) != trace_x
+    assert view.error.layout.display == "none"
+    from salesml.apps.funnel_explorer import state as state_module
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("durations exploded")
+
+    monkeypatch.setattr(state_module, "stage_durations", broken)
+    region_dd.value = "华北"
+    assert view.error.layout.display is None and "durations exploded" in view.error.value
+    assert "西南" in view.breakpoints.value  # the last good tables stay
+    assert "&#10003;" in view.busy.value  # back to ready, not stuck busy
