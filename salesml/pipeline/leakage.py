@@ -164,20 +164,20 @@ def _counts_frame(
 ) -> dict[str, np.ndarray]:
     """Lead counts per group (``status``: 0 open, 1 converted, 2 lost, 3 other)."""
 
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(group[mask], minlength=n_groups)
-
-    leads = np.bincount(group, minlength=n_groups)
-    lost = count(status == 2)
-    conv = count(status == 1)
-    unexp = count((status == 2) & blank)
+    # one pass: counts per (group, status, blank reason, responded)
+    key = ((group * 4 + status) * 2 + blank) * 2 + responded
+    c = np.bincount(key, minlength=n_groups * 16).reshape(n_groups, 4, 2, 2)
+    leads = c.sum(axis=(1, 2, 3))
+    lost = c[:, 2].sum(axis=(1, 2))
+    conv = c[:, 1].sum(axis=(1, 2))
+    unexp = c[:, 2, 1].sum(axis=1)
+    resp = c[:, :, :, 1].sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(lost > 0, unexp / np.maximum(lost, 1), np.nan)
         rate = np.where(conv + lost > 0, conv / np.maximum(conv + lost, 1), np.nan)
-    resp = count(responded)
     return {
         "leads": leads,
-        "open": count(status == 0),
+        "open": c[:, 0].sum(axis=(1, 2)),
         "converted": conv,
         "lost": lost,
         "lost_with_reason": lost - unexp,

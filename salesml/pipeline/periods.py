@@ -10,14 +10,15 @@ text                meaning                                      ``parse_period`
 ``2026-01``         calendar month                               2026-01-01 .. 2026-02-01
 ``2026-W05``        ISO 8601 week (Monday to Sunday)             2026-01-26 .. 2026-02-02
 ``2026-01-15``      one day                                      2026-01-15 .. 2026-01-16
-``A..B`` / ``A/B``  date range, both days included               A .. B + 1 day
+``A..B`` / ``A/B``  range, both ends included                    start(A) .. end(B)
 ``(a, b)``          the same range as a pair (str or Timestamp)  a .. b + 1 day
 ==================  ===========================================  ==========================
 
 Every period is the half-open interval ``[start, end)``: ``start`` is included, ``end``
-is not, so consecutive periods never overlap. In a range the end *day* is included
-(``"2026-01-01..2026-01-31"`` is all of January); an end with a time of day other
-than midnight is taken literally as the exclusive end.
+is not, so consecutive periods never overlap. The ends of a range are dates or any
+of the calendar forms, both included (``"2026-01-01..2026-01-31"`` is all of January,
+``"2026-01..2026-03"`` the first quarter, ``"2026-W01..2026-W04"`` four weeks); an end
+with a time of day other than midnight is taken literally as the exclusive end.
 """
 
 from __future__ import annotations
@@ -81,11 +82,24 @@ def _to_ts(x: object, whole: object) -> pd.Timestamp:
     return ts
 
 
+def _calendar(x: object) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """Bounds of ``x`` if it is a year, quarter, month or ISO week string."""
+    if isinstance(x, str):
+        t = x.strip()
+        if _YEAR.match(t) or _QUARTER.match(t) or _MONTH.match(t) or _WEEK.match(t):
+            return parse_period(t)
+    return None
+
+
 def _range(a: object, b: object, whole: object) -> tuple[pd.Timestamp, pd.Timestamp]:
-    start = _to_ts(a, whole)
-    end = _to_ts(b, whole)
-    if end == end.normalize():  # a date: its whole day is included
-        end = end + pd.Timedelta(days=1)
+    cal_a, cal_b = _calendar(a), _calendar(b)
+    start = cal_a[0] if cal_a else _to_ts(a, whole)
+    if cal_b:
+        end = cal_b[1]
+    else:
+        end = _to_ts(b, whole)
+        if end == end.normalize():  # a date: its whole day is included
+            end = end + pd.Timedelta(days=1)
     if end <= start:
         raise _bad(whole, "the range ends before it starts")
     return start, end

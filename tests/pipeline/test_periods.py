@@ -101,3 +101,12 @@ def test_mask_period() -> None:
     )
     assert mask_period(s, "2026-01").tolist() == [True, True, False, False]
     assert mask_period(s, None).tolist() == [True] * 4
+
+
+def test_ranges_of_calendar_periods() -> None:
+    assert parse_period("2026-01..2026-03") == (T("2026-01-01"), T("2026-04-01"))
+    assert parse_period("2026-W01..2026-W04") == (T("2025-12-29"), T("2026-01-26"))
+    assert parse_period("2025-Q4/2026-01-15") == (T("2025-10-01"), T("2026-01-16"))
+    assert parse_period(("2026-01", "2026-02")) == (T("2026-01-01"), T("2026-03-01"))
+    with pytest.raises(ValueError, match="ends before it starts"):
+        parse_period("2026-03..2026-01")
