@@ -8,10 +8,15 @@ DataFrame, ``summary()``, ``findings()`` / ``key_findings(lang)`` and a Jupyter 
     f = funnel(data, by="region", period="2026-Q1")
     b = funnel_breakpoints(data, by="region", period="2026-Q1")
     key_findings(f, b, lang="zh")
+
+Integer views of the deals are cached per table object (a dashboard recomputes the
+same data with new filters); tables are read-only by convention, so call
+:func:`clear_cache` after changing one in place.
 """
 
 from __future__ import annotations
 
+from salesml.pipeline._common import clear_cache
 from salesml.pipeline.breakpoints import BreakpointResult, funnel_breakpoints
 from salesml.pipeline.durations import DurationResult, stage_durations
 from salesml.pipeline.findings import Finding, key_findings
@@ -32,6 +37,7 @@ __all__ = [
     "FunnelResult",
     "LeakageResult",
     "PeriodLike",
+    "clear_cache",
     "funnel",
     "funnel_breakpoints",
     "key_findings",

@@ -34,6 +34,7 @@ __all__ = [
     "Selection",
     "Stays",
     "clear_cache",
+    "datetimes_ns",
     "deal_index",
     "deal_stays",
     "dimension",
@@ -137,9 +138,29 @@ def stage_codes(
     return np.where(codes >= 0, pos[np.maximum(codes, 0)], -1).astype(np.int64)
 
 
-def _ns(s: pd.Series) -> np.ndarray:
-    """Datetimes as int64 nanoseconds (missing = ``_NAT``)."""
-    return s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+def datetimes_ns(s: pd.Series, table: str, column: str, analysis: str) -> np.ndarray:
+    """A datetime column as int64 nanoseconds (missing = ``_NAT``).
+
+    Raises
+    ------
+    ValueError
+        Naming the table, column, row and value when the column holds something other
+        than datetimes (for example unparsed text of a raw export).
+    """
+    if pd.api.types.is_datetime64_any_dtype(s):
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_localize(None)
+        return s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    parsed = pd.to_datetime(s, errors="coerce", format="ISO8601")
+    bad = parsed.isna() & s.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ValueError(
+            f"{analysis}: table {table!r}, column {column!r}, row {row} holds "
+            f"{s.iloc[row]!r}, which is not a date and time; load the data with "
+            f"salesml.load_dataset (or validate it) so that dates are parsed"
+        )
+    return parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
 @dataclass
@@ -231,12 +252,16 @@ def _build_index(
     opos = np.where(opos < 0, 3, opos)
     outcome = np.where(oc >= 0, opos[np.maximum(oc, 0)], 3).astype(np.int8)
     reached = np.where(outcome == 1, n_stages, reached)
-    closed = _ns(deals["closed_at"]) if "closed_at" in deals.columns else np.full(len(deals), _NAT)
+    closed = (
+        datetimes_ns(deals["closed_at"], "deals", "closed_at", analysis)
+        if "closed_at" in deals.columns
+        else np.full(len(deals), _NAT)
+    )
     return DealIndex(
         n=len(deals),
         reached=reached.astype(np.int64),
         outcome=outcome,
-        created=_ns(deals["created_at"]),
+        created=datetimes_ns(deals["created_at"], "deals", "created_at", analysis),
         closed=closed,
         source=source,
         stage_order=order,
@@ -253,7 +278,7 @@ def deal_stays(data: SalesData, idx: DealIndex, analysis: str) -> Stays:
     require_columns(hist, "stage_history", ["deal_id", "entered_at", "stage"], analysis)
     step = stage_codes(hist["stage"], idx.stage_order, "stage_history", hist["deal_id"], analysis)
     row = lookup_rows(hist["deal_id"], deals["deal_id"])
-    entered = _ns(hist["entered_at"])
+    entered = datetimes_ns(hist["entered_at"], "stage_history", "entered_at", analysis)
     keep = (row >= 0) & (step >= 0) & (entered != _NAT)
     row, step, entered = row[keep], step[keep], entered[keep]
     o = np.lexsort((step, entered, row))

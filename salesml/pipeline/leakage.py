@@ -9,10 +9,16 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
-from salesml.pipeline._common import Filters, linear_quantiles, require_columns
+from salesml.pipeline._common import (
+    _NAT,
+    Filters,
+    datetimes_ns,
+    linear_quantiles,
+    require_columns,
+)
 from salesml.pipeline._labels import label
 from salesml.pipeline.findings import Finding
-from salesml.pipeline.periods import PeriodLike, mask_period, period_label
+from salesml.pipeline.periods import PeriodLike, parse_period, period_label
 
 __all__ = ["UNEXPLAINED", "LeakageResult", "lead_leakage"]
 
@@ -242,7 +248,12 @@ def lead_leakage(
                 f"has no such column (leads carry no region or segment before they convert); "
                 f"filter on one of: {', '.join(map(str, leads.columns))}"
             )
-    keep = mask_period(leads["created_at"], period)
+    created_all = datetimes_ns(leads["created_at"], "leads", "created_at", analysis)
+    keep = np.ones(len(leads), dtype=bool)
+    bounds = parse_period(period)
+    if bounds is not None:
+        lo, hi = (b.to_datetime64().astype("datetime64[ns]").view(np.int64) for b in bounds)
+        keep &= (created_all >= lo) & (created_all < hi)
     for col, value in (filters or {}).items():
         if value is None:
             continue
@@ -261,10 +272,10 @@ def lead_leakage(
     else:
         reason = pd.Series(pd.NA, index=sel.index, dtype="str")
         blank = np.ones(len(sel), dtype=bool)
-    created = sel["created_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
-    first_dt = sel["first_response_at"].to_numpy(dtype="datetime64[ns]")
-    responded = ~np.isnat(first_dt)
-    hours = (first_dt.view(np.int64) - created) / _HOUR
+    created = datetimes_ns(sel["created_at"], "leads", "created_at", analysis)
+    first = datetimes_ns(sel["first_response_at"], "leads", "first_response_at", analysis)
+    responded = first != _NAT
+    hours = (first - created) / _HOUR
     rh = hours[responded]
 
     zero = np.zeros(len(sel), dtype=np.int64)

@@ -127,3 +127,15 @@ def test_cache_follows_replaced_tables(tiny: SalesData) -> None:
     assert lost.loc["won", "reached"] == 0
     # the original is unaffected
     pd.testing.assert_frame_equal(funnel(tiny, by="region").summary(), before)
+
+
+def test_unparsed_dates_named(tiny: SalesData) -> None:
+    deals = tiny.deals.assign(created_at=tiny.deals["created_at"].dt.strftime("%Y-%m-%d %H:%M"))
+    ok = funnel(tiny.replace(deals=deals), period="2026-01")  # ISO text still reads
+    assert ok.n_deals == 3
+    deals = deals.copy()  # a new table: the deal index is cached per table object
+    deals.loc[4, "created_at"] = "2026年2月2日"
+    with pytest.raises(
+        ValueError, match=r"'deals', column 'created_at', row 4 holds '2026年2月2日'"
+    ):
+        funnel(tiny.replace(deals=deals))
