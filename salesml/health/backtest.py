@@ -170,7 +170,7 @@ def backtest(
         First training snapshot date (default: the month start after the first deal).
     snapshots
         Precomputed snapshots (from :func:`deal_snapshots` on ``data`` with the same
-        horizon) to reuse; they must include the origins as as-of dates.
+        horizon) to reuse; origins they lack are built and added.
     model_kwargs
         Settings for :class:`DealHealthModel`.
 
@@ -191,6 +191,12 @@ def backtest(
         )
         dates = pd.date_range(first, origins[-1], freq=snapshot_freq).union(origins)
         snapshots = deal_snapshots(data, as_of=dates, horizon_days=horizon_days)
+    have = set(pd.DatetimeIndex(snapshots["as_of"].unique()))
+    absent = [o for o in origins if o not in have]
+    if absent:
+        # origins the given snapshots lack are built from the same data
+        more = deal_snapshots(data, as_of=absent, horizon_days=horizon_days, fingerprint=False)
+        snapshots = pd.concat([snapshots, more], ignore_index=True)
     missing = [o for o in origins if not (snapshots["as_of"] == o).any()]
     rules = load_signal_rules()
     preds, rows, skipped = [], [], []

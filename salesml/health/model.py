@@ -216,6 +216,8 @@ class DealHealthModel:
     monotone
         Constrain the features in :data:`MONOTONE_DECREASING` to never raise the win
         probability as they grow (domain knowledge; also steadies the reason codes).
+    n_jobs
+        LightGBM threads (1 by default: OpenMP threads spin badly on a busy machine).
     ridge
         L2 penalty of the logistic engine (on standardised features).
     random_state
@@ -249,6 +251,7 @@ class DealHealthModel:
         num_leaves: int = 15,
         max_depth: int = 5,
         monotone: bool = True,
+        n_jobs: int = 1,
         min_child_samples: int = 40,
         ridge: float = 0.05,
         random_state: int = 0,
@@ -264,6 +267,7 @@ class DealHealthModel:
         self.num_leaves = num_leaves
         self.max_depth = max_depth
         self.monotone = monotone
+        self.n_jobs = n_jobs
         self.min_child_samples = min_child_samples
         self.ridge = ridge
         self.random_state = random_state
@@ -390,7 +394,7 @@ class DealHealthModel:
             "subsample_freq": 1,
             "colsample_bytree": 0.8,
             "reg_lambda": 1.0,
-            "n_jobs": 2,
+            "n_jobs": self.n_jobs,
             "deterministic": True,
             "random_state": self.random_state,
             "verbose": -1,
@@ -403,7 +407,7 @@ class DealHealthModel:
         clf = lgb.LGBMClassifier(n_estimators=self.n_estimators, **params)
         clf.fit(X[~is_cal], y[~is_cal])
         self.booster_ = clf.booster_
-        raw = self.booster_.predict(X[is_cal], raw_score=True)
+        raw = self.booster_.predict(X[is_cal], raw_score=True, num_threads=self.n_jobs)
         y_cal = y[is_cal]
         method = self.calibration
         if method == "auto":
@@ -537,7 +541,9 @@ class DealHealthModel:
         """Uncalibrated log-odds of winning (the scale reason codes add up on)."""
         self._check_frame(snapshots)
         if self.engine_ == "lightgbm":
-            raw = self.booster_.predict(self.encoder_.transform(snapshots), raw_score=True)
+            raw = self.booster_.predict(
+                self.encoder_.transform(snapshots), raw_score=True, num_threads=self.n_jobs
+            )
         else:
             raw = self._logit_design(snapshots) @ self.coef_
         return pd.Series(raw, index=snapshots.index, name="log_odds")
@@ -620,7 +626,7 @@ class DealHealthModel:
         self._check_frame(snapshots)
         if self.engine_ == "lightgbm":
             X = self.encoder_.transform(snapshots)
-            contrib = self.booster_.predict(X, pred_contrib=True)
+            contrib = self.booster_.predict(X, pred_contrib=True, num_threads=self.n_jobs)
             names = self.encoder_.columns
         else:
             X = self._logit_design(snapshots)

@@ -33,6 +33,7 @@ _SETTINGS = (
     "num_leaves",
     "max_depth",
     "monotone",
+    "n_jobs",
     "min_child_samples",
     "ridge",
     "random_state",
