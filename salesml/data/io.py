@@ -279,7 +279,7 @@ def load_dataset(
         folder, encoding=encoding, tables=tables, progress=progress
     )
     if validate:
-        report = _validate(raw, config=config, files=files)
+        report = _validate(raw, config=config, files=files, progress=progress)
         data = report.data
         data.source = folder
         data.validation = report

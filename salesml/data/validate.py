@@ -266,9 +266,8 @@ def _as_text(s: pd.Series) -> pd.Series:
         out = s
     else:
         out = s.astype("str")
-    empty = out.str.len() == 0
-    if empty.any():
-        out = out.mask(empty)
+    if len(out) and pc.any(pc.equal(_arrow(out), "")).as_py():
+        out = out.mask(out == "")
     return out
 
 
@@ -434,6 +433,8 @@ class _Table:
     file: str | None
     issues: list[_Issue] = field(default_factory=list)
     rejected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: whether the rows are strictly sorted by the key (then lookups can bisect)
+    key_sorted: bool = False
 
     def add(self, mask: np.ndarray, column: str, rule: str, explain: pd.Series | str) -> None:
         pos = np.flatnonzero(mask)
@@ -514,7 +515,12 @@ def _single_table_checks(t: _Table, bad: dict[str, np.ndarray], config: DatasetC
     key = [k for k in spec.key if k in df.columns]
     if len(key) == len(spec.key):
         complete = df[key].notna().all(axis=1).to_numpy()
-        dup = _later_duplicates([df[k] for k in key]) & complete
+        t.key_sorted = _strictly_increasing([df[k] for k in key])
+        dup = (
+            np.zeros(n, dtype=bool)
+            if t.key_sorted
+            else _later_duplicates([df[k] for k in key]) & complete
+        )
         if dup.any():
             first = pd.Series(np.flatnonzero(complete & ~dup), dtype="int64")
             ktxt_all = t.key_text(np.arange(n))
@@ -571,6 +577,66 @@ def _codes(s: pd.Series) -> np.ndarray:
     return codes.astype(np.int64)
 
 
+def _strictly_increasing(cols: list[pd.Series]) -> bool:
+    """Whether the rows are sorted strictly by the key ``cols`` (then no key repeats).
+
+    Exports and simulators usually write ids in order: this check costs one
+    comparison pass instead of hashing every key.
+    """
+    n = len(cols[0])
+    if n < 2:
+        return True
+    arrs = []
+    for c in cols:
+        a = _arrow(c) if isinstance(c.dtype, pd.StringDtype) else pa.array(c, from_pandas=True)
+        if a.null_count:
+            return False
+        arrs.append(a)
+    ok = None
+    for a in reversed(arrs):
+        lo, hi = a.slice(0, n - 1), a.slice(1)
+        lt = pc.less(lo, hi)
+        ok = lt if ok is None else pc.or_(lt, pc.and_(pc.equal(lo, hi), ok))
+    return bool(pc.all(ok).as_py())
+
+
+def _fixed_width(arr: pa.Array) -> np.ndarray | None:
+    """Zero-copy ``S<w>`` view of a text array whose values all take ``w`` bytes.
+
+    ``None`` when there are missing values or the widths differ. Ids in exports
+    usually have one width ("A0000001"), which lets lookups run as binary search.
+    """
+    if arr.null_count or not len(arr) or arr.type != pa.large_string():
+        return None
+    _, off_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    w = int(offsets[1] - offsets[0])
+    if w <= 0 or not np.all(np.diff(offsets) == w):
+        return None
+    return np.frombuffer(data_buf, dtype=f"S{w}", count=len(arr), offset=int(offsets[0]))
+
+
+def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarray:
+    """For each child value, the first parent row holding it (-1: none; nulls: -1).
+
+    Hashing the parent costs most when it is the larger side (3M activity ids
+    referenced by 300k cost lines): then a sorted parent is bisected instead.
+    """
+    if parent_sorted and len(parent) > len(child) - child.null_count:
+        keys = _fixed_width(parent)
+        present = np.asarray(child.is_valid())
+        vals = _fixed_width(child.drop_null()) if keys is not None else None
+        if vals is not None and vals.dtype == keys.dtype:
+            i = np.searchsorted(keys, vals)
+            ic = np.minimum(i, len(keys) - 1)
+            hit = keys[ic] == vals
+            pos = np.full(len(child), -1, dtype=np.int64)
+            pos[present] = np.where(hit, ic, -1)
+            return pos
+    found = pc.index_in(child, value_set=parent)
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
 def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
     """Rows whose key (all ``cols``) already appeared at an earlier row."""
     codes = [_codes(c) for c in cols]
@@ -616,9 +682,11 @@ def _cross_table_checks(tables: dict[str, _Table], notes: list[str]) -> None:
             p = tables[parent]
             child = t.parsed[col]
             present = child.notna().to_numpy()
-            parent_arr = _arrow(p.parsed[pcol])
-            keys = pc.unique(parent_arr.drop_null())
-            pos = pc.fill_null(pc.index_in(_arrow(child), value_set=keys), -1).to_numpy()
+            # index_in gives the first parent row holding each key; later rows with the
+            # same key are always rejected (unique_key), so that row decides whether
+            # the reference is loaded
+            single_key = SPECS[parent].key == (pcol,)
+            pos = _lookup(_arrow(child), _arrow(p.parsed[pcol]), p.key_sorted and single_key)
             missing = present & (pos < 0)
             pfile = p.file or parent
             t.add(
@@ -629,9 +697,7 @@ def _cross_table_checks(tables: dict[str, _Table], notes: list[str]) -> None:
             )
             found = present & (pos >= 0)
             while True:
-                loaded_keys = pc.filter(parent_arr, pa.array(~p.rejected))
-                ok_key = pc.is_in(keys, value_set=loaded_keys).to_numpy(zero_copy_only=False)
-                orphan = found & ~np.where(pos >= 0, ok_key[np.maximum(pos, 0)], True)
+                orphan = found & p.rejected[np.maximum(pos, 0)]
                 new = orphan & ~_rule_mask(t, col, "parent_rejected")
                 t.add(
                     new,
@@ -715,6 +781,7 @@ def validate(
     *,
     config: DatasetConfig | None = None,
     files: Mapping[str, str] | None = None,
+    progress: bool = False,
 ) -> ValidationReport:
     """Validate tables against the data model; quarantine what breaks a rule.
 
@@ -730,6 +797,8 @@ def validate(
         Table -> file name, used in messages (``deals.csv line 17: ...``). A name
         ending in ``.csv`` makes ``line`` = row + 2 (header on line 1; quoted cells
         spanning lines would shift it).
+    progress
+        Show a progress bar over the tables being checked.
 
     Returns
     -------
@@ -781,7 +850,13 @@ def validate(
             name, raw, parsed, files.get(name), rejected=np.zeros(len(raw), dtype=bool)
         )
         bads[name] = bad
-    for name, t in tables.items():
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(tables.items(), desc="validating", unit="table", leave=False)
+    else:
+        bar = tables.items()
+    for name, t in bar:
         _single_table_checks(t, bads[name], config)
     _cross_table_checks(tables, notes)
 
