@@ -163,7 +163,11 @@ class DurationResult:
             Finding(
                 en=(
                     f"Deals wait longest in {label(st)}: median {med.iloc[i]:.0f} days{p90_en}; "
-                    f"{int(r['open']):,} deals are in it now."
+                    + (
+                        f"{int(r['open']):,} deal is in it now."
+                        if int(r["open"]) == 1
+                        else f"{int(r['open']):,} deals are in it now."
+                    )
                 ),
                 zh=(
                     f"商机在{label(st, 'zh')}阶段停留最久：中位数 {med.iloc[i]:.0f} 天{p90_zh}；"
