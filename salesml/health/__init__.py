@@ -32,6 +32,7 @@ from salesml.health.model import (
 from salesml.health.persistence import load_model, save_model
 from salesml.health.signals import health_signals, load_signal_rules
 from salesml.health.snapshots import build_features, deal_snapshots
+from salesml.health.weekly import WeeklyHealth, weekly_health
 
 __all__ = [
     "MODEL_FEATURES",
@@ -39,6 +40,7 @@ __all__ = [
     "DealHealthModel",
     "FeatureMismatchError",
     "InsufficientDataError",
+    "WeeklyHealth",
     "backtest",
     "build_features",
     "calibration_table",
@@ -52,4 +54,5 @@ __all__ = [
     "load_model",
     "load_signal_rules",
     "save_model",
+    "weekly_health",
 ]
