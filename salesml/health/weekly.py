@@ -135,7 +135,9 @@ def weekly_health(
     prev_score = prev.set_index("deal_id")["health_score"]
     scored["change"] = scored["health_score"] - scored["deal_id"].map(prev_score)
     explanations = model.explain(now.reset_index(drop=True), top=5, lang=lang)
-    actions = interventions(scored, explanations, previous=prev, top_reasons=top_reasons, lang=lang)
+    # the action list quotes what the team can change (not stage, size or owner)
+    actionable = model.explain(now.reset_index(drop=True), top=5, lang=lang, scope="actionable")
+    actions = interventions(scored, actionable, previous=prev, top_reasons=top_reasons, lang=lang)
     movers = (
         scored.assign(previous=scored["deal_id"].map(prev_score))
         .dropna(subset=["change"])
