@@ -265,22 +265,29 @@ class BreakpointResult:
         return b.iloc[0] if len(b) else None
 
     def findings(self) -> list[Finding]:
-        """Findings: the worst breakpoint, or that no group differs significantly."""
+        """Findings: the worst breakpoint (or that there is none) and uniformly weak groups."""
+        out = self._breakpoint_findings()
+        out.extend(self._weak_group_findings())
+        return out
+
+    def _who(self, row: pd.Series, lang: str) -> str:
+        return " / ".join(label(row[d], lang) for d in self.by)
+
+    def _breakpoint_findings(self) -> list[Finding]:
         b = self.breakpoints
         dims = " / ".join(label(d) for d in self.by)
         dims_zh = " / ".join(label(d, "zh") for d in self.by)
         if not len(b):
             return [
                 Finding(
-                    en=f"No {dims} converts significantly worse than the rest at any stage.",
-                    zh=f"各{dims_zh}在所有阶段的转化率均未显著低于其余组织。",
+                    en=f"No {dims} has a stage where its funnel breaks against the rest.",
+                    zh=f"没有哪个{dims_zh}在某一阶段出现明显的转化断点。",
                     weight=50.0,
                     kind="breakpoint",
                 )
             ]
         r = b.iloc[0]
-        who = " / ".join(str(r[d]) for d in self.by)
-        who_zh = " / ".join(label(r[d], "zh") for d in self.by)
+        who, who_zh = self._who(r, "en"), self._who(r, "zh")
         st = str(r["stage"])
         more = len(b) - 1
         en_more = f" ({more} more breakpoint{'s' if more != 1 else ''} flagged)" if more else ""
@@ -300,6 +307,36 @@ class BreakpointResult:
                 ),
                 weight=1000.0 + float(r["excess_lost"]),
                 kind="breakpoint",
+            )
+        ]
+
+    def _weak_group_findings(self) -> list[Finding]:
+        """Groups significantly below the rest at three or more stages (not one break)."""
+        t = self.table
+        below = t[t["significant"] & (t["gap_pp"] < 0)]
+        if not len(below):
+            return []
+        counts = below.groupby(self.by, sort=False).size()
+        weak = counts[counts >= 3]
+        if not len(weak):
+            return []
+        key = weak.sort_values(ascending=False).index[0]
+        key = key if isinstance(key, tuple) else (key,)
+        row = pd.Series(dict(zip(self.by, key, strict=True)))
+        n_stages = len(self.funnel.stage_order)
+        k = int(weak.iloc[0]) if len(weak) == 1 else int(weak.max())
+        return [
+            Finding(
+                en=(
+                    f"{self._who(row, 'en')} converts below the rest of the organisation at "
+                    f"{k} of {n_stages} stages: a general weakness rather than one broken stage."
+                ),
+                zh=(
+                    f"{self._who(row, 'zh')}在 {n_stages} 个阶段中有 {k} 个阶段的转化率显著低于"
+                    f"其余组织：属于整体偏弱，而非单一阶段断点。"
+                ),
+                weight=250.0,
+                kind="weak_group",
             )
         ]
 

@@ -44,8 +44,13 @@ def test_baseline_is_rest_of_organisation(tiny: SalesData) -> None:
     assert "won" not in set(b.table["stage"])
 
 
-def _synthetic(n: int = 400, bad: tuple[str, int] = ("B", 2), seed: int = 0) -> SalesData:
-    """Deals in regions A..D; every stage passes with 0.7, the bad pair with 0.4."""
+def _synthetic(
+    n: int = 400, bad: tuple[str, int] = ("B", 2), seed: int = 0, weak: str | None = None
+) -> SalesData:
+    """Deals in regions A..D; every stage passes with 0.7, the bad pair with 0.4.
+
+    A ``weak`` region passes every stage with 0.6 (uniformly worse, no single break).
+    """
     rng = np.random.default_rng(seed)
     stages = ["qualification", "needs_analysis", "proposal", "negotiation", "contract"]
     regions = np.array(["A", "B", "C", "D"])
@@ -54,6 +59,8 @@ def _synthetic(n: int = 400, bad: tuple[str, int] = ("B", 2), seed: int = 0) -> 
     alive = np.ones(n, dtype=bool)
     for k in range(5):
         p = np.where(reg == bad[0], 0.4, 0.7) if k == bad[1] else np.full(n, 0.7)
+        if weak is not None:
+            p = np.where(reg == weak, p - 0.1, p)
         passed = alive & (rng.random(n) < p)
         reached = np.where(passed, k + 1, reached)
         alive = passed
@@ -137,3 +144,17 @@ def test_main_effects_fit_matches_statsmodels_glm() -> None:
     beta = res.params
     p7 = 1 / (1 + np.exp(-(x[7, :-1] @ beta[:-1])))
     assert expected[7] == pytest.approx(p7, rel=1e-7)
+
+
+def test_uniformly_weak_group_is_not_a_breakpoint() -> None:
+    b = funnel_breakpoints(_synthetic(8000, weak="C", seed=1), by="region")
+    t = b.table
+    weak = t[t["region"] == "C"]
+    assert (weak["significant"] & (weak["gap_pp"] < 0)).sum() >= 3
+    assert not weak["breakpoint"].any()
+    assert list(zip(b.breakpoints["region"], b.breakpoints["stage"], strict=True)) == [
+        ("B", "proposal")
+    ]
+    en = b.key_findings(n=3)
+    assert any(s.startswith("C converts below the rest") for s in en)
+    assert any("整体偏弱" in s for s in b.key_findings("zh", n=3))
