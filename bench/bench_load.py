@@ -69,7 +69,7 @@ MEASURE = textwrap.dedent(
     assert data.validation.ok, data.validation.headline()
     val_s, _ = best(lambda: validate(data))
     res = {"raw_read_s": raw_s, "load_validate_s": load_s, "validate_s": val_s,
-           "rows": sum(len(df) for df in data.tables.values())}
+           "rows_total": sum(len(df) for df in data.tables.values())}
     if with_pandera:
         schemas = {n: to_pandera(SPECS[n]) for n in data.tables}
         pandera_s, _ = best(
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     pand = f"{m['pandera_s']:.2f} s" if "pandera_s" in m else "-"
     print(
-        f"| {args.tier} | {m['rows']:,} | {acts:,} | {m['raw_read_s']:.2f} s | "
+        f"| {args.tier} | {m['rows_total']:,} | {acts:,} | {m['raw_read_s']:.2f} s | "
         f"{m['load_validate_s']:.2f} s | {m['load_validate_s'] / m['raw_read_s']:.1f}x | "
         f"{m['validate_s']:.2f} s | {m['validate_s'] / m['raw_read_s']:.1f}x | {pand} | "
         f"{gen['generate_s']:.1f} s | {gen['peak_rss_mb']:,.0f} MB | {m['peak_rss_mb']:,.0f} MB |"
