@@ -372,6 +372,8 @@ def parse_table(
         if c.name not in parsed.columns:
             continue
         s = parsed[c.name]
+        if s.dtype == object:
+            s = s.astype("str")  # once, rather than in every step below
         if c.kind in ("id", "str", "category"):
             cols[c.name] = _as_text(s)
         elif c.kind in ("float", "int"):
