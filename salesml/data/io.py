@@ -219,7 +219,9 @@ def read_raw_tables(
     hints: dict[str, dict[str, str]] = config.extra.get("column_types") or {}
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
-    bar = tqdm(found.items(), desc="reading", unit="table", disable=not progress, leave=False)
+    bar = tqdm(
+        found.items(), desc="reading", unit="table", disable=not progress, leave=False, delay=1.0
+    )
     for name, p in bar:
         bar.set_postfix_str(p.name)
         files[name] = p.name + ("/" if p.is_dir() else "")

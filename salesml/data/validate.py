@@ -856,7 +856,7 @@ def validate(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(tables.items(), desc="validating", unit="table", leave=False)
+        bar = tqdm(tables.items(), desc="validating", unit="table", leave=False, delay=1.0)
     else:
         bar = tables.items()
     for name, t in bar:
