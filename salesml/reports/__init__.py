@@ -66,23 +66,35 @@ Adding a report means adding files; no central list is edited.
 
 from __future__ import annotations
 
-from salesml.reports.messages import register as register_messages
-from salesml.reports.messages import t
-from salesml.reports.params import ParameterError, ReportParams, validate_params
-from salesml.reports.registry import ReportSpec, get_report, list_reports, reports_table
-from salesml.reports.runner import ReportFailed, RunResult, run_report
+import importlib
+from typing import Any
 
-__all__ = [
-    "ParameterError",
-    "ReportFailed",
-    "ReportParams",
-    "ReportSpec",
-    "RunResult",
-    "get_report",
-    "list_reports",
-    "register_messages",
-    "reports_table",
-    "run_report",
-    "t",
-    "validate_params",
-]
+# Imported lazily: report notebooks import salesml.reports.notebook, and the runner's
+# papermill/nbformat imports would cost the kernel seconds for nothing.
+_EXPORTS = {
+    "ParameterError": "salesml.reports.params",
+    "ReportParams": "salesml.reports.params",
+    "validate_params": "salesml.reports.params",
+    "ReportFailed": "salesml.reports.runner",
+    "RunResult": "salesml.reports.runner",
+    "run_report": "salesml.reports.runner",
+    "ReportSpec": "salesml.reports.registry",
+    "get_report": "salesml.reports.registry",
+    "list_reports": "salesml.reports.registry",
+    "reports_table": "salesml.reports.registry",
+    "register_messages": "salesml.reports.messages",
+    "t": "salesml.reports.messages",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        module = importlib.import_module(_EXPORTS[name])
+        return getattr(module, "register" if name == "register_messages" else name)
+    raise AttributeError(f"module 'salesml.reports' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

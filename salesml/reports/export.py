@@ -13,9 +13,10 @@ import os
 import re
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:  # nbformat pulls in jsonschema (seconds): only the runner needs it
+    import nbformat
 
 __all__ = ["LINEAGE_MIME", "export_html", "external_scripts", "pop_lineage"]
 
@@ -113,6 +114,7 @@ def export_html(nb: nbformat.NotebookNode, path: str | os.PathLike[str], *, titl
     RuntimeError
         If the page would still load a script from the network.
     """
+    import nbformat
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 

@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from salesml import __version__
 from salesml.reports.export import export_html, pop_lineage
 from salesml.reports.kernel import KERNEL_NAME, kernel_manager
@@ -227,6 +225,7 @@ def run_report(
     timings: dict[str, float] = {}
     error: dict[str, Any] | None = None
     try:
+        import nbformat
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
