@@ -1,0 +1,138 @@
+"""Widgets of the deal what-if app, linked to :class:`DealWhatifState` (no analytics here)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+
+from salesml.apps.deal_whatif.state import DealWhatifState
+from salesml.apps.widgets import FigureSlot, busy_indicator, error_box
+from salesml.reports.messages import register, t
+
+__all__ = ["DealWhatifView"]
+
+register(
+    {
+        "deal_whatif.title": {"en": "Deal what-if", "zh": "商机健康度模拟"},
+        "deal_whatif.deal": {"en": "Deal", "zh": "商机"},
+        "deal_whatif.plan_revisions": {"en": "Plan revisions", "zh": "技术方案修改次数"},
+        "deal_whatif.days_since_activity": {
+            "en": "Days since last activity",
+            "zh": "距上次跟进天数",
+        },
+        "deal_whatif.reply_delay_hours": {"en": "Reply delay (h)", "zh": "消息回复时长(小时)"},
+        "deal_whatif.terms_revisions": {"en": "Terms revisions", "zh": "商务条款调整次数"},
+        "deal_whatif.score": {
+            "en": "Health score {score:.0f} ({band}; {low:.0f}-{high:.0f}); as it is: {actual:.0f}",
+            "zh": "健康分 {score:.0f}（{band}；{low:.0f}-{high:.0f}）；当前实际：{actual:.0f}",
+        },
+        "deal_whatif.reasons": {"en": "Top reasons", "zh": "主要原因"},
+    }
+)
+
+
+def _waterfall(result: Any, lang: str) -> Any:
+    from salesml.plotting.health import reason_waterfall
+
+    phrases = result.reasons.set_index("reason")["phrase"]
+    return reason_waterfall(
+        result.contributions,
+        phrases=phrases,
+        deal_id=result.deal_id,
+        health_score=result.score,
+        lang=lang,
+    )
+
+
+class DealWhatifView(w.VBox):
+    """Deal picker, four driver sliders, the score line, a reason waterfall and list.
+
+    Parameters
+    ----------
+    state
+        The state the controls are linked to; the view redraws when ``state.result``
+        changes and never computes anything itself.
+    """
+
+    def __init__(self, state: DealWhatifState, **kwargs: Any) -> None:
+        self.state = state
+        lang = state.lang
+        style = {"description_width": "initial"}
+        self.deal = w.Dropdown(
+            options=state.deals,
+            value=state.deal_id or None,
+            description=t("deal_whatif.deal", lang),
+            style=style,
+        )
+        self.deal.add_class("salesml-deal")
+        w.link((self.deal, "value"), (state, "deal_id"))
+        self.sliders = {
+            "plan_revisions": w.IntSlider(min=0, max=12, step=1),
+            "days_since_activity": w.FloatSlider(min=0, max=60, step=0.5),
+            "reply_delay_hours": w.FloatSlider(min=0, max=72, step=0.5),
+            "terms_revisions": w.IntSlider(min=0, max=8, step=1),
+        }
+        for name, s in self.sliders.items():
+            s.description = t(f"deal_whatif.{name}", lang)
+            s.style = style
+            s.continuous_update = False
+            s.add_class(f"salesml-{name.replace('_', '-')}")
+            s.max = max(s.max, getattr(state, name))
+            s.value = getattr(state, name)
+            w.link((s, "value"), (state, name))
+        self.busy = busy_indicator(state)
+        self.error = error_box(state)
+        self.headline = w.HTML()
+        self.headline.add_class("salesml-headline")
+        self.chart = FigureSlot()
+        self.chart.add_class("salesml-chart")
+        self.reasons = w.HTML()
+        self.reasons.add_class("salesml-reasons")
+        title = w.HTML(f"<h2>{html.escape(t('deal_whatif.title', lang))}</h2>")
+        super().__init__(
+            [
+                title,
+                self.deal,
+                w.VBox(list(self.sliders.values())),
+                w.HBox([self.busy, self.headline], layout=w.Layout(align_items="center")),
+                self.error,
+                self.chart,
+                w.HTML(f"<h4>{html.escape(t('deal_whatif.reasons', lang))}</h4>"),
+                self.reasons,
+            ],
+            **kwargs,
+        )
+        state.observe(self._redraw, names=["result"])
+        self._redraw()
+
+    def _redraw(self, _: Any = None) -> None:
+        r = self.state.result
+        if r is None:
+            return
+        lang = self.state.lang
+        for name, s in self.sliders.items():
+            s.max = max(s.max, getattr(self.state, name))
+        self.headline.value = html.escape(
+            t(
+                "deal_whatif.score",
+                lang,
+                score=r.score,
+                band=r.band,
+                low=r.low,
+                high=r.high,
+                actual=r.actual_score,
+            )
+        )
+        try:
+            self.chart.show(_waterfall(r, lang))
+        except Exception as e:  # a drawing problem must not kill the controls
+            self.state.error = f"{type(e).__name__}: {e}"
+        items = "".join(
+            f"<li>{html.escape(d)} {html.escape(p)} ({c:+.2f})</li>"
+            for d, p, c in zip(
+                r.reasons["direction"], r.reasons["phrase"], r.reasons["contribution"], strict=True
+            )
+        )
+        self.reasons.value = f"<ol>{items}</ol>"
