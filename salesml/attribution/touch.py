@@ -135,15 +135,21 @@ def path_table(journeys: pd.DataFrame, *, sep: str = ">") -> PathTable:
         if vc is not None
         else np.zeros(len(journeys))
     )
-    agg = (
-        pd.DataFrame({"path": paths.to_numpy(), "c": conv, "n": nulls, "v": val})
-        .groupby("path", sort=False)
-        .sum()
-    )
-    agg = agg[(agg["c"] + agg["n"]) > 0]
-    agg = agg[agg.index.str.len() > 0]
-    # Split and code the touches in Arrow (C++), not per path in Python.
-    lists = pc.split_pattern(pa.array(agg.index.to_numpy(dtype=object), type=pa.string()), sep)
+    # Aggregate equal paths, then split and code the touches, all in Arrow (C++).
+    arr = pa.array(paths.fillna(""), type=pa.string())
+    penc = pc.dictionary_encode(arr)
+    if isinstance(penc, pa.ChunkedArray):
+        penc = penc.combine_chunks()
+    pidx = penc.indices.to_numpy(zero_copy_only=False).astype("int64")
+    n_paths = len(penc.dictionary)
+    c_sum = np.bincount(pidx, weights=conv, minlength=n_paths)
+    n_sum = np.bincount(pidx, weights=nulls, minlength=n_paths)
+    v_sum = np.bincount(pidx, weights=val, minlength=n_paths)
+    plen = pc.binary_length(penc.dictionary).to_numpy(zero_copy_only=False)
+    keep = ((c_sum + n_sum) > 0) & (plen > 0)
+    kept = np.flatnonzero(keep)
+    uniq_paths = penc.dictionary.take(pa.array(kept)) if not keep.all() else penc.dictionary
+    lists = pc.split_pattern(uniq_paths, sep)
     lens = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype("int64")
     enc = pc.dictionary_encode(pc.list_flatten(lists))
     if isinstance(enc, pa.ChunkedArray):
@@ -154,14 +160,14 @@ def path_table(journeys: pd.DataFrame, *, sep: str = ">") -> PathTable:
     rank[order] = np.arange(len(order))
     codes = rank[enc.indices.to_numpy(zero_copy_only=False).astype("int64")]
     uniq = names[order]
-    tp = np.repeat(np.arange(len(agg)), lens)
+    tp = np.repeat(np.arange(len(kept)), lens)
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if len(lens) else np.array([], int)
     pos = np.arange(len(codes)) - np.repeat(starts, lens)
     return PathTable(
         channels=np.asarray(uniq, dtype=object),
-        conversions=agg["c"].to_numpy(),
-        nulls=agg["n"].to_numpy(),
-        value=agg["v"].to_numpy(),
+        conversions=c_sum[kept],
+        nulls=n_sum[kept],
+        value=v_sum[kept],
         touch_path=tp,
         touch_pos=pos,
         touch_channel=codes.astype("int64"),
@@ -230,6 +236,71 @@ def _tidy(
 
 
 # ---------------------------------------------------------------------- markov
+#: Chains with at most this many states are solved by one dense inverse + Woodbury updates.
+_DENSE_STATES = 3000
+
+
+def _removals_dense(
+    A: np.ndarray, r: np.ndarray, pi0: np.ndarray, contains: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Conversion probability (and value) of the full chain and with each channel removed.
+
+    One LU inverse ``B = A^-1``; removing the states ``R`` of a channel (forcing
+    their absorption into null) is a rank-``|R|`` change, solved exactly with the
+    Woodbury identity: ``x' = y' - B_R (B_RR)^-1 y'_R`` with ``y' = B (r - E_R r_R)``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        B = np.linalg.inv(A)
+    y = B @ r
+    zt = pi0 @ B
+    base_pv = pi0 @ y
+    C = contains.shape[1]
+    pv = np.zeros((C, r.shape[1]))
+    for c in range(C):
+        R = np.flatnonzero(contains[:, c])
+        if not len(R):
+            pv[c] = base_pv
+            continue
+        G = B[:, R]  # S x |R|
+        yp = y - G @ r[R]
+        corr = np.linalg.solve(G[R], yp[R])
+        pv[c] = pi0 @ yp - zt[R] @ corr
+    return base_pv, pv
+
+
+def _removals_sparse(
+    A: sp.csc_matrix, r: np.ndarray, pi0: np.ndarray, contains: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Same as :func:`_removals_dense` for large chains: one sparse solve per removal.
+
+    Each subsystem is solved by BiCGSTAB to a relative residual of 1e-12 (absorbing
+    chains are well conditioned), falling back to a sparse LU when it does not converge.
+    """
+    from scipy.sparse.linalg import bicgstab
+
+    def solve(keep: np.ndarray) -> np.ndarray:
+        if not keep.any():
+            return np.zeros(r.shape[1])
+        M = A[keep][:, keep] if not keep.all() else A
+        rk = r[keep]
+        cols = []
+        for j in range(rk.shape[1]):
+            if not rk[:, j].any():
+                cols.append(np.zeros(len(rk)))
+                continue
+            x, info = bicgstab(M, rk[:, j], rtol=1e-12, atol=0.0, maxiter=5000)
+            if info != 0:
+                x = splu(sp.csc_matrix(M)).solve(rk[:, j])
+            cols.append(x)
+        return pi0[keep] @ np.column_stack(cols)
+
+    base_pv = solve(np.ones(A.shape[0], dtype=bool))
+    pv = np.array([solve(~contains[:, c]) for c in range(contains.shape[1])])
+    return base_pv, pv
+
+
 def markov_removal_effects(pt: PathTable, order: int = 1) -> pd.DataFrame:
     """Exact removal effects of an order-``order`` absorbing Markov chain.
 
@@ -263,15 +334,21 @@ def markov_removal_effects(pt: PathTable, order: int = 1) -> pd.DataFrame:
             idx = np.flatnonzero(ok)
             shifted[idx] = ch[idx - j] + 1
         code += shifted * (base**j)
-    states, sidx = np.unique(code, return_inverse=True)
+    space = base**order
+    if space <= 8_000_000:  # index states through a lookup table: O(n), no sort
+        seen = np.zeros(space, dtype=bool)
+        seen[code] = True
+        states = np.flatnonzero(seen)
+        lookup = np.cumsum(seen) - 1
+        sidx = lookup[code]
+    else:
+        states, sidx = np.unique(code, return_inverse=True)
     S = len(states)
     count = pt.conversions + pt.nulls
     path = pt.touch_path
     w_touch = count[path]
     # transitions between consecutive touches of a path
     nxt = np.flatnonzero(np.diff(path) == 0)
-    Q = sp.coo_matrix((w_touch[nxt], (sidx[nxt], sidx[nxt + 1])), shape=(S, S)).tocsr()
-    Q.sum_duplicates()
     last = (
         np.concatenate([np.flatnonzero(np.diff(path) != 0), [len(path) - 1]])
         if len(path)
@@ -281,10 +358,6 @@ def markov_removal_effects(pt: PathTable, order: int = 1) -> pd.DataFrame:
     conv_s = np.bincount(sidx[last], weights=pt.conversions[path[last]], minlength=S)
     null_s = np.bincount(sidx[last], weights=pt.nulls[path[last]], minlength=S)
     val_s = np.bincount(sidx[last], weights=pt.value[path[last]], minlength=S)
-    out_s = np.asarray(Q.sum(axis=1)).ravel() + conv_s + null_s
-    inv = np.where(out_s > 0, 1.0 / np.where(out_s > 0, out_s, 1.0), 0.0)
-    P = sp.diags(inv) @ Q
-    r = np.column_stack([conv_s * inv, val_s * inv])
     pi0 = np.bincount(sidx[first], weights=w_touch[first], minlength=S)
     pi0 = pi0 / pi0.sum() if pi0.sum() > 0 else pi0
     # Which channels each state contains.
@@ -295,22 +368,18 @@ def markov_removal_effects(pt: PathTable, order: int = 1) -> pd.DataFrame:
         has = digit > 0
         contains[np.flatnonzero(has), digit[has] - 1] = True
         rem //= base
-    A_full = (sp.identity(S, format="csr") - P).tocsc()
-
-    def solve(keep: np.ndarray) -> np.ndarray:
-        if not keep.any():
-            return np.zeros(2)
-        A = A_full[keep][:, keep] if not keep.all() else A_full
-        x = splu(sp.csc_matrix(A)).solve(r[keep])
-        return pi0[keep] @ x
-
-    base_pv = solve(np.ones(S, dtype=bool))
-    re = np.zeros(C)
-    rev = np.zeros(C)
-    for c in range(C):
-        pv = solve(~contains[:, c])
-        re[c] = 1 - pv[0] / base_pv[0] if base_pv[0] > 0 else np.nan
-        rev[c] = 1 - pv[1] / base_pv[1] if base_pv[1] > 0 else np.nan
+    Q = sp.coo_matrix((w_touch[nxt], (sidx[nxt], sidx[nxt + 1])), shape=(S, S)).tocsr()
+    out_s = np.asarray(Q.sum(axis=1)).ravel() + conv_s + null_s
+    inv = np.where(out_s > 0, 1.0 / np.where(out_s > 0, out_s, 1.0), 0.0)
+    r = np.column_stack([conv_s * inv, val_s * inv])
+    A = (sp.identity(S, format="csr") - sp.diags(inv) @ Q).tocsc()
+    if S <= _DENSE_STATES:
+        base_pv, pv = _removals_dense(A.toarray(), r, pi0, contains)
+    else:
+        base_pv, pv = _removals_sparse(A, r, pi0, contains)
+    with np.errstate(all="ignore"):
+        re = np.where(base_pv[0] > 0, 1 - pv[:, 0] / base_pv[0], np.nan)
+        rev = np.where(base_pv[1] > 0, 1 - pv[:, 1] / base_pv[1], np.nan)
     out = pd.DataFrame(
         {"removal_effect": re, "value_removal_effect": rev},
         index=pd.Index(pt.channels, name="channel"),

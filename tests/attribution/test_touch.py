@@ -201,3 +201,13 @@ def test_time_decay_needs_times_and_prefers_recent(demo_journeys) -> None:
     assert short.loc[lead_ch, "conversions"].sum() < long.loc[lead_ch, "conversions"].sum()
     with pytest.raises(ValueError, match="unknown model"):
         touch_attribution(demo_journeys, "magic")
+
+
+@pytest.mark.parametrize("order", [1, 2, 3])
+def test_markov_sparse_solver_equals_brute_force(order: int, monkeypatch) -> None:
+    import salesml.attribution.touch as touch
+
+    monkeypatch.setattr(touch, "_DENSE_STATES", 0)
+    got = markov_removal_effects(path_table(SMALL), order)["removal_effect"]
+    for ch, v in _brute_markov(SMALL, order).items():
+        assert got[ch] == pytest.approx(v, abs=1e-9)
