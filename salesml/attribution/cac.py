@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CYCLE_BANDS",
     "DIMENSIONS",
+    "FILTERS",
     "MARKETING_CATEGORIES",
     "VISIT_BANDS",
     "acquisition_units",
@@ -77,14 +78,41 @@ def _band(values: np.ndarray, bands: Sequence[tuple[str, float]]) -> np.ndarray:
 
 
 def _period_bounds(period: _PeriodLike) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """``[start, end)`` of a period given as ``"2026-03"``, a Period or a (start, end) pair."""
+    """``[start, end)`` of a period: ``"2026-03"``, ``"2026-Q1"``, ``"2026-W05"``, a
+    ``pandas.Period`` or a ``(start, end)`` pair (end exclusive)."""
     if period is None:
         return None
     if isinstance(period, tuple):
-        lo, hi = pd.Timestamp(period[0]), pd.Timestamp(period[1])
-        return lo, hi
-    p = period if isinstance(period, pd.Period) else pd.Period(str(period))
-    return p.start_time, p.end_time + pd.Timedelta(1, "ns")
+        return pd.Timestamp(period[0]), pd.Timestamp(period[1])
+    if isinstance(period, pd.Period):
+        return period.start_time, period.end_time + pd.Timedelta(1, "ns")
+    try:
+        from salesml.pipeline.periods import parse_period
+    except ImportError:  # pragma: no cover - pipeline is part of salesml
+        p = pd.Period(str(period))
+        return p.start_time, p.end_time + pd.Timedelta(1, "ns")
+    bounds = parse_period(str(period))
+    assert bounds is not None
+    return bounds
+
+
+#: Unit attributes :func:`cac` and :func:`roi` can filter on.
+FILTERS: tuple[str, ...] = ("channel", "region", "segment", "store_id")
+
+
+def _apply_filters(units: pd.DataFrame, filters: dict[str, Any] | None) -> pd.DataFrame:
+    if not filters:
+        return units
+    bad = sorted(set(filters) - set(FILTERS))
+    if bad:
+        raise ValueError(f"unknown filter(s) {bad}; CAC filters on: {', '.join(FILTERS)}")
+    keep = np.ones(len(units), dtype=bool)
+    for k, v in filters.items():
+        if v is None or v == "":
+            continue
+        vals = list(v) if isinstance(v, list | tuple | set) else [v]
+        keep &= units[k].isin(vals).to_numpy()
+    return units.loc[keep]
 
 
 def acquisition_units(allocation: Allocation, *, period: _PeriodLike = None) -> pd.DataFrame:
@@ -103,7 +131,8 @@ def acquisition_units(allocation: Allocation, *, period: _PeriodLike = None) -> 
     Returns
     -------
     pandas.DataFrame
-        Columns ``unit_id, unit_kind (customer/lead), channel, acquired (bool),
+        Columns ``unit_id, unit_kind (customer/lead), channel, region, segment,
+        store_id (of the customer; missing for leads), acquired (bool),
         acquired_at, first_touch_at, visits, cycle_days, visit_band, cycle_band,
         acquisition_cost, marketing_cost (part of acquisition_cost from
         MARKETING_CATEGORIES), cost (all allocated cost), marketing_cost_all,
@@ -115,9 +144,12 @@ def acquisition_units(allocation: Allocation, *, period: _PeriodLike = None) -> 
         return cache[key]
     data = allocation.data
     data.require("customers", "deals", analysis="CAC")
-    cust = data.customers[["customer_id", "source_channel", "created_at"]].drop_duplicates(
-        "customer_id"
-    )
+    ccols = [
+        c
+        for c in ("customer_id", "source_channel", "created_at", "region", "segment", "store_id")
+        if c in data.customers
+    ]
+    cust = data.customers[ccols].drop_duplicates("customer_id")
     deals = data.deals
     won = deals[(deals["outcome"] == "won") & deals["closed_at"].notna()]
     acq_at = won.groupby("customer_id", observed=True)["closed_at"].min()
@@ -130,6 +162,8 @@ def acquisition_units(allocation: Allocation, *, period: _PeriodLike = None) -> 
             "channel": cust["source_channel"].astype("str").to_numpy(),
         }
     )
+    for c in ("region", "segment", "store_id"):
+        cu[c] = cust[c].astype("str").to_numpy() if c in cust else pd.NA
     cu["acquired_at"] = cu["unit_id"].map(acq_at).astype("datetime64[us]")
     first = cust.set_index("customer_id")["created_at"]
     if "leads" in data:
@@ -242,6 +276,9 @@ def acquisition_units(allocation: Allocation, *, period: _PeriodLike = None) -> 
             "unit_id",
             "unit_kind",
             "channel",
+            "region",
+            "segment",
+            "store_id",
             "acquired",
             "acquired_at",
             "first_touch_at",
@@ -334,11 +371,12 @@ def _boot_cached(
     period: _PeriodLike,
     n_boot: int,
     seed: int,
+    filters: dict[str, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    key = ("boot", tuple(by), str(period), n_boot, seed)
+    key = ("boot", tuple(by), str(period), n_boot, seed, repr(sorted((filters or {}).items())))
     cache = allocation._cache
     if key not in cache:
-        units = acquisition_units(allocation, period=period)
+        units = _apply_filters(acquisition_units(allocation, period=period), filters)
         u = units.assign(
             acquired_n=units["acquired"].astype("float64"),
             other_cost=units["acquisition_cost"] - units["marketing_cost"],
@@ -363,6 +401,7 @@ def cac(
     *,
     by: str | Sequence[str] = ("channel",),
     period: _PeriodLike = None,
+    filters: dict[str, Any] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
@@ -383,6 +422,10 @@ def cac(
         other bands' CAC is the acquired customers' own acquisition cost.
     period
         Optional reporting period; see :func:`acquisition_units`.
+    filters
+        ``{attribute: value or list}`` on ``channel``, ``region``, ``segment``,
+        ``store_id`` (of the customer). Unconverted leads have no region, segment or
+        store, so filtering on those leaves them out.
     n_boot
         Bootstrap replicates.
     seed
@@ -400,7 +443,7 @@ def cac(
     cols = _normalise_by(by)
     if not 0 < ci < 1:
         raise ValueError(f"ci must be between 0 and 1, got {ci}")
-    keys, point, reps = _boot_cached(allocation, cols, period, n_boot, seed)
+    keys, point, reps = _boot_cached(allocation, cols, period, n_boot, seed, filters)
     return _cac_table(keys, point, reps, ci)
 
 
@@ -436,6 +479,7 @@ def roi(
     *,
     by: str | Sequence[str] = ("channel",),
     period: _PeriodLike = None,
+    filters: dict[str, Any] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
@@ -444,7 +488,7 @@ def roi(
 
     Parameters
     ----------
-    allocation, by, period, n_boot, seed, ci
+    allocation, by, period, filters, n_boot, seed, ci
         As in :func:`cac`. Revenue is the won amount of the group's customers;
         cost is every allocated cost of the group's customers and unconverted leads
         (not only the part up to acquisition).
@@ -456,7 +500,7 @@ def roi(
         ``roi_high``, ``rel_precision``.
     """
     cols = _normalise_by(by)
-    keys, point, reps = _boot_cached(allocation, cols, period, n_boot, seed)
+    keys, point, reps = _boot_cached(allocation, cols, period, n_boot, seed, filters)
     return _roi_table(keys, point, reps, ci)
 
 
@@ -494,6 +538,8 @@ def what_if(
     rules: Any = None,
     elasticity: float = 0.7,
     by: str | Sequence[str] = ("channel",),
+    period: _PeriodLike = None,
+    filters: dict[str, Any] | None = None,
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
@@ -517,7 +563,7 @@ def what_if(
         multiplied by ``f`` acquires ``f ** elasticity`` times as many customers, and
         its non-marketing cost and revenue scale the same way. ``1`` means constant
         returns; below 1, diminishing returns. An assumption to vary, not an estimate.
-    by, n_boot, seed, ci
+    by, period, filters, n_boot, seed, ci
         As in :func:`cac`; only groupings that include ``channel`` can be shifted.
 
     Returns
@@ -529,7 +575,7 @@ def what_if(
     if rules is not None:
         allocation = _realloc(allocation, rules)
     cols = _normalise_by(by)
-    keys, point, reps = _boot_cached(allocation, cols, None, n_boot, seed)
+    keys, point, reps = _boot_cached(allocation, cols, period, n_boot, seed, filters)
     shift = dict(budget_shift or {})
     if shift and "channel" not in cols:
         raise ValueError("budget_shift needs a grouping that includes 'channel'")
