@@ -37,6 +37,7 @@ __all__ = [
     "VISIT_BANDS",
     "acquisition_units",
     "cac",
+    "overall_cac",
     "roi",
     "what_if",
 ]
@@ -612,3 +613,32 @@ def _realloc(allocation: Allocation, rules: Any) -> Allocation:
     if key not in allocation._cache:
         allocation._cache[key] = allocate_costs(allocation.data, norm)
     return allocation._cache[key]
+
+
+def overall_cac(
+    allocation: Allocation,
+    *,
+    period: _PeriodLike = None,
+    filters: dict[str, Any] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+    ci: float = 0.95,
+) -> pd.Series:
+    """CAC and ROI of everything selected (all channels together), with intervals.
+
+    Same definitions and bootstrap replicates as :func:`cac` by channel (the
+    channel groups are resampled independently, so their replicate sums add up).
+
+    Returns
+    -------
+    pandas.Series
+        ``units, acquired, acquisition_cost, cac, cac_low, cac_high, rel_precision,
+        revenue, cost, roi, roi_low, roi_high``.
+    """
+    keys, point, reps = _boot_cached(allocation, ["channel"], period, n_boot, seed, filters)
+    p = {k: np.array([v.sum()]) for k, v in point.items()}
+    r = {k: v.sum(axis=1, keepdims=True) for k, v in reps.items()}
+    k1 = pd.DataFrame({"units": [int(keys["units"].sum())]})
+    c = _cac_table(k1, p, r, ci).iloc[0]
+    o = _roi_table(k1, p, r, ci).iloc[0]
+    return pd.concat([c, o.drop(["units", "rel_precision"])])
