@@ -657,9 +657,12 @@ def _cross_table_checks(tables: dict[str, _Table], notes: list[str]) -> None:
         if col not in c.parsed or fk not in c.parsed or pcol not in p.parsed:
             continue
         pk = SPECS[parent].key[0]
-        first = p.parsed.drop_duplicates(pk, keep="first").dropna(subset=[pk])
-        ref = pd.Series(first[pcol].to_numpy(), index=first[pk].to_numpy())
-        bound = c.parsed[fk].map(ref)
+        pos = _lookup(_arrow(c.parsed[fk]), _arrow(p.parsed[pk]), False)
+        ref = p.parsed[pcol].to_numpy()
+        if len(ref):
+            bound = pd.Series(ref[np.maximum(pos, 0)], index=c.parsed.index).mask(pos < 0)
+        else:
+            bound = pd.Series(pd.NaT, index=c.parsed.index, dtype=p.parsed[pcol].dtype)
         wrong = (c.parsed[col] < bound).fillna(False).to_numpy(dtype=bool)
         if wrong.any():
             idx = np.flatnonzero(wrong)

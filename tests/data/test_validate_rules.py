@@ -392,3 +392,27 @@ def test_validating_a_bundle_keeps_its_config(small_data):
     assert r.data.config is small_data.config
     for name in small_data.tables:
         pd.testing.assert_frame_equal(r.data[name], small_data[name])
+
+
+def test_empty_tables_validate():
+    from salesml.data.schema import empty_table
+
+    r = validate({n: empty_table(n) for n in TABLE_NAMES})
+    assert r.ok and (r.counts["read"] == 0).all()
+    for n in TABLE_NAMES:
+        assert [str(t) for t in r.data[n].dtypes] == [c.pandas_dtype for c in SPECS[n].columns]
+
+
+def test_numeric_ids_and_timezone_aware_dates_are_normalised():
+    d = deals(
+        deal_id=[3, 1, 2, 4],
+        customer_id=[10, 10, 11, 11],
+        created_at=pd.to_datetime(["2025-02-01 00:00"] * 4).tz_localize("UTC"),
+        closed_at=[pd.NaT, pd.Timestamp("2025-03-01"), pd.Timestamp("2025-02-20"), pd.NaT],
+    )
+    c = customers(customer_id=[10, 11])
+    r = check({"customers": c, "deals": d}, config=DatasetConfig(timezone="Asia/Shanghai"))
+    assert r.ok
+    assert r.data.deals["deal_id"].tolist() == ["3", "1", "2", "4"]
+    # UTC midnight is 08:00 in Shanghai; the naive result is in the dataset's timezone
+    assert r.data.deals["created_at"].iloc[0] == pd.Timestamp("2025-02-01 08:00")
