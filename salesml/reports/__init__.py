@@ -41,6 +41,7 @@ Adding a report means adding files; no central list is edited.
            params=CacMonthlyParams,
            description="Customer acquisition cost by channel, with intervals.",
            tables=("costs", "leads", "deals"),   # refused before running if absent
+           loads=("costs", "leads", "deals", "customers", "activities"),  # () = all tables
        )
 
    Every new field needs a default. Strings for titles and labels go through

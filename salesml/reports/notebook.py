@@ -64,6 +64,11 @@ class ReportContext:
     spec: ReportSpec
     params: ReportParams
     data: SalesData
+    fingerprint: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.fingerprint:  # hashing every row is not free on large data: once
+            self.fingerprint = self.data.fingerprint()
 
     # ------------------------------------------------------------------ values
     @property
@@ -98,7 +103,7 @@ class ReportContext:
         meta = self.t(
             "report.generated",
             dataset=self.data.config.name,
-            fingerprint=self.data.fingerprint(),
+            fingerprint=self.fingerprint,
             period=self.params.period,
             start=f"{start:%Y-%m-%d}",
             end=f"{last:%Y-%m-%d}",
@@ -232,7 +237,7 @@ class ReportContext:
             {
                 LINEAGE_MIME: {
                     "report": self.spec.name,
-                    "fingerprint": self.data.fingerprint(),
+                    "fingerprint": self.fingerprint,
                     "dataset": {
                         "path": self.params.dataset,
                         "name": self.data.config.name,
@@ -265,11 +270,16 @@ def start_report(name: str, /, **values: Any) -> ReportContext:
     MissingTableError
         If the dataset lacks a table the report declares it needs.
     """
-    from salesml.data.io import load_dataset
+    from salesml.data.config import DatasetConfig
+    from salesml.data.io import find_table_files, load_dataset
 
     spec = get_report(name)
     params = validate_params(spec.params, values, report=name)
-    data = load_dataset(params.dataset, progress=False)
+    tables = None
+    if spec.loads:
+        present = find_table_files(params.dataset, DatasetConfig.read(params.dataset))
+        tables = [t for t in spec.loads if t in present]
+    data = load_dataset(params.dataset, progress=False, tables=tables)
     if spec.tables:
         data.require(*spec.tables, analysis=f"the {name} report")
     ctx = ReportContext(spec=spec, params=params, data=data)

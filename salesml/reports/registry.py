@@ -56,6 +56,11 @@ class ReportSpec:
         Tables the report needs; the runner refuses a dataset lacking one before executing.
     notebook
         Notebook path relative to ``notebooks/`` (default ``reports/<name>.ipynb``).
+    loads
+        Tables the report reads (those present are loaded, the rest skipped); empty
+        means every table. Naming them keeps a report on a large dataset from
+        loading millions of activity rows it never looks at; the dataset
+        fingerprint in ``run.json`` covers exactly the tables loaded.
     """
 
     name: str
@@ -63,12 +68,20 @@ class ReportSpec:
     description: str
     tables: tuple[str, ...] = ()
     notebook: str = ""
+    loads: tuple[str, ...] = ()
     title_key: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         check_name(self.name)
         if not (isinstance(self.params, type) and issubclass(self.params, ReportParams)):
             raise TypeError(f"report {self.name!r}: params must subclass ReportParams")
+        from salesml.data.schema import TABLE_NAMES
+
+        unknown = sorted((set(self.tables) | set(self.loads)) - set(TABLE_NAMES))
+        if unknown:
+            raise ValueError(f"report {self.name!r}: unknown table(s) {unknown}")
+        if self.loads and not set(self.tables) <= set(self.loads):
+            raise ValueError(f"report {self.name!r}: every table in `tables` must be in `loads`")
 
     @property
     def notebook_path(self) -> Path:

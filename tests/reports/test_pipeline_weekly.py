@@ -12,7 +12,7 @@ import pytest
 from salesml.cli import main
 from salesml.data.io import load_dataset
 from salesml.demo import latest_complete_month
-from salesml.reports.catalog.pipeline_weekly import breakpoint_rows
+from salesml.reports.catalog.pipeline_weekly import REPORT, breakpoint_rows
 from salesml.reports.export import external_scripts
 
 
@@ -37,8 +37,10 @@ def test_cli_run_then_failing_run_keeps_good_report(
     assert external_scripts(page) == []
     assert "start_report(" not in page  # code hidden
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    data = load_dataset(tiny_dataset, progress=False)
+    # the fingerprint covers exactly the tables the report loads
+    data = load_dataset(tiny_dataset, progress=False, tables=list(REPORT.loads))
     assert run["dataset_fingerprint"] == data.fingerprint()
+    assert sorted(run["dataset"]["tables"]) == sorted(REPORT.loads)
     assert run["parameters"]["lang"] == "zh" and run["status"] == "ok"
     good = html_path.read_bytes()
 

@@ -97,4 +97,5 @@ REPORT = ReportSpec(
     params=PipelineWeeklyParams,
     description="Funnel conversion, regional breakpoints, stage durations and lead leakage.",
     tables=("deals",),
+    loads=("reps", "customers", "leads", "deals", "stage_history"),
 )
