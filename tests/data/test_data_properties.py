@@ -133,3 +133,11 @@ def test_as_of_never_leaks(small_data, day, minute):
     cut_leads = cut.leads.set_index("lead_id")
     conv_late = leads.loc[cut_leads.index, "converted_at"] > ts
     assert (cut_leads.loc[conv_late[conv_late].index, "status"] != "converted").all()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(day=st.integers(0, 130))
+def test_as_of_cut_is_itself_a_valid_dataset(small_data, day):
+    ts = small_data.deals["created_at"].min().normalize() + pd.Timedelta(days=day, hours=13)
+    r = validate(small_data.as_of(ts))
+    assert r.ok, r.quarantine.head()
