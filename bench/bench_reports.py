@@ -58,7 +58,10 @@ def dataset_for(tier: str) -> Path:
 
 
 def in_process(folder: Path, period: str) -> dict[str, float]:
-    """The report's analytics and figures, called directly (what the notebook runs)."""
+    """The report's analytics and figures, called directly (what the notebook runs).
+
+    Loads the same tables as the report (``REPORT.loads``).
+    """
     from salesml.data.io import load_dataset
     from salesml.pipeline import (
         funnel,
@@ -74,10 +77,11 @@ def in_process(folder: Path, period: str) -> dict[str, float]:
         lead_loss_bars,
         stage_duration_bars,
     )
+    from salesml.reports.catalog.pipeline_weekly import REPORT
 
     clear_cache()
     t0 = time.perf_counter()
-    data = load_dataset(folder, progress=False)
+    data = load_dataset(folder, progress=False, tables=list(REPORT.loads) or None)
     t1 = time.perf_counter()
     f = funnel(data, period=period)
     b = funnel_breakpoints(data, by="region", period=period)
