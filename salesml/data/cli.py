@@ -143,7 +143,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     print(f"simulating preset {args.preset} (seed {args.seed}) ...", file=sys.stderr)
     data, truth = simulate(preset=args.preset, seed=args.seed, dirty=args.dirty, progress=True)
     encoding = args.encoding or (truth.encoding if args.dirty else "utf-8")
-    save_dataset(data, out, format=fmt, encoding=encoding)
+    save_dataset(data, out, format=fmt, encoding=encoding, progress=True)
     truth.save(out / "truth")
     summ = data.summary()
     _print_table(summ[summ["present"]].drop(columns="present"))

@@ -303,6 +303,7 @@ def save_dataset(
     format: Literal["parquet", "csv"] = "parquet",
     encoding: str = "utf-8",
     overwrite: bool = True,
+    progress: bool = False,
 ) -> Path:
     """Write a :class:`SalesData` bundle as a dataset folder.
 
@@ -320,6 +321,8 @@ def save_dataset(
     overwrite
         Replace existing table files; with ``False`` raise if the folder already
         holds a dataset.
+    progress
+        Show a progress bar when writing takes more than a second.
 
     Returns
     -------
@@ -343,7 +346,17 @@ def save_dataset(
     config = copy.deepcopy(data.config)
     config.files = {}
     hints: dict[str, dict[str, str]] = {}
-    for name, df in data.tables.items():
+    from tqdm.auto import tqdm
+
+    items = tqdm(
+        data.tables.items(),
+        desc="writing",
+        unit="table",
+        disable=not progress,
+        leave=False,
+        delay=1.0,
+    )
+    for name, df in items:
         for stale in (folder / f"{name}.parquet", folder / f"{name}.csv"):
             if stale.is_file():
                 stale.unlink()
