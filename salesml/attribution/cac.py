@@ -60,6 +60,9 @@ CYCLE_BANDS: tuple[tuple[str, float], ...] = (
     ("181d+", 180.0 + 1e-9),
 )
 NOT_ACQUIRED = "not acquired"
+#: Groups with fewer acquired customers (ROI: fewer units) get no interval: a bootstrap
+#: of one or two customers says nothing about precision.
+MIN_ACQUIRED_FOR_INTERVAL = 3
 #: Cost categories that are channel budget (scaled by ``what_if(budget_shift=...)``).
 MARKETING_CATEGORIES: tuple[str, ...] = (
     "media",
@@ -439,7 +442,8 @@ def cac(
     pandas.DataFrame
         One row per group: the ``by`` columns, ``units`` (customers and unconverted
         leads), ``acquired``, ``acquisition_cost``, ``cac``, ``cac_low``,
-        ``cac_high``, ``rel_precision`` (half-width / cac).
+        ``cac_high``, ``rel_precision`` (half-width / cac). Groups with fewer than
+        :data:`MIN_ACQUIRED_FOR_INTERVAL` acquired customers get no interval.
     """
     cols = _normalise_by(by)
     if not 0 < ci < 1:
@@ -464,8 +468,14 @@ def _cac_table(
     est = _ratio(cost, acq)
     rc = reps["marketing_cost"] * fm + reps["other_cost"] * fo
     lo, hi = _interval(est, _ratio(rc, reps["acquired_n"] * k), ci)
+    few = point["acquired_n"] < MIN_ACQUIRED_FOR_INTERVAL
+    lo, hi = np.where(few, np.nan, lo), np.where(few, np.nan, hi)
     out = keys.copy()
-    out["acquired"] = point["acquired_n"] * k
+    out["acquired"] = (
+        point["acquired_n"] * k
+        if acq_scale is not None
+        else (point["acquired_n"].round().astype("int64"))
+    )
     out["acquisition_cost"] = cost
     out["cac"] = est
     out["cac_low"] = lo
@@ -521,6 +531,8 @@ def _roi_table(
     est = _ratio(rev, cost)
     rc = reps["marketing_cost_all"] * fm + reps["other_cost_all"] * fo
     lo, hi = _interval(est, _ratio(reps["revenue"] * k, rc), ci)
+    few = keys["units"].to_numpy() < MIN_ACQUIRED_FOR_INTERVAL
+    lo, hi = np.where(few, np.nan, lo), np.where(few, np.nan, hi)
     out = keys.copy()
     out["revenue"] = rev
     out["cost"] = cost
