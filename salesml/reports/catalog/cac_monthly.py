@@ -96,6 +96,14 @@ REPORT = ReportSpec(
     description="CAC by channel, visit and cycle band with 95% intervals; ROI; multi-touch "
     "attribution compared across models; unallocated cost and its reasons.",
     tables=("costs", "customers", "deals", "leads"),
-    loads=("costs", "customers", "deals", "leads", "activities", "material_movements",
-           "campaigns", "stores"),
+    loads=(
+        "costs",
+        "customers",
+        "deals",
+        "leads",
+        "activities",
+        "material_movements",
+        "campaigns",
+        "stores",
+    ),
 )
