@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+import csv
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -42,6 +43,7 @@ from salesml.data.validate import ISO_DATE_RE, _finalise, parse_table
 from salesml.data.validate import validate as _validate
 
 __all__ = [
+    "csv_line_numbers",
     "detect_encoding",
     "find_table_files",
     "load_dataset",
@@ -119,6 +121,37 @@ def read_csv_table(path: str | Path, *, encoding: str | None = None) -> tuple[pd
     return df, enc
 
 
+def csv_line_numbers(path: str | Path, encoding: str, n_rows: int) -> np.ndarray | None:
+    """The file line on which each data row of a CSV starts, when it is not row + 2.
+
+    Quoted cells that span lines and skipped blank lines shift rows against lines;
+    in the usual file neither happens and ``None`` is returned (line = row + 2,
+    the header being line 1). Counting newline bytes decides that cheaply (UTF-8 and
+    GB18030 never use the newline byte inside a character); only a file that needs
+    it is walked with the csv module.
+    """
+    path = Path(path)
+    with path.open("rb") as f:
+        newlines, last = 0, b""
+        while chunk := f.read(1 << 24):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    lines_in_file = newlines + (0 if last in (b"\n", b"") else 1)
+    if lines_in_file == n_rows + 1:
+        return None
+    starts = []
+    with path.open(encoding=encoding, newline="") as f:
+        rd = csv.reader(f)
+        if next(rd, None) is None:
+            return None
+        prev = rd.line_num
+        for row in rd:
+            if row:  # pandas skips blank lines
+                starts.append(prev + 1)
+            prev = rd.line_num
+    return np.asarray(starts, dtype=np.int64) if len(starts) == n_rows else None
+
+
 def find_table_files(path: str | Path, config: DatasetConfig | None = None) -> dict[str, Path]:
     """Table name -> file (or Parquet folder) present in dataset folder ``path``."""
     folder = Path(path)
@@ -189,14 +222,15 @@ def read_raw_tables(
     encoding: str | None = None,
     tables: Iterable[str] | None = None,
     progress: bool = False,
-) -> tuple[dict[str, pd.DataFrame], DatasetConfig, dict[str, str]]:
+) -> tuple[dict[str, pd.DataFrame], DatasetConfig, dict[str, str], dict[str, np.ndarray]]:
     """Read the tables of a dataset folder as they are, without validation.
 
     Returns
     -------
-    raw, config, files
+    raw, config, files, lines
         Table -> frame as read (CSV model columns as text, extra columns typed),
-        the folder's config, and table -> file name (for messages).
+        the folder's config, table -> file name (for messages), and table -> CSV
+        line of each row for the CSV files where that is not row + 2.
     """
     from tqdm.auto import tqdm
 
@@ -219,6 +253,7 @@ def read_raw_tables(
     hints: dict[str, dict[str, str]] = config.extra.get("column_types") or {}
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
+    lines: dict[str, np.ndarray] = {}
     bar = tqdm(
         found.items(), desc="reading", unit="table", disable=not progress, leave=False, delay=1.0
     )
@@ -226,7 +261,10 @@ def read_raw_tables(
         bar.set_postfix_str(p.name)
         files[name] = p.name + ("/" if p.is_dir() else "")
         if p.suffix.lower() == ".csv":
-            df, _ = read_csv_table(p, encoding=declared)
+            df, used = read_csv_table(p, encoding=declared)
+            starts = csv_line_numbers(p, used, len(df))
+            if starts is not None:
+                lines[name] = starts
             spec = SPECS[name]
             extras = {
                 c: _type_extra(df[c], (hints.get(name) or {}).get(c))
@@ -236,7 +274,7 @@ def read_raw_tables(
             raw[name] = df.assign(**extras) if extras else df
         else:
             raw[name] = _read_parquet(p)
-    return raw, config, files
+    return raw, config, files, lines
 
 
 def load_dataset(
@@ -277,11 +315,11 @@ def load_dataset(
     >>> data.validation.quarantine                           # doctest: +SKIP
     """
     folder = Path(path)
-    raw, config, files = read_raw_tables(
+    raw, config, files, lines = read_raw_tables(
         folder, encoding=encoding, tables=tables, progress=progress
     )
     if validate:
-        report = _validate(raw, config=config, files=files, progress=progress)
+        report = _validate(raw, config=config, files=files, lines=lines, progress=progress)
         data = report.data
         data.source = folder
         data.validation = report

@@ -52,11 +52,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from salesml.data.config import DatasetConfig
-from salesml.data.io import read_csv_table, save_dataset
+from salesml.data.io import csv_line_numbers, read_csv_table, save_dataset
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import ISO_DATE_RE, ValidationReport, validate
 
@@ -239,12 +240,12 @@ def _table_mapping(where: str, table: str, td: Any) -> TableMapping:
     )
 
 
-def _read_source(p: Path, encoding: str | None) -> pd.DataFrame:
+def _read_source(p: Path, encoding: str | None) -> tuple[pd.DataFrame, np.ndarray | None]:
     if p.suffix.lower() in (".parquet", ".pq"):
         df = pd.read_parquet(p)
-        return df.assign(**{c: df[c].astype("str") for c in df.columns})
-    df, _ = read_csv_table(p, encoding=encoding)
-    return df
+        return df.assign(**{c: df[c].astype("str") for c in df.columns}), None
+    df, used = read_csv_table(p, encoding=encoding)
+    return df, csv_line_numbers(p, used, len(df))
 
 
 def _to_iso(s: pd.Series, formats: list[str]) -> pd.Series:
@@ -265,24 +266,28 @@ def _to_iso(s: pd.Series, formats: list[str]) -> pd.Series:
 
 def apply_mapping(
     src_dir: str | Path, mapping: ImportMapping
-) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+) -> tuple[dict[str, pd.DataFrame], dict[str, str], dict[str, np.ndarray]]:
     """Read the source files and translate them into raw model tables (not validated).
 
     Returns
     -------
-    raw, files
-        Model table -> frame (one row per source row, same order) and model
-        table -> source file name.
+    raw, files, lines
+        Model table -> frame (one row per source row, same order), model
+        table -> source file name, and model table -> the CSV line of each row
+        where that is not row + 2 (see :func:`salesml.data.io.csv_line_numbers`).
     """
     src = Path(src_dir)
     raw: dict[str, pd.DataFrame] = {}
     files: dict[str, str] = {}
+    lines: dict[str, np.ndarray] = {}
     where = str(mapping.path) if mapping.path else "mapping"
     for table, tm in mapping.tables.items():
         p = src / tm.file
         if not p.is_file():
             raise FileNotFoundError(f"{where}, table {table}: source file {p} does not exist")
-        df = _read_source(p, tm.encoding or mapping.encoding)
+        df, starts = _read_source(p, tm.encoding or mapping.encoding)
+        if starts is not None:
+            lines[table] = starts
         absent = [c for c in tm.columns if c not in df.columns]
         if absent:
             raise ValueError(
@@ -319,7 +324,7 @@ def apply_mapping(
         order += [c for c in out if c not in order]
         raw[table] = pd.DataFrame({c: out[c] for c in order}, index=df.index)
         files[table] = tm.file
-    return raw, files
+    return raw, files, lines
 
 
 def import_dataset(
@@ -352,9 +357,9 @@ def import_dataset(
         Quarantine messages name the source file, its line, and the source column.
     """
     m = mapping if isinstance(mapping, ImportMapping) else ImportMapping.read(mapping)
-    raw, files = apply_mapping(src_dir, m)
+    raw, files, lines = apply_mapping(src_dir, m)
     config = DatasetConfig.from_dict(copy.deepcopy(m.dataset))
-    report = validate(raw, config=config, files=files)
+    report = validate(raw, config=config, files=files, lines=lines)
     q = report.quarantine
     if len(q):
         src_cols = {(t, mc): sc for t, tm in m.tables.items() for mc, sc in tm.source_of.items()}

@@ -439,6 +439,17 @@ class _Table:
     #: whether the rows are strictly sorted by the key (then lookups can bisect)
     key_sorted: bool = False
 
+    lines: np.ndarray | None = None
+
+    @property
+    def is_csv(self) -> bool:
+        return bool(self.file and self.file.lower().endswith(".csv"))
+
+    def line_of(self, pos: np.ndarray) -> np.ndarray:
+        """CSV line of rows at ``pos`` (header = line 1)."""
+        pos = np.asarray(pos, dtype="int64")
+        return self.lines[pos] if self.lines is not None else pos + 2
+
     def add(self, mask: np.ndarray, column: str, rule: str, explain: pd.Series | str) -> None:
         pos = np.flatnonzero(mask)
         if not len(pos):
@@ -553,8 +564,8 @@ def _single_table_checks(t: _Table, bad: dict[str, np.ndarray], config: DatasetC
 def _where_series(t: _Table, pos: np.ndarray) -> pd.Series:
     """'line 17' / 'row 15' for positions (int array)."""
     pos = np.asarray(pos, dtype="int64")
-    if t.file and t.file.lower().endswith(".csv"):
-        return "line " + pd.Series(pos + 2).astype("str")
+    if t.is_csv:
+        return "line " + pd.Series(t.line_of(pos)).astype("str")
     return "row " + pd.Series(pos).astype("str")
 
 
@@ -725,7 +736,6 @@ def _rule_mask(t: _Table, column: str, rule: str) -> np.ndarray:
 
 def _quarantine_frame(t: _Table) -> pd.DataFrame | None:
     frames = []
-    csv = bool(t.file and t.file.lower().endswith(".csv"))
     label = t.file or t.name
     for i in t.issues:
         pos = i.positions
@@ -748,7 +758,9 @@ def _quarantine_frame(t: _Table) -> pd.DataFrame | None:
                     "table": t.name,
                     "file": label,
                     "row": pos.astype("int64"),
-                    "line": pd.array(pos + 2 if csv else [pd.NA] * len(pos), dtype="Int64"),
+                    "line": pd.array(
+                        t.line_of(pos) if t.is_csv else [pd.NA] * len(pos), dtype="Int64"
+                    ),
                     "key": t.key_text(pos).to_numpy(),
                     "column": i.column,
                     "rule": i.rule,
@@ -787,6 +799,7 @@ def validate(
     *,
     config: DatasetConfig | None = None,
     files: Mapping[str, str] | None = None,
+    lines: Mapping[str, np.ndarray] | None = None,
     progress: bool = False,
 ) -> ValidationReport:
     """Validate tables against the data model; quarantine what breaks a rule.
@@ -802,7 +815,10 @@ def validate(
     files
         Table -> file name, used in messages (``deals.csv line 17: ...``). A name
         ending in ``.csv`` makes ``line`` = row + 2 (header on line 1; quoted cells
-        spanning lines would shift it).
+        spanning lines would shift it: pass ``lines``).
+    lines
+        Table -> the CSV line each row starts on, where that is not row + 2
+        (:func:`salesml.data.io.csv_line_numbers`).
     progress
         Show a progress bar over the tables being checked.
 
@@ -852,8 +868,16 @@ def validate(
             notes.append(f"{label}: optional column(s) {', '.join(added)} absent, added as empty")
         raw = raw.reset_index(drop=True)
         parsed, bad = parse_table(name, raw, config=config)
+        row_lines = (lines or {}).get(name)
+        if row_lines is not None and len(row_lines) != len(raw):
+            raise ValueError(f"lines for {label}: {len(row_lines)} given for {len(raw)} rows")
         tables[name] = _Table(
-            name, raw, parsed, files.get(name), rejected=np.zeros(len(raw), dtype=bool)
+            name,
+            raw,
+            parsed,
+            files.get(name),
+            rejected=np.zeros(len(raw), dtype=bool),
+            lines=row_lines,
         )
         bads[name] = bad
     if progress:

@@ -200,3 +200,28 @@ def test_top_level_exports():
 
     assert salesml.load_dataset is load_dataset
     assert salesml.save_dataset is save_dataset
+
+
+def test_line_numbers_survive_multiline_cells_and_blank_lines(tmp_path):
+    from salesml.data.io import csv_line_numbers
+
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    text = (
+        "rep_id,name,team,region,role,manager_id,hired_at\n"  # line 1
+        'R1,"王芳\n(华东负责人)",T1,华东,manager,,2023-01-01\n'  # lines 2-3
+        "\n"  # line 4, blank
+        "R2,李伟,T1,华东,sales,R1,2023-02-01\n"  # line 5
+        "R3,张敏,T1,华东,sales,R1,someday\n"  # line 6
+    )
+    (folder / "reps.csv").write_text(text, encoding="gb18030")
+    data = load_dataset(folder, progress=False)
+    q = data.validation.quarantine
+    assert q[["row", "line", "rule"]].values.tolist() == [[2, 6, "date_format"]]
+    assert q["message"].iloc[0].startswith("reps.csv line 6: column hired_at is 'someday'")
+    assert data.reps["name"].iloc[0] == "王芳\n(华东负责人)"
+    # a plain file needs no line map
+    (folder / "plain.csv").write_text("a,b\n1,2\n3,4\n", encoding="utf-8")
+    assert csv_line_numbers(folder / "plain.csv", "utf-8", 2) is None
+    (folder / "noeol.csv").write_text("a,b\n1,2\n3,4", encoding="utf-8")
+    assert csv_line_numbers(folder / "noeol.csv", "utf-8", 2) is None
