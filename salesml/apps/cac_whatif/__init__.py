@@ -1,0 +1,1 @@
+"""The CAC what-if app: channel budget sliders and a rule editor over cost allocation."""

@@ -1,0 +1,251 @@
+"""State of the CAC what-if app: budget factors, elasticity and a rule editor; no widgets.
+
+Moving a channel's budget factor recomputes CAC and ROI with intervals from the
+cached allocation (milliseconds). Editing a category's rule checks the expression
+live (``rule_check``); applying it re-allocates the costs once (cached per rule set).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from traitlets import Dict, Float, Instance, Int, List, Unicode, observe
+
+from salesml.apps.base import AppState, dataset_path
+from salesml.attribution import (
+    Allocation,
+    RuleError,
+    allocate_costs,
+    default_rules,
+    driver_frame,
+    load_rules,
+    what_if,
+)
+from salesml.attribution.allocation import DRIVERS
+from salesml.data.bundle import SalesData
+from salesml.data.schema import COST_CATEGORIES
+from salesml.rules.expr import ExpressionError, compile_expr
+
+__all__ = ["CacWhatIfResult", "CacWhatIfState"]
+
+
+@dataclass(frozen=True)
+class CacWhatIfResult:
+    """What one recomputation produced.
+
+    Attributes
+    ----------
+    cac, roi
+        :func:`~salesml.attribution.what_if` tables by channel (with ``cac_base`` /
+        ``roi_base`` and the budget factor).
+    total
+        One-row summary: ``acquired``, ``acquisition_cost``, ``cac``, ``cac_base``.
+    unallocated
+        Unallocated cost by category and reason under the active rules.
+    """
+
+    cac: pd.DataFrame
+    roi: pd.DataFrame
+    total: pd.DataFrame
+    unallocated: pd.DataFrame
+
+
+class CacWhatIfState(AppState):
+    """CAC what-if: budget factors per channel, an elasticity assumption, a rule editor.
+
+    Parameters
+    ----------
+    data
+        The dataset (needs ``costs``, ``customers``, ``deals``, ``leads``).
+    lang
+        ``en`` or ``zh``.
+    n_boot
+        Bootstrap replicates of the intervals.
+
+    Attributes
+    ----------
+    budget
+        ``{channel: factor}`` (1 = unchanged); assign a new dict to change it.
+    elasticity
+        Assumed response of acquisitions to budget (see :func:`~salesml.attribution.what_if`).
+    channels
+        Channels offered.
+    edit_category, edit_driver, edit_filter, edit_scope, edit_weight
+        The rule editor's fields for one category (scope as comma-separated keys).
+    rule_check
+        ``""`` when the edited rule is valid, else the error (with a caret line).
+    rules
+        The active rule set (defaults until a rule is applied).
+    result
+        The latest :class:`CacWhatIfResult`.
+    """
+
+    budget = Dict()
+    elasticity = Float(0.7)
+    channels = List(Unicode())
+    categories = List(Unicode())
+    drivers = List(Unicode())
+    edit_category = Unicode("tools")
+    edit_driver = Unicode("activities")
+    edit_filter = Unicode("")
+    edit_scope = Unicode("")
+    edit_weight = Unicode("")
+    rule_check = Unicode("")
+    rules = Dict()
+    n_boot = Int(200)
+    result = Instance(CacWhatIfResult, allow_none=True)
+
+    def __init__(
+        self, data: SalesData, *, lang: str = "en", n_boot: int = 200, **kwargs: Any
+    ) -> None:
+        super().__init__(lang=lang, n_boot=n_boot, **kwargs)
+        data.require("costs", "customers", "deals", "leads", analysis="the CAC what-if app")
+        self.data = data
+        self._base = allocate_costs(data)
+        self._allocs: dict[str, Allocation] = {}
+        self._columns: dict[str, list[str]] = {}
+        self.rules = default_rules()
+        self.channels = sorted(str(c) for c in data.customers["source_channel"].dropna().unique())
+        self.categories = list(COST_CATEGORIES)
+        self.drivers = list(DRIVERS)
+        self.budget = {c: 1.0 for c in self.channels}
+        self._load_editor()
+        self.recompute()
+
+    @classmethod
+    def from_dataset(
+        cls, dataset: str | os.PathLike[str] | None = None, *, lang: str = "en"
+    ) -> CacWhatIfState:
+        """Load a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
+        from salesml.data.io import load_dataset
+
+        return cls(load_dataset(dataset_path(dataset), progress=False), lang=lang)
+
+    # ------------------------------------------------------------------ budget
+    def set_factor(self, channel: str, factor: float) -> None:
+        """Set one channel's budget factor (recomputes)."""
+        if channel not in self.channels:
+            raise ValueError(f"unknown channel {channel!r}; channels: {self.channels}")
+        self.budget = {**self.budget, channel: float(factor)}
+
+    @observe("budget", "elasticity")
+    def _on_budget(self, change: dict[str, Any]) -> None:
+        self.recompute()
+
+    # ------------------------------------------------------------------ rule editor
+    def _load_editor(self) -> None:
+        rules = self.rules.get("categories", {}).get(self.edit_category) or []
+        r = rules[0] if rules else {}
+        self.edit_driver = str(r.get("driver", "activities"))
+        self.edit_filter = str(r.get("filter") or "")
+        self.edit_scope = ", ".join(r.get("scope", []))
+        self.edit_weight = str(r.get("weight") or "")
+        self._check_rule()
+
+    @observe("edit_category")
+    def _on_category(self, change: dict[str, Any]) -> None:
+        self._load_editor()
+
+    @observe("edit_driver", "edit_filter", "edit_scope", "edit_weight")
+    def _on_edit(self, change: dict[str, Any]) -> None:
+        self._check_rule()
+
+    def _driver_columns(self, driver: str) -> list[str]:
+        if driver not in self._columns:
+            self._columns[driver] = [str(c) for c in driver_frame(self.data, driver).columns]
+        return self._columns[driver]
+
+    def _edited_rule(self) -> dict[str, Any]:
+        scope = [s.strip() for s in self.edit_scope.split(",") if s.strip()]
+        rule: dict[str, Any] = {
+            "name": "edited in the app",
+            "driver": self.edit_driver,
+            "scope": scope,
+        }
+        if self.edit_filter.strip():
+            rule["filter"] = self.edit_filter.strip()
+        if self.edit_weight.strip():
+            rule["weight"] = self.edit_weight.strip()
+        return rule
+
+    def _check_rule(self) -> bool:
+        """Validate the edited rule; put the error (or "") in ``rule_check``."""
+        try:
+            if self.edit_driver not in DRIVERS:
+                raise ValueError(f"driver must be one of {', '.join(DRIVERS)}")
+            cols = self._driver_columns(self.edit_driver)
+            for what, text in (("filter", self.edit_filter), ("weight", self.edit_weight)):
+                if text.strip():
+                    try:
+                        compile_expr(text, columns=cols)
+                    except ExpressionError as e:
+                        raise ValueError(f"{what}: {e}") from None
+            for key in self._edited_rule()["scope"]:
+                if key not in cols:
+                    raise ValueError(f"scope key {key!r} is not a column of {self.edit_driver}")
+        except Exception as e:
+            self.rule_check = str(e)
+            return False
+        self.rule_check = ""
+        return True
+
+    def apply_rule(self) -> bool:
+        """Make the edited rule the only rule of ``edit_category`` and recompute.
+
+        Returns ``False`` (and leaves the rules unchanged) when the rule is invalid.
+        """
+        if not self._check_rule():
+            return False
+        rules = copy.deepcopy(self.rules)
+        rules.setdefault("categories", {})[self.edit_category] = [self._edited_rule()]
+        try:
+            load_rules(rules)
+        except RuleError as e:
+            self.rule_check = str(e)
+            return False
+        self.rules = rules
+        self.recompute()
+        return True
+
+    def reset_rules(self) -> None:
+        """Back to the default rules."""
+        self.rules = default_rules()
+        self._load_editor()
+        self.recompute()
+
+    # ------------------------------------------------------------------ compute
+    def _allocation(self) -> Allocation:
+        import json
+
+        key = json.dumps(self.rules, sort_keys=True, default=str)
+        if key == json.dumps(default_rules(), sort_keys=True, default=str):
+            return self._base
+        if key not in self._allocs:
+            self._allocs[key] = allocate_costs(self.data, self.rules)
+        return self._allocs[key]
+
+    def recompute(self) -> None:
+        """Recompute CAC and ROI for the current budget, elasticity and rules."""
+        if not self.channels:
+            return
+        with self.computing():
+            al = self._allocation()
+            shift = {c: f for c, f in self.budget.items() if f != 1.0}
+            res = what_if(al, budget_shift=shift, elasticity=self.elasticity, n_boot=self.n_boot)
+            c = res["cac"]
+            base_acquired = c["acquired"] / c["budget_factor"].pow(self.elasticity)
+            total = pd.DataFrame(
+                {
+                    "acquired": [c["acquired"].sum()],
+                    "acquisition_cost": [c["acquisition_cost"].sum()],
+                    "cac": [c["acquisition_cost"].sum() / c["acquired"].sum()],
+                    "cac_base": [(c["cac_base"] * base_acquired).sum() / base_acquired.sum()],
+                }
+            )
+            self.result = CacWhatIfResult(
+                cac=c, roi=res["roi"], total=total, unallocated=al.unallocated
+            )

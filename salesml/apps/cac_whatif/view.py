@@ -1,0 +1,242 @@
+"""Widgets of the CAC what-if app, linked to :class:`CacWhatIfState` (no analytics here)."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as w
+
+from salesml.apps.cac_whatif.state import CacWhatIfState
+from salesml.apps.widgets import FigureSlot, busy_indicator, error_box, frame_html
+from salesml.reports.messages import label, register, t
+
+__all__ = ["CacWhatIfView"]
+
+register(
+    {
+        "cac_whatif.title": {"en": "CAC what-if", "zh": "获客成本假设分析"},
+        "cac_whatif.budget": {"en": "Channel budget (x current)", "zh": "渠道预算（当前的倍数）"},
+        "cac_whatif.elasticity": {"en": "Elasticity", "zh": "弹性"},
+        "cac_whatif.elasticity_note": {
+            "en": "Assumed response of acquisitions to budget: 1 = constant returns, "
+            "below 1 = diminishing returns.",
+            "zh": "假设获客数对预算的响应：1 表示规模报酬不变，小于 1 表示边际递减。",
+        },
+        "cac_whatif.rules": {"en": "Allocation rule editor", "zh": "费用归属规则编辑"},
+        "cac_whatif.category": {"en": "Cost category", "zh": "费用类别"},
+        "cac_whatif.driver": {"en": "Driver", "zh": "承接对象"},
+        "cac_whatif.filter": {"en": "Filter", "zh": "筛选条件"},
+        "cac_whatif.scope": {"en": "Scope keys", "zh": "范围字段"},
+        "cac_whatif.weight": {"en": "Weight", "zh": "权重"},
+        "cac_whatif.apply": {"en": "Apply rule", "zh": "应用规则"},
+        "cac_whatif.reset": {"en": "Default rules", "zh": "恢复默认规则"},
+        "cac_whatif.rule_ok": {"en": "Rule is valid", "zh": "规则有效"},
+        "cac_whatif.cac": {"en": "CAC by channel", "zh": "各渠道获客成本"},
+        "cac_whatif.roi": {"en": "ROI by channel", "zh": "各渠道投入产出比"},
+        "cac_whatif.unallocated": {"en": "Unallocated cost", "zh": "未归属费用"},
+        "cac_whatif.total": {
+            "en": "Overall CAC ¥{cac:,.0f} (before: ¥{base:,.0f}), {n:,.0f} customers",
+            "zh": "整体获客成本 ¥{cac:,.0f}（调整前 ¥{base:,.0f}），客户数 {n:,.0f}",
+        },
+    }
+)
+
+_CAC_COLUMNS = [
+    "channel",
+    "budget_factor",
+    "acquired",
+    "cac",
+    "cac_low",
+    "cac_high",
+    "rel_precision",
+    "cac_base",
+]
+_ROI_COLUMNS = [
+    "channel",
+    "budget_factor",
+    "revenue",
+    "cost",
+    "roi",
+    "roi_low",
+    "roi_high",
+    "roi_base",
+]
+
+
+class CacWhatIfView(w.VBox):
+    """Budget sliders, elasticity, rule editor with live checking, chart and tables.
+
+    Parameters
+    ----------
+    state
+        The state; the view redraws when ``state.result`` or ``state.rule_check``
+        changes and computes nothing itself.
+    """
+
+    def __init__(self, state: CacWhatIfState, **kwargs: Any) -> None:
+        self.state = state
+        lang = state.lang
+        self.sliders: dict[str, w.FloatSlider] = {}
+        for ch in state.channels:
+            s = w.FloatSlider(
+                value=state.budget.get(ch, 1.0),
+                min=0.0,
+                max=3.0,
+                step=0.1,
+                description=label(ch, lang),
+                continuous_update=False,
+                style={"description_width": "120px"},
+                readout_format=".1f",
+            )
+            s.add_class(f"salesml-budget-{ch}")
+            s.observe(lambda c, ch=ch: state.set_factor(ch, c["new"]), names="value")
+            self.sliders[ch] = s
+        self.elasticity = w.FloatSlider(
+            value=state.elasticity,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            description=t("cac_whatif.elasticity", lang),
+            continuous_update=False,
+            style={"description_width": "120px"},
+        )
+        self.elasticity.add_class("salesml-elasticity")
+        w.link((self.elasticity, "value"), (state, "elasticity"))
+        # rule editor
+        self.category = w.Dropdown(
+            options=[(label(c, lang), c) for c in state.categories],
+            value=state.edit_category,
+            description=t("cac_whatif.category", lang),
+            style={"description_width": "initial"},
+        )
+        self.category.add_class("salesml-rule-category")
+        w.link((self.category, "value"), (state, "edit_category"))
+        self.driver = w.Dropdown(
+            options=state.drivers,
+            value=state.edit_driver,
+            description=t("cac_whatif.driver", lang),
+            style={"description_width": "initial"},
+        )
+        w.link((self.driver, "value"), (state, "edit_driver"))
+        self.filter = w.Text(
+            value=state.edit_filter,
+            description=t("cac_whatif.filter", lang),
+            continuous_update=True,
+            layout=w.Layout(width="480px"),
+            style={"description_width": "initial"},
+        )
+        self.filter.add_class("salesml-rule-filter")
+        w.link((self.filter, "value"), (state, "edit_filter"))
+        self.scope = w.Text(
+            value=state.edit_scope,
+            description=t("cac_whatif.scope", lang),
+            style={"description_width": "initial"},
+        )
+        w.link((self.scope, "value"), (state, "edit_scope"))
+        self.weight = w.Text(
+            value=state.edit_weight,
+            description=t("cac_whatif.weight", lang),
+            style={"description_width": "initial"},
+        )
+        w.link((self.weight, "value"), (state, "edit_weight"))
+        self.rule_message = w.HTML()
+        self.rule_message.add_class("salesml-rule-check")
+        self.apply = w.Button(description=t("cac_whatif.apply", lang), button_style="primary")
+        self.apply.add_class("salesml-rule-apply")
+        self.apply.on_click(lambda _: state.apply_rule())
+        self.reset = w.Button(description=t("cac_whatif.reset", lang))
+        self.reset.on_click(lambda _: state.reset_rules())
+        editor = w.VBox(
+            [
+                w.HTML(f"<h4>{html.escape(t('cac_whatif.rules', lang))}</h4>"),
+                w.HBox([self.category, self.driver]),
+                self.filter,
+                w.HBox([self.scope, self.weight]),
+                self.rule_message,
+                w.HBox([self.apply, self.reset]),
+            ]
+        )
+        self.busy = busy_indicator(state)
+        self.error = error_box(state)
+        self.headline = w.HTML()
+        self.headline.add_class("salesml-headline")
+        self.chart = FigureSlot()
+        self.chart.add_class("salesml-chart")
+        self.cac_table = w.HTML()
+        self.cac_table.add_class("salesml-cac")
+        self.roi_table = w.HTML()
+        self.roi_table.add_class("salesml-roi")
+        self.unallocated = w.HTML()
+        controls = w.VBox(
+            [
+                w.HTML(f"<h4>{html.escape(t('cac_whatif.budget', lang))}</h4>"),
+                *self.sliders.values(),
+                self.elasticity,
+                w.HTML(f"<small>{html.escape(t('cac_whatif.elasticity_note', lang))}</small>"),
+            ],
+            layout=w.Layout(margin="0 32px 0 0"),
+        )
+        super().__init__(
+            [
+                w.HTML(f"<h2>{html.escape(t('cac_whatif.title', lang))}</h2>"),
+                w.HBox([controls, editor], layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([self.busy, self.headline]),
+                self.error,
+                self.chart,
+                w.HTML(f"<h4>{html.escape(t('cac_whatif.cac', lang))}</h4>"),
+                self.cac_table,
+                w.HTML(f"<h4>{html.escape(t('cac_whatif.roi', lang))}</h4>"),
+                self.roi_table,
+                w.HTML(f"<h4>{html.escape(t('cac_whatif.unallocated', lang))}</h4>"),
+                self.unallocated,
+            ],
+            **kwargs,
+        )
+        state.observe(self._redraw, names=["result"])
+        state.observe(self._show_check, names=["rule_check"])
+        self._show_check()
+        self._redraw()
+
+    def _show_check(self, _: Any = None) -> None:
+        msg = self.state.rule_check
+        lang = self.state.lang
+        if msg:
+            self.rule_message.value = (
+                "<pre style='color:#b71c1c;background:#ffebee;padding:4px;margin:0'>"
+                f"{html.escape(msg)}</pre>"
+            )
+        else:
+            self.rule_message.value = (
+                f"<span style='color:#2e7d32'>&#10003; {html.escape(t('cac_whatif.rule_ok', lang))}"
+                "</span>"
+            )
+
+    def _redraw(self, _: Any = None) -> None:
+        r = self.state.result
+        if r is None:
+            return
+        lang = self.state.lang
+        try:
+            from salesml.plotting.cac import what_if_chart
+
+            self.chart.show(what_if_chart({"cac": r.cac, "roi": r.roi}, lang=lang))
+        except Exception as e:  # a drawing problem must not kill the controls
+            self.state.error = f"{type(e).__name__}: {e}"
+        tot = r.total.iloc[0]
+        self.headline.value = html.escape(
+            t("cac_whatif.total", lang, cac=tot["cac"], base=tot["cac_base"], n=tot["acquired"])
+        )
+        self.cac_table.value = frame_html(
+            r.cac[[c for c in _CAC_COLUMNS if c in r.cac]],
+            lang,
+            percent=["rel_precision"],
+            label_values=["channel"],
+        )
+        self.roi_table.value = frame_html(
+            r.roi[[c for c in _ROI_COLUMNS if c in r.roi]],
+            lang,
+            decimals=2,
+            label_values=["channel"],
+        )
+        self.unallocated.value = frame_html(r.unallocated, lang, label_values=["category"])
