@@ -46,6 +46,29 @@ GEN = textwrap.dedent(
     """
 )
 
+CSV_MEASURE = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    import pandas as pd
+    from salesml.data.io import find_table_files, load_dataset, save_dataset
+    src, folder, encoding = sys.argv[1], sys.argv[2], sys.argv[3]
+    data = load_dataset(src, progress=False)
+    save_dataset(data, folder, format="csv", encoding=encoding)
+    del data
+    files = find_table_files(folder)
+    t0 = time.perf_counter()
+    raw = {n: pd.read_csv(p, dtype="str", encoding=encoding) for n, p in files.items()}
+    raw_s = time.perf_counter() - t0
+    del raw
+    t0 = time.perf_counter()
+    back = load_dataset(folder, progress=False)
+    load_s = time.perf_counter() - t0
+    assert back.validation.ok, back.validation.headline()
+    print(json.dumps({"csv_raw_read_s": raw_s, "csv_load_validate_s": load_s,
+                      "csv_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    """
+)
+
 MEASURE = textwrap.dedent(
     """
     import json, resource, sys, time
@@ -108,6 +131,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="reuse the dataset folder and the generation figures of the last run",
     )
+    ap.add_argument(
+        "--csv",
+        default=None,
+        metavar="ENCODING",
+        help="also write the dataset as CSV in ENCODING and time loading it against "
+        "pandas.read_csv(dtype=str) of the same files (one run)",
+    )
     args = ap.parse_args(argv)
     repeat = args.repeat or (2 if args.tier == "M" else 5)
     out_dir = ROOT / "bench" / "out"
@@ -139,6 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         "gen_peak_rss_mb": gen["peak_rss_mb"],
         **m,
     }
+    if args.csv:
+        print(f"[+] CSV ({args.csv}): writing and loading ...", flush=True)
+        csv_dir = out_dir / f"data-{args.tier}-csv"
+        result.update(_child(CSV_MEASURE, str(folder), str(csv_dir), args.csv))
     (out_dir / f"load-{args.tier}.json").write_text(json.dumps(result, indent=1))
 
     acts = gen["rows"].get("activities", 0)
@@ -155,6 +189,18 @@ def main(argv: list[str] | None = None) -> int:
         f"{m['validate_s']:.2f} s | {m['validate_s'] / m['raw_read_s']:.1f}x | {pand} | "
         f"{gen['generate_s']:.1f} s | {gen['peak_rss_mb']:,.0f} MB | {m['peak_rss_mb']:,.0f} MB |"
     )
+    if args.csv:
+        print()
+        print(
+            "| tier | CSV encoding | pandas read_csv (text) | load + validate | ratio | peak RSS |"
+        )
+        print("|---|---|---|---|---|---|")
+        print(
+            f"| {args.tier} | {args.csv} | {result['csv_raw_read_s']:.2f} s | "
+            f"{result['csv_load_validate_s']:.2f} s | "
+            f"{result['csv_load_validate_s'] / result['csv_raw_read_s']:.1f}x | "
+            f"{result['csv_peak_rss_mb']:,.0f} MB |"
+        )
     return 0
 
 
