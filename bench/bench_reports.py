@@ -253,6 +253,11 @@ def main() -> None:
     ap.add_argument("--tier", default="demo", choices=["demo", "M"])
     ap.add_argument("--repeat", type=int, default=None, help="report runs (default 3 demo, 1 M)")
     ap.add_argument("--voila", action="store_true", help="also measure Voila in Chromium")
+    ap.add_argument(
+        "--voila-only",
+        action="store_true",
+        help="only the Voila measurement (merged into the JSON)",
+    )
     args = ap.parse_args()
     repeat = args.repeat or (3 if args.tier == "demo" else 1)
 
@@ -262,6 +267,13 @@ def main() -> None:
     folder = dataset_for(args.tier)
     period = latest_complete_month(load_dataset(folder, progress=False, tables=["deals", "leads"]))
     res: dict[str, Any] = {"tier": args.tier, "period": period, "python": platform.python_version()}
+    out_json = OUT / f"reports-{args.tier}.json"
+    if args.voila_only:
+        res = json.loads(out_json.read_text(encoding="utf-8")) if out_json.exists() else res
+        res["voila"] = [voila_first_render(folder, preheat=p) for p in (True, False)]
+        out_json.write_text(json.dumps(res, indent=2), encoding="utf-8")
+        _print_voila(res)
+        return
     runs = [report_run(folder, period, args.tier) for _ in range(repeat)]
     base = [in_process(folder, period) for _ in range(repeat)]
     best_run = min(runs, key=lambda r: r["total"])
@@ -277,7 +289,7 @@ def main() -> None:
             raise SystemExit(f"--voila needs {CHROMIUM}")
         res["voila"] = [voila_first_render(folder, preheat=p) for p in (True, False)]
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"reports-{args.tier}.json").write_text(json.dumps(res, indent=2), encoding="utf-8")
+    out_json.write_text(json.dumps(res, indent=2), encoding="utf-8")
 
     r, b, c = res["report"], res["in_process"], res["control"]
     print(f"\n### tier {args.tier} (period {period}, best of {repeat})\n")
@@ -300,6 +312,10 @@ def main() -> None:
     )
     print(f"| one segment change | {c['segment_change'] * 1000:.0f} ms |")
     print(f"\nHTML {r['html_mb']:.1f} MB, executed notebook {r['notebook_mb']:.2f} MB")
+    _print_voila(res)
+
+
+def _print_voila(res: dict[str, Any]) -> None:
     for v in res.get("voila", []):
         mode = "pre-heated kernel" if v["preheat"] else "no pre-heat"
         e, a = statistics.median(v["empty"]), statistics.median(v["funnel_explorer"])

@@ -13,7 +13,7 @@ Adding an app means adding files; nothing central is edited.
 1. ``salesml/apps/<name>/__init__.py`` (empty) and ``salesml/apps/<name>/state.py``::
 
        from traitlets import Float, Instance, observe
-       from salesml.apps.base import AppState, dataset_path
+       from salesml.apps.base import AppState, load_app_data
 
        class CacWhatIfState(AppState):          # busy, error, last_seconds, lang inherited
            media_budget = Float(1.0)            # controls are traits
@@ -24,10 +24,11 @@ Adding an app means adding files; nothing central is edited.
                self.data = data                 # plain attribute, not a trait
                self.recompute()
 
+           TABLES = ("costs", "leads", "deals", "customers")   # loads only these
+
            @classmethod
            def from_dataset(cls, dataset=None, *, lang="en"):
-               from salesml.data.io import load_dataset
-               return cls(load_dataset(dataset_path(dataset), progress=False), lang=lang)
+               return cls(load_app_data(dataset, cls.TABLES), lang=lang)
 
            @observe("media_budget")
            def _on_change(self, change):

@@ -5,13 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from traitlets import Bool, Float, HasTraits, Unicode
 
-__all__ = ["AppState", "dataset_path"]
+if TYPE_CHECKING:
+    from salesml.data.bundle import SalesData
+
+__all__ = ["AppState", "dataset_path", "load_app_data"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,23 @@ def dataset_path(dataset: str | os.PathLike[str] | None = None) -> Path:
             f"data, or start the apps with `salesml serve --data PATH`"
         )
     return p.resolve()
+
+
+def load_app_data(dataset: str | os.PathLike[str] | None, tables: Iterable[str] = ()) -> SalesData:
+    """Load the tables an app reads (those present) from :func:`dataset_path` ``(dataset)``.
+
+    ``tables`` empty loads every table. Loading only what the app reads keeps the
+    first render fast on large datasets (millions of activities the app never uses).
+    """
+    from salesml.data.config import DatasetConfig
+    from salesml.data.io import find_table_files, load_dataset
+
+    path = dataset_path(dataset)
+    wanted = None
+    if tables:
+        present = find_table_files(path, DatasetConfig.read(path))
+        wanted = [t for t in tables if t in present]
+    return load_dataset(path, progress=False, tables=wanted)
 
 
 class AppState(HasTraits):

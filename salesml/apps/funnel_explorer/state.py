@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 from traitlets import Instance, List, Unicode, observe
 
-from salesml.apps.base import AppState, dataset_path
+from salesml.apps.base import AppState, load_app_data
 from salesml.data.bundle import SalesData
 from salesml.pipeline import (
     BreakpointResult,
@@ -80,6 +80,9 @@ class FunnelExplorerState(AppState):
         when a recomputation fails; ``error`` then says why).
     """
 
+    #: Tables the explorer reads.
+    TABLES: tuple[str, ...] = ("reps", "customers", "deals", "stage_history")
+
     region = Unicode("")
     segment = Unicode("")
     channel = Unicode("")
@@ -108,10 +111,11 @@ class FunnelExplorerState(AppState):
     def from_dataset(
         cls, dataset: str | os.PathLike[str] | None = None, *, lang: str = "en"
     ) -> FunnelExplorerState:
-        """Load a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
-        from salesml.data.io import load_dataset
+        """Load a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``).
 
-        return cls(load_dataset(dataset_path(dataset), progress=False), lang=lang)
+        Only the tables the explorer reads are loaded (:attr:`TABLES`).
+        """
+        return cls(load_app_data(dataset, cls.TABLES), lang=lang)
 
     @property
     def filters(self) -> dict[str, str]:
