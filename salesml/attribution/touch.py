@@ -368,14 +368,20 @@ def markov_removal_effects(pt: PathTable, order: int = 1) -> pd.DataFrame:
         has = digit > 0
         contains[np.flatnonzero(has), digit[has] - 1] = True
         rem //= base
-    Q = sp.coo_matrix((w_touch[nxt], (sidx[nxt], sidx[nxt + 1])), shape=(S, S)).tocsr()
-    out_s = np.asarray(Q.sum(axis=1)).ravel() + conv_s + null_s
-    inv = np.where(out_s > 0, 1.0 / np.where(out_s > 0, out_s, 1.0), 0.0)
-    r = np.column_stack([conv_s * inv, val_s * inv])
-    A = (sp.identity(S, format="csr") - sp.diags(inv) @ Q).tocsc()
     if S <= _DENSE_STATES:
-        base_pv, pv = _removals_dense(A.toarray(), r, pi0, contains)
+        Qd = np.bincount(
+            sidx[nxt] * S + sidx[nxt + 1], weights=w_touch[nxt], minlength=S * S
+        ).reshape(S, S)
+        out_s = Qd.sum(axis=1) + conv_s + null_s
+        inv = np.where(out_s > 0, 1.0 / np.where(out_s > 0, out_s, 1.0), 0.0)
+        r = np.column_stack([conv_s * inv, val_s * inv])
+        base_pv, pv = _removals_dense(np.eye(S) - Qd * inv[:, None], r, pi0, contains)
     else:
+        Q = sp.coo_matrix((w_touch[nxt], (sidx[nxt], sidx[nxt + 1])), shape=(S, S)).tocsr()
+        out_s = np.asarray(Q.sum(axis=1)).ravel() + conv_s + null_s
+        inv = np.where(out_s > 0, 1.0 / np.where(out_s > 0, out_s, 1.0), 0.0)
+        r = np.column_stack([conv_s * inv, val_s * inv])
+        A = (sp.identity(S, format="csr") - sp.diags(inv) @ Q).tocsc()
         base_pv, pv = _removals_sparse(A, r, pi0, contains)
     with np.errstate(all="ignore"):
         re = np.where(base_pv[0] > 0, 1 - pv[:, 0] / base_pv[0], np.nan)
