@@ -72,11 +72,14 @@ def _money(x: float) -> str:
 
 
 def previous_period(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The period just before ``period``: the previous month for ``YYYY-MM``, else the
-    window of the same length ending where ``period`` starts."""
-    if re.fullmatch(r"\d{4}-\d{2}", period.strip()):
-        p = pd.Period(period.strip(), freq="M") - 1
-        return p.start_time, p.end_time + pd.Timedelta(1, "ns")
+    """The period just before ``period``: the previous month, quarter or year for
+    ``YYYY-MM``, ``YYYY-Qn``, ``YYYY``; else the window of the same length ending
+    where ``period`` starts (the previous ISO week for ``YYYY-Www``)."""
+    text = period.strip()
+    for pattern, freq in ((r"\d{4}-\d{2}", "M"), (r"\d{4}-Q[1-4]", "Q"), (r"\d{4}", "Y")):
+        if re.fullmatch(pattern, text):
+            p = pd.Period(text, freq=freq) - 1
+            return p.start_time, p.end_time + pd.Timedelta(1, "ns")
     bounds = _period_bounds(period)
     assert bounds is not None
     start, end = bounds
