@@ -12,7 +12,7 @@ Steps, each in a fresh subprocess so peak memory (max RSS) is per step:
    file, then ``salesml.load_dataset`` (read + parse + validate), ``validate`` alone on
    the loaded frames, and pandera's lazy validation of the schemas built by
    ``salesml.data.validate.to_pandera`` on the same frames (single-table rules only).
-   Each timing is the best of ``--repeat`` runs.
+   The steps run interleaved, ``--repeat`` times; each figure is the best run.
 
 Prints a Markdown table row set and writes JSON to ``bench/out/load-<tier>.json``.
 """
@@ -79,26 +79,29 @@ MEASURE = textwrap.dedent(
     folder, repeat, with_pandera = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
     files = find_table_files(folder)
 
-    def best(fn):
-        times = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            out = fn()
-            times.append(time.perf_counter() - t0)
-        return min(times), out
+    def timed(fn):
+        t0 = time.perf_counter()
+        out = fn()
+        return time.perf_counter() - t0, out
 
-    raw_s, _ = best(lambda: {n: pq.read_table(p).to_pandas() for n, p in files.items()})
-    load_s, data = best(lambda: load_dataset(folder, progress=False))
-    assert data.validation.ok, data.validation.headline()
-    val_s, _ = best(lambda: validate(data))
-    res = {"raw_read_s": raw_s, "load_validate_s": load_s, "validate_s": val_s,
-           "rows_total": sum(len(df) for df in data.tables.values())}
-    if with_pandera:
-        schemas = {n: to_pandera(SPECS[n]) for n in data.tables}
-        pandera_s, _ = best(
-            lambda: [schemas[n].validate(df, lazy=True) for n, df in data.tables.items()]
+    schemas = {}
+    times = {"raw_read_s": [], "load_validate_s": [], "validate_s": [], "pandera_s": []}
+    # the steps are interleaved in every repeat so that they share the machine's load
+    for _ in range(repeat):
+        times["raw_read_s"].append(
+            timed(lambda: {n: pq.read_table(p).to_pandas() for n, p in files.items()})[0]
         )
-        res["pandera_s"] = pandera_s
+        dt, data = timed(lambda: load_dataset(folder, progress=False))
+        times["load_validate_s"].append(dt)
+        assert data.validation.ok, data.validation.headline()
+        times["validate_s"].append(timed(lambda: validate(data))[0])
+        if with_pandera:
+            schemas = schemas or {n: to_pandera(SPECS[n]) for n in data.tables}
+            times["pandera_s"].append(
+                timed(lambda: [schemas[n].validate(df, lazy=True) for n, df in data.tables.items()])[0]
+            )
+    res = {k: min(v) for k, v in times.items() if v}
+    res["rows_total"] = sum(len(df) for df in data.tables.values())
     res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(res))
     """
@@ -123,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tier", choices=["tiny", "demo", "S", "M"], default="demo")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=None, help="best of N (default 5; 2 for M)")
+    ap.add_argument("--repeat", type=int, default=None, help="best of N (default 5; 3 for M)")
     ap.add_argument("--no-pandera", action="store_true", help="skip the pandera comparison")
     ap.add_argument("--out", default=None, help="dataset folder (default bench/out/data-<tier>)")
     ap.add_argument(
@@ -139,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "pandas.read_csv(dtype=str) of the same files (one run)",
     )
     args = ap.parse_args(argv)
-    repeat = args.repeat or (2 if args.tier == "M" else 5)
+    repeat = args.repeat or (3 if args.tier == "M" else 5)
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
     folder = Path(args.out) if args.out else out_dir / f"data-{args.tier}"
