@@ -117,3 +117,26 @@ def test_mapping_errors_name_the_mapping_table_and_column(crm_copy, tmp_path):
     missing = dict(m, tables={"deals": dict(m["tables"]["deals"], file="nope.csv")})
     with pytest.raises(FileNotFoundError, match=r"nope\.csv"):
         apply_mapping(crm_copy, ImportMapping.from_dict(missing))
+
+
+def test_parquet_source_per_table_formats_and_encoding(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    users = pd.read_csv(CRM / "users.csv", dtype="str")
+    users["Start Date"] = pd.to_datetime(users["Start Date"], format="%m/%d/%Y").dt.strftime(
+        "%d.%m.%Y"
+    )
+    users.to_parquet(src / "users.parquet", index=False)
+    accounts = (CRM / "accounts.csv").read_text(encoding="utf-8")
+    (src / "accounts.csv").write_bytes(accounts.encode("gb18030"))
+    m = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
+    m["tables"]["reps"]["file"] = "users.parquet"
+    m["tables"]["reps"]["date_formats"] = ["%d.%m.%Y"]
+    m["tables"]["customers"]["encoding"] = "gbk"
+    del m["tables"]["deals"]
+    report = import_dataset(src, ImportMapping.from_dict(m), tmp_path / "out", format="csv")
+    assert report.ok, report.quarantine
+    reps = report.data.reps.set_index("rep_id")
+    assert reps.loc["U02", "hired_at"] == pd.Timestamp("2022-06-15")
+    assert report.data.customers["region"].tolist()[:2] == ["华东", "华东"]
+    assert (tmp_path / "out" / "reps.csv").exists()
