@@ -89,12 +89,12 @@ def _period_bounds(period: _PeriodLike) -> tuple[pd.Timestamp, pd.Timestamp] | N
     if isinstance(period, tuple):
         return pd.Timestamp(period[0]), pd.Timestamp(period[1])
     if isinstance(period, pd.Period):
-        return period.start_time, period.end_time + pd.Timedelta(1, "ns")
+        return period.start_time, (period + 1).start_time
     try:
         from salesml.pipeline.periods import parse_period
     except ImportError:  # pragma: no cover - pipeline is part of salesml
         p = pd.Period(str(period))
-        return p.start_time, p.end_time + pd.Timedelta(1, "ns")
+        return p.start_time, (p + 1).start_time
     bounds = parse_period(str(period))
     assert bounds is not None
     return bounds

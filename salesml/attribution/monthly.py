@@ -79,7 +79,7 @@ def previous_period(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     for pattern, freq in ((r"\d{4}-\d{2}", "M"), (r"\d{4}-Q[1-4]", "Q"), (r"\d{4}", "Y")):
         if re.fullmatch(pattern, text):
             p = pd.Period(text, freq=freq) - 1
-            return p.start_time, p.end_time + pd.Timedelta(1, "ns")
+            return p.start_time, (p + 1).start_time
     bounds = _period_bounds(period)
     assert bounds is not None
     start, end = bounds
