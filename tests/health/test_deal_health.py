@@ -193,7 +193,8 @@ def test_single_class_and_tiny_data_give_clear_errors(split):
 
 def test_small_data_falls_back_to_logistic_with_intervals(split):
     train, test = split
-    ids = pd.Series(train["deal_id"].unique()).sample(100, random_state=1)
+    # the stated minimum: 60 labelled deals (measured AUC 0.75-0.78 over three samples)
+    ids = pd.Series(train["deal_id"].unique()).sample(60, random_state=1)
     small = train.loc[train["deal_id"].isin(ids)]
     m = DealHealthModel().fit(small)
     assert m.engine_ == "logistic"
@@ -208,10 +209,13 @@ def test_small_data_falls_back_to_logistic_with_intervals(split):
 
 
 # --------------------------------------------------------------------------- held-out quality
-# Bounds measured on the demo tier (seeds 0-2, see bench/README.md "deal health"):
-# AUC lift over the stage baseline 0.20-0.25, ECE 0.06-0.09 (isotonic on ~2,300
-# calibration rows; the drift between the calibration slice and later months shows),
-# Spearman vs truth 0.74-0.78 on held-out snapshots.
+# Bounds from measurements on the demo tier (seeds 0-2; bench/README.md "deal health"):
+# AUC lift over the stage baseline 0.21-0.23 (bound 0.10), ECE 0.058-0.082 (isotonic on
+# ~2,300 calibration rows; bound 0.12), Spearman vs truth on held-out snapshots
+# 0.69-0.79 (bound 0.65; see the README for why it stays below the M target of 0.8),
+# plan revisions > 3 among the top-3 actionable reasons for 71-99% of those deals
+# (bound 0.55). Over all reasons that share is 7-97% at demo size, so it is checked at
+# M in the bench, not here.
 
 
 def test_calibrated_and_beats_stage_baseline_on_held_out_time(fitted, split):
