@@ -38,7 +38,7 @@ CONTEXT_REASONS: frozenset[str] = frozenset(
 
 #: reason -> (en, zh) phrase templates over snapshot columns (plus derived ``*_days``).
 REASON_PHRASES: dict[str, tuple[str, str]] = {
-    "stage_index": ("at stage {stage}", "处于{stage}阶段"),
+    "stage_index": ("at stage {stage}", "处于{stage_zh}阶段"),
     "days_in_stage": (
         "{days_in_stage:.0f} days in current stage",
         "当前阶段已停留 {days_in_stage:.0f} 天",
@@ -152,7 +152,7 @@ REASON_PHRASES: dict[str, tuple[str, str]] = {
     ),
     "stalled_in_stage": (
         "{days_in_stage:.0f} days in {stage} (usual max {stage_p90_days:.0f})",
-        "在{stage}阶段停留 {days_in_stage:.0f} 天（通常不超过 {stage_p90_days:.0f} 天）",
+        "在{stage_zh}阶段停留 {days_in_stage:.0f} 天（通常不超过 {stage_p90_days:.0f} 天）",
     ),
 }
 _KIND_EN = {
@@ -200,6 +200,8 @@ def phrase_reason(reason: str, row: dict[str, object], lang: str = "en") -> str:
 
 def _with_derived_row(row: dict[str, object]) -> dict[str, object]:
     out = dict(row)
+    if "stage" in out and "stage_zh" not in out:
+        out["stage_zh"] = STAGE_ZH.get(str(out["stage"]), out["stage"])
     for src, dst in (
         ("quote_unanswered_hours", "quote_unanswered_days"),
         ("quote_wait_hours_max", "quote_wait_days"),
@@ -210,8 +212,20 @@ def _with_derived_row(row: dict[str, object]) -> dict[str, object]:
     return out
 
 
+#: Chinese names of the default stages (other stage names are shown as they are).
+STAGE_ZH: dict[str, str] = {
+    "qualification": "资格确认",
+    "needs_analysis": "需求分析",
+    "proposal": "方案报价",
+    "negotiation": "商务谈判",
+    "contract": "合同签订",
+}
+
+
 def _with_derived(snapshots: pd.DataFrame) -> pd.DataFrame:
     out = snapshots.copy()
+    if "stage" in out:
+        out["stage_zh"] = out["stage"].map(lambda s: STAGE_ZH.get(s, s)).astype("str")
     if "quote_unanswered_hours" in out:
         out["quote_unanswered_days"] = out["quote_unanswered_hours"] / 24
     if "quote_wait_hours_max" in out:
