@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from salesml.attribution._checks import require_amounts, require_columns, require_dates
 from salesml.data.bundle import SalesData
 from salesml.data.schema import COST_CATEGORIES
 from salesml.rules.expr import Expr, ExpressionError, compile_expr
@@ -245,6 +246,31 @@ def driver_frame(data: SalesData, driver: str) -> pd.DataFrame:
     if driver not in DRIVERS:
         raise ValueError(f"unknown driver {driver!r}; drivers: {', '.join(DRIVERS)}")
     data.require(DRIVERS[driver], analysis=f"cost allocation to {driver}")
+    table = DRIVERS[driver]
+    date_col, key = {
+        "leads": (("created_at",), "lead_id"),
+        "activities": (("occurred_at",), "activity_id"),
+        "deals": (("created_at", "closed_at"), "deal_id"),
+        "redemptions": (("occurred_at",), "movement_id"),
+    }[driver]
+    src = data[table]
+    need = {
+        "leads": ("lead_id", "channel", "created_at"),
+        "activities": ("activity_id", "customer_id", "occurred_at"),
+        "deals": ("deal_id", "customer_id", "outcome", "created_at", "closed_at"),
+        "redemptions": (
+            "movement_id",
+            "kind",
+            "customer_id",
+            "store_id",
+            "qty",
+            "unit_cost",
+            "occurred_at",
+        ),
+    }[driver]
+    require_columns(src, table, need, f"cost allocation to {driver}")
+    for col in date_col:
+        require_dates(src, table, col, key)
     cust = _customer_attrs(data)
     if driver == "leads":
         df = data.leads.copy()
@@ -472,6 +498,11 @@ def allocate_costs(data: SalesData, rules: str | Path | dict[str, Any] | None = 
     rule_set = load_rules(rules)
     compiled = _compile_rules(rule_set)
     costs = data.costs.reset_index(drop=True)
+    require_columns(
+        costs, "costs", ("cost_id", "category", "amount", "incurred_at"), "cost allocation"
+    )
+    require_dates(costs, "costs", "incurred_at", "cost_id")
+    require_amounts(costs, "costs", "amount", "cost_id")
     n = len(costs)
     cost_month = _month(costs["incurred_at"])
     cview = costs.assign(month=cost_month, _cidx=np.arange(n))

@@ -278,3 +278,25 @@ def test_conservation_under_random_rules_and_data(seed, n_costs, n_acts, rules) 
     placed = al.costs["rule"] != ""
     assert (al.costs.loc[~placed, "reason"] != "").all()
     assert (al.costs.loc[placed, "unallocated"].abs() < 1e-6).all()
+
+
+def test_bad_input_names_table_column_and_row(demo) -> None:
+    data, _ = demo
+    costs = data.costs.copy()
+    costs["incurred_at"] = costs["incurred_at"].astype(object)
+    costs.loc[costs.index[3], "incurred_at"] = "2025年5月28日"
+    with pytest.raises(ValueError, match="incurred_at") as info:
+        allocate_costs(data.replace(costs=costs))
+    assert "'costs'" in str(info.value) and str(costs["cost_id"].iloc[3]) in str(info.value)
+    costs = data.costs.copy()
+    costs.loc[costs.index[5], "amount"] = -1.0
+    with pytest.raises(ValueError, match="non-negative") as info:
+        allocate_costs(data.replace(costs=costs))
+    assert str(costs["cost_id"].iloc[5]) in str(info.value)
+    with pytest.raises(ValueError, match="category"):
+        allocate_costs(data.replace(costs=data.costs.drop(columns="category")))
+    leads = data.leads.assign(created_at=data.leads["created_at"].astype(str))
+    leads.loc[leads.index[0], "created_at"] = "not a date"
+    with pytest.raises(ValueError, match="'leads'") as info:
+        allocate_costs(data.replace(leads=leads))
+    assert "not a date" in str(info.value)
