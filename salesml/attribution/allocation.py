@@ -57,7 +57,6 @@ REASONS: dict[str, str] = {
     "no_table": "driver table absent from the dataset",
 }
 
-_LINK_KEYS = ("activity_id", "deal_id", "lead_id", "movement_id")
 _RULE_KEYS = {"name", "when", "driver", "filter", "scope", "weight", "description"}
 
 

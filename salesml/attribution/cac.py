@@ -176,7 +176,6 @@ def acquisition_units(allocation: Allocation, *, period: _PeriodLike = None) -> 
         first = pd.concat([first, lf], axis=1).min(axis=1)
     cu["first_touch_at"] = cu["unit_id"].map(first).astype("datetime64[us]")
     # Lead units: unconverted leads (no customer).
-    lead_lines = lines[lines["customer_id"].isna() & lines["lead_id"].notna()]
     if "leads" in data:
         ld = data.leads
         orphan = ld[ld["customer_id"].isna()]
@@ -226,7 +225,6 @@ def acquisition_units(allocation: Allocation, *, period: _PeriodLike = None) -> 
     units["marketing_cost"] = total(pre & mkt)
     units["cost"] = total(in_period)
     units["marketing_cost_all"] = total(in_period & mkt)
-    del lead_lines
 
     # Visits at or before acquisition (all visits if never acquired).
     if "activities" in data:
