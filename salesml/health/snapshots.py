@@ -203,7 +203,8 @@ def _stage_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame, created:
     out["days_in_stage"] = (t - entered) / _DAY
     # completed stays: until the next stage entry, or until a close for the last stage
     nxt = sh.groupby("deal_id", sort=False)["entered_at"].shift(-1)
-    closed = sh["deal_id"].map(cut.deals.set_index("deal_id")["closed_at"])
+    closed_at = cut.deals.drop_duplicates("deal_id").set_index("deal_id")["closed_at"]
+    closed = sh["deal_id"].map(closed_at)
     end = nxt.fillna(closed)
     stay = ((end - sh["entered_at"]) / _DAY).dropna()
     p90 = stay.groupby(sh.loc[stay.index, "stage"]).quantile(0.9)
