@@ -595,7 +595,10 @@ def allocate_costs(data: SalesData, rules: str | Path | dict[str, Any] | None = 
     amounts = costs["amount"].to_numpy(dtype="float64")
     # Lines fully placed carry the exact amount (no rounding residue) in the ledger view.
     allocated = np.where(pending, 0.0, allocated)
-    unalloc = np.where(pending, amounts, amounts - allocated)
+    residual = amounts - allocated
+    # a placed line's residual is float rounding of the shares, not unallocated money
+    residual = np.where(np.abs(residual) <= 1e-9 * np.maximum(np.abs(amounts), 1.0), 0.0, residual)
+    unalloc = np.where(pending, amounts, residual)
     reason_txt = np.where(pending, pd.Series(reason).map(REASONS).fillna("").to_numpy(), "")
     ledger = costs.assign(
         allocated=allocated,

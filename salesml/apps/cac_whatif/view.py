@@ -9,6 +9,7 @@ import ipywidgets as w
 
 from salesml.apps.cac_whatif.state import CacWhatIfState
 from salesml.apps.widgets import FigureSlot, busy_indicator, error_box, frame_html
+from salesml.reports.catalog.cac_monthly import register_cac_labels
 from salesml.reports.messages import label, register, t
 
 __all__ = ["CacWhatIfView"]
@@ -41,6 +42,8 @@ register(
         },
     }
 )
+
+register_cac_labels()
 
 _CAC_COLUMNS = [
     "channel",

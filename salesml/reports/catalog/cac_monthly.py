@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from salesml.reports.messages import register
+from salesml.reports.messages import MESSAGES, register
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 
-__all__ = ["REPORT", "CacMonthlyParams"]
+__all__ = ["REPORT", "CacMonthlyParams", "register_cac_labels"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,81 @@ register(
         },
     }
 )
+
+#: Display labels of the CAC tables' columns and values (registered where still absent,
+#: so labels another module registered first keep their text).
+_LABELS: dict[str, tuple[str, str]] = {
+    "units": ("Units", "对象数"),
+    "acquired": ("Acquired", "获客数"),
+    "acquisition_cost": ("Acquisition cost", "获客成本合计"),
+    "cac": ("CAC", "获客成本"),
+    "cac_low": ("CAC low (95%)", "下限(95%)"),
+    "cac_high": ("CAC high (95%)", "上限(95%)"),
+    "rel_precision": ("Precision ±", "精度±"),
+    "cac_previous": ("Previous CAC", "上期获客成本"),
+    "change": ("Change", "变化"),
+    "revenue": ("Revenue", "收入"),
+    "cost": ("Cost", "成本"),
+    "roi": ("ROI", "投入产出比"),
+    "roi_low": ("ROI low (95%)", "下限(95%)"),
+    "roi_high": ("ROI high (95%)", "上限(95%)"),
+    "visit_band": ("Visits", "拜访次数"),
+    "cycle_band": ("Deal cycle", "成交周期"),
+    "incurred": ("Incurred", "发生额"),
+    "allocated": ("Allocated", "已归属"),
+    "unallocated": ("Unallocated", "未归属"),
+    "allocated_share": ("Allocated share", "归属比例"),
+    "category": ("Category", "费用类别"),
+    "amount": ("Amount", "金额"),
+    "lines": ("Lines", "行数"),
+    "model": ("Model", "模型"),
+    "budget_factor": ("Budget x", "预算倍数"),
+    "cac_base": ("CAC before", "调整前获客成本"),
+    "roi_base": ("ROI before", "调整前投入产出比"),
+    "not acquired": ("not acquired", "未获客"),
+    "media": ("Media", "媒体投放"),
+    "field_promotion_labor": ("Field promotion labour", "地推人力"),
+    "samples": ("Samples", "样品"),
+    "store_materials": ("Store materials", "门店物料"),
+    "events": ("Events", "展会活动"),
+    "travel": ("Travel", "差旅"),
+    "gifts": ("Gifts", "礼品"),
+    "commissions": ("Commissions", "佣金"),
+    "channel_fees": ("Channel fees", "渠道费"),
+    "content": ("Content", "内容"),
+    "tools": ("Tools", "工具"),
+    "community_referral": ("Community referral", "社群转介绍"),
+    "visit": ("Visit", "拜访"),
+    "call": ("Call", "电话"),
+    "message": ("Message", "消息"),
+    "email": ("Email", "邮件"),
+    "demo": ("Demo", "演示"),
+    "sample": ("Sample", "样品试用"),
+    "quote_sent": ("Quote sent", "发送报价"),
+    "quote_viewed": ("Quote viewed", "查看报价"),
+    "meeting": ("Meeting", "会议"),
+    "first": ("First touch", "首次触点"),
+    "last": ("Last touch", "末次触点"),
+    "linear": ("Linear", "线性"),
+    "position": ("Position 40/20/40", "位置40/20/40"),
+    "time_decay": ("Time decay", "时间衰减"),
+    "markov": ("Markov", "马尔可夫"),
+    "shapley": ("Shapley", "Shapley"),
+}
+
+
+def register_cac_labels() -> None:
+    """Register the ``value.*`` labels of the CAC tables that are not registered yet."""
+    register(
+        {
+            f"value.{k}": {"en": en, "zh": zh}
+            for k, (en, zh) in _LABELS.items()
+            if f"value.{k}" not in MESSAGES
+        }
+    )
+
+
+register_cac_labels()
 
 REPORT = ReportSpec(
     name="cac_monthly",
