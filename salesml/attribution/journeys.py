@@ -25,6 +25,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
 
@@ -61,9 +63,9 @@ def journeys(
     pandas.DataFrame
         One row per journey: ``journey_id`` (customer or lead id), ``kind``
         (``customer``/``lead``), ``channel`` (source channel), ``path`` (touch
-        labels joined by ``sep``), ``touches`` (list of labels), ``times`` (list of
-        timestamps), ``n_touches``, ``converted`` (bool), ``converted_at``,
-        ``value`` (amount of the acquiring deal, 0 if not converted).
+        labels joined by ``sep``), ``touches`` (list of labels), ``times`` (numpy
+        array of timestamps), ``n_touches``, ``first_touch_at``, ``last_touch_at``,
+        ``converted`` (bool), ``converted_at``, ``value`` (amount of the acquiring deal, 0 if not converted).
         Journeys without any touch are left out.
     """
     data.require("customers", "deals", "leads", analysis="customer journeys")
@@ -105,23 +107,30 @@ def journeys(
     t = pd.concat(parts, ignore_index=True)
     cut = t["journey_id"].map(acq_at)
     t = t[cut.isna().to_numpy() | (t["at"] <= cut).to_numpy()]
-    t = t.sort_values(["journey_id", "at", "order"], kind="stable")
-    if collapse_repeats and len(t):
-        same = (t["journey_id"].to_numpy()[1:] == t["journey_id"].to_numpy()[:-1]) & (
-            t["label"].to_numpy()[1:] == t["label"].to_numpy()[:-1]
-        )
-        t = t[np.concatenate([[True], ~same])]
-    g = t.groupby("journey_id", sort=True)
-    out = pd.DataFrame(
-        {
-            "touches": g["label"].agg(list),
-            "times": g["at"].agg(list),
-        }
+    # Order touches with integer keys (no string sort), then build paths in Arrow.
+    jcode, jids = pd.factorize(t["journey_id"], sort=True)
+    at = t["at"].to_numpy(dtype="datetime64[us]")
+    order = np.lexsort((t["order"].to_numpy(), at.view("int64"), jcode))
+    jcode = jcode[order]
+    at = at[order]
+    labels = t["label"].to_numpy(dtype=object)[order]
+    if collapse_repeats and len(jcode):
+        keep = np.concatenate([[True], (jcode[1:] != jcode[:-1]) | (labels[1:] != labels[:-1])])
+        jcode, at, labels = jcode[keep], at[keep], labels[keep]
+    starts = (
+        np.flatnonzero(np.concatenate([[True], jcode[1:] != jcode[:-1]]))
+        if len(jcode)
+        else (np.array([], dtype=np.int64))
     )
-    out.index.name = "journey_id"
-    out = out.reset_index()
-    out["path"] = [sep.join(x) for x in out["touches"]]
-    out["n_touches"] = out["touches"].str.len()
+    offsets = np.append(starts, len(jcode)).astype("int32")
+    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(labels, type=pa.string()))
+    out = pd.DataFrame({"journey_id": np.asarray(jids, dtype=object)[jcode[starts]]})
+    out["path"] = pd.array(pc.binary_join(lists, sep), dtype="str")
+    out["touches"] = lists.to_pylist()
+    out["times"] = np.split(at, starts[1:]) if len(starts) else []
+    out["n_touches"] = np.diff(offsets)
+    out["first_touch_at"] = at[starts] if len(starts) else pd.Series(dtype="datetime64[us]")
+    out["last_touch_at"] = at[offsets[1:] - 1] if len(starts) else pd.Series(dtype="datetime64[us]")
     is_cust = out["journey_id"].isin(cust["customer_id"].astype("str"))
     out["kind"] = np.where(is_cust, "customer", "lead")
     ch_c = cust.set_index("customer_id")["source_channel"]
@@ -139,6 +148,8 @@ def journeys(
             "touches",
             "times",
             "n_touches",
+            "first_touch_at",
+            "last_touch_at",
             "converted",
             "converted_at",
             "value",

@@ -264,7 +264,7 @@ def cac_monthly(
     by_channel["change"] = by_channel["cac"] / by_channel["cac_previous"] - 1
     # journeys that ended (converted, or last touched) in the period
     j = journeys(al.data, activity_label=touch_label)
-    end = j["converted_at"].where(j["converted"], j["times"].map(max))
+    end = j["converted_at"].where(j["converted"], j["last_touch_at"])
     j = j[(end >= bounds[0]) & (end < bounds[1])]
     if filters:
         cust = al.data.customers.set_index("customer_id")
