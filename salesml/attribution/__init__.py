@@ -1,4 +1,18 @@
-"""salesml.attribution: cost allocation, CAC and ROI with intervals, multi-touch attribution."""
+"""salesml.attribution: cost allocation, CAC and ROI with intervals, multi-touch attribution.
+
+::
+
+    from salesml.attribution import allocate_costs, cac, roi, what_if, journeys, touch_attribution
+
+    alloc = allocate_costs(data)                  # default rules (default_rules.yaml)
+    alloc.unallocated                             # what could not be bound, and why
+    alloc.cost_path("D000123")                    # which cost lines reached one deal
+    cac(alloc, by="channel")                      # CAC with 95% bootstrap intervals
+    cac(alloc, by="all", period="2026-09")        # channel x visit band x cycle band
+    roi(alloc)                                    # won revenue / allocated cost
+    what_if(alloc, budget_shift={"wechat": 1.2})  # milliseconds after the first call
+    touch_attribution(journeys(data), ["first", "linear", "markov", "shapley"])
+"""
 
 from __future__ import annotations
 
