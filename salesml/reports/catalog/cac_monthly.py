@@ -83,6 +83,11 @@ register(
             "马尔可夫移除效应为精确解（非模拟），Shapley值为精确值。",
         },
         "cac_monthly.costs": {"en": "Cost allocation", "zh": "费用归属"},
+        "cac_monthly.costs_scope": {
+            "en": "The cost ledger has no region, so this section covers every region, "
+            "not only {region}.",
+            "zh": "费用台账没有区域信息，因此本节统计全部区域，而不仅是{region}。",
+        },
         "cac_monthly.unallocated": {
             "en": "Unallocated cost and why",
             "zh": "未归属费用及原因",
