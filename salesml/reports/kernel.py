@@ -12,11 +12,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["KERNEL_NAME", "kernel_env", "kernel_manager", "kernelspec_root"]
+if TYPE_CHECKING:
+    from jupyter_client.manager import KernelManager
+
+__all__ = ["KERNEL_NAME", "kernel_env", "kernelspec_root", "managed_kernel"]
 
 #: Name of the kernelspec salesml writes and uses.
 KERNEL_NAME = "python3"
@@ -49,15 +56,37 @@ def kernelspec_root() -> Path:
     return root
 
 
-def kernel_manager():  # -> jupyter_client.KernelManager
-    """A kernel manager that starts ``sys.executable`` whatever kernelspecs are installed."""
+@contextmanager
+def managed_kernel() -> Iterator[KernelManager]:
+    """A kernel manager for ``sys.executable`` whose kernel is shut down on exit.
+
+    Pass it to papermill (``km=``): papermill only shuts down kernels it created
+    itself. Connection file and (on POSIX) unix sockets live in a private
+    temporary folder, removed afterwards, so nothing lands in the working directory.
+    """
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
 
     ksm = KernelSpecManager(kernel_dirs=[str(kernelspec_root() / "kernels")])
+    tmp = Path(tempfile.mkdtemp(prefix="salesml-kernel-"))
     # unix sockets keep kernel traffic off the network (and ipykernel's TCP warning away)
-    transport = "ipc" if os.name == "posix" else "tcp"
-    return KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=ksm, transport=transport)
+    ipc = os.name == "posix"
+    km = KernelManager(
+        kernel_name=KERNEL_NAME,
+        kernel_spec_manager=ksm,
+        transport="ipc" if ipc else "tcp",
+        ip=str(tmp / "k") if ipc else "127.0.0.1",
+        connection_file=str(tmp / "kernel.json"),
+    )
+    try:
+        yield km
+    finally:
+        try:
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+        except Exception:  # the kernel may already be gone; the folder goes anyway
+            pass
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def kernel_env(env: dict[str, str] | None = None) -> dict[str, str]:

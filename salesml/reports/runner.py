@@ -32,7 +32,7 @@ from typing import Any
 
 from salesml import __version__
 from salesml.reports.export import export_html, pop_lineage
-from salesml.reports.kernel import KERNEL_NAME, kernel_manager
+from salesml.reports.kernel import KERNEL_NAME, managed_kernel
 from salesml.reports.params import ParameterError, ReportParams, validate_params
 from salesml.reports.registry import ReportSpec, get_report
 
@@ -230,17 +230,18 @@ def run_report(
         from papermill.exceptions import PapermillExecutionError
 
         try:
-            pm.execute_notebook(
-                str(nb_path),
-                str(out_nb),
-                parameters=p.to_dict(),
-                kernel_name=KERNEL_NAME,
-                language="python",
-                km=kernel_manager(),
-                progress_bar=progress,
-                execution_timeout=timeout,
-                cwd=str(nb_path.parent),
-            )
+            with managed_kernel() as km:
+                pm.execute_notebook(
+                    str(nb_path),
+                    str(out_nb),
+                    parameters=p.to_dict(),
+                    kernel_name=KERNEL_NAME,
+                    language="python",
+                    km=km,
+                    progress_bar=progress,
+                    execution_timeout=timeout,
+                    cwd=str(nb_path.parent),
+                )
         except PapermillExecutionError as e:
             error = {
                 "cell_index": e.cell_index,

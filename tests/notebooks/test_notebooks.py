@@ -17,7 +17,7 @@ from papermill.inspection import inspect_notebook
 
 from salesml.reports import list_reports, run_report, validate_params
 from salesml.reports.export import external_scripts
-from salesml.reports.kernel import KERNEL_NAME, kernel_manager
+from salesml.reports.kernel import KERNEL_NAME, managed_kernel
 from salesml.reports.registry import notebooks_dir
 
 NOTEBOOKS = sorted(notebooks_dir().rglob("*.ipynb"))
@@ -86,13 +86,14 @@ def test_notebook_executes(path: Path, tiny_saved: tuple[Path, str], tmp_path: P
     tiny = {"dataset": str(dataset), "period": period, "preset": "tiny", "seed": 1}
     declared = inspect_notebook(str(path))
     params = {k: v for k, v in tiny.items() if k in declared}
-    pm.execute_notebook(
-        str(path),
-        str(tmp_path / path.name),
-        parameters=params,
-        kernel_name=KERNEL_NAME,
-        km=kernel_manager(),
-        language="python",
-        progress_bar=False,
-        cwd=str(path.parent),
-    )
+    with managed_kernel() as km:
+        pm.execute_notebook(
+            str(path),
+            str(tmp_path / path.name),
+            parameters=params,
+            kernel_name=KERNEL_NAME,
+            km=km,
+            language="python",
+            progress_bar=False,
+            cwd=str(path.parent),
+        )
