@@ -31,6 +31,7 @@ from salesml.health import (
     deal_snapshots,
 )
 from salesml.health.backtest import _stage_baseline
+from salesml.health.model import DRIVER_FEATURES
 
 
 def _peak_mb() -> float:
@@ -123,6 +124,26 @@ def main() -> None:
         "plan_gt3_in_top3_actionable": round(shares["actionable"], 4),
     }
 
+    # the planted-driver view: the same model without engagement and timing features
+    # (the simulator makes lost deals go quiet before they close, a signal that
+    # truth.win_prob_at leaves out)
+    lean = DealHealthModel(features=DRIVER_FEATURES).fit(train)
+    pl = lean.predict_proba(test).to_numpy()
+    ex = lean.explain(act, top=3)
+    out["driver_features_model"] = {
+        "auc": round(classification_metrics(y, pl)["auc"], 4),
+        "auc_lift": round(classification_metrics(y, pl)["auc"] - stage["auc"], 4),
+        "ece": round(classification_metrics(y, pl)["ece"], 4),
+        "spearman_vs_truth_held_out": round(float(spearmanr(pl, truth_p).statistic), 4),
+        "spearman_vs_truth_open_at_end": round(
+            float(spearmanr(lean.predict_proba(open_now), truth.win_prob_at(open_now)).statistic),
+            4,
+        ),
+        "plan_gt3_in_top3_all": round(
+            float(ex.groupby("row")["reason"].apply(lambda r: "plan_revisions" in set(r)).mean()),
+            4,
+        ),
+    }
     tc = out["truth_checks"]
     out["targets_at_M"] = {
         "auc_lift>=0.05": tc["auc_lift"] >= 0.05,

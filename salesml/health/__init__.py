@@ -24,6 +24,7 @@ from salesml.health.backtest import (
 from salesml.health.explain import explain_deals
 from salesml.health.interventions import interventions, load_actions
 from salesml.health.model import (
+    DRIVER_FEATURES,
     MODEL_FEATURES,
     DealHealthModel,
     FeatureMismatchError,
@@ -35,6 +36,7 @@ from salesml.health.snapshots import build_features, deal_snapshots
 from salesml.health.weekly import WeeklyHealth, weekly_health
 
 __all__ = [
+    "DRIVER_FEATURES",
     "MODEL_FEATURES",
     "BacktestResult",
     "DealHealthModel",

@@ -29,6 +29,7 @@ from salesml.health.signals import health_signals, load_signal_rules
 from salesml.health.snapshots import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 __all__ = [
+    "DRIVER_FEATURES",
     "MODEL_FEATURES",
     "DealHealthModel",
     "FeatureMismatchError",
@@ -67,6 +68,25 @@ MODEL_FEATURES: tuple[str, ...] = (
     "customer_prior_wins",
     *CATEGORICAL_FEATURES,
 )
+#: The planted-driver view: :data:`MODEL_FEATURES` without engagement and timing
+#: (activity recency and counts, deal age, days in stage). It ranks deals like a
+#: win process driven by stage, revisions, reply delays, quote waits, owner and
+#: customer; it predicts outcomes less well where deals that will be lost go quiet
+#: first (see bench/README.md, "deal health").
+DRIVER_FEATURES: tuple[str, ...] = tuple(
+    f
+    for f in MODEL_FEATURES
+    if f
+    not in {
+        "days_since_activity",
+        "touches_30d",
+        "n_activities",
+        "days_since_visit",
+        "age_days",
+        "days_in_stage",
+    }
+)
+
 #: Features whose effect on winning has a known direction; LightGBM is constrained to
 #: it (more revisions, longer silence or waits never raise the win probability).
 MONOTONE_DECREASING: tuple[str, ...] = (
@@ -223,8 +243,9 @@ class DealHealthModel:
     random_state
         Seed for LightGBM.
     features
-        Snapshot columns the LightGBM engine may use (default :data:`MODEL_FEATURES`);
-        columns absent or empty in the training snapshots are skipped.
+        Snapshot columns the LightGBM engine may use (default :data:`MODEL_FEATURES`;
+        :data:`DRIVER_FEATURES` is the planted-driver view without engagement and
+        timing); columns absent or empty in the training snapshots are skipped.
 
     Attributes
     ----------
