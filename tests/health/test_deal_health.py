@@ -148,6 +148,7 @@ def test_reason_codes_sum_to_log_odds_and_read_well(fitted, split):
     assert (act["kind"] == "deal").all()
 
 
+@pytest.mark.filterwarnings("ignore:LightGBM binary classifier:UserWarning")
 def test_pred_contrib_equals_shap_tree_explainer(fitted, split):
     shap = pytest.importorskip("shap")
     _, test = split
