@@ -430,10 +430,15 @@ class Allocation:
             .round(0)
         )
         head = (
-            f"<b>Allocation</b>: {len(self.costs):,} cost lines, {inc:,.0f} incurred, "
-            f"{al:,.0f} allocated ({share:.1%}) to {len(self.lines):,} action shares"
+            f"{len(self.costs):,} cost lines, {inc:,.0f} incurred, {al:,.0f} allocated "
+            f"({share:.1%}) to {len(self.lines):,} action shares"
         )
-        return f"<div>{html.escape(head)}{by_cat.to_html()}</div>"
+        reasons = ""
+        if len(self.unallocated):
+            reasons = "<p>Unallocated, by reason:</p>" + self.unallocated.round(2).to_html(
+                index=False
+            )
+        return f"<div><b>Allocation</b>: {html.escape(head)}{by_cat.to_html()}{reasons}</div>"
 
     def __repr__(self) -> str:
         return (

@@ -385,11 +385,9 @@ def _boot_cached(
             other_cost_all=units["cost"] - units["marketing_cost_all"],
         )
         cols = (
-            "acquisition_cost",
             "marketing_cost",
             "other_cost",
             "acquired_n",
-            "cost",
             "marketing_cost_all",
             "other_cost_all",
             "revenue",

@@ -229,3 +229,9 @@ def test_random_safe_expressions_match_reference(cond: tuple[str, object], value
     got = mask(df, text)
     np.testing.assert_array_equal(got.to_numpy(), ref(env))  # type: ignore[operator]
     assert got.index.equals(df.index)
+
+
+def test_chinese_column_names_and_values() -> None:
+    df = pd.DataFrame({"金额": [100.0, 5.0, None], "大区": ["华东", "华南", "华东"]})
+    assert mask(df, '金额 >= 50 and 大区 == "华东"').tolist() == [True, False, False]
+    assert compile_expr("金额 * 2").columns == ("金额",)
