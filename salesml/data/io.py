@@ -232,7 +232,7 @@ def read_raw_tables(
         the folder's config, table -> file name (for messages), and table -> CSV
         line of each row for the CSV files where that is not row + 2.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
 
     folder = Path(path)
     if not folder.is_dir():
@@ -384,7 +384,7 @@ def save_dataset(
     config = copy.deepcopy(data.config)
     config.files = {}
     hints: dict[str, dict[str, str]] = {}
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
 
     items = tqdm(
         data.tables.items(),

@@ -881,7 +881,7 @@ def validate(
         )
         bads[name] = bad
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
 
         bar = tqdm(tables.items(), desc="validating", unit="table", leave=False, delay=1.0)
     else:
