@@ -118,3 +118,21 @@ def test_what_if_with_rules(demo_allocation) -> None:
     w = what_if(demo_allocation, rules=rules, n_boot=50)
     base = cac(demo_allocation, n_boot=50)
     assert (w["cac"]["cac"].to_numpy() < base["cac"].to_numpy()).all()
+
+
+@pytest.mark.slow
+def test_interval_coverage_over_seeds() -> None:
+    """95% intervals cover the planted channel CAC (bench_attribution.py runs 50 seeds)."""
+    from salesml.attribution import allocate_costs
+    from salesml.data.simulate import simulate
+
+    hits = total = 0
+    for seed in range(1, 5):
+        data, truth = simulate(preset="demo", seed=seed)
+        c = cac(allocate_costs(data), n_boot=300, seed=seed).set_index("channel")
+        t = truth.channel_cac
+        est = c.reindex(t.index)
+        hits += int(((est["cac_low"] <= t["cac"]) & (t["cac"] <= est["cac_high"])).sum())
+        total += len(t)
+        assert ((est["cac"] / t["cac"] - 1).abs() < 0.05).all()
+    assert hits / total >= 0.9
