@@ -55,6 +55,7 @@ REASONS: dict[str, str] = {
     "no_scope": "scope key missing on the cost line",
     "no_driver": "no driver rows in scope",
     "no_table": "driver table absent from the dataset",
+    "unknown_category": "not one of the 12 cost categories",
 }
 
 _RULE_KEYS = {"name", "when", "driver", "filter", "scope", "weight", "description"}
@@ -519,6 +520,7 @@ def allocate_costs(data: SalesData, rules: str | Path | dict[str, Any] | None = 
     drivers: dict[str, pd.DataFrame] = {}
     parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]] = []
     cat = costs["category"].to_numpy(dtype=object)
+    reason[~np.isin(cat, list(COST_CATEGORIES))] = "unknown_category"
 
     for rule in compiled:
         in_cat = pending & (cat == rule.category)

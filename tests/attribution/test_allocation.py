@@ -117,6 +117,16 @@ def test_unallocated_reasons(demo) -> None:
     al.check_conservation()
 
 
+def test_unknown_category_is_kept_with_reason(demo) -> None:
+    data, _ = demo
+    costs = data.costs.copy()
+    costs.loc[costs.index[:3], "category"] = "Media "
+    al = allocate_costs(data.replace(costs=costs))
+    al.check_conservation()
+    row = al.unallocated.set_index("category").loc["Media "]
+    assert row["reason"] == "not one of the 12 cost categories" and row["lines"] == 3
+
+
 def test_missing_costs_table(demo) -> None:
     data, _ = demo
     with pytest.raises(MissingTableError, match="costs"):
