@@ -258,7 +258,7 @@ def read_raw_tables(
         found.items(), desc="reading", unit="table", disable=not progress, leave=False, delay=1.0
     )
     for name, p in bar:
-        bar.set_postfix_str(p.name)
+        bar.set_postfix_str(p.name, refresh=False)
         files[name] = p.name + ("/" if p.is_dir() else "")
         if p.suffix.lower() == ".csv":
             df, used = read_csv_table(p, encoding=declared)
