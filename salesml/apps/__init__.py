@@ -44,7 +44,9 @@ Adding an app means adding files; nothing central is edited.
 
 2. ``salesml/apps/<name>/view.py``: a ``ipywidgets.VBox`` subclass taking the state.
    Use the helpers of :mod:`salesml.apps.widgets`: ``linked_dropdown`` (two-way
-   linked control), ``busy_indicator``, ``error_box``, ``FigureSlot`` (plotly chart
+   linked control; give ``description_key``/``all_key`` catalogue keys so it follows
+   the language), ``language_toggle`` (EN / 中文, linked to ``state.lang``; redraw
+   your texts when ``lang`` changes), ``busy_indicator``, ``error_box``, ``FigureSlot`` (plotly chart
    that redraws in place; build figures with ``salesml.plotting``), and
    :func:`salesml.reports.tables.frame_html` for tables. Observe ``result`` and
    redraw; compute nothing. Give the widgets CSS classes (``add_class("salesml-...")``)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from traitlets import Bool, Float, HasTraits, Unicode
+from traitlets import Bool, Enum, Float, HasTraits, Unicode
 
 if TYPE_CHECKING:
     from salesml.data.bundle import SalesData
@@ -83,7 +83,7 @@ class AppState(HasTraits):
     busy = Bool(False)
     error = Unicode("")
     last_seconds = Float(0.0)
-    lang = Unicode("en")
+    lang = Enum(["en", "zh"], default_value="en")
 
     @contextmanager
     def computing(self) -> Iterator[None]:

@@ -17,6 +17,7 @@ __all__ = [
     "busy_indicator",
     "error_box",
     "frame_html",
+    "language_toggle",
     "linked_dropdown",
 ]
 
@@ -39,7 +40,7 @@ def busy_indicator(state: AppState) -> w.HTML:
                 f"{extra}</span>"
             )
 
-    state.observe(show, names=["busy"])
+    state.observe(show, names=["busy", "lang"])
     show()
     return box
 
@@ -62,7 +63,7 @@ def error_box(state: AppState) -> w.HTML:
             box.value = ""
             box.layout.display = "none"
 
-    state.observe(show, names=["error"])
+    state.observe(show, names=["error", "lang"])
     show()
     return box
 
@@ -72,28 +73,82 @@ def linked_dropdown(
     trait: str,
     values: Sequence[str],
     *,
-    description: str,
+    description: str | None = None,
     all_label: str | None = None,
+    description_key: str | None = None,
+    all_key: str | None = None,
 ) -> w.Dropdown:
     """A dropdown two-way linked to ``state.<trait>``.
 
-    ``values`` are the data values; ``all_label`` (when given) adds a first option
-    with value ``""`` meaning "no filter". Options show translated labels.
+    Parameters
+    ----------
+    state, trait
+        The state and the name of the trait holding the selected value.
+    values
+        The data values offered; options show their translated labels.
+    description, all_label
+        Fixed texts of the label and of a first option with value ``""`` ("no
+        filter"); or, better, catalogue keys ``description_key`` / ``all_key``,
+        which follow ``state.lang`` when the user switches language.
     """
-    options: list[tuple[str, str]] = []
-    if all_label is not None:
-        options.append((all_label, ""))
-    options.extend((label(v, state.lang), str(v)) for v in values)
+
+    def options() -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        if all_key is not None or all_label is not None:
+            out.append((t(all_key, state.lang) if all_key else str(all_label), ""))
+        out.extend((label(v, state.lang), str(v)) for v in values)
+        return out
+
+    def text() -> str:
+        return t(description_key, state.lang) if description_key else (description or trait)
+
     dd = w.Dropdown(
-        options=options,
+        options=options(),
         value=getattr(state, trait),
-        description=description,
+        description=text(),
         style={"description_width": "initial"},
         layout=w.Layout(width="auto"),
     )
     dd.add_class(f"salesml-{trait}")
-    w.link((dd, "value"), (state, trait))
+    relabelling = False
+
+    def to_state(change: dict[str, Any]) -> None:
+        if not relabelling:
+            setattr(state, trait, change["new"])
+
+    def to_widget(change: dict[str, Any]) -> None:
+        dd.value = change["new"]
+
+    dd.observe(to_state, names="value")
+    state.observe(to_widget, names=trait)
+
+    def relabel(_: Any = None) -> None:
+        # same values, new labels: replacing the options briefly resets the widget's
+        # value, which must not reach the state (it would recompute twice)
+        nonlocal relabelling
+        current = getattr(state, trait)
+        relabelling = True
+        try:
+            dd.options = options()
+            dd.value = current
+        finally:
+            relabelling = False
+        dd.description = text()
+
+    state.observe(relabel, names=["lang"])
     return dd
+
+
+def language_toggle(state: AppState) -> w.ToggleButtons:
+    """English / 中文 buttons two-way linked to ``state.lang``."""
+    toggle = w.ToggleButtons(
+        options=[("EN", "en"), ("中文", "zh")],
+        value=state.lang,
+        style={"button_width": "56px"},
+    )
+    toggle.add_class("salesml-lang")
+    w.link((toggle, "value"), (state, "lang"))
+    return toggle
 
 
 class FigureSlot(w.VBox):

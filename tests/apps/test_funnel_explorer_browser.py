@@ -117,20 +117,24 @@ def test_region_change_updates_chart_and_table(server: str) -> None:
             )
             assert len(options) >= 3  # "All" and the regions
             page.select_option(".salesml-region select", options[1])
+            # each widget update is its own message: wait for all of them to land
+            for selector, before in (
+                (".salesml-headline", headline),
+                (".salesml-chart .js-plotly-plot", chart),
+                (".salesml-breakpoints", table),
+            ):
+                page.wait_for_function(
+                    "([s, b]) => document.querySelector(s).innerText !== b",
+                    arg=[selector, before],
+                    timeout=30_000,
+                )
             page.wait_for_function(
-                "h => document.querySelector('.salesml-headline').innerText !== h",
-                arg=headline,
-                timeout=30_000,
-            )
-            page.wait_for_function(
-                "c => document.querySelector('.salesml-chart .js-plotly-plot').innerText !== c",
-                arg=chart,
+                "() => document.querySelector('.salesml-busy').innerText.includes('Ready')",
                 timeout=30_000,
             )
             new_table = page.inner_text(".salesml-breakpoints")
-            assert new_table != table
             assert options[1] in new_table  # the table now shows the chosen region's stages
-            assert "Ready" in page.inner_text(".salesml-busy")
+            assert set(new_table.split()) & set(options[2:]) == set()  # and no other region
             assert page.inner_text(".salesml-error").strip() == ""
             page.screenshot(path=str(ARTIFACTS / "funnel_explorer.png"), full_page=True)
             assert errors == []

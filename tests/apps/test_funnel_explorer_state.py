@@ -115,3 +115,23 @@ def test_view_is_linked_to_the_state(
     assert view.error.layout.display is None and "durations exploded" in view.error.value
     assert "西南" in view.breakpoints.value  # the last good tables stay
     assert "&#10003;" in view.busy.value  # back to ready, not stuck busy
+
+
+def test_language_switch_relabels_without_recomputing(state: FunnelExplorerState) -> None:
+    from salesml.apps.funnel_explorer.view import FunnelExplorerView
+
+    view = FunnelExplorerView(state)
+    state.region = "华东"
+    result = state.result
+    view.language.value = "zh"  # the user clicks 中文
+    assert state.lang == "zh"
+    assert state.result is result  # nothing recomputed
+    region_dd = view.controls[0]
+    assert region_dd.description == "区域" and region_dd.options[0] == ("全部", "")
+    assert region_dd.value == "华东" and state.region == "华东"
+    assert "销售漏斗分析" in view.title.value
+    assert "阶段" in view.breakpoints.value and "资格确认" in view.breakpoints.value
+    assert "就绪" in view.busy.value
+    assert view.controls[1].options[1] == ("大客户", "key_account")
+    view.language.value = "en"
+    assert region_dd.description == "Region" and "Qualification" in view.breakpoints.value

@@ -8,7 +8,13 @@ from typing import Any
 import ipywidgets as w
 
 from salesml.apps.funnel_explorer.state import FunnelExplorerState
-from salesml.apps.widgets import FigureSlot, busy_indicator, error_box, linked_dropdown
+from salesml.apps.widgets import (
+    FigureSlot,
+    busy_indicator,
+    error_box,
+    language_toggle,
+    linked_dropdown,
+)
 from salesml.reports.messages import register, t
 from salesml.reports.tables import frame_html
 
@@ -48,38 +54,16 @@ class FunnelExplorerView(w.VBox):
 
     def __init__(self, state: FunnelExplorerState, **kwargs: Any) -> None:
         self.state = state
-        lang = state.lang
-        all_label = t("app.all", lang)
         self.controls = [
-            linked_dropdown(
-                state,
-                "region",
-                state.regions,
-                description=t("app.region", lang),
-                all_label=all_label,
-            ),
-            linked_dropdown(
-                state,
-                "segment",
-                state.segments,
-                description=t("app.segment", lang),
-                all_label=all_label,
-            ),
-            linked_dropdown(
-                state,
-                "channel",
-                state.channels,
-                description=t("app.channel", lang),
-                all_label=all_label,
-            ),
-            linked_dropdown(
-                state,
-                "period",
-                state.periods,
-                description=t("app.period", lang),
-                all_label=t("app.whole_history", lang),
-            ),
+            linked_dropdown(state, trait, values, description_key=f"app.{trait}", all_key=all_key)
+            for trait, values, all_key in (
+                ("region", state.regions, "app.all"),
+                ("segment", state.segments, "app.all"),
+                ("channel", state.channels, "app.all"),
+                ("period", state.periods, "app.whole_history"),
+            )
         ]
+        self.language = language_toggle(state)
         self.busy = busy_indicator(state)
         self.busy.layout.margin = "0 16px 0 0"
         self.error = error_box(state)
@@ -91,28 +75,25 @@ class FunnelExplorerView(w.VBox):
         self.breakpoints.add_class("salesml-breakpoints")
         self.durations = w.HTML()
         self.durations.add_class("salesml-durations")
-        title = w.HTML(f"<h2>{html.escape(t('funnel_explorer.title', lang))}</h2>")
+        self.title = w.HTML()
+        self.breakpoints_title = w.HTML()
+        self.durations_title = w.HTML()
         tables = w.HBox(
             [
                 w.VBox(
-                    [
-                        w.HTML(f"<h4>{html.escape(t('funnel_explorer.breakpoints', lang))}</h4>"),
-                        self.breakpoints,
-                    ],
+                    [self.breakpoints_title, self.breakpoints],
                     layout=w.Layout(margin="0 32px 0 0"),
                 ),
-                w.VBox(
-                    [
-                        w.HTML(f"<h4>{html.escape(t('funnel_explorer.durations', lang))}</h4>"),
-                        self.durations,
-                    ]
-                ),
+                w.VBox([self.durations_title, self.durations]),
             ],
             layout=w.Layout(flex_flow="row wrap"),
         )
         super().__init__(
             [
-                title,
+                w.HBox(
+                    [self.title, self.language],
+                    layout=w.Layout(justify_content="space-between", align_items="center"),
+                ),
                 w.HBox(self.controls, layout=w.Layout(flex_flow="row wrap")),
                 w.HBox([self.busy, self.headline], layout=w.Layout(align_items="center")),
                 self.error,
@@ -121,14 +102,19 @@ class FunnelExplorerView(w.VBox):
             ],
             **kwargs,
         )
-        state.observe(self._redraw, names=["result"])
+        state.observe(self._redraw, names=["result", "lang"])
         self._redraw()
 
     def _redraw(self, _: Any = None) -> None:
         r = self.state.result
+        lang = self.state.lang
+        self.title.value = f"<h2>{html.escape(t('funnel_explorer.title', lang))}</h2>"
+        self.breakpoints_title.value = (
+            f"<h4>{html.escape(t('funnel_explorer.breakpoints', lang))}</h4>"
+        )
+        self.durations_title.value = f"<h4>{html.escape(t('funnel_explorer.durations', lang))}</h4>"
         if r is None:
             return
-        lang = self.state.lang
         try:
             self.chart.show(_plot_funnel(r.funnel, lang))
         except Exception as e:  # a drawing problem must not kill the controls
