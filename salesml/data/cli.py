@@ -65,6 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     info = sub.add_parser("info", help="summarise a dataset folder (tables, rows, time span)")
     info.add_argument("path", metavar="PATH", help="dataset folder")
     info.add_argument("--encoding", default=None, help="CSV encoding (default: detected)")
+    info.add_argument(
+        "--files-only",
+        action="store_true",
+        help="list the table files and their row counts without loading (fast on large data)",
+    )
     info.set_defaults(func=_cmd_info)
 
     imp = sub.add_parser(
@@ -176,8 +181,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 @_user_errors
 def _cmd_info(args: argparse.Namespace) -> int:
-    from salesml.data.io import load_dataset
+    from salesml.data.io import describe_files, load_dataset
 
+    if args.files_only:
+        files = describe_files(args.path)
+        _print_table(files)
+        print(f"{len(files)} tables, {int(files['rows'].sum()):,} rows (not loaded or validated)")
+        return 0
     data = load_dataset(args.path, encoding=args.encoding, progress=True)
     cfg = data.config
     print(f"dataset {cfg.name!r} at {args.path} · currency {cfg.currency} · {cfg.timezone}")

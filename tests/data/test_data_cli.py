@@ -28,6 +28,9 @@ def test_generate_writes_dataset_and_truth(tmp_path, capsys):
     assert main(["info", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "simulated-tiny-seed2" in printed and "all" in printed
+    assert main(["info", str(out), "--files-only"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{len(data.deals)}" in printed and "not loaded" in printed
 
 
 @pytest.mark.slow

@@ -225,3 +225,16 @@ def test_line_numbers_survive_multiline_cells_and_blank_lines(tmp_path):
     assert csv_line_numbers(folder / "plain.csv", "utf-8", 2) is None
     (folder / "noeol.csv").write_text("a,b\n1,2\n3,4", encoding="utf-8")
     assert csv_line_numbers(folder / "noeol.csv", "utf-8", 2) is None
+
+
+def test_describe_files_counts_rows_without_loading(small_data, tmp_path):
+    from salesml.data.io import describe_files
+
+    pq_dir = save_dataset(small_data, tmp_path / "p")
+    csv_dir = save_dataset(small_data, tmp_path / "c", format="csv", encoding="gb18030")
+    for folder in (pq_dir, csv_dir):
+        d = describe_files(folder)
+        assert list(d.index) == list(small_data.tables)
+        for name, df in small_data.tables.items():
+            assert d.loc[name, "rows"] == len(df)
+            assert d.loc[name, "columns"] == df.shape[1]
