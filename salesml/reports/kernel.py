@@ -37,7 +37,10 @@ def kernelspec_root() -> Path:
     import hashlib
 
     key = hashlib.sha256(sys.executable.encode()).hexdigest()[:12]
-    base = Path(os.environ.get("SALESML_CACHE", Path(tempfile.gettempdir()) / "salesml-cache"))
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""  # one folder per user
+    base = Path(
+        os.environ.get("SALESML_CACHE", Path(tempfile.gettempdir()) / f"salesml-cache{user}")
+    )
     root = base / f"jupyter-{key}"
     spec_dir = root / "kernels" / KERNEL_NAME
     spec_file = spec_dir / "kernel.json"
