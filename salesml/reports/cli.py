@@ -117,14 +117,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _cmd_serve(args: argparse.Namespace) -> int:
     from salesml.apps.server import serve
 
-    return serve(
-        port=args.port,
-        host=args.host,
-        token=args.token,
-        dataset=args.data,
-        preheat=not args.no_preheat,
-        cull_idle=args.cull_idle,
-    )
+    try:
+        return serve(
+            port=args.port,
+            host=args.host,
+            token=args.token,
+            dataset=args.data,
+            preheat=not args.no_preheat,
+            cull_idle=args.cull_idle,
+        )
+    except (FileNotFoundError, ValueError) as e:
+        print(f"salesml serve: {e}", file=sys.stderr)
+        return 2
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
