@@ -438,7 +438,7 @@ class _Table:
     rejected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     #: whether the rows are strictly sorted by the key (then lookups can bisect)
     key_sorted: bool = False
-
+    #: CSV line of each row when it is not row + 2
     lines: np.ndarray | None = None
 
     @property
