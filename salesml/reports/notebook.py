@@ -11,7 +11,8 @@ A report notebook stays thin (imports, a ``parameters`` cell, one-line calls)::
     # ---
     ctx = start_report("pipeline_weekly", dataset=dataset, period=period, region=region, lang=lang)
     f = ctx.attempt(funnel, ctx.data, period=ctx.period, filters=ctx.filters)
-    ctx.show(plot_funnel(f, lang=ctx.lang))
+    ctx.plot(funnel_chart, f)          # funnel_chart(f, lang=ctx.lang), shown offline-ready
+    ctx.table(f.overall(), percent=["conversion"], label_values=["stage"])
 
 :func:`start_report` validates the parameters through the report's schema (the
 same check the runner made), loads the dataset, records the lineage the runner
@@ -58,7 +59,10 @@ class ReportContext:
     params
         Validated parameters (an instance of ``spec.params``).
     data
-        The loaded dataset (whole history; analyses take ``period`` and ``filters``).
+        The loaded dataset: the tables of ``spec.loads``, whole history (analyses
+        take ``period`` and ``filters``).
+    fingerprint
+        ``data.fingerprint()``, computed once (recorded in ``run.json``).
     """
 
     spec: ReportSpec
