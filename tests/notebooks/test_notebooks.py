@@ -97,3 +97,25 @@ def test_notebook_executes(path: Path, tiny_saved: tuple[Path, str], tmp_path: P
             progress_bar=False,
             cwd=str(path.parent),
         )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
+def test_notebook_is_thin(path: Path) -> None:
+    """Notebooks hold no logic (STYLE.md 7): no def, class, loop or lambda; logic lives in salesml."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(cell.source)
+        for node in ast.walk(tree):
+            assert not isinstance(
+                node,
+                ast.FunctionDef
+                | ast.AsyncFunctionDef
+                | ast.ClassDef
+                | ast.For
+                | ast.While
+                | ast.Lambda,
+            ), (
+                f"{_id(path)} cell {i} defines or loops ({type(node).__name__}); move it into salesml"
+            )
