@@ -319,8 +319,13 @@ def read_raw_tables(
                 if c not in spec
             }
             raw[name] = df.assign(**extras) if extras else df
-        else:
+        elif p.is_dir() or p.suffix.lower() in (".parquet", ".pq"):
             raw[name] = _read_parquet(p)
+        else:
+            raise ValueError(
+                f"{p.name} (table {name}): unsupported file type {p.suffix!r}; "
+                "save it as CSV (UTF-8 or GB18030) or Parquet"
+            )
     return raw, config, files, lines
 
 

@@ -238,3 +238,13 @@ def test_describe_files_counts_rows_without_loading(small_data, tmp_path):
         for name, df in small_data.tables.items():
             assert d.loc[name, "rows"] == len(df)
             assert d.loc[name, "columns"] == df.shape[1]
+
+
+def test_unsupported_file_type_is_named(small_data, tmp_path):
+    folder = save_dataset(small_data, tmp_path / "x")
+    (folder / "deals.xlsx").write_bytes(b"PK")
+    y = yaml.safe_load((folder / "dataset.yaml").read_text(encoding="utf-8"))
+    y["files"] = {"deals": "deals.xlsx"}
+    (folder / "dataset.yaml").write_text(yaml.safe_dump(y, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"deals.xlsx \(table deals\): unsupported file type"):
+        load_dataset(folder, progress=False)
