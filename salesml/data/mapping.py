@@ -244,6 +244,11 @@ def _read_source(p: Path, encoding: str | None) -> tuple[pd.DataFrame, np.ndarra
     if p.suffix.lower() in (".parquet", ".pq"):
         df = pd.read_parquet(p)
         return df.assign(**{c: df[c].astype("str") for c in df.columns}), None
+    if p.suffix.lower() not in (".csv", ".txt"):
+        raise ValueError(
+            f"{p.name}: unsupported source file type {p.suffix!r}; export it as CSV "
+            "(in Excel: Save As > CSV UTF-8) or Parquet"
+        )
     df, used = read_csv_table(p, encoding=encoding)
     return df, csv_line_numbers(p, used, len(df))
 

@@ -140,3 +140,11 @@ def test_parquet_source_per_table_formats_and_encoding(tmp_path):
     assert reps.loc["U02", "hired_at"] == pd.Timestamp("2022-06-15")
     assert report.data.customers["region"].tolist()[:2] == ["华东", "华东"]
     assert (tmp_path / "out" / "reps.csv").exists()
+
+
+def test_excel_sources_get_a_clear_error(crm_copy, tmp_path):
+    (crm_copy / "opportunities.xlsx").write_bytes(b"PK\x03\x04")
+    m = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
+    m["tables"]["deals"]["file"] = "opportunities.xlsx"
+    with pytest.raises(ValueError, match=r"opportunities.xlsx: unsupported source file type"):
+        import_dataset(crm_copy, ImportMapping.from_dict(m), tmp_path / "o")
