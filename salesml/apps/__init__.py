@@ -55,7 +55,8 @@ Adding an app means adding files; nothing central is edited.
 
 3. ``notebooks/apps/<name>.ipynb``, committed without outputs, three cells:
    imports; a ``parameters`` cell (``dataset = None``, ``lang = "en"``);
-   ``<Name>View(<Name>State.from_dataset(dataset, lang=lang))``.
+   ``launch(<Name>View, <Name>State.from_dataset, dataset=dataset, lang=lang)``
+   (:func:`salesml.apps.widgets.launch` shows an error box if loading fails).
 
 4. Tests: state tests in ``tests/apps/test_<name>_state.py``; one browser test
    modelled on ``tests/apps/test_funnel_explorer_browser.py`` (``salesml serve`` on a

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
@@ -18,6 +18,7 @@ __all__ = [
     "error_box",
     "frame_html",
     "language_toggle",
+    "launch",
     "linked_dropdown",
 ]
 
@@ -181,3 +182,27 @@ class FigureSlot(w.VBox):
         self.children = [self.figure]
         if cur is not None:
             cur.close()
+
+
+def launch(
+    view: Callable[[Any], w.Widget], state: Callable[..., Any], /, **kwargs: Any
+) -> w.Widget:
+    """Build ``view(state(**kwargs))``; if that fails, an error box saying why.
+
+    The last cell of an app notebook calls this, so a missing dataset or table
+    shows a readable message in the page (Voila hides tracebacks) instead of a
+    blank app.
+    """
+    try:
+        return view(state(**kwargs))
+    except Exception as e:
+        lang = kwargs.get("lang", "en")
+        lang = lang if lang in ("en", "zh") else "en"
+        box = w.HTML(
+            "<div style='border:1px solid #c62828;background:#ffebee;color:#b71c1c;"
+            "padding:8px;border-radius:4px'>"
+            f"<b>{html.escape(t('app.error', lang))}</b><br>"
+            f"{html.escape(f'{type(e).__name__}: {e}')}</div>"
+        )
+        box.add_class("salesml-error")
+        return box

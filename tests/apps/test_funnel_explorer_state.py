@@ -135,3 +135,13 @@ def test_language_switch_relabels_without_recomputing(state: FunnelExplorerState
     assert view.controls[1].options[1] == ("大客户", "key_account")
     view.language.value = "en"
     assert region_dd.description == "Region" and "Qualification" in view.breakpoints.value
+
+
+def test_launch_shows_an_error_box_instead_of_a_blank_app(tmp_path: Path) -> None:
+    from salesml.apps.funnel_explorer.view import FunnelExplorerView
+    from salesml.apps.widgets import launch
+
+    box = launch(
+        FunnelExplorerView, FunnelExplorerState.from_dataset, dataset=str(tmp_path / "x"), lang="zh"
+    )
+    assert "出错了" in box.value and "salesml demo" in box.value
