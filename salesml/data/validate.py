@@ -242,7 +242,9 @@ class ValidationReport:
 
     def _repr_html_(self) -> str:
         head = f"<b>Validation</b>: {html.escape(self.headline())}"
-        body = self.summary().to_html()
+        summ = self.summary()
+        idle = [r for r in RULES if r in summ.columns and not summ[r].any()]
+        body = summ.drop(columns=idle).to_html()
         if not self.ok:
             shown = self.quarantine.head(10)[["table", "column", "rule", "message"]]
             body += "<p><small>first rejections</small></p>" + shown.to_html(index=False)
