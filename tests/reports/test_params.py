@@ -97,6 +97,8 @@ def test_schema_validation_and_cli_conversion() -> None:
         validate_params(PipelineWeeklyParams, {**BASE, "n_findings": 0})
     with pytest.raises(ParameterError, match="'n_findings' must be int"):
         validate_params(PipelineWeeklyParams, {**BASE, "n_findings": True})
+    with pytest.raises(ParameterError, match="breakpoints_by must be one of"):
+        validate_params(PipelineWeeklyParams, {**BASE, "breakpoints_by": "os.system"})
     assert parse_cli_value(PipelineWeeklyParams, "n_findings", "4") == 4
     assert parse_cli_value(PipelineWeeklyParams, "region", "none") is None
     assert parse_cli_value(PipelineWeeklyParams, "region", "华东") == "华东"

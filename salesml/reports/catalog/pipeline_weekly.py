@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from salesml.pipeline import BreakpointResult
+from salesml.pipeline._common import DIMENSIONS
 from salesml.reports.messages import register
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
@@ -35,9 +36,10 @@ class PipelineWeeklyParams(ReportParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.breakpoints_by.isidentifier():
+        allowed = sorted(set(DIMENSIONS) | {"rep_id", "product_line"})
+        if self.breakpoints_by not in allowed:
             raise ValueError(
-                f"breakpoints_by must be a dimension name, got {self.breakpoints_by!r}"
+                f"breakpoints_by must be one of {', '.join(allowed)}; got {self.breakpoints_by!r}"
             )
         if not 1 <= self.n_findings <= 10:
             raise ValueError(f"n_findings must be between 1 and 10, got {self.n_findings}")
