@@ -291,7 +291,13 @@ def read_raw_tables(
         for t in wanted:
             if t not in SPECS:
                 raise KeyError(f"unknown table {t!r}; the data model has: {', '.join(TABLE_NAMES)}")
+        present = list(found)
         found = {t: p for t, p in found.items() if t in wanted}
+        if present and not found:
+            raise FileNotFoundError(
+                f"{folder} has none of the tables asked for ({', '.join(wanted) or 'none'}); "
+                f"it has: {', '.join(present)}"
+            )
     if not found:
         raise FileNotFoundError(
             f"{folder} holds no table files (expected e.g. deals.parquet or deals.csv)"

@@ -84,6 +84,8 @@ def test_subset_of_tables_and_missing_tables(small_data, tmp_path):
     assert list(only_deals.tables) == ["deals"]
     with pytest.raises(KeyError, match="unknown table"):
         load_dataset(folder, tables=["opportunities"], progress=False)
+    with pytest.raises(FileNotFoundError, match="has none of the tables asked for"):
+        load_dataset(folder, tables=["activities"], progress=False)
 
 
 def test_parquet_part_folders_are_read_in_order(small_data, tmp_path):
