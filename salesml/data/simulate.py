@@ -431,6 +431,11 @@ class _World:
     camp_end: np.ndarray
     anomalous_store: int
     anomaly_since: float
+    month_starts: np.ndarray  # calendar month starts, days since start (plus the end)
+
+    def month_of(self, t: np.ndarray) -> np.ndarray:
+        """Calendar-month index of times ``t`` (days since start)."""
+        return np.searchsorted(self.month_starts, t, side="right") - 1
 
 
 def _build_world(cfg: SimulationConfig, rng: np.random.Generator) -> _World:
@@ -584,6 +589,9 @@ def _build_world(cfg: SimulationConfig, rng: np.random.Generator) -> _World:
         camp_end=camp["end"].to_numpy(float),
         anomalous_store=anomalous_store,
         anomaly_since=anomaly_since,
+        month_starts=np.unique(
+            np.r_[0.0, [(m - t0p).days for m in pd.date_range(t0p, end, freq="MS")], n_days]
+        ),
     )
 
 
@@ -1423,7 +1431,7 @@ def _simulate_chunk(
         )
     )
     # tools: 500 CNY per rep-month (chunk share), consumed equally by that rep's activities
-    a_month = (act_t // 30.4).astype(int)
+    a_month = w.month_of(act_t)
     key = a_rep * 1000 + a_month
     n_in = pd.Series(1.0, index=key).groupby(level=0).transform("sum").to_numpy()
     cons.append(
@@ -1596,8 +1604,9 @@ def _ledger(
 ) -> pd.DataFrame:
     """Record true consumption the way a real ledger does (direct lines and pools)."""
     T = float(w.n_days)
-    month = (cons["t"].to_numpy() // 30.4).astype(int)
-    month_end = np.minimum((month + 1) * 30.4 - 0.5, T - 0.01)
+    # ledgers book by calendar month, on the month's last day
+    month = w.month_of(cons["t"].to_numpy())
+    month_end = np.minimum(w.month_starts[month + 1] - 0.5, T - 0.01)
     rep_ids = w.reps["rep_id"].to_numpy()
     store_ids = w.stores["store_id"].to_numpy()
     camp_ids = w.campaigns["campaign_id"].to_numpy()
