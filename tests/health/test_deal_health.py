@@ -291,3 +291,31 @@ def test_plots_build(fitted, split):
         c, deal_id=sub["deal_id"].iloc[0], health_score=sc["health_score"].iloc[0]
     )
     assert fig.data[0].x[0] == pytest.approx(c["bias"])
+
+
+@pytest.mark.slow
+def test_weekly_health_review(demo):
+    from salesml.health import weekly_health
+
+    data, _ = demo
+    wk = weekly_health(data, as_of="2026-10-25 23:59", region="华东", backtest_origins=1)
+    assert wk.model.training_window_[1] < wk.as_of
+    assert set(wk.scored["region"]) == {"华东"}
+    assert len(wk.actions) and wk.actions["deal_id"].isin(wk.scored["deal_id"]).all()
+    # movers: biggest moves first, change = score - previous
+    assert (np.diff(wk.movers["change"].abs().to_numpy()) <= 1e-9).all()
+    assert np.allclose(wk.movers["health_score"] - wk.movers["previous"], wk.movers["change"])
+    assert wk.by_region["open_deals"].sum() == len(wk.scored)
+    assert wk.backtest is not None and len(wk.backtest.metrics) == 3
+    assert "open deals" in wk._repr_html_()
+
+
+def test_actions_mapping_is_checked():
+    from salesml.health import load_actions
+
+    with pytest.raises(ValueError, match="reasons"):
+        load_actions({"actions": [{"en": "call them"}]})
+    acts = load_actions(
+        {"actions": [{"reasons": ["plan_revisions"], "en": "freeze", "zh": "冻结"}]}
+    )
+    assert acts["by_reason"]["plan_revisions"]["zh"] == "冻结"
