@@ -579,9 +579,10 @@ class DealHealthModel:
         """An interval around each calibrated probability.
 
         Logistic engine: Laplace approximation of the coefficients' posterior (delta
-        method on the log-odds). LightGBM engine: a Wilson interval for the observed
-        win rate among the calibration rows nearest in calibrated probability (about
-        200 rows), i.e. the precision of the calibration at that score.
+        method on the log-odds). LightGBM engine: a Wilson interval for a win rate
+        estimated from the calibration rows whose calibrated probability lies within
+        0.05 of the deal's, i.e. the precision of the calibration at that score (wide
+        where the calibration slice had few deals).
 
         Returns
         -------
@@ -599,8 +600,12 @@ class DealHealthModel:
             low, high = _sigmoid(eta - z * se), _sigmoid(eta + z * se)
         else:
             grid = self.cal_grid_
-            n_near = np.full(len(p), float(min(200, len(grid))))
-            low, high = _wilson(p, n_near, z)
+            # calibration rows within +-0.05 of each calibrated probability: how many
+            # held-out outcomes the calibration leaned on there
+            n_near = (
+                np.searchsorted(grid, p + 0.05, side="right") - np.searchsorted(grid, p - 0.05)
+            ).astype("float64")
+            low, high = _wilson(p, np.maximum(n_near, 1.0), z)
         return pd.DataFrame({"win_prob": p, "low": low, "high": high}, index=snapshots.index)
 
     def score(self, snapshots: pd.DataFrame, *, level: float = 0.9) -> pd.DataFrame:
