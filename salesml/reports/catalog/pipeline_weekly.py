@@ -6,13 +6,19 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from salesml.pipeline import BreakpointResult
+from salesml.pipeline import BreakpointResult, DurationResult, FunnelResult
 from salesml.pipeline._common import DIMENSIONS
 from salesml.reports.messages import register
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 
-__all__ = ["REPORT", "PipelineWeeklyParams", "breakpoint_rows"]
+__all__ = [
+    "REPORT",
+    "PipelineWeeklyParams",
+    "breakpoint_rows",
+    "duration_rows",
+    "funnel_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -78,12 +84,28 @@ register(
 )
 
 
-def breakpoint_rows(result: BreakpointResult, region: str | None, by: str) -> pd.DataFrame:
+def funnel_rows(result: FunnelResult | None) -> pd.DataFrame | None:
+    """The funnel table of the report (``None`` when the funnel was skipped).
+
+    Output columns: ``stage``, ``reached``, ``open_here``, ``lost_here``,
+    ``conversion``, ``cum_conversion`` (see :class:`~salesml.pipeline.FunnelResult`).
+    """
+    if result is None:
+        return None
+    cols = ["stage", "reached", "open_here", "lost_here", "conversion", "cum_conversion"]
+    return result.overall()[cols]
+
+
+def breakpoint_rows(
+    result: BreakpointResult | None, region: str | None, by: str
+) -> pd.DataFrame | None:
     """The breakpoint rows to show: the selected group's stages, else the flagged and worst gaps.
 
     Output columns: the ``by`` dimension, ``stage``, ``decided``, ``conversion``,
-    ``baseline``, ``gap_pp``, ``p_adjusted``, ``breakpoint``.
+    ``baseline``, ``gap_pp``, ``p_adjusted``, ``breakpoint`` (``None`` when skipped).
     """
+    if result is None:
+        return None
     t = result.table
     if region and by == "region" and "region" in t:
         rows = t[t["region"] == region].sort_values("step")
@@ -92,6 +114,18 @@ def breakpoint_rows(result: BreakpointResult, region: str | None, by: str) -> pd
         rows = flagged if len(flagged) >= 5 else t.nsmallest(5, "gap_pp")
     cols = [*result.by, "stage", "decided", "conversion", "baseline", "gap_pp", "p_adjusted"]
     return rows[[c for c in [*cols, "breakpoint"] if c in rows]].reset_index(drop=True)
+
+
+def duration_rows(result: DurationResult | None) -> pd.DataFrame | None:
+    """Days in each stage for the whole selection (``None`` when skipped).
+
+    Output columns: ``stage``, ``stays``, ``open``, ``median_days``, ``p90_days``,
+    ``km_median_days``, ``km_p90_days`` (see :class:`~salesml.pipeline.DurationResult`).
+    """
+    if result is None:
+        return None
+    cols = ["stage", "stays", "open", "median_days", "p90_days", "km_median_days", "km_p90_days"]
+    return result.overall[cols]
 
 
 REPORT = ReportSpec(
