@@ -12,7 +12,12 @@ import pytest
 from salesml.cli import main
 from salesml.data.io import load_dataset
 from salesml.demo import latest_complete_month
-from salesml.reports.catalog.pipeline_weekly import REPORT, breakpoint_rows
+from salesml.reports.catalog.pipeline_weekly import (
+    REPORT,
+    breakpoint_rows,
+    duration_rows,
+    funnel_rows,
+)
 from salesml.reports.export import external_scripts
 
 
@@ -96,3 +101,14 @@ def test_breakpoint_rows_selects_the_region(demo_data) -> None:
         truth.breakpoint["region"],
         truth.breakpoint["stage"],
     )
+
+
+def test_section_rows_skip_missing_results(demo_data) -> None:
+    from salesml.pipeline import funnel, stage_durations
+
+    data, _ = demo_data
+    assert funnel_rows(None) is None and duration_rows(None) is None
+    assert breakpoint_rows(None, None, "region") is None
+    rows = funnel_rows(funnel(data))
+    assert list(rows["stage"]) == [*data.stage_order, "won"]
+    assert list(duration_rows(stage_durations(data))["stage"]) == data.stage_order
