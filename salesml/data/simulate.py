@@ -122,6 +122,9 @@ WIN_MODEL: dict[str, Any] = {
     "reply_delay_reference_hours": 3.0,
     "quote_unanswered_48h": -0.9,
     "quote_unanswered_from_stage": "negotiation",
+    # a latent engagement z-score: log activity rate = 0.4 z, logit += 0.45 z at every stage
+    "engagement": 0.45,
+    "engagement_activity_rate": 0.4,
 }
 KPI_EFFECTS: dict[str, float] = {
     "first_response_hours": -0.30,
@@ -742,6 +745,8 @@ def _simulate_chunk(
     reply_h = w.reply_base[d_rep] * np.exp(0.5 * rng.standard_normal(nD))
     reply_h = np.where(deal_t >= gl, reply_h * (1 + KPI_EFFECTS["first_response_hours"]), reply_h)
     quote_unans = rng.random(nD) < 0.22
+    # latent engagement: engaged customers get more touches and win more often
+    engage = rng.standard_normal(nD)
     # stage pass probabilities
     wm = WIN_MODEL
     k_idx = np.arange(K)[None, :]
@@ -751,6 +756,7 @@ def _simulate_chunk(
         + wm["skill_delivery"] * sk[:, 2]
         + wm["log_amount_vs_segment"] * (np.log(amount) - np.log(_SEG_AMOUNT[d_seg]))
         + _SEG_LOGIT[d_seg]
+        + wm["engagement"] * engage
         + wm["log_reply_delay_hours"]
         * (np.log(reply_h) - np.log(wm["reply_delay_reference_hours"]))
     )
@@ -814,9 +820,13 @@ def _simulate_chunk(
     ce_parts = []
     # plan revisions: before the proposal pass decision
     prop = st["proposal"]
-    pr_end = np.minimum(entered[:, prop] + 0.8 * dur[:, prop], life_end)
+    # events sit on the deal's planned timeline; those after it closes never happen, so
+    # what is visible at any date carries no hint of the deal's future outcome
+    pr_end = entered[:, prop] + 0.8 * dur[:, prop]
     rd = np.repeat(np.arange(nD), plan_rev)
     rt = deal_t[rd] + rng.random(len(rd)) * (pr_end[rd] - deal_t[rd])
+    ok = rt <= life_end[rd]
+    rd, rt = rd[ok], rt[ok]
     ce_parts.append(
         pd.DataFrame(
             {
@@ -832,9 +842,11 @@ def _simulate_chunk(
     )
     neg = st["negotiation"]
     tr_s = entered[:, prop]
-    tr_end = np.minimum(entered[:, neg] + 0.8 * dur[:, neg], life_end)
+    tr_end = entered[:, neg] + 0.8 * dur[:, neg]
     rd = np.repeat(np.arange(nD), terms_rev)
     rt = tr_s[rd] + rng.random(len(rd)) * np.maximum(tr_end[rd] - tr_s[rd], 0.01)
+    ok = rt <= life_end[rd]
+    rd, rt = rd[ok], rt[ok]
     ce_parts.append(
         pd.DataFrame(
             {
@@ -849,7 +861,8 @@ def _simulate_chunk(
         )
     )
     # requests to a colleague in the same region and responses
-    n_req = rng.poisson(1.6, nD)
+    # requests arrive at a constant rate while the deal is open (about 1.6 per 35 days)
+    n_req = rng.poisson(1.6 / 35.0 * np.maximum(life_end - deal_t, 0.5))
     rq = np.repeat(np.arange(nD), n_req)
     nR = len(rq)
     role_i = rng.integers(0, 3, nR)
@@ -945,7 +958,7 @@ def _simulate_chunk(
     q_ver = np.concatenate([np.arange(1, n + 1) for n in n_q]) if len(n_q) else np.array([], int)
     q_last = np.r_[q_ver[1:] == 1, True] if len(q_ver) else np.array([], bool)
     span_s = entered[q_d, prop]
-    span_e = np.minimum(entered[q_d, prop] + dur[q_d, prop] + 0.7 * dur[q_d, neg], life_end[q_d])
+    span_e = entered[q_d, prop] + dur[q_d, prop] + 0.7 * dur[q_d, neg]
     frac = (q_ver - 1 + rng.random(len(q_d)) * 0.8) / n_q[np.repeat(np.arange(len(qd)), n_q)]
     q_sent = span_s + frac * np.maximum(span_e - span_s, 0.05)
     viewed = rng.random(len(q_d)) < 0.88
@@ -954,7 +967,7 @@ def _simulate_chunk(
     q_reply = np.where(viewed & ~unans, q_view + _lognormal(rng, 0.4, 0.9, len(q_d)), np.nan)
     q_reply = np.where(viewed & ~unans & (rng.random(len(q_d)) < 0.05), np.nan, q_reply)
     q_amount = np.round(amount[q_d] * (1.12 - 0.04 * q_ver), -1)
-    qk = q_sent < T
+    qk = (q_sent < T) & (q_sent <= life_end[q_d])
     quotes = pd.DataFrame(
         {
             "quote_id": _ids("Q", offs["quote"] + 1, len(q_d), 7),
@@ -974,12 +987,11 @@ def _simulate_chunk(
     # ------------------------------------------------------------------ activities
     life = np.maximum(life_end - deal_t, 0.5)
     rate = cfg.activities_per_deal / 30.0  # per deal-day at a 40-day mean life
-    n_act = rng.poisson(np.clip(rate * life, 2, 400) * (1 + KPI_EFFECTS["daily_touches"]))
+    mult = np.exp(wm["engagement_activity_rate"] * engage - 0.08)
+    n_act = rng.poisson(np.clip(rate * life * mult, 1, 400) * (1 + KPI_EFFECTS["daily_touches"]))
     ad = np.repeat(np.arange(nD), n_act)
     nA = len(ad)
-    u = rng.random(nA)
-    lost_d = outcome[ad] == "lost"
-    u = np.where(lost_d, rng.beta(1.0, 2.2, nA), u)  # lost deals go quiet before closing
+    u = rng.random(nA)  # a constant rate until the deal closes: no hint of the outcome
     a_t = deal_t[ad] + u * life[ad]
     # go-live: +12% touches after it; thin the earlier ones
     keep_a = (a_t >= gl) | (rng.random(nA) < 1.0 / (1 + KPI_EFFECTS["daily_touches"]))
