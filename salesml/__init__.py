@@ -5,6 +5,8 @@ The names a notebook needs most are re-exported here (imported lazily)::
     import salesml
     data, truth = salesml.simulate(preset="demo", seed=0)
     data = salesml.load_dataset("datasets/demo")
+    salesml.funnel_breakpoints(data)              # where the funnel leaks
+    salesml.cac(salesml.allocate_costs(data))     # CAC with intervals
 """
 
 from __future__ import annotations
@@ -22,6 +24,27 @@ _EXPORTS = {
     "save_dataset": "salesml.data.io",
     "simulate": "salesml.data.simulate",
     "Truth": "salesml.data.simulate",
+    # pipeline
+    "funnel": "salesml.pipeline",
+    "funnel_breakpoints": "salesml.pipeline",
+    "stage_durations": "salesml.pipeline",
+    "lead_leakage": "salesml.pipeline",
+    "key_findings": "salesml.pipeline",
+    # cost attribution and CAC
+    "allocate_costs": "salesml.attribution",
+    "cac": "salesml.attribution",
+    "roi": "salesml.attribution",
+    "what_if": "salesml.attribution",
+    "journeys": "salesml.attribution",
+    "touch_attribution": "salesml.attribution",
+    # deal health
+    "deal_snapshots": "salesml.health",
+    "health_signals": "salesml.health",
+    "DealHealthModel": "salesml.health",
+    "backtest": "salesml.health",
+    "interventions": "salesml.health",
+    # reports
+    "run_report": "salesml.reports",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
