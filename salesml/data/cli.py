@@ -123,10 +123,12 @@ def _print_report(report, show: int) -> None:
     for note in report.notes:
         print(f"note: {note}")
     if not report.ok and show > 0:
-        print(
-            f"\nfirst {min(show, len(report.quarantine))} of {len(report.quarantine):,} rejections:"
-        )
-        for msg in report.quarantine["message"].head(show):
+        q = report.quarantine
+        # one example of each (table, rule) first, so every kind of problem shows
+        first = q.groupby(["table", "rule"], sort=False).head(1)
+        picked = pd.concat([first, q.drop(first.index)]).head(show)
+        print(f"\n{len(picked)} of {len(q):,} rejections (one of each kind first):")
+        for msg in picked["message"]:
             print(f"  {msg}")
     print(report.headline())
 
