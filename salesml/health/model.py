@@ -446,10 +446,16 @@ class DealHealthModel:
             from sklearn.isotonic import IsotonicRegression
 
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+            # A step holding n calibration rows with w wins says (w + 0.5) / (n + 1), not
+            # w / n: a block without a single win must not promise a 0% chance.
+            fitted = iso.predict(raw)
+            levels, counts = np.unique(fitted, return_counts=True)
+            shrunk = np.maximum.accumulate((levels * counts + 0.5) / (counts + 1.0))
+            y_thr = np.interp(iso.y_thresholds_, levels, shrunk)
             self.calibrator_ = {
                 "method": "isotonic",
                 "x": iso.X_thresholds_.tolist(),
-                "y": iso.y_thresholds_.tolist(),
+                "y": y_thr.tolist(),
             }
         elif method == "platt":
             from sklearn.linear_model import LogisticRegression
