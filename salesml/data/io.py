@@ -89,7 +89,9 @@ def detect_encoding(path: str | Path) -> str:
     return best.encoding if best is not None else "gb18030"
 
 
-def read_csv_table(path: str | Path, *, encoding: str | None = None) -> tuple[pd.DataFrame, str]:
+def read_csv_table(
+    path: str | Path, *, encoding: str | None = None, delimiter: str = ","
+) -> tuple[pd.DataFrame, str]:
     """Read a CSV file as text columns (empty cells missing).
 
     Parameters
@@ -98,6 +100,8 @@ def read_csv_table(path: str | Path, *, encoding: str | None = None) -> tuple[pd
         The CSV file.
     encoding
         Its encoding; ``None`` or ``"auto"`` detects it.
+    delimiter
+        Field separator (``","``; ``";"`` or ``"\\t"`` for some exports).
 
     Returns
     -------
@@ -106,7 +110,7 @@ def read_csv_table(path: str | Path, *, encoding: str | None = None) -> tuple[pd
     """
     path = Path(path)
     enc = detect_encoding(path) if encoding in (None, "", "auto") else _norm_encoding(str(encoding))
-    kwargs = {"dtype": "str", "keep_default_na": False, "na_values": [""]}
+    kwargs = {"dtype": "str", "keep_default_na": False, "na_values": [""], "sep": delimiter}
     try:
         df = pd.read_csv(path, encoding=enc, **kwargs)
     except UnicodeDecodeError as e:
@@ -122,7 +126,9 @@ def read_csv_table(path: str | Path, *, encoding: str | None = None) -> tuple[pd
     return df, enc
 
 
-def csv_line_numbers(path: str | Path, encoding: str, n_rows: int) -> np.ndarray | None:
+def csv_line_numbers(
+    path: str | Path, encoding: str, n_rows: int, *, delimiter: str = ","
+) -> np.ndarray | None:
     """The file line on which each data row of a CSV starts, when it is not row + 2.
 
     Quoted cells that span lines and skipped blank lines shift rows against lines;
@@ -142,7 +148,7 @@ def csv_line_numbers(path: str | Path, encoding: str, n_rows: int) -> np.ndarray
         return None
     starts = []
     with path.open(encoding=encoding, newline="") as f:
-        rd = csv.reader(f)
+        rd = csv.reader(f, delimiter=delimiter)
         if next(rd, None) is None:
             return None
         prev = rd.line_num

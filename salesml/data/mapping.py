@@ -25,6 +25,7 @@ it and how its columns and values translate::
           product_line: equipment
         date_formats: ["%d.%m.%Y"] # optional, tried before the top-level ones
         thousands: ","             # optional thousands separator in number columns
+        delimiter: ";"             # optional field separator of a CSV source (default ",")
         keep_unmapped: false       # carry unmapped source columns along (default: no)
 
 Rules:
@@ -71,6 +72,7 @@ _TABLE_KEYS = {
     "constants",
     "date_formats",
     "thousands",
+    "delimiter",
     "keep_unmapped",
 }
 
@@ -97,6 +99,8 @@ class TableMapping:
         Source file encoding (``None``: the mapping's, else detected).
     thousands
         Thousands separator to strip from number columns.
+    delimiter
+        Field separator of a CSV source.
     keep_unmapped
         Carry source columns that are not mapped along as extra columns.
     """
@@ -109,6 +113,7 @@ class TableMapping:
     date_formats: list[str] = field(default_factory=list)
     encoding: str | None = None
     thousands: str | None = None
+    delimiter: str = ","
     keep_unmapped: bool = False
 
     @property
@@ -236,21 +241,24 @@ def _table_mapping(where: str, table: str, td: Any) -> TableMapping:
         date_formats=_str_list(here, "date_formats", td.get("date_formats")),
         encoding=td.get("encoding"),
         thousands=td.get("thousands"),
+        delimiter=str(td.get("delimiter", ",")),
         keep_unmapped=bool(td.get("keep_unmapped", False)),
     )
 
 
-def _read_source(p: Path, encoding: str | None) -> tuple[pd.DataFrame, np.ndarray | None]:
+def _read_source(
+    p: Path, encoding: str | None, delimiter: str = ","
+) -> tuple[pd.DataFrame, np.ndarray | None]:
     if p.suffix.lower() in (".parquet", ".pq"):
         df = pd.read_parquet(p)
         return df.assign(**{c: df[c].astype("str") for c in df.columns}), None
-    if p.suffix.lower() not in (".csv", ".txt"):
+    if p.suffix.lower() not in (".csv", ".txt", ".tsv"):
         raise ValueError(
             f"{p.name}: unsupported source file type {p.suffix!r}; export it as CSV "
             "(in Excel: Save As > CSV UTF-8) or Parquet"
         )
-    df, used = read_csv_table(p, encoding=encoding)
-    return df, csv_line_numbers(p, used, len(df))
+    df, used = read_csv_table(p, encoding=encoding, delimiter=delimiter)
+    return df, csv_line_numbers(p, used, len(df), delimiter=delimiter)
 
 
 def _to_iso(s: pd.Series, formats: list[str]) -> pd.Series:
@@ -290,7 +298,7 @@ def apply_mapping(
         p = src / tm.file
         if not p.is_file():
             raise FileNotFoundError(f"{where}, table {table}: source file {p} does not exist")
-        df, starts = _read_source(p, tm.encoding or mapping.encoding)
+        df, starts = _read_source(p, tm.encoding or mapping.encoding, tm.delimiter)
         if starts is not None:
             lines[table] = starts
         absent = [c for c in tm.columns if c not in df.columns]

@@ -148,3 +148,17 @@ def test_excel_sources_get_a_clear_error(crm_copy, tmp_path):
     m["tables"]["deals"]["file"] = "opportunities.xlsx"
     with pytest.raises(ValueError, match=r"opportunities.xlsx: unsupported source file type"):
         import_dataset(crm_copy, ImportMapping.from_dict(m), tmp_path / "o")
+
+
+def test_semicolon_delimited_source(crm_copy, tmp_path):
+    import csv
+
+    rows = list(csv.reader((crm_copy / "users.csv").open(encoding="utf-8")))
+    with (crm_copy / "users.txt").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, delimiter=";").writerows(rows)
+    m = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
+    m["tables"]["reps"].update(file="users.txt", delimiter=";")
+    m["tables"] = {"reps": m["tables"]["reps"]}
+    report = import_dataset(crm_copy, ImportMapping.from_dict(m), tmp_path / "o")
+    assert report.ok
+    assert report.data.reps["name"].tolist()[:2] == ["王芳", "李伟"]
