@@ -6,12 +6,25 @@
   its truth in ``<dir>/truth``.
 - ``tmp_dataset``: a factory ``tmp_dataset(data, format="parquet", encoding="utf-8")``
   that writes a bundle into a fresh folder under ``tmp_path`` and returns the path.
+- ``serve_apps``: a factory ``serve_apps(data) -> base URL`` that starts ``salesml serve``
+  on a free port over ``data`` (stopped at the end of the session), and ``browser``:
+  a headless Debian Chromium driven by Playwright (skips without it); ``artifacts``:
+  the folder browser tests save their screenshots in.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,3 +63,112 @@ def tmp_dataset(tmp_path: Path) -> Callable[..., Path]:
         return save_dataset(data, folder, format=format, encoding=encoding)  # type: ignore[arg-type]
 
     return write
+
+
+# ---------------------------------------------------------------------- browser tests
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"salesml serve exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+@contextlib.contextmanager
+def _serving(folder: Path, log: Path) -> Iterator[str]:
+    """``salesml serve`` over ``folder`` on a free port; yields the base URL."""
+    port = _free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "salesml.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--data",
+                str(folder),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: Voila and its kernels
+        )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        printed = log.read_text(errors="replace")
+        assert "Traceback" not in printed.split("Voil")[0], printed
+
+
+@pytest.fixture(scope="session")
+def serve_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[SalesData], str]]:
+    """Factory ``serve_apps(data) -> base URL``: ``salesml serve`` over ``data``."""
+    from salesml.data.io import save_dataset
+
+    with contextlib.ExitStack() as stack:
+
+        def serve(data: SalesData) -> str:
+            root = tmp_path_factory.mktemp("serve")
+            save_dataset(data, root / "data")
+            return stack.enter_context(_serving(root / "data", root / "serve.log"))
+
+        yield serve
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium through Playwright (never a downloaded browser).
+
+    Skips, saying why, where Chromium is not installed (CI installs it).
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"{CHROMIUM} is missing (CI installs Debian's chromium: apt-get install chromium)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Folder for test artifacts such as screenshots (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

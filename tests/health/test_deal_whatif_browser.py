@@ -2,141 +2,60 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"{CHROMIUM} is missing (CI installs Debian's chromium; `apt-get install chromium`)",
-    ),
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"salesml serve exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+VIEWPORT = {"width": 1280, "height": 1000}
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``salesml serve`` on a free port over a tiny dataset; yields the app URL."""
-    from salesml.data.io import save_dataset
+def server(serve_apps) -> str:
+    """The deal_whatif app served over a small simulated dataset."""
     from salesml.data.simulate import simulate
 
     data, _ = simulate(preset="tiny", seed=7)
-    folder = tmp_path_factory.mktemp("serve") / "tiny"
-    save_dataset(data, folder)
-    port = _free_port()
-    log = tmp_path_factory.mktemp("serve_log") / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "salesml.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--data",
-                str(folder),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: Voila and its kernels
-        )
+    return serve_apps(data) + "/voila/render/deal_whatif.ipynb"
+
+
+def test_slider_moves_score_and_reasons(server: str, browser, artifacts: Path) -> None:
+    page = browser.new_page(viewport=VIEWPORT)
     try:
-        _wait_http(f"http://127.0.0.1:{port}/", proc)
-        yield f"http://127.0.0.1:{port}/voila/render/deal_whatif.ipynb"
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server)
+        page.wait_for_selector(".salesml-reasons li", timeout=120_000)
+        page.wait_for_selector(".salesml-chart .js-plotly-plot", timeout=30_000)
+        headline = page.inner_text(".salesml-headline")
+        assert "Health score" in headline
+        reasons = page.inner_text(".salesml-reasons")
+        options = page.eval_on_selector_all(
+            ".salesml-deal select option", "els => els.map(e => e.value)"
+        )
+        assert len(options) >= 2
+        page.select_option(".salesml-deal select", options[1])
+        page.wait_for_function(
+            "r => document.querySelector('.salesml-reasons').innerText !== r",
+            arg=reasons,
+            timeout=30_000,
+        )
+        headline = page.inner_text(".salesml-headline")
+        # drag the days-since-activity slider to its far end (keyboard: End)
+        handle = page.locator(
+            ".salesml-days-since-activity .ui-slider-handle, "
+            ".salesml-days-since-activity .noUi-handle"
+        ).first
+        handle.focus()
+        page.keyboard.press("End")
+        page.wait_for_function(
+            "h => document.querySelector('.salesml-headline').innerText !== h",
+            arg=headline,
+            timeout=30_000,
+        )
+        assert "as it is" in page.inner_text(".salesml-headline")
+        assert page.inner_text(".salesml-error").strip() == ""
+        page.screenshot(path=str(artifacts / "deal_whatif.png"), full_page=True)
+        assert errors == []
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        printed = log.read_text(errors="replace")
-        assert "Traceback" not in printed.split("Voil")[0], printed
-
-
-def test_slider_moves_score_and_reasons(server: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(server)
-            page.wait_for_selector(".salesml-reasons li", timeout=120_000)
-            page.wait_for_selector(".salesml-chart .js-plotly-plot", timeout=30_000)
-            headline = page.inner_text(".salesml-headline")
-            assert "Health score" in headline
-            reasons = page.inner_text(".salesml-reasons")
-            options = page.eval_on_selector_all(
-                ".salesml-deal select option", "els => els.map(e => e.value)"
-            )
-            assert len(options) >= 2
-            page.select_option(".salesml-deal select", options[1])
-            page.wait_for_function(
-                "r => document.querySelector('.salesml-reasons').innerText !== r",
-                arg=reasons,
-                timeout=30_000,
-            )
-            headline = page.inner_text(".salesml-headline")
-            # drag the days-since-activity slider to its far end (keyboard: End)
-            handle = page.locator(
-                ".salesml-days-since-activity .ui-slider-handle, "
-                ".salesml-days-since-activity .noUi-handle"
-            ).first
-            handle.focus()
-            page.keyboard.press("End")
-            page.wait_for_function(
-                "h => document.querySelector('.salesml-headline').innerText !== h",
-                arg=headline,
-                timeout=30_000,
-            )
-            assert "as it is" in page.inner_text(".salesml-headline")
-            assert page.inner_text(".salesml-error").strip() == ""
-            page.screenshot(path=str(ARTIFACTS / "deal_whatif.png"), full_page=True)
-            assert errors == []
-        finally:
-            browser.close()
+        page.close()
