@@ -463,22 +463,20 @@ def _cac_table(
     acq = point["acquired_n"] * k
     est = _ratio(cost, acq)
     rc = reps["marketing_cost"] * fm + reps["other_cost"] * fo
-    lo, hi = _interval(est, _ratio(rc, reps["acquired_n"] * k), ci)
-    few = point["acquired_n"] < MIN_ACQUIRED_FOR_INTERVAL
-    lo, hi = np.where(few, np.nan, lo), np.where(few, np.nan, hi)
-    out = keys.copy()
-    out["acquired"] = (
+    acquired = (
         point["acquired_n"] * k
         if acq_scale is not None
         else (point["acquired_n"].round().astype("int64"))
     )
-    out["acquisition_cost"] = cost
-    out["cac"] = est
-    out["cac_low"] = lo
-    out["cac_high"] = hi
-    with np.errstate(all="ignore"):
-        out["rel_precision"] = (hi - lo) / 2 / est
-    return out
+    return _estimate_table(
+        keys,
+        {"acquired": acquired, "acquisition_cost": cost},
+        "cac",
+        est,
+        _ratio(rc, reps["acquired_n"] * k),
+        ci,
+        few=point["acquired_n"] < MIN_ACQUIRED_FOR_INTERVAL,
+    )
 
 
 def roi(
@@ -526,15 +524,37 @@ def _roi_table(
     rev = point["revenue"] * k
     est = _ratio(rev, cost)
     rc = reps["marketing_cost_all"] * fm + reps["other_cost_all"] * fo
-    lo, hi = _interval(est, _ratio(reps["revenue"] * k, rc), ci)
-    few = keys["units"].to_numpy() < MIN_ACQUIRED_FOR_INTERVAL
+    return _estimate_table(
+        keys,
+        {"revenue": rev, "cost": cost},
+        "roi",
+        est,
+        _ratio(reps["revenue"] * k, rc),
+        ci,
+        few=keys["units"].to_numpy() < MIN_ACQUIRED_FOR_INTERVAL,
+    )
+
+
+def _estimate_table(
+    keys: pd.DataFrame,
+    columns: dict[str, Any],
+    name: str,
+    est: np.ndarray,
+    rep_est: np.ndarray,
+    ci: float,
+    *,
+    few: np.ndarray,
+) -> pd.DataFrame:
+    """``keys`` plus ``columns``, the estimate ``name`` with its bootstrap interval
+    (``name_low``, ``name_high``; none where ``few``) and ``rel_precision``."""
+    lo, hi = _interval(est, rep_est, ci)
     lo, hi = np.where(few, np.nan, lo), np.where(few, np.nan, hi)
     out = keys.copy()
-    out["revenue"] = rev
-    out["cost"] = cost
-    out["roi"] = est
-    out["roi_low"] = lo
-    out["roi_high"] = hi
+    for col, values in columns.items():
+        out[col] = values
+    out[name] = est
+    out[f"{name}_low"] = lo
+    out[f"{name}_high"] = hi
     with np.errstate(all="ignore"):
         out["rel_precision"] = (hi - lo) / 2 / est
     return out
