@@ -1641,23 +1641,27 @@ def _ledger(
         return g.reset_index()
 
     cat_arr = np.asarray(cat)
-    # media: campaign x month
-    m = cat_arr == "media"
-    g = agg(m, {"camp": pool, "month": month}, month_end)
-    out.append(
-        pd.DataFrame(
-            {
-                "category": "media",
-                "amount": g["amount"],
-                "incurred_at": g["when"],
-                "campaign_id": camp_ids[g["camp"].to_numpy()],
-                "channel": w.camp_channel[g["camp"].to_numpy()],
-            }
-        )
-    )
-    # events: per campaign at its start
-    m = cat_arr == "events"
-    g = agg(m, {"camp": pool}, cons["t"].to_numpy())
+    amount = cons["amount"].to_numpy()
+    when = cons["t"].to_numpy()
+    # pooled lines: one per pool (campaign, channel, rep or store) and calendar month
+    pooled = {
+        "media": ("campaign_id", camp_ids),
+        "content": ("channel", ch_name),
+        "community_referral": ("channel", ch_name),
+        "travel": ("rep_id", rep_ids),
+        "tools": ("rep_id", rep_ids),
+        "field_promotion_labor": ("store_id", store_ids),
+        "store_materials": ("store_id", store_ids),
+    }
+    for c, (link, ids) in pooled.items():
+        g = agg(cat_arr == c, {"pool": pool, "month": month}, month_end)
+        line = {"category": c, "amount": g["amount"], "incurred_at": g["when"]}
+        line[link] = ids[g["pool"].to_numpy()]
+        if c == "media":
+            line["channel"] = w.camp_channel[g["pool"].to_numpy()]
+        out.append(pd.DataFrame(line))
+    # events: one line per exhibition, dated at its start
+    g = agg(cat_arr == "events", {"camp": pool}, when)
     out.append(
         pd.DataFrame(
             {
@@ -1669,64 +1673,24 @@ def _ledger(
             }
         )
     )
-    # content / community_referral: channel x month
-    for c in ("content", "community_referral"):
-        m = cat_arr == c
-        g = agg(m, {"ch": pool, "month": month}, month_end)
-        out.append(
-            pd.DataFrame(
-                {
-                    "category": c,
-                    "amount": g["amount"],
-                    "incurred_at": g["when"],
-                    "channel": ch_name[g["ch"].to_numpy()],
-                }
-            )
-        )
-    # travel / tools: rep x month
-    for c in ("travel", "tools"):
-        m = cat_arr == c
-        g = agg(m, {"rep": pool, "month": month}, month_end)
-        out.append(
-            pd.DataFrame(
-                {
-                    "category": c,
-                    "amount": g["amount"],
-                    "incurred_at": g["when"],
-                    "rep_id": rep_ids[g["rep"].to_numpy()],
-                }
-            )
-        )
-    # field labour / store materials: store x month
-    for c in ("field_promotion_labor", "store_materials"):
-        m = cat_arr == c
-        g = agg(m, {"store": pool, "month": month}, month_end)
-        out.append(
-            pd.DataFrame(
-                {
-                    "category": c,
-                    "amount": g["amount"],
-                    "incurred_at": g["when"],
-                    "store_id": store_ids[g["store"].to_numpy()],
-                }
-            )
-        )
-    # samples: 60% direct per activity, 40% rep x month
-    m = cat_arr == "samples"
-    act = cons["activity"].to_numpy()
-    direct = m & (rng.random(len(cons)) < 0.6)
-    ai = act[direct].astype(int)
-    out.append(
-        pd.DataFrame(
+
+    def by_activity(c: str, mask: np.ndarray) -> pd.DataFrame:
+        ai = act[mask].astype(int)
+        return pd.DataFrame(
             {
-                "category": "samples",
-                "amount": cons["amount"].to_numpy()[direct],
-                "incurred_at": cons["t"].to_numpy()[direct],
+                "category": c,
+                "amount": amount[mask],
+                "incurred_at": when[mask],
                 "activity_id": act_ids[ai],
                 "rep_id": rep_ids[act_rep[ai]],
             }
         )
-    )
+
+    # samples: 60% booked per activity, 40% per rep and month; gifts: per activity
+    act = cons["activity"].to_numpy()
+    m = cat_arr == "samples"
+    direct = m & (rng.random(len(cons)) < 0.6)
+    out.append(by_activity("samples", direct))
     g = agg(m & ~direct, {"rep": pool, "month": month}, month_end)
     out.append(
         pd.DataFrame(
@@ -1738,20 +1702,7 @@ def _ledger(
             }
         )
     )
-    # gifts: direct
-    m = cat_arr == "gifts"
-    ai = act[m].astype(int)
-    out.append(
-        pd.DataFrame(
-            {
-                "category": "gifts",
-                "amount": cons["amount"].to_numpy()[m],
-                "incurred_at": cons["t"].to_numpy()[m],
-                "activity_id": act_ids[ai],
-                "rep_id": rep_ids[act_rep[ai]],
-            }
-        )
-    )
+    out.append(by_activity("gifts", cat_arr == "gifts"))
     # commissions / channel fees: per won deal
     for c in ("commissions", "channel_fees"):
         m = cat_arr == c
@@ -1760,8 +1711,8 @@ def _ledger(
             pd.DataFrame(
                 {
                     "category": c,
-                    "amount": cons["amount"].to_numpy()[m],
-                    "incurred_at": cons["t"].to_numpy()[m],
+                    "amount": amount[m],
+                    "incurred_at": when[m],
                     "deal_id": deal_ids[di],
                     "rep_id": rep_ids[d_rep[di]] if c == "commissions" else None,
                     "channel": "partner" if c == "channel_fees" else None,
