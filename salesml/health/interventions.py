@@ -10,11 +10,24 @@ import numpy as np
 import pandas as pd
 import yaml
 
-__all__ = ["DEFAULT_ACTIONS_PATH", "interventions", "load_actions"]
+__all__ = ["ACTION_COLUMNS", "DEFAULT_ACTIONS_PATH", "interventions", "load_actions"]
 
 #: The shipped reason -> action mapping.
 DEFAULT_ACTIONS_PATH = Path(__file__).with_name("actions.yaml")
 _BAND_ORDER = {"at_risk": 0, "watch": 1, "healthy": 2}
+#: Columns of :func:`interventions`, in order.
+ACTION_COLUMNS: tuple[str, ...] = (
+    "priority",
+    "deal_id",
+    "owner",
+    "amount",
+    "health_score",
+    "band",
+    "change",
+    "top_reasons",
+    "suggested_action",
+    "escalate",
+)
 
 
 def load_actions(actions: str | Path | Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -151,16 +164,4 @@ def interventions(
         kind="stable",
     )
     out["priority"] = np.arange(1, len(out) + 1)
-    cols = [
-        "priority",
-        "deal_id",
-        "owner",
-        "amount",
-        "health_score",
-        "band",
-        "change",
-        "top_reasons",
-        "suggested_action",
-        "escalate",
-    ]
-    return out[cols].reset_index(drop=True)
+    return out[list(ACTION_COLUMNS)].reset_index(drop=True)

@@ -8,6 +8,7 @@ import pandas as pd
 
 from salesml.data.bundle import SalesData
 from salesml.health import WeeklyHealth
+from salesml.health.interventions import ACTION_COLUMNS
 from salesml.reports.messages import register
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
@@ -94,19 +95,7 @@ def at_risk_rows(weekly: WeeklyHealth | None, top_n: int) -> pd.DataFrame | None
     """The action list's first ``top_n`` rows, in display order."""
     if weekly is None:
         return None
-    cols = [
-        "priority",
-        "deal_id",
-        "owner",
-        "amount",
-        "health_score",
-        "band",
-        "change",
-        "top_reasons",
-        "suggested_action",
-        "escalate",
-    ]
-    return weekly.actions[cols].head(top_n)
+    return weekly.actions[list(ACTION_COLUMNS)].head(top_n)
 
 
 def backtest_rows(weekly: WeeklyHealth | None) -> pd.DataFrame | None:
