@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from salesml._labels import CHANNEL_ZH, COST_CATEGORY_ZH
 from salesml.attribution.allocation import Allocation, allocate_costs
 from salesml.attribution.cac import _period_bounds, cac, overall_cac, roi
 from salesml.attribution.journeys import journeys
@@ -189,27 +190,7 @@ class CacMonthly:
         return out
 
 
-_ZH_LABELS = {
-    "online_ads": "线上广告",
-    "wechat": "微信",
-    "exhibition": "展会",
-    "store_walkin": "到店",
-    "referral": "转介绍",
-    "telesales": "电话销售",
-    "partner": "合作伙伴",
-    "media": "媒体投放",
-    "field_promotion_labor": "地推人力",
-    "samples": "样品",
-    "store_materials": "门店物料",
-    "events": "展会活动",
-    "travel": "差旅",
-    "gifts": "礼品",
-    "commissions": "佣金",
-    "channel_fees": "渠道费",
-    "content": "内容",
-    "tools": "工具",
-    "community_referral": "社群转介绍",
-}
+_ZH_LABELS = {**CHANNEL_ZH, **COST_CATEGORY_ZH}
 
 
 def _label(value: object, lang: str) -> str:

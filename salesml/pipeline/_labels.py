@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from salesml._labels import CHANNEL_ZH
+
 __all__ = ["Lang", "check_lang", "label"]
 
 Lang = Literal["en", "zh"]
@@ -34,13 +36,7 @@ _ZH: dict[str, str] = {
     "consumables": "耗材",
     "service": "服务",
     "solution": "解决方案",
-    "online_ads": "线上广告",
-    "wechat": "微信",
-    "exhibition": "展会",
-    "store_walkin": "到店",
-    "referral": "转介绍",
-    "telesales": "电话销售",
-    "partner": "合作伙伴",
+    **CHANNEL_ZH,
     # lead-loss reasons
     "price": "价格",
     "competitor": "竞争对手",

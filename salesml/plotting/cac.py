@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from salesml._labels import CHANNEL_ZH, COST_CATEGORY_ZH
+
 __all__ = [
     "cac_interval_chart",
     "cost_allocation_bars",
@@ -24,13 +26,7 @@ __all__ = [
 ]
 
 _ZH = {
-    "online_ads": "线上广告",
-    "wechat": "微信",
-    "exhibition": "展会",
-    "store_walkin": "到店",
-    "referral": "转介绍",
-    "telesales": "电话销售",
-    "partner": "合作伙伴",
+    **CHANNEL_ZH,
     "not acquired": "未获客",
     "visit": "拜访",
     "call": "电话",
@@ -41,18 +37,7 @@ _ZH = {
     "quote_sent": "发送报价",
     "quote_viewed": "查看报价",
     "meeting": "会议",
-    "media": "媒体投放",
-    "field_promotion_labor": "地推人力",
-    "samples": "样品",
-    "store_materials": "门店物料",
-    "events": "展会活动",
-    "travel": "差旅",
-    "gifts": "礼品",
-    "commissions": "佣金",
-    "channel_fees": "渠道费",
-    "content": "内容",
-    "tools": "工具",
-    "community_referral": "社群转介绍",
+    **COST_CATEGORY_ZH,
     "first": "首次触点",
     "last": "末次触点",
     "linear": "线性",
