@@ -15,11 +15,14 @@ from salesml.reports.tables import frame_html
 __all__ = [
     "FigureSlot",
     "busy_indicator",
+    "draw_chart",
     "error_box",
     "frame_html",
     "language_toggle",
     "launch",
     "linked_dropdown",
+    "linked_text",
+    "result_widgets",
 ]
 
 
@@ -182,6 +185,44 @@ class FigureSlot(w.VBox):
         self.children = [self.figure]
         if cur is not None:
             cur.close()
+
+
+def result_widgets(state: AppState) -> tuple[w.HTML, w.HTML, w.HTML, FigureSlot]:
+    """The busy indicator, error box, headline and chart slot of an app view.
+
+    The headline and chart carry the CSS classes ``salesml-headline`` and
+    ``salesml-chart`` that the browser tests look for.
+    """
+    busy = busy_indicator(state)
+    error = error_box(state)
+    headline = w.HTML()
+    headline.add_class("salesml-headline")
+    chart = FigureSlot()
+    chart.add_class("salesml-chart")
+    return busy, error, headline, chart
+
+
+def draw_chart(state: AppState, chart: FigureSlot, draw: Callable[[], Any]) -> None:
+    """Show the figure ``draw()`` returns in ``chart``.
+
+    A drawing problem must not kill the controls: it goes to ``state.error``.
+    """
+    try:
+        chart.show(draw())
+    except Exception as e:
+        state.error = f"{type(e).__name__}: {e}"
+
+
+def linked_text(state: AppState, trait: str, description: str, **kwargs: Any) -> w.Text:
+    """A text box two-way linked to ``state.<trait>``; ``kwargs`` go to ``w.Text``."""
+    box = w.Text(
+        value=getattr(state, trait),
+        description=description,
+        style={"description_width": "initial"},
+        **kwargs,
+    )
+    w.link((box, "value"), (state, trait))
+    return box
 
 
 def launch(

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from salesml.apps.cac_whatif.state import CacWhatIfState
-from salesml.apps.widgets import FigureSlot, busy_indicator, error_box, frame_html
+from salesml.apps.widgets import draw_chart, frame_html, linked_text, result_widgets
 from salesml.reports.catalog.cac_monthly import register_cac_labels
 from salesml.reports.messages import label, register, t
 
@@ -67,6 +67,12 @@ _ROI_COLUMNS = [
 ]
 
 
+def _what_if_figure(result: Any, lang: str) -> Any:
+    from salesml.plotting.cac import what_if_chart
+
+    return what_if_chart({"cac": result.cac, "roi": result.roi}, lang=lang)
+
+
 class CacWhatIfView(w.VBox):
     """Budget sliders, elasticity, rule editor with live checking, chart and tables.
 
@@ -122,27 +128,16 @@ class CacWhatIfView(w.VBox):
             style={"description_width": "initial"},
         )
         w.link((self.driver, "value"), (state, "edit_driver"))
-        self.filter = w.Text(
-            value=state.edit_filter,
-            description=t("cac_whatif.filter", lang),
+        self.filter = linked_text(
+            state,
+            "edit_filter",
+            t("cac_whatif.filter", lang),
             continuous_update=True,
             layout=w.Layout(width="480px"),
-            style={"description_width": "initial"},
         )
         self.filter.add_class("salesml-rule-filter")
-        w.link((self.filter, "value"), (state, "edit_filter"))
-        self.scope = w.Text(
-            value=state.edit_scope,
-            description=t("cac_whatif.scope", lang),
-            style={"description_width": "initial"},
-        )
-        w.link((self.scope, "value"), (state, "edit_scope"))
-        self.weight = w.Text(
-            value=state.edit_weight,
-            description=t("cac_whatif.weight", lang),
-            style={"description_width": "initial"},
-        )
-        w.link((self.weight, "value"), (state, "edit_weight"))
+        self.scope = linked_text(state, "edit_scope", t("cac_whatif.scope", lang))
+        self.weight = linked_text(state, "edit_weight", t("cac_whatif.weight", lang))
         self.rule_message = w.HTML()
         self.rule_message.add_class("salesml-rule-check")
         self.apply = w.Button(description=t("cac_whatif.apply", lang), button_style="primary")
@@ -160,12 +155,7 @@ class CacWhatIfView(w.VBox):
                 w.HBox([self.apply, self.reset]),
             ]
         )
-        self.busy = busy_indicator(state)
-        self.error = error_box(state)
-        self.headline = w.HTML()
-        self.headline.add_class("salesml-headline")
-        self.chart = FigureSlot()
-        self.chart.add_class("salesml-chart")
+        self.busy, self.error, self.headline, self.chart = result_widgets(state)
         self.cac_table = w.HTML()
         self.cac_table.add_class("salesml-cac")
         self.roi_table = w.HTML()
@@ -220,12 +210,7 @@ class CacWhatIfView(w.VBox):
         if r is None:
             return
         lang = self.state.lang
-        try:
-            from salesml.plotting.cac import what_if_chart
-
-            self.chart.show(what_if_chart({"cac": r.cac, "roi": r.roi}, lang=lang))
-        except Exception as e:  # a drawing problem must not kill the controls
-            self.state.error = f"{type(e).__name__}: {e}"
+        draw_chart(self.state, self.chart, lambda: _what_if_figure(r, lang))
         tot = r.total.iloc[0]
         self.headline.value = html.escape(
             t("cac_whatif.total", lang, cac=tot["cac"], base=tot["cac_base"], n=tot["acquired"])

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from salesml.apps.deal_whatif.state import DealWhatifState
-from salesml.apps.widgets import FigureSlot, busy_indicator, error_box
+from salesml.apps.widgets import draw_chart, result_widgets
 from salesml.reports.messages import register, t
 
 __all__ = ["DealWhatifView"]
@@ -82,12 +82,7 @@ class DealWhatifView(w.VBox):
             s.max = max(s.max, getattr(state, name))
             s.value = getattr(state, name)
             w.link((s, "value"), (state, name))
-        self.busy = busy_indicator(state)
-        self.error = error_box(state)
-        self.headline = w.HTML()
-        self.headline.add_class("salesml-headline")
-        self.chart = FigureSlot()
-        self.chart.add_class("salesml-chart")
+        self.busy, self.error, self.headline, self.chart = result_widgets(state)
         self.reasons = w.HTML()
         self.reasons.add_class("salesml-reasons")
         title = w.HTML(f"<h2>{html.escape(t('deal_whatif.title', lang))}</h2>")
@@ -125,10 +120,7 @@ class DealWhatifView(w.VBox):
                 actual=r.actual_score,
             )
         )
-        try:
-            self.chart.show(_waterfall(r, lang))
-        except Exception as e:  # a drawing problem must not kill the controls
-            self.state.error = f"{type(e).__name__}: {e}"
+        draw_chart(self.state, self.chart, lambda: _waterfall(r, lang))
         items = "".join(
             f"<li>{html.escape(d)} {html.escape(p)} ({c:+.2f})</li>"
             for d, p, c in zip(

@@ -8,13 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from salesml.apps.funnel_explorer.state import FunnelExplorerState
-from salesml.apps.widgets import (
-    FigureSlot,
-    busy_indicator,
-    error_box,
-    language_toggle,
-    linked_dropdown,
-)
+from salesml.apps.widgets import draw_chart, language_toggle, linked_dropdown, result_widgets
 from salesml.reports.messages import register, t
 from salesml.reports.tables import frame_html
 
@@ -64,13 +58,8 @@ class FunnelExplorerView(w.VBox):
             )
         ]
         self.language = language_toggle(state)
-        self.busy = busy_indicator(state)
+        self.busy, self.error, self.headline, self.chart = result_widgets(state)
         self.busy.layout.margin = "0 16px 0 0"
-        self.error = error_box(state)
-        self.headline = w.HTML()
-        self.headline.add_class("salesml-headline")
-        self.chart = FigureSlot()
-        self.chart.add_class("salesml-chart")
         self.breakpoints = w.HTML()
         self.breakpoints.add_class("salesml-breakpoints")
         self.durations = w.HTML()
@@ -115,10 +104,7 @@ class FunnelExplorerView(w.VBox):
         self.durations_title.value = f"<h4>{html.escape(t('funnel_explorer.durations', lang))}</h4>"
         if r is None:
             return
-        try:
-            self.chart.show(_plot_funnel(r.funnel, lang))
-        except Exception as e:  # a drawing problem must not kill the controls
-            self.state.error = f"{type(e).__name__}: {e}"
+        draw_chart(self.state, self.chart, lambda: _plot_funnel(r.funnel, lang))
         self.headline.value = html.escape(t("funnel_explorer.deals", lang, n=r.funnel.n_deals))
         rows = r.breakpoint_rows
         self.breakpoints.value = frame_html(
