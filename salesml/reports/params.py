@@ -136,6 +136,12 @@ class ReportParams:
         if self.region is not None and not self.region.strip():
             raise ParameterError("region: give a region name, or leave it unset for all regions")
 
+    def _check_between(self, name: str, low: float, high: float) -> None:
+        """Raise ``ValueError`` unless the field ``name`` lies in ``[low, high]``."""
+        value = getattr(self, name)
+        if not low <= value <= high:
+            raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+
     # ------------------------------------------------------------------ views
     @classmethod
     def names(cls) -> list[str]:

@@ -36,8 +36,7 @@ class CacMonthlyParams(ReportParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 20 <= self.bootstrap <= 10_000:
-            raise ValueError(f"bootstrap must be between 20 and 10000, got {self.bootstrap}")
+        self._check_between("bootstrap", 20, 10_000)
         if self.rules is not None and not self.rules.strip():
             raise ValueError("rules: give the path of a rule file, or leave it unset")
 

@@ -40,14 +40,9 @@ class DealHealthWeeklyParams(ReportParams):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 14 <= self.horizon_days <= 365:
-            raise ValueError(f"horizon_days must be between 14 and 365, got {self.horizon_days}")
-        if not 1 <= self.top_n <= 200:
-            raise ValueError(f"top_n must be between 1 and 200, got {self.top_n}")
-        if not 0 <= self.backtest_origins <= 12:
-            raise ValueError(
-                f"backtest_origins must be between 0 and 12, got {self.backtest_origins}"
-            )
+        self._check_between("horizon_days", 14, 365)
+        self._check_between("top_n", 1, 200)
+        self._check_between("backtest_origins", 0, 12)
 
 
 register(

@@ -47,8 +47,7 @@ class PipelineWeeklyParams(ReportParams):
             raise ValueError(
                 f"breakpoints_by must be one of {', '.join(allowed)}; got {self.breakpoints_by!r}"
             )
-        if not 1 <= self.n_findings <= 10:
-            raise ValueError(f"n_findings must be between 1 and 10, got {self.n_findings}")
+        self._check_between("n_findings", 1, 10)
 
 
 register(
