@@ -457,12 +457,11 @@ def _cac_table(
     cost_scale: tuple[np.ndarray, np.ndarray] | None = None,
     acq_scale: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    fm, fo = cost_scale if cost_scale is not None else (1.0, 1.0)
     k = acq_scale if acq_scale is not None else 1.0
-    cost = point["marketing_cost"] * fm + point["other_cost"] * fo
+    cost = _scaled_cost(point, "", cost_scale)
     acq = point["acquired_n"] * k
     est = _ratio(cost, acq)
-    rc = reps["marketing_cost"] * fm + reps["other_cost"] * fo
+    rc = _scaled_cost(reps, "", cost_scale)
     acquired = (
         point["acquired_n"] * k
         if acq_scale is not None
@@ -518,12 +517,11 @@ def _roi_table(
     cost_scale: tuple[np.ndarray, np.ndarray] | None = None,
     rev_scale: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    fm, fo = cost_scale if cost_scale is not None else (1.0, 1.0)
     k = rev_scale if rev_scale is not None else 1.0
-    cost = point["marketing_cost_all"] * fm + point["other_cost_all"] * fo
+    cost = _scaled_cost(point, "_all", cost_scale)
     rev = point["revenue"] * k
     est = _ratio(rev, cost)
-    rc = reps["marketing_cost_all"] * fm + reps["other_cost_all"] * fo
+    rc = _scaled_cost(reps, "_all", cost_scale)
     return _estimate_table(
         keys,
         {"revenue": rev, "cost": cost},
@@ -533,6 +531,17 @@ def _roi_table(
         ci,
         few=keys["units"].to_numpy() < MIN_ACQUIRED_FOR_INTERVAL,
     )
+
+
+def _scaled_cost(
+    sums: dict[str, np.ndarray],
+    suffix: str,
+    cost_scale: tuple[np.ndarray, np.ndarray] | None,
+) -> np.ndarray:
+    """``marketing_cost<suffix>`` and ``other_cost<suffix>`` of ``sums`` added up, each
+    multiplied by its factor of ``cost_scale`` (``(marketing, other)``; none: 1)."""
+    fm, fo = cost_scale if cost_scale is not None else (1.0, 1.0)
+    return sums[f"marketing_cost{suffix}"] * fm + sums[f"other_cost{suffix}"] * fo
 
 
 def _estimate_table(
