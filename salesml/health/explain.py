@@ -193,8 +193,34 @@ def _template(reason: str, lang: str) -> str:
     return f"{reason} = {{{reason}}}"
 
 
+#: What to say when a reason's feature has no value yet (SHAP still weighs "missing").
+MISSING_PHRASES: dict[str, tuple[str, str]] = {
+    "reply_delay_hours_mean": ("no customer message answered yet", "暂无已回复的客户消息"),
+    "message_wait_hours": ("no customer message waiting", "没有等待回复的客户消息"),
+    "quote_unanswered_hours": ("no viewed quote waiting for a reply", "没有待回复的已查看报价"),
+    "quote_wait_hours_max": ("no viewed quote answered yet", "暂无已回复的报价"),
+    "quote_amount_change": ("no quote sent yet", "尚未发送报价"),
+    "days_since_activity": ("no activity yet", "尚无跟进"),
+    "days_since_visit": ("no visit yet", "尚无拜访"),
+    "collab_response_hours_mean": ("no colleague request answered yet", "暂无同事响应的协作请求"),
+    "collab_response_quality_mean": ("no colleague support rated yet", "暂无协作质量评分"),
+    "visit_quality_mean": ("no visit rated yet", "暂无拜访质量评分"),
+    "rep_win_rate": ("owner has no closed deals yet", "负责人尚无已关闭商机"),
+    "rep_activity_quality": ("owner's field work not rated yet", "负责人现场质量暂无评分"),
+}
+
+
+def _missing_phrase(reason: str, lang: str) -> str:
+    en, zh = MISSING_PHRASES.get(reason, (f"{reason}: no data yet", f"{reason}：暂无数据"))
+    return zh if lang == "zh" else en
+
+
 def phrase_reason(reason: str, row: dict[str, object], lang: str = "en") -> str:
     """The phrase for one reason of one deal (``row``: the deal's snapshot values)."""
+    col = _main_column(reason)
+    value = row.get(col)
+    if col in row and (value is None or (isinstance(value, float) and np.isnan(value))):
+        return _missing_phrase(reason, lang)
     return render_phrase(_template(reason, lang), _with_derived_row(row))
 
 
@@ -316,6 +342,10 @@ def explain_deals(
             off = ~sub[col].to_numpy(dtype=bool)
             prefix = "未触发：" if lang == "zh" else "not flagged: "
             rendered[off] = prefix + rendered[off]
+        if col in snap:
+            missing = sub[col].isna().to_numpy()
+            if missing.any():
+                rendered[missing] = _missing_phrase(str(reason), lang)
         phrase.iloc[sel] = rendered.to_numpy()
     out["value"] = value
     out["phrase"] = phrase

@@ -24,7 +24,7 @@ def test_region_change_updates_chart_and_table(server: str, browser, artifacts: 
     try:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server)
+        page.goto(server, timeout=180_000)  # a cold kernel on a busy machine is slow
         page.wait_for_selector(".salesml-breakpoints table", timeout=90_000)
         page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
         chart = page.inner_text(".salesml-chart .js-plotly-plot")

@@ -24,7 +24,7 @@ def test_slider_and_rule_editor(server: str, browser, artifacts: Path) -> None:
     try:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server)
+        page.goto(server, timeout=180_000)  # a cold kernel on a busy machine is slow
         page.wait_for_selector(".salesml-cac table", timeout=120_000)
         page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
         headline = page.inner_text(".salesml-headline")

@@ -24,7 +24,7 @@ def test_slider_moves_score_and_reasons(server: str, browser, artifacts: Path) -
     try:
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server)
+        page.goto(server, timeout=180_000)  # a cold kernel on a busy machine is slow
         page.wait_for_selector(".salesml-reasons li", timeout=120_000)
         page.wait_for_selector(".salesml-chart .js-plotly-plot", timeout=30_000)
         headline = page.inner_text(".salesml-headline")
