@@ -175,6 +175,23 @@ class ReportParams:
         return period_slug(self.period)
 
     @property
+    def run_slug(self) -> str:
+        """Folder name of this run: the period, then the region and language when set.
+
+        ``2026-10`` for the whole organisation in English, ``2026-10__华东__zh`` for
+        region 华东 in Chinese, so runs with other parameters never replace each other.
+        """
+        parts = [self.period_slug]
+        if self.region:
+            region = re.sub(r"[^\w-]+", "-", self.region.strip(), flags=re.UNICODE).strip("-")
+            if not region:
+                raise ParameterError(f"region {self.region!r} gives no usable folder name")
+            parts.append(region)
+        if self.lang != "en":
+            parts.append(self.lang)
+        return "__".join(parts)
+
+    @property
     def period_bounds(self) -> tuple[pd.Timestamp, pd.Timestamp]:
         """``[start, end)`` of the period."""
         return period_bounds(self.period)

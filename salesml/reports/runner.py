@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from salesml import __version__
 from salesml.reports.export import export_html, pop_lineage
 from salesml.reports.kernel import KERNEL_NAME, managed_kernel
@@ -153,6 +155,48 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
+def _check_against_data(name: str, spec: ReportSpec, p: Any) -> None:
+    """Refuse, before anything executes, what the dataset cannot answer.
+
+    The report's required tables must be present, the region must be one the data
+    knows and the period must overlap the data's time span.
+    """
+    from salesml.data.config import DatasetConfig
+    from salesml.data.io import find_table_files, load_dataset
+
+    folder = Path(p.dataset)
+    present = find_table_files(folder, DatasetConfig.read(folder))
+    missing = [t for t in spec.tables if t not in present]
+    if missing:
+        raise ParameterError(
+            f"{name}: the dataset {folder} has no {', '.join(missing)} table(s), which this "
+            f"report needs (it has: {', '.join(present) or 'none'})"
+        )
+    probe = [t for t in ("customers", "deals") if t in present]
+    if not probe:
+        return
+    try:
+        data = load_dataset(folder, tables=probe, validate=False, progress=False)
+    except Exception:  # unreadable here: the notebook will report it, cell by cell
+        return
+    if p.region and "customers" in probe and "region" in data.customers:
+        regions = sorted(set(data.customers["region"].dropna().astype(str)))
+        if p.region not in regions:
+            raise ParameterError(
+                f"{name}: region {p.region!r} does not occur in the data; "
+                f"known regions: {', '.join(regions)}"
+            )
+    if "deals" in probe and len(data.deals) and "created_at" in data.deals:
+        created = pd.to_datetime(data.deals["created_at"], errors="coerce").dropna()
+        start, end = p.period_bounds
+        if len(created) and (start > created.max() or end <= created.min()):
+            raise ParameterError(
+                f"{name}: period {p.period} ({start:%Y-%m-%d} to "
+                f"{end - pd.Timedelta(days=1):%Y-%m-%d}) lies outside the data, whose deals "
+                f"run from {created.min():%Y-%m-%d} to {created.max():%Y-%m-%d}"
+            )
+
+
 def run_report(
     name: str,
     params: Mapping[str, Any] | ReportParams,
@@ -201,8 +245,9 @@ def run_report(
     if not dataset.exists():
         raise ParameterError(f"{name}: dataset folder {p.dataset!r} does not exist")
     p = p.with_dataset(dataset.resolve())
+    _check_against_data(name, spec, p)
     root = resolve_out_dir(out_dir)
-    slug = p.period_slug
+    slug = p.run_slug
     report_dir = root / name
     final = report_dir / slug
     failed_dir = report_dir / f"{slug}.failed"
@@ -265,7 +310,7 @@ def run_report(
         run = {
             "report": name,
             "title": {lang: spec.title(lang) for lang in ("en", "zh")},
-            "period": slug,
+            "period": p.period_slug,
             "parameters": p.to_dict(),
             "dataset_fingerprint": lineage.get("fingerprint"),
             "dataset": lineage.get("dataset"),
@@ -283,7 +328,7 @@ def run_report(
             _swap_in(tmp, failed_dir)
             result = RunResult(
                 name=name,
-                period=slug,
+                period=p.period_slug,
                 status="failed",
                 folder=failed_dir,
                 notebook=failed_dir / out_nb.name,
@@ -315,7 +360,7 @@ def run_report(
             shutil.rmtree(tmp, ignore_errors=True)
     return RunResult(
         name=name,
-        period=slug,
+        period=p.period_slug,
         status="ok",
         folder=final,
         notebook=final / out_nb.name,

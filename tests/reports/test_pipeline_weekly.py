@@ -34,7 +34,7 @@ def test_cli_run_then_failing_run_keeps_good_report(
     args = ["report", "run", "pipeline_weekly", "--period", period, "--out", str(out)]
     assert main([*args, "--data", str(tiny_dataset), "-p", "lang", "zh"]) == 0
     printed = capsys.readouterr().out
-    folder = out / "pipeline_weekly" / period
+    folder = out / "pipeline_weekly" / f"{period}__zh"  # the language is part of the folder
     html_path = folder / "pipeline_weekly.html"
     assert str(html_path) in printed
     page = html_path.read_text(encoding="utf-8")
@@ -49,16 +49,15 @@ def test_cli_run_then_failing_run_keeps_good_report(
     assert run["parameters"]["lang"] == "zh" and run["status"] == "ok"
     good = html_path.read_bytes()
 
-    # a dataset without the deals table makes the notebook fail
+    # a deals file that is not Parquet passes the pre-checks but makes the notebook fail
     broken = tmp_path / "broken"
     shutil.copytree(tiny_dataset, broken)
-    for f in broken.glob("deals.*"):
-        f.unlink()
-    assert main([*args, "--data", str(broken)]) == 1
+    (broken / "deals.parquet").write_bytes(b"not a parquet file")
+    assert main([*args, "--data", str(broken), "-p", "lang", "zh"]) == 1
     err = capsys.readouterr().err
-    assert "failed at cell" in err and "MissingTableError" in err and "deals" in err
+    assert "failed at cell" in err and "deals" in err
     assert html_path.read_bytes() == good  # last good report untouched
-    failed = out / "pipeline_weekly" / f"{period}.failed"
+    failed = out / "pipeline_weekly" / f"{period}__zh.failed"
     nb = nbformat.read(failed / "pipeline_weekly.ipynb", as_version=4)
     marked = [c for c in nb.cells if c.metadata.get("papermill", {}).get("exception")]
     assert len(marked) == 1 and "start_report(" in marked[0].source
@@ -74,7 +73,8 @@ def test_region_filter_and_refusals(
     region = sorted(data.customers["region"].unique())[0]
     base = ["report", "run", "pipeline_weekly", "--data", str(tiny_dataset), "--period", period]
     assert main([*base, "--out", str(out), "--region", region]) == 0
-    page = (out / "pipeline_weekly" / period / "pipeline_weekly.html").read_text(encoding="utf-8")
+    folder = out / "pipeline_weekly" / f"{period}__{region}"
+    page = (folder / "pipeline_weekly.html").read_text(encoding="utf-8")
     assert f"Region: {region}" in page
     assert "covers every region" in page  # the leakage section says it is not filtered
     capsys.readouterr()
@@ -84,6 +84,18 @@ def test_region_filter_and_refusals(
     assert main([*base, "--out", str(out / "../escape")]) == 2
     err = capsys.readouterr().err
     assert "'n_findings' must be int" in err and "plain identifiers" in err and "'..'" in err
+    # what the data cannot answer is refused up front too: region, period, tables
+    assert main([*base, "--out", str(out / "x"), "--region", "Narnia"]) == 2
+    assert "known regions" in capsys.readouterr().err
+    assert main([*base[:-1], "2031-01", "--out", str(out / "x")]) == 2
+    assert "lies outside the data" in capsys.readouterr().err
+    no_deals = tmp_path / "no_deals"
+    shutil.copytree(tiny_dataset, no_deals)
+    for f in no_deals.glob("deals.*"):
+        f.unlink()
+    args = ["report", "run", "pipeline_weekly", "--data", str(no_deals), "--period", period]
+    assert main([*args, "--out", str(out / "x")]) == 2
+    assert "no deals table" in capsys.readouterr().err
     assert not (out / "x").exists()
 
 
