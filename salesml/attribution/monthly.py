@@ -173,7 +173,7 @@ class CacMonthly:
             )
         total = float(self.cost_summary["incurred"].sum())
         un = float(self.cost_summary["unallocated"].sum())
-        if un > 0.005 * max(total, 1) and len(self.unallocated):
+        if un >= 0.01 and len(self.unallocated):  # any unbound cost is said, however small
             top = self.unallocated.iloc[0]
             reason = str(top["reason"])
             out.append(
