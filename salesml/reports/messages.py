@@ -84,6 +84,13 @@ register(
             " · salesml {version}",
         },
         "report.region": {"en": "Region: {region}", "zh": "区域：{region}"},
+        "report.quarantine": {
+            "en": "⚠ {n} rows of the dataset broke a validation rule and are left out of "
+            "this report ({tables}). `salesml validate {dataset} --quarantine-out FILE` "
+            "lists them.",
+            "zh": "⚠ 数据集中有 {n} 行未通过校验，未计入本报告（{tables}）。"
+            "运行 `salesml validate {dataset} --quarantine-out FILE` 可查看明细。",
+        },
         "report.all_regions": {"en": "All regions", "zh": "全部区域"},
         "report.findings": {"en": "Key findings", "zh": "关键发现"},
         "report.no_findings": {

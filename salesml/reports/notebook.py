@@ -118,6 +118,23 @@ class ReportContext:
             f"<p><b>{html.escape(self.t('report.region', region=region))}</b></p>"
             f"<p class='salesml-meta'>{html.escape(meta)}</p>"
         )
+        rejected = self._quarantined()
+        if rejected:
+            note = self.t(
+                "report.quarantine",
+                n=f"{sum(rejected.values()):,}",
+                tables=", ".join(f"{t} {n:,}" for t, n in rejected.items()),
+                dataset=self.params.dataset,
+            )
+            self.html(f"<p class='salesml-warning'><b>{html.escape(note)}</b></p>")
+
+    def _quarantined(self) -> dict[str, int]:
+        """Rows quarantined at load, per table (empty when all passed)."""
+        v = self.data.validation
+        if v is None or not len(v.counts):
+            return {}
+        q = v.counts["quarantined"]
+        return {str(t): int(n) for t, n in q[q > 0].items()}
 
     def html(self, markup: str) -> None:
         """Display raw HTML (the caller escapes what it interpolates)."""
@@ -246,6 +263,7 @@ class ReportContext:
                         "path": self.params.dataset,
                         "name": self.data.config.name,
                         "tables": {n: len(df) for n, df in self.data.tables.items()},
+                        "quarantined": self._quarantined(),
                     },
                 },
                 "text/plain": "",
