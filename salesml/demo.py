@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["ensure_demo_data", "latest_complete_month", "run_demo"]
+__all__ = ["ensure_demo_data", "latest_complete", "latest_complete_month", "run_demo"]
 
 
 def ensure_demo_data(folder: str | os.PathLike[str] = "datasets/demo", *, seed: int = 0) -> Path:
@@ -35,10 +35,15 @@ def ensure_demo_data(folder: str | os.PathLike[str] = "datasets/demo", *, seed: 
 
 
 def latest_complete_month(data: object) -> str:
-    """The last calendar month fully covered by ``data`` (a :class:`SalesData`).
+    """The last calendar month fully covered by ``data`` (a :class:`SalesData`)."""
+    return latest_complete(data, "month")
 
-    The data's last event dates its end; a month counts as complete when that
-    end falls on the month's last day.
+
+def latest_complete(data: object, kind: str = "month") -> str:
+    """The last period of ``kind`` (``month``, ``quarter``, ...) fully covered by ``data``.
+
+    The data's last event dates its end; a period counts as complete when that
+    end falls on the period's last day.
     """
     from salesml.pipeline.periods import last_complete_period
 
@@ -54,7 +59,7 @@ def latest_complete_month(data: object) -> str:
     if not ends:
         raise ValueError("the dataset has no dated deals, activities or leads")
     end = max(ends)
-    return last_complete_period("month", as_of=end.normalize() + pd.Timedelta(days=1))
+    return last_complete_period(kind, as_of=end.normalize() + pd.Timedelta(days=1))
 
 
 def run_demo(
@@ -65,6 +70,8 @@ def run_demo(
 ) -> int:
     """Generate the demo data if missing and run every registered report on it.
 
+    The period is the last complete quarter of the data.
+
     Prints the path of each report's HTML. Returns the exit code: 0 when every
     report succeeded, 1 otherwise.
     """
@@ -72,7 +79,8 @@ def run_demo(
     from salesml.reports import ReportFailed, list_reports, run_report
 
     path = ensure_demo_data(data_dir)
-    period = latest_complete_month(load_dataset(path))
+    # a quarter: deals created in it have mostly closed, so funnels and CAC say something
+    period = latest_complete(load_dataset(path), "quarter")
     print(f"running reports for {period} on {path}", flush=True)
     failed = 0
     for spec in list_reports():
