@@ -149,7 +149,9 @@ class SalesData:
         Parameters
         ----------
         ts
-            The cut-off instant (inclusive).
+            The cut-off instant (inclusive). A bare date means its midnight, the
+            start of that day: ``as_of("2026-03-31")`` knows nothing of 31 March
+            itself; pass ``"2026-03-31 23:59:59"`` or ``"2026-04-01"`` for the end of it.
 
         Returns
         -------
@@ -191,8 +193,15 @@ class SalesData:
             s = SPECS[name]
             if name not in self.tables:
                 rows.append(
-                    {"table": name, "label_zh": s.label_zh, "present": False, "rows": 0,
-                     "columns": 0, "from": pd.NaT, "to": pd.NaT}
+                    {
+                        "table": name,
+                        "label_zh": s.label_zh,
+                        "present": False,
+                        "rows": 0,
+                        "columns": 0,
+                        "from": pd.NaT,
+                        "to": pd.NaT,
+                    }
                 )
                 continue
             df = self.tables[name]
@@ -201,8 +210,15 @@ class SalesData:
             if col and col in df and len(df) and pd.api.types.is_datetime64_any_dtype(df[col]):
                 lo, hi = df[col].min(), df[col].max()
             rows.append(
-                {"table": name, "label_zh": s.label_zh, "present": True, "rows": len(df),
-                 "columns": df.shape[1], "from": lo, "to": hi}
+                {
+                    "table": name,
+                    "label_zh": s.label_zh,
+                    "present": True,
+                    "rows": len(df),
+                    "columns": df.shape[1],
+                    "from": lo,
+                    "to": hi,
+                }
             )
         return pd.DataFrame(rows).set_index("table")
 
@@ -219,7 +235,9 @@ class SalesData:
             f"{html.escape(self.config.currency)} · {html.escape(span)}"
         )
         if self.missing_tables:
-            head += f"<br><small>absent tables: {html.escape(', '.join(self.missing_tables))}</small>"
+            head += (
+                f"<br><small>absent tables: {html.escape(', '.join(self.missing_tables))}</small>"
+            )
         if self.validation is not None:
             head += f"<br><small>{html.escape(self.validation.headline())}</small>"
         shown = summ[summ["present"]].drop(columns="present")

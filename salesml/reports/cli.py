@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lst.set_defaults(func=_cmd_list)
 
     serve = sub.add_parser("serve", help="serve the dashboards (Voila) on this machine")
-    serve.add_argument("--port", type=int, default=8866)
+    serve.add_argument("--port", type=int, default=8866, help="port to listen on (default: 8866)")
     serve.add_argument(
         "--host", default="127.0.0.1", help="interface to bind (default: localhost only)"
     )
