@@ -6,8 +6,10 @@ Shared by the report notebooks and the app views so both show tables alike.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from salesml.reports.messages import label, t
@@ -15,16 +17,35 @@ from salesml.reports.messages import label, t
 __all__ = ["format_frame", "frame_html"]
 
 
+def _is_whole(s: pd.Series) -> bool:
+    """Whether a float column holds only whole numbers (counts stored as floats)."""
+    v = s.dropna()
+    return bool(len(v)) and bool(np.isfinite(v).all()) and bool((v == np.round(v)).all())
+
+
+def _cell(fmt: Callable[[float], str]) -> Callable[[Any], str]:
+    def show(x: Any) -> str:
+        return "" if pd.isna(x) else fmt(float(x))
+
+    return show
+
+
 def format_frame(
     df: pd.DataFrame,
     lang: str = "en",
     *,
     percent: Iterable[str] = (),
+    money: Iterable[str] = (),
+    counts: Iterable[str] = (),
     decimals: int = 1,
     label_values: Iterable[str] = (),
     max_rows: int = 40,
 ) -> pd.DataFrame:
     """A display copy of ``df``: every cell a string, column names translated.
+
+    Formatting depends on the column: shares as ``12.3%``, CNY amounts as ``¥9,325,300``,
+    counts as whole numbers (``83``, never ``83.0``), other numbers with thousands separators.
+    A float column whose values are all whole numbers is shown as a count.
 
     Parameters
     ----------
@@ -34,6 +55,11 @@ def format_frame(
         ``en`` or ``zh``.
     percent
         Columns holding shares in [0, 1], shown as ``12.3%``.
+    money
+        Columns of CNY amounts, shown as ``¥9,325,300`` (rounded to the yuan).
+    counts
+        Columns of counts, shown rounded to whole numbers even when estimates
+        make them fractional (``83.4`` is shown as ``83``).
     decimals
         Decimals of the other float columns (with thousands separators).
     label_values
@@ -42,20 +68,26 @@ def format_frame(
         Rows kept at most (from the top).
     """
     shown = df.head(max_rows).copy()
-    pct, lab = set(percent), set(label_values)
+    pct, cash, cnt, lab = set(percent), set(money), set(counts), set(label_values)
     for col in shown.columns:
         s = shown[col]
+        numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
         if col in pct:
-            shown[col] = s.map(lambda x: "" if pd.isna(x) else f"{x:.1%}")
+            shown[col] = s.map(_cell(lambda x: f"{x:.1%}"))
         elif col in lab:
             shown[col] = s.map(lambda x: label(x, lang))
         elif pd.api.types.is_bool_dtype(s):
             shown[col] = s.map(lambda x: "✓" if x else "")
+        elif numeric and col in cash:
+            shown[col] = s.map(_cell(lambda x: f"-¥{-x:,.0f}" if x < 0 else f"¥{x:,.0f}"))
+        elif numeric and (col in cnt or pd.api.types.is_integer_dtype(s) or _is_whole(s)):
+            shown[col] = s.map(_cell(lambda x: f"{round(x):,}"))
         elif pd.api.types.is_float_dtype(s):
-            shown[col] = s.map(lambda x, d=decimals: "" if pd.isna(x) else f"{x:,.{d}f}")
-        elif pd.api.types.is_integer_dtype(s):
-            shown[col] = s.map(lambda x: f"{x:,}")
-    return shown.rename(columns=lambda c: label(c, lang))
+            shown[col] = s.map(_cell(lambda x, d=decimals: f"{x:,.{d}f}"))
+    shown = shown.rename(columns=lambda c: label(c, lang))
+    # A pivot's column-axis name would be drawn as an extra, empty header column.
+    shown.columns.name = None
+    return shown
 
 
 def frame_html(
@@ -63,6 +95,8 @@ def frame_html(
     lang: str = "en",
     *,
     percent: Iterable[str] = (),
+    money: Iterable[str] = (),
+    counts: Iterable[str] = (),
     decimals: int = 1,
     label_values: Iterable[str] = (),
     max_rows: int = 40,
@@ -75,6 +109,8 @@ def frame_html(
         df,
         lang,
         percent=percent,
+        money=money,
+        counts=counts,
         decimals=decimals,
         label_values=label_values,
         max_rows=max_rows,
