@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from salesml._labels import CHANNEL_ZH, COST_CATEGORY_ZH
+from salesml._labels import CHANNEL_ZH, COST_CATEGORY_ZH, UNALLOCATED_REASON_ZH
 from salesml.attribution.allocation import Allocation, allocate_costs
 from salesml.attribution.cac import _period_bounds, cac, overall_cac, roi
 from salesml.attribution.journeys import journeys
@@ -58,13 +58,6 @@ _TEXT = {
         "en": "No customer was acquired in the period; CAC is undefined.",
         "zh": "本期没有获取新客户，CAC 无法计算。",
     },
-}
-
-_ZH_REASON = {
-    "no matching rule": "没有匹配的规则",
-    "scope key missing on the cost line": "费用行缺少范围字段",
-    "no driver rows in scope": "范围内没有可承接的动作",
-    "driver table absent from the dataset": "数据集中缺少承接表",
 }
 
 
@@ -181,7 +174,7 @@ class CacMonthly:
                     amount=_money(un),
                     total=_money(total),
                     share=f"{un / total:.1%}",
-                    reason=_ZH_REASON.get(reason, reason) if lang == "zh" else reason,
+                    reason=UNALLOCATED_REASON_ZH.get(reason, reason) if lang == "zh" else reason,
                     category=_label(top["category"], lang),
                 )
             )

@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from salesml._labels import CHANNEL_ZH, COST_CATEGORY_ZH
+from salesml._labels import (
+    ACTIVITY_KIND_ZH,
+    CHANNEL_ZH,
+    COST_CATEGORY_ZH,
+    CYCLE_BAND_ZH,
+    TOUCH_MODEL_ZH,
+)
 
 __all__ = [
     "cac_interval_chart",
@@ -28,23 +34,10 @@ __all__ = [
 _ZH = {
     **CHANNEL_ZH,
     "not acquired": "未获客",
-    "visit": "拜访",
-    "call": "电话",
-    "message": "消息",
-    "email": "邮件",
-    "demo": "演示",
-    "sample": "样品",
-    "quote_sent": "发送报价",
-    "quote_viewed": "查看报价",
-    "meeting": "会议",
+    **ACTIVITY_KIND_ZH,
     **COST_CATEGORY_ZH,
-    "first": "首次触点",
-    "last": "末次触点",
-    "linear": "线性",
-    "position": "位置(40/20/40)",
-    "time_decay": "时间衰减",
-    "markov": "马尔可夫",
-    "shapley": "Shapley",
+    **TOUCH_MODEL_ZH,
+    **CYCLE_BAND_ZH,
     # words
     "CAC by channel": "各渠道获客成本",
     "CAC by visit band": "按拜访次数的获客成本",

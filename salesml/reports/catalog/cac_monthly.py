@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from salesml._labels import (
+    ACTIVITY_KIND_ZH,
+    CHANNEL_ZH,
+    COST_CATEGORY_ZH,
+    CYCLE_BAND_ZH,
+    TOUCH_MODEL_ZH,
+    UNALLOCATED_REASON_ZH,
+)
 from salesml.reports.messages import MESSAGES, register
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 
-__all__ = ["REPORT", "CacMonthlyParams", "register_cac_labels"]
+__all__ = ["MONEY_COLUMNS", "REPORT", "CacMonthlyParams", "register_cac_labels"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +60,7 @@ register(
             "Bars show the 95% bootstrap interval; 'change' compares with the previous period.",
             "zh": "本期获取的每个客户的成本：每笔费用都归属到使用它的线索、活动、商机和物料核销；"
             "计入客户首次赢单前的成本，以及未转化线索的成本。误差线为95%自助法区间；"
-            "“change”为与上一期相比的变化。",
+            "“变化”为与上一期相比的变化。",
         },
         "cac_monthly.by_visit": {"en": "CAC by visit frequency", "zh": "按拜访频次的获客成本"},
         "cac_monthly.by_cycle": {"en": "CAC by deal-cycle length", "zh": "按成交周期的获客成本"},
@@ -94,7 +102,23 @@ register(
     }
 )
 
-#: Display labels of the CAC tables' columns and values (registered where still absent,
+#: Columns of the CAC tables (report and what-if app) holding CNY amounts.
+MONEY_COLUMNS: tuple[str, ...] = (
+    "acquisition_cost",
+    "cac",
+    "cac_low",
+    "cac_high",
+    "cac_previous",
+    "cac_base",
+    "revenue",
+    "cost",
+    "incurred",
+    "allocated",
+    "unallocated",
+    "amount",
+)
+
+#: Display labels of the CAC tables' columns (registered where still absent,
 #: so labels another module registered first keep their text).
 _LABELS: dict[str, tuple[str, str]] = {
     "units": ("Units", "对象数"),
@@ -125,45 +149,76 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cac_base": ("CAC before", "调整前获客成本"),
     "roi_base": ("ROI before", "调整前投入产出比"),
     "not acquired": ("not acquired", "未获客"),
-    "media": ("Media", "媒体投放"),
-    "field_promotion_labor": ("Field promotion labour", "地推人力"),
-    "samples": ("Samples", "样品"),
-    "store_materials": ("Store materials", "门店物料"),
-    "events": ("Events", "展会活动"),
-    "travel": ("Travel", "差旅"),
-    "gifts": ("Gifts", "礼品"),
-    "commissions": ("Commissions", "佣金"),
-    "channel_fees": ("Channel fees", "渠道费"),
-    "content": ("Content", "内容"),
-    "tools": ("Tools", "工具"),
-    "community_referral": ("Community referral", "社群转介绍"),
-    "visit": ("Visit", "拜访"),
-    "call": ("Call", "电话"),
-    "message": ("Message", "消息"),
-    "email": ("Email", "邮件"),
-    "demo": ("Demo", "演示"),
-    "sample": ("Sample", "样品试用"),
-    "quote_sent": ("Quote sent", "发送报价"),
-    "quote_viewed": ("Quote viewed", "查看报价"),
-    "meeting": ("Meeting", "会议"),
-    "first": ("First touch", "首次触点"),
-    "last": ("Last touch", "末次触点"),
-    "linear": ("Linear", "线性"),
-    "position": ("Position 40/20/40", "位置40/20/40"),
-    "time_decay": ("Time decay", "时间衰减"),
-    "markov": ("Markov", "马尔可夫"),
-    "shapley": ("Shapley", "Shapley"),
+}
+
+
+#: English names of the values in the CAC tables; their Chinese names come from
+#: :mod:`salesml._labels`, the source the figures and findings use too.
+_VALUES_EN: dict[str, str] = {
+    "media": "Media",
+    "field_promotion_labor": "Field promotion labour",
+    "samples": "Samples",
+    "store_materials": "Store materials",
+    "events": "Events",
+    "travel": "Travel",
+    "gifts": "Gifts",
+    "commissions": "Commissions",
+    "channel_fees": "Channel fees",
+    "content": "Content",
+    "tools": "Tools",
+    "community_referral": "Community referral",
+    "visit": "Visit",
+    "call": "Call",
+    "message": "Message",
+    "email": "Email",
+    "demo": "Demo",
+    "sample": "Sample",
+    "quote_sent": "Quote sent",
+    "quote_viewed": "Quote viewed",
+    "meeting": "Meeting",
+    "first": "First touch",
+    "last": "Last touch",
+    "linear": "Linear",
+    "position": "Position 40/20/40",
+    "time_decay": "Time decay",
+    "markov": "Markov",
+    "shapley": "Shapley",
+}
+
+_VALUES_ZH: dict[str, str] = {
+    **CHANNEL_ZH,
+    **COST_CATEGORY_ZH,
+    **ACTIVITY_KIND_ZH,
+    **CYCLE_BAND_ZH,
+    **TOUCH_MODEL_ZH,
+    **UNALLOCATED_REASON_ZH,
 }
 
 
 def register_cac_labels() -> None:
-    """Register the ``value.*`` labels of the CAC tables that are not registered yet."""
+    """Register the ``value.*`` labels of the CAC tables that are not registered yet.
+
+    Values with a Chinese name in :mod:`salesml._labels` (channels, cost categories,
+    activity kinds, cycle bands, attribution models, unallocated reasons) always take it from there,
+    so a table and the figure beside it name a value alike.
+    """
     register(
         {
             f"value.{k}": {"en": en, "zh": zh}
             for k, (en, zh) in _LABELS.items()
             if f"value.{k}" not in MESSAGES
         }
+    )
+    # The shared names win over a differing text registered earlier (keeping its English).
+    register(
+        {
+            f"value.{k}": {
+                "en": MESSAGES.get(f"value.{k}", {}).get("en") or _VALUES_EN.get(k, k),
+                "zh": zh,
+            }
+            for k, zh in _VALUES_ZH.items()
+        },
+        replace=True,
     )
 
 
