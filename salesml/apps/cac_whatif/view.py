@@ -9,7 +9,7 @@ import ipywidgets as w
 
 from salesml.apps.cac_whatif.state import CacWhatIfState
 from salesml.apps.widgets import draw_chart, frame_html, linked_text, result_widgets
-from salesml.reports.catalog.cac_monthly import register_cac_labels
+from salesml.reports.catalog.cac_monthly import MONEY_COLUMNS, register_cac_labels
 from salesml.reports.messages import label, register, t
 
 __all__ = ["CacWhatIfView"]
@@ -219,12 +219,18 @@ class CacWhatIfView(w.VBox):
             r.cac[[c for c in _CAC_COLUMNS if c in r.cac]],
             lang,
             percent=["rel_precision"],
+            money=MONEY_COLUMNS,
+            # after a budget shift acquisitions are model estimates: whole customers
+            counts=["acquired"],
             label_values=["channel"],
         )
         self.roi_table.value = frame_html(
             r.roi[[c for c in _ROI_COLUMNS if c in r.roi]],
             lang,
+            money=MONEY_COLUMNS,
             decimals=2,
             label_values=["channel"],
         )
-        self.unallocated.value = frame_html(r.unallocated, lang, label_values=["category"])
+        self.unallocated.value = frame_html(
+            r.unallocated, lang, money=MONEY_COLUMNS, label_values=["category", "reason"]
+        )
