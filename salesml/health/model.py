@@ -29,15 +29,46 @@ from salesml.health.signals import health_signals, load_signal_rules
 from salesml.health.snapshots import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 __all__ = [
+    "BAND_NAMES",
     "DRIVER_FEATURES",
     "MODEL_FEATURES",
     "DealHealthModel",
     "FeatureMismatchError",
     "InsufficientDataError",
+    "band_name",
+    "band_range",
+    "describe_bands",
 ]
 
 #: Health bands on the 0-100 score: ``(upper bound of "at risk", upper bound of "watch")``.
 DEFAULT_BANDS: tuple[float, float] = (25.0, 50.0)
+#: Display names of the bands: band -> (en, zh).
+BAND_NAMES: dict[str, tuple[str, str]] = {
+    "at_risk": ("At risk", "高风险"),
+    "watch": ("Watch", "关注"),
+    "healthy": ("Healthy", "健康"),
+}
+
+
+def band_name(band: str, lang: str = "en") -> str:
+    """Display name of a band (``at_risk`` -> ``At risk`` / ``高风险``)."""
+    en, zh = BAND_NAMES.get(band, (band, band))
+    return zh if lang == "zh" else en
+
+
+def band_range(band: str, bands: tuple[float, float] = DEFAULT_BANDS) -> str:
+    """The scores of one band, e.g. ``"< 25"``, ``"25-50"``, ``"≥ 50"`` (as :meth:`DealHealthModel.band` cuts)."""
+    lo, hi = bands
+    return {"at_risk": f"< {lo:g}", "watch": f"{lo:g}-{hi:g}", "healthy": f"≥ {hi:g}"}[band]
+
+
+def describe_bands(bands: tuple[float, float] = DEFAULT_BANDS, lang: str = "en") -> str:
+    """The band rule in words, e.g. ``"At risk < 25 ≤ Watch < 50 ≤ Healthy"``."""
+    lo, hi = bands
+    at_risk, watch, healthy = (band_name(b, lang) for b in ("at_risk", "watch", "healthy"))
+    return f"{at_risk} < {lo:g} ≤ {watch} < {hi:g} ≤ {healthy}"
+
+
 #: Snapshot features the LightGBM engine uses by default: a lean set. The cumulative
 #: per-kind activity counts are left out: they mostly restate the deal's age and
 #: split reason credit among near-duplicates, which blurs the reason codes.
