@@ -9,11 +9,23 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.health import WeeklyHealth
 from salesml.health.interventions import ACTION_COLUMNS
-from salesml.reports.messages import register
-from salesml.reports.params import ReportParams
+from salesml.health.model import BAND_NAMES, describe_bands
+from salesml.reports.messages import MESSAGES, register, t
+from salesml.reports.params import ReportParams, period_bounds
 from salesml.reports.registry import ReportSpec
 
-__all__ = ["REPORT", "DealHealthWeeklyParams", "at_risk_rows", "backtest_rows", "review_instant"]
+__all__ = [
+    "REPORT",
+    "DealHealthWeeklyParams",
+    "at_risk_rows",
+    "backtest_rows",
+    "band_rule",
+    "group_rows",
+    "model_card_rows",
+    "mover_rows",
+    "review_instant",
+    "section_key",
+]
 
 
 @dataclass(frozen=True)
@@ -47,29 +59,45 @@ class DealHealthWeeklyParams(ReportParams):
 
 register(
     {
-        "deal_health_weekly.title": {"en": "Deal health review", "zh": "商机健康度周报"},
-        "deal_health_weekly.actions": {
+        "deal_health_weekly.title": {"en": "Deal health review", "zh": "商机健康度评估"},
+        "deal_health_weekly.actions_week": {
             "en": "Deals to act on this week",
-            "zh": "本周需要干预的商机",
+            "zh": "本周需要跟进的商机",
+        },
+        "deal_health_weekly.actions_now": {
+            "en": "Deals to act on now",
+            "zh": "当前需要跟进的商机",
         },
         "deal_health_weekly.actions_note": {
             "en": "Health score = calibrated probability (x100) of winning within {horizon} "
-            "days. Escalations: high-value deals whose score fell 10+ points in a week.",
-            "zh": "健康分 = {horizon} 天内赢单的校准概率 (x100)。升级：一周内健康分下降 10 分以上的高金额商机。",
+            "days; bands: {bands}. Change = against the score 7 days before the review. "
+            "Escalations: high-value deals whose score fell 10+ points in those 7 days.",
+            "zh": "健康分 = {horizon} 天内赢单的校准概率 (x100)；分档：{bands}。"
+            "变化 = 与评估日前 7 天的健康分相比。升级：这 7 天内健康分下降 10 分以上的高金额商机。",
         },
         "deal_health_weekly.distribution": {
             "en": "Score distribution by region and rep",
             "zh": "按区域和销售的健康分分布",
         },
-        "deal_health_weekly.movers": {
+        "deal_health_weekly.movers_week": {
             "en": "Week-over-week movers",
             "zh": "周环比变化最大的商机",
+        },
+        "deal_health_weekly.movers_now": {
+            "en": "Movers since the previous snapshot",
+            "zh": "与上次快照相比变化最大的商机",
         },
         "deal_health_weekly.card": {"en": "Model card", "zh": "模型卡"},
         "deal_health_weekly.card_note": {
             "en": "Backtest on held-out time against two baselines (historic win rate by "
-            "stage; rule signals alone). Lower Brier, log loss and ECE are better.",
-            "zh": "在时间外样本上回测，并与两个基线比较（按阶段的历史赢率；仅规则信号）。Brier、对数损失和 ECE 越低越好。",
+            "stage; rule signals alone). Higher AUC is better; lower Brier, log loss and "
+            "ECE are better.",
+            "zh": "在时间外样本上回测，并与两个基线比较（按阶段的历史赢率；仅规则信号）。"
+            "AUC 越高越好；Brier、对数损失和 ECE 越低越好。",
+        },
+        "deal_health_weekly.calibration_slice": {
+            "en": "{start} .. {end} ({rows} snapshots)",
+            "zh": "{start} 至 {end}（{rows} 个快照）",
         },
         "deal_health_weekly.no_backtest": {
             "en": "Not enough closed history for a backtest yet.",
@@ -77,6 +105,101 @@ register(
         },
     }
 )
+
+#: Column names and data values of this report's tables: key -> (en, zh). Shared
+#: keys that another report registered first (``amount``, ``change``, ``model``) keep
+#: their text.
+_LABELS: dict[str, tuple[str, str]] = {
+    "priority": ("Priority", "优先级"),
+    "deal_id": ("Deal", "商机"),
+    "owner": ("Owner", "负责人"),
+    "rep_id": ("Rep", "销售"),
+    "amount": ("Amount", "金额"),
+    "health_score": ("Health score", "健康分"),
+    "band": ("Band", "分档"),
+    "change": ("Change", "变化"),
+    "top_reasons": ("Top reasons", "主要原因"),
+    "suggested_action": ("Suggested action", "建议行动"),
+    "escalate": ("Escalate", "升级"),
+    "open_deals": ("Open deals", "进行中商机"),
+    "pipeline": ("Pipeline", "管道金额"),
+    "mean_score": ("Mean score", "平均健康分"),
+    "at_risk_deals": ("At-risk deals", "高风险商机"),
+    "score_7d_before": ("Score 7 days before", "7 天前健康分"),
+    "item": ("Item", "项目"),
+    "value": ("Value", "取值"),
+    "model": ("Model", "模型"),
+    "auc": ("AUC", "AUC"),
+    "brier": ("Brier", "Brier"),
+    "log_loss": ("Log loss", "对数损失"),
+    "ece": ("ECE", "ECE"),
+    "n_snapshots": ("Snapshots", "快照数"),
+    "health_model": ("Health model", "健康度模型"),
+    "stage_baseline": ("Stage win rate", "阶段历史赢率"),
+    "rules_baseline": ("Rule signals", "规则信号"),
+    # model card items (see DealHealthModel.summary)
+    "engine": ("Engine", "算法"),
+    "training window": ("Training window", "训练时间窗"),
+    "labelled deals": ("Labelled deals", "已知结果商机数"),
+    "labelled snapshots": ("Labelled snapshots", "已知结果快照数"),
+    "base win rate": ("Base win rate", "基础赢率"),
+    "horizon (days)": ("Horizon (days)", "预测期(天)"),
+    "features": ("Features", "特征数"),
+    "calibration": ("Calibration", "校准方法"),
+    "calibration slice": ("Calibration slice", "校准样本时间段"),
+    "bands (score)": ("Bands (score)", "分档(健康分)"),
+    "salesml version": ("salesml version", "salesml 版本"),
+    "data fingerprint": ("Data fingerprint", "数据指纹"),
+    "note": ("Note", "说明"),
+    **BAND_NAMES,
+}
+
+#: Engines and calibration methods named on the model card: key -> (en, zh).
+_METHODS: dict[str, tuple[str, str]] = {
+    "lightgbm": ("LightGBM", "LightGBM"),
+    "logistic": ("Logistic regression", "逻辑回归"),
+    "isotonic": ("Isotonic", "保序回归"),
+    "platt": ("Platt scaling", "Platt 缩放"),
+    "none": ("None", "无"),
+}
+
+register(
+    {f"deal_health_weekly.method.{k}": {"en": en, "zh": zh} for k, (en, zh) in _METHODS.items()}
+)
+register(
+    {
+        f"value.{k}": {"en": en, "zh": zh}
+        for k, (en, zh) in _LABELS.items()
+        if f"value.{k}" not in MESSAGES
+    }
+)
+
+
+def _points(score: pd.Series) -> pd.Series:
+    """A 0-100 score rounded to whole points (``-0.4`` gives ``0``, not ``-0``)."""
+    return score.round() + 0.0
+
+
+def _signed_points(change: pd.Series) -> pd.Series:
+    """A score change as text in whole points: ``+12``, ``-3``, ``0`` (blank when unknown)."""
+
+    def show(x: float) -> str:
+        if pd.isna(x):
+            return ""
+        v = round(float(x))
+        return f"{v:+d}" if v else "0"
+
+    return change.map(show)
+
+
+def section_key(period: str, section: str) -> str:
+    """Message key of a section title: claims "this week" only when the period is one week.
+
+    ``section`` is ``"actions"`` or ``"movers"``.
+    """
+    start, end = period_bounds(period)
+    weekly = end - start == pd.Timedelta(days=7) and start.dayofweek == 0
+    return f"deal_health_weekly.{section}_{'week' if weekly else 'now'}"
 
 
 def review_instant(data: SalesData, period_end: pd.Timestamp) -> pd.Timestamp:
@@ -87,17 +210,102 @@ def review_instant(data: SalesData, period_end: pd.Timestamp) -> pd.Timestamp:
 
 
 def at_risk_rows(weekly: WeeklyHealth | None, top_n: int) -> pd.DataFrame | None:
-    """The action list's first ``top_n`` rows, in display order."""
+    """The action list's first ``top_n`` rows, in display order.
+
+    Output columns: :data:`~salesml.health.interventions.ACTION_COLUMNS`, with
+    ``health_score`` rounded to whole points and ``change`` as signed text (``+12``).
+    """
     if weekly is None:
         return None
-    return weekly.actions[list(ACTION_COLUMNS)].head(top_n)
+    rows = weekly.actions[list(ACTION_COLUMNS)].head(top_n)
+    return rows.assign(
+        health_score=_points(rows["health_score"]),
+        change=_signed_points(rows["change"]),
+    )
+
+
+def group_rows(weekly: WeeklyHealth | None, by: str) -> pd.DataFrame | None:
+    """Open deals by ``region`` or ``rep_id``.
+
+    Output columns: ``by``, ``open_deals``, ``pipeline`` (yuan), ``mean_score``
+    (whole points), ``at_risk_deals``.
+    """
+    if weekly is None:
+        return None
+    g = weekly.by_region if by == "region" else weekly.by_rep
+    return g.rename(columns={"at_risk": "at_risk_deals"}).assign(
+        open_deals=g["open_deals"].astype("int64"),
+        mean_score=_points(g["mean_score"]),
+        at_risk_deals=g["at_risk"].astype("int64"),
+    )
+
+
+def mover_rows(weekly: WeeklyHealth | None) -> pd.DataFrame | None:
+    """Deals whose score moved most in the 7 days before the review.
+
+    Output columns: ``deal_id``, ``owner``, ``amount``, ``health_score`` and
+    ``score_7d_before`` (whole points), ``change`` (signed text, ``+12``).
+    """
+    if weekly is None:
+        return None
+    m = weekly.movers
+    return m.rename(columns={"previous": "score_7d_before"}).assign(
+        health_score=_points(m["health_score"]),
+        score_7d_before=_points(m["previous"]),
+        change=_signed_points(m["change"]),
+    )
+
+
+def band_rule(weekly: WeeklyHealth | None, lang: str = "en") -> str:
+    """The model's band rule in ``lang`` (the default bands when there is no model)."""
+    return (
+        describe_bands(weekly.model.bands, lang)
+        if weekly is not None
+        else describe_bands(lang=lang)
+    )
+
+
+def model_card_rows(weekly: WeeklyHealth | None, lang: str = "en") -> pd.DataFrame | None:
+    """The model card (``item``, ``value``) for people: counts with separators, the base
+    win rate as a percentage, methods and the band rule in ``lang``."""
+    if weekly is None:
+        return None
+    m = weekly.model
+    shown = {
+        "engine": t(f"deal_health_weekly.method.{m.engine_}", lang),
+        "labelled deals": f"{m.n_closed_deals_:,}",
+        "labelled snapshots": f"{m.n_rows_:,}",
+        "base win rate": f"{m.base_rate_:.1%}",
+        "calibration": t(f"deal_health_weekly.method.{m.calibrator_['method']}", lang),
+        "bands (score)": band_rule(weekly, lang),
+    }
+    if m.calibration_window_ is not None:
+        a, b = m.calibration_window_
+        shown["calibration slice"] = t(
+            "deal_health_weekly.calibration_slice",
+            lang,
+            start=f"{a:%Y-%m-%d}",
+            end=f"{b:%Y-%m-%d}",
+            rows=f"{m.n_calibration_rows_:,}",
+        )
+    card = m.summary.copy()
+    card["value"] = [shown.get(i, v) for i, v in zip(card["item"], card["value"], strict=True)]
+    return card
 
 
 def backtest_rows(weekly: WeeklyHealth | None) -> pd.DataFrame | None:
-    """Pooled backtest metrics of the model and both baselines (``None`` if not run)."""
+    """Pooled backtest metrics of the model and both baselines (``None`` if not run).
+
+    Output columns: ``model`` (``health_model``, ``stage_baseline``, ``rules_baseline``),
+    ``auc``, ``brier``, ``log_loss``, ``ece``, ``n_snapshots`` (snapshots scored, an integer).
+    """
     if weekly is None or weekly.backtest is None:
         return None
-    return weekly.backtest.metrics[["model", "auc", "brier", "log_loss", "ece", "n"]]
+    m = weekly.backtest.metrics[["model", "auc", "brier", "log_loss", "ece", "n"]]
+    return m.rename(columns={"n": "n_snapshots"}).assign(
+        model=m["model"].replace({"model": "health_model"}),
+        n_snapshots=m["n"].round().astype("int64"),
+    )
 
 
 REPORT = ReportSpec(
