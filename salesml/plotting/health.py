@@ -28,6 +28,7 @@ _NAMES = {
         "base": "average deal",
         "final": "this deal",
         "logodds": "log-odds of winning",
+        "other": "other reasons",
     },
     "zh": {
         "model": "健康度模型",
@@ -44,6 +45,7 @@ _NAMES = {
         "base": "平均商机",
         "final": "该商机",
         "logodds": "赢单对数几率",
+        "other": "其他原因",
     },
 }
 
@@ -147,7 +149,8 @@ def reason_waterfall(
     contributions
         One row of :meth:`DealHealthModel.contributions` (reasons plus ``bias``).
     phrases
-        Optional reason -> phrase labels (e.g. from ``explain`` for this deal).
+        Optional reason -> phrase labels (e.g. from ``explain`` for this deal, with
+        ``top`` covering every reason, so no bar falls back to a feature name).
     deal_id, health_score
         For the title.
     top
@@ -162,7 +165,7 @@ def reason_waterfall(
     labels = [str(phrases.get(k, k)) if phrases is not None else str(k) for k in shown.index]
     values = list(shown.to_numpy())
     if len(order) > top:
-        labels.append("other" if lang == "en" else "其他")
+        labels.append(t["other"])
         values.append(rest)
     fig = go.Figure(
         go.Waterfall(

@@ -46,6 +46,9 @@ class DealWhatifResult:
         ``direction``, ``phrase``).
     contributions
         All reason contributions of the edited snapshot (plus ``bias``), for the waterfall.
+    phrases
+        reason -> phrase of every reason of the edited snapshot (the waterfall's labels,
+        worded as in ``reasons`` and the report).
     snapshot
         The edited one-row snapshot.
     """
@@ -58,6 +61,7 @@ class DealWhatifResult:
     high: float
     reasons: pd.DataFrame
     contributions: pd.Series
+    phrases: pd.Series
     snapshot: pd.DataFrame
 
 
@@ -168,8 +172,9 @@ class DealWhatifState(AppState):
             edited = self.edited_snapshot()
             sc = self.model.score(edited).iloc[0]
             base = float(100 * self.model.predict_proba(actual).iloc[0])
-            reasons = self.model.explain(edited, top=5, lang=self.lang)
             contrib = self.model.contributions(edited).iloc[0]
+            # every reason, ranked: the first five are the list, all of them label the chart
+            reasons = self.model.explain(edited, top=len(contrib) - 1, lang=self.lang)
             self.result = DealWhatifResult(
                 deal_id=self.deal_id,
                 actual_score=base,
@@ -177,7 +182,10 @@ class DealWhatifState(AppState):
                 band=str(sc["band"]),
                 low=float(100 * sc["low"]),
                 high=float(100 * sc["high"]),
-                reasons=reasons[["rank", "reason", "contribution", "direction", "phrase"]],
+                reasons=reasons.loc[
+                    reasons["rank"] <= 5, ["rank", "reason", "contribution", "direction", "phrase"]
+                ],
                 contributions=contrib,
+                phrases=reasons.set_index("reason")["phrase"],
                 snapshot=edited,
             )

@@ -9,6 +9,7 @@ import ipywidgets as w
 
 from salesml.apps.deal_whatif.state import DealWhatifState
 from salesml.apps.widgets import draw_chart, result_widgets
+from salesml.health.model import band_name, band_range, describe_bands
 from salesml.reports.messages import register, t
 
 __all__ = ["DealWhatifView"]
@@ -25,9 +26,12 @@ register(
         "deal_whatif.reply_delay_hours": {"en": "Reply delay (h)", "zh": "消息回复时长(小时)"},
         "deal_whatif.terms_revisions": {"en": "Terms revisions", "zh": "商务条款调整次数"},
         "deal_whatif.score": {
-            "en": "Health score {score:.0f} ({band}; {low:.0f}-{high:.0f}); as it is: {actual:.0f}",
-            "zh": "健康分 {score:.0f}（{band}；{low:.0f}-{high:.0f}）；当前实际：{actual:.0f}",
+            "en": "Health score {score:.0f}: {band} (score {band_range}) · 90% interval "
+            "{low:.0f}-{high:.0f} · as it is: {actual:.0f}",
+            "zh": "健康分 {score:.0f}：{band}（健康分 {band_range}）· 90% 区间 "
+            "{low:.0f}-{high:.0f} · 当前实际：{actual:.0f}",
         },
+        "deal_whatif.bands": {"en": "Bands: {bands}", "zh": "分档：{bands}"},
         "deal_whatif.reasons": {"en": "Top reasons", "zh": "主要原因"},
     }
 )
@@ -36,10 +40,9 @@ register(
 def _waterfall(result: Any, lang: str) -> Any:
     from salesml.plotting.health import reason_waterfall
 
-    phrases = result.reasons.set_index("reason")["phrase"]
     return reason_waterfall(
         result.contributions,
-        phrases=phrases,
+        phrases=result.phrases,
         deal_id=result.deal_id,
         health_score=result.score,
         lang=lang,
@@ -109,17 +112,20 @@ class DealWhatifView(w.VBox):
         lang = self.state.lang
         for name, s in self.sliders.items():
             s.max = max(s.max, getattr(self.state, name))
+        bands = self.state.model.bands
         self.headline.value = html.escape(
             t(
                 "deal_whatif.score",
                 lang,
                 score=r.score,
-                band=r.band,
+                band=band_name(r.band, lang),
+                band_range=band_range(r.band, bands),
                 low=r.low,
                 high=r.high,
                 actual=r.actual_score,
             )
         )
+        self.headline.tooltip = t("deal_whatif.bands", lang, bands=describe_bands(bands, lang))
         draw_chart(self.state, self.chart, lambda: _waterfall(r, lang))
         items = "".join(
             f"<li>{html.escape(d)} {html.escape(p)} ({c:+.2f})</li>"
