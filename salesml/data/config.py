@@ -45,9 +45,7 @@ class DatasetConfig:
     currency: str = "CNY"
     timezone: str = "Asia/Shanghai"
     stage_order: list[str] = field(default_factory=lambda: list(DEFAULT_STAGE_ORDER))
-    cost_categories: dict[str, str] = field(
-        default_factory=lambda: {c: c for c in COST_CATEGORIES}
-    )
+    cost_categories: dict[str, str] = field(default_factory=lambda: {c: c for c in COST_CATEGORIES})
     go_live: str | None = None
     encoding: str = "auto"
     files: dict[str, str] = field(default_factory=dict)
