@@ -55,7 +55,7 @@ _ZH: dict[str, str] = {
     "leads": "线索数",
     "lost leads": "流失线索",
     "reason": "流失原因",
-    "unexplained": "未说明原因",
+    "unexplained": "（未记录原因）",
     "Sales funnel": "销售漏斗",
     "Conversion gap vs. rest of organisation": "各阶段转化率与其余组织的差距",
     "Days in stage": "各阶段停留天数",

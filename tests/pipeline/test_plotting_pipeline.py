@@ -57,8 +57,8 @@ def test_lead_loss_bars_highlight_unexplained(tiny: SalesData) -> None:
     fig = lead_loss_bars(lead_leakage(tiny), lang="zh")
     bar = fig.data[0]
     names = list(bar.y)
-    assert "未说明原因" in names and "价格" in names
-    k = names.index("未说明原因")
+    assert "（未记录原因）" in names and "价格" in names
+    k = names.index("（未记录原因）")
     assert bar.marker.color[k] != bar.marker.color[names.index("价格")]
     assert bar.x[k] == 2
 

@@ -112,7 +112,12 @@ def breakpoint_rows(
         flagged = t[t["breakpoint"]]
         rows = flagged if len(flagged) >= 5 else t.nsmallest(5, "gap_pp")
     cols = [*result.by, "stage", "decided", "conversion", "baseline", "gap_pp", "p_adjusted"]
-    return rows[[c for c in [*cols, "breakpoint"] if c in rows]].reset_index(drop=True)
+    out = rows[[c for c in [*cols, "breakpoint"] if c in rows]].reset_index(drop=True)
+    if "p_adjusted" in out:  # small p-values must not print as 0.00
+        out["p_adjusted"] = out["p_adjusted"].map(
+            lambda p: "" if pd.isna(p) else f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
+        )
+    return out
 
 
 def duration_rows(result: DurationResult | None) -> pd.DataFrame | None:
