@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from salesml._labels import CHANNEL_ZH
 from salesml.health.signals import _render_column, health_signals, render_phrase
 
 if TYPE_CHECKING:
@@ -130,7 +131,7 @@ REASON_PHRASES: dict[str, tuple[str, str]] = {
     ),
     "region": ("region {region}", "大区 {region}"),
     "segment": ("segment {segment}", "客户类型 {segment}"),
-    "channel": ("came through {channel}", "来源渠道 {channel}"),
+    "channel": ("came through {channel_en}", "来源渠道 {channel_zh}"),
     "product_line": ("product line {product_line}", "产品线 {product_line}"),
     "tier": ("customer tier {tier}", "客户等级 {tier}"),
     # rule signals (logistic engine)
@@ -228,6 +229,9 @@ def _with_derived_row(row: dict[str, object]) -> dict[str, object]:
     out = dict(row)
     if "stage" in out and "stage_zh" not in out:
         out["stage_zh"] = STAGE_ZH.get(str(out["stage"]), out["stage"])
+    if "channel" in out and "channel_zh" not in out:
+        out["channel_zh"] = CHANNEL_ZH.get(str(out["channel"]), out["channel"])
+        out["channel_en"] = str(out["channel"]).replace("_", " ")
     for src, dst in (
         ("quote_unanswered_hours", "quote_unanswered_days"),
         ("quote_wait_hours_max", "quote_wait_days"),
@@ -252,6 +256,9 @@ def _with_derived(snapshots: pd.DataFrame) -> pd.DataFrame:
     out = snapshots.copy()
     if "stage" in out:
         out["stage_zh"] = out["stage"].map(lambda s: STAGE_ZH.get(s, s)).astype("str")
+    if "channel" in out:
+        out["channel_zh"] = out["channel"].map(lambda c: CHANNEL_ZH.get(c, c)).astype("str")
+        out["channel_en"] = out["channel"].astype("str").str.replace("_", " ")
     if "quote_unanswered_hours" in out:
         out["quote_unanswered_days"] = out["quote_unanswered_hours"] / 24
     if "quote_wait_hours_max" in out:
