@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import pandas as pd
+
+from salesml.data.checks import require_columns
 
 __all__ = ["require_amounts", "require_columns", "require_dates"]
 
 _HINT = "load the data with salesml.load_dataset (which validates and quarantines bad rows)"
-
-
-def require_columns(df: pd.DataFrame, table: str, columns: Iterable[str], analysis: str) -> None:
-    """Raise ``ValueError`` naming the table and every column ``analysis`` needs but lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{analysis} needs column(s) {', '.join(missing)} in table {table!r}, "
-            f"which has: {', '.join(map(str, df.columns))}"
-        )
 
 
 def _row_name(df: pd.DataFrame, key: str | None, pos: int) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
+from salesml.data.checks import require_columns
 from salesml.pipeline.periods import PeriodLike, parse_period
 
 __all__ = [
@@ -68,16 +69,6 @@ DIMENSIONS: dict[str, tuple[str, str, str]] = {
 
 _NAT = np.iinfo(np.int64).min
 _CACHE_SIZE = 4
-
-
-def require_columns(df: pd.DataFrame, table: str, columns: Iterable[str], analysis: str) -> None:
-    """Raise ``ValueError`` naming the table and every column ``analysis`` needs but lacks."""
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"{analysis} needs column(s) {', '.join(missing)} in table {table!r}, "
-            f"which has: {', '.join(map(str, df.columns))}"
-        )
 
 
 def normalise_by(by: GroupBy) -> list[str]:
