@@ -22,6 +22,7 @@ from salesml._labels import (
     CYCLE_BAND_ZH,
     TOUCH_MODEL_ZH,
 )
+from salesml.plotting._style import styled
 
 __all__ = [
     "cac_interval_chart",
@@ -70,14 +71,7 @@ def _check(lang: str) -> None:
 
 
 def _layout(fig: go.Figure, title: str, lang: str, **kw: Any) -> go.Figure:
-    fig.update_layout(
-        title=_label(title, lang),
-        template="plotly_white",
-        margin={"l": 60, "r": 20, "t": 60, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-        **kw,
-    )
-    return fig
+    return styled(fig, _label(title, lang), **kw)
 
 
 def _group_col(table: pd.DataFrame, value: str) -> list[str]:

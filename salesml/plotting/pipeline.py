@@ -17,6 +17,7 @@ from salesml.pipeline.breakpoints import BreakpointResult
 from salesml.pipeline.durations import DurationResult
 from salesml.pipeline.funnel import FunnelResult
 from salesml.pipeline.leakage import UNEXPLAINED, LeakageResult
+from salesml.plotting._style import styled
 
 __all__ = ["breakpoint_heatmap", "funnel_chart", "lead_loss_bars", "stage_duration_bars"]
 
@@ -30,14 +31,7 @@ def _group_name(row: object, by: list[str], lang: str) -> str:
 
 
 def _layout(fig: go.Figure, title: str, lang: str, **kwargs: object) -> go.Figure:
-    fig.update_layout(
-        title=label(title, lang),
-        template="plotly_white",
-        margin={"l": 60, "r": 20, "t": 60, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-        **kwargs,
-    )
-    return fig
+    return styled(fig, label(title, lang), **kwargs)
 
 
 def funnel_chart(
