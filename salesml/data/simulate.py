@@ -1269,23 +1269,21 @@ def _simulate_chunk(
     # ------------------------------------------------------------------ approvals
     ap_c = np.flatnonzero(cust_seg <= 1)
     sub1 = cust_t[ap_c] + rng.uniform(0.05, 2, len(ap_c))
-    breach1 = rng.random(len(ap_c)) < 0.10
-    dec_h1 = np.where(
-        breach1,
-        rng.uniform(50, 200, len(ap_c)),
-        _lognormal(rng, 14.0, 0.6, len(ap_c)).clip(0.5, 46),
-    )
-    dec1 = sub1 + dec_h1 / 24.0
-    rej1 = rng.random(len(ap_c)) < 0.05
-    sub2 = dec1 + rng.uniform(0.1, 3, len(ap_c))
-    breach2 = rng.random(len(ap_c)) < 0.08
-    dec_h2 = np.where(
-        breach2,
-        rng.uniform(50, 200, len(ap_c)),
-        _lognormal(rng, 10.0, 0.6, len(ap_c)).clip(0.5, 46),
-    )
-    dec2 = sub2 + dec_h2 / 24.0
-    rej2 = rng.random(len(ap_c)) < 0.04
+    n_ap = len(ap_c)
+
+    def decide(submitted: np.ndarray, breach_rate: float, median_h: float, reject_rate: float):
+        """Decision times (a planted share beyond the SLA) and rejections of one step."""
+        breach = rng.random(n_ap) < breach_rate
+        hours = np.where(
+            breach,
+            rng.uniform(50, 200, n_ap),
+            _lognormal(rng, median_h, 0.6, n_ap).clip(0.5, 46),
+        )
+        return submitted + hours / 24.0, rng.random(n_ap) < reject_rate
+
+    dec1, rej1 = decide(sub1, 0.10, 14.0, 0.05)
+    sub2 = dec1 + rng.uniform(0.1, 3, n_ap)
+    dec2, rej2 = decide(sub2, 0.08, 10.0, 0.04)
     has2 = ~rej1
     mgr_pick = np.array([w.managers_by_region[r][0] for r in range(5)])
     rev = w.reps["rep_id"].to_numpy()[mgr_pick[cust_region[ap_c]]]
