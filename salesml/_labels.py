@@ -11,9 +11,48 @@ __all__ = [
     "CHANNEL_ZH",
     "COST_CATEGORY_ZH",
     "CYCLE_BAND_ZH",
+    "LOST_REASON_ZH",
+    "PRODUCT_LINE_ZH",
+    "SEGMENT_ZH",
+    "STAGE_ZH",
     "TOUCH_MODEL_ZH",
     "UNALLOCATED_REASON_ZH",
 ]
+
+#: Deal stages of the default stage order, and the final "won" step of a funnel.
+STAGE_ZH: dict[str, str] = {
+    "qualification": "资格确认",
+    "needs_analysis": "需求分析",
+    "proposal": "方案报价",
+    "negotiation": "商务谈判",
+    "contract": "签约",
+    "won": "赢单",
+}
+
+#: Customer segments.
+SEGMENT_ZH: dict[str, str] = {
+    "key_account": "大客户",
+    "mid_market": "中型客户",
+    "small_business": "小微客户",
+}
+
+#: Product lines.
+PRODUCT_LINE_ZH: dict[str, str] = {
+    "equipment": "设备",
+    "consumables": "耗材",
+    "service": "服务",
+    "solution": "解决方案",
+}
+
+#: Recorded reasons of lost leads.
+LOST_REASON_ZH: dict[str, str] = {
+    "price": "价格",
+    "competitor": "竞争对手",
+    "no_budget": "无预算",
+    "no_need": "无需求",
+    "unreachable": "联系不上",
+    "timing": "时机不对",
+}
 
 #: Lead channels.
 CHANNEL_ZH: dict[str, str] = {

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salesml._labels import CHANNEL_ZH
+from salesml._labels import CHANNEL_ZH, STAGE_ZH
 from salesml.health.signals import _render_column, health_signals, render_phrase
 
 if TYPE_CHECKING:
@@ -240,16 +240,6 @@ def _with_derived_row(row: dict[str, object]) -> dict[str, object]:
         if isinstance(v, int | float) and dst not in out:
             out[dst] = float(v) / 24
     return out
-
-
-#: Chinese names of the default stages (other stage names are shown as they are).
-STAGE_ZH: dict[str, str] = {
-    "qualification": "资格确认",
-    "needs_analysis": "需求分析",
-    "proposal": "方案报价",
-    "negotiation": "商务谈判",
-    "contract": "合同签订",
-}
 
 
 def _with_derived(snapshots: pd.DataFrame) -> pd.DataFrame:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Literal
 
-from salesml._labels import CHANNEL_ZH
+from salesml._labels import (
+    CHANNEL_ZH,
+    LOST_REASON_ZH,
+    PRODUCT_LINE_ZH,
+    SEGMENT_ZH,
+    STAGE_ZH,
+)
 
 __all__ = ["Lang", "check_lang", "label"]
 
 Lang = Literal["en", "zh"]
 
 _ZH: dict[str, str] = {
-    # stages
-    "qualification": "资格确认",
-    "needs_analysis": "需求分析",
-    "proposal": "方案报价",
-    "negotiation": "商务谈判",
-    "contract": "签约",
-    "won": "赢单",
+    **STAGE_ZH,
     # dimensions
     "region": "大区",
     "segment": "客户类型",
@@ -28,22 +28,10 @@ _ZH: dict[str, str] = {
     "team": "团队",
     "store_id": "门店",
     "all": "全部",
-    # segments / product lines / channels
-    "key_account": "大客户",
-    "mid_market": "中型客户",
-    "small_business": "小微客户",
-    "equipment": "设备",
-    "consumables": "耗材",
-    "service": "服务",
-    "solution": "解决方案",
+    **SEGMENT_ZH,
+    **PRODUCT_LINE_ZH,
     **CHANNEL_ZH,
-    # lead-loss reasons
-    "price": "价格",
-    "competitor": "竞争对手",
-    "no_budget": "无预算",
-    "no_need": "无需求",
-    "unreachable": "联系不上",
-    "timing": "时机不对",
+    **LOST_REASON_ZH,
     # axis and legend words
     "stage": "阶段",
     "deals": "商机数",

@@ -18,11 +18,56 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from salesml._labels import (
+    CHANNEL_ZH,
+    LOST_REASON_ZH,
+    PRODUCT_LINE_ZH,
+    SEGMENT_ZH,
+    STAGE_ZH,
+)
+
 __all__ = ["LANGS", "MESSAGES", "label", "register", "t"]
 
 LANGS: tuple[str, ...] = ("en", "zh")
 
 #: key -> {lang -> text}. Shared strings live here; each report/app registers its own.
+_ZH_NAMES: dict[str, str] = {
+    **STAGE_ZH,
+    **SEGMENT_ZH,
+    **PRODUCT_LINE_ZH,
+    **CHANNEL_ZH,
+    **LOST_REASON_ZH,
+}
+#: English display names of the shared values (their Chinese names live in salesml._labels).
+_VALUE_EN: dict[str, str] = {
+    "qualification": "Qualification",
+    "needs_analysis": "Needs analysis",
+    "proposal": "Proposal",
+    "negotiation": "Negotiation",
+    "contract": "Contract",
+    "won": "Won",
+    "key_account": "Key account",
+    "mid_market": "Mid-market",
+    "small_business": "Small business",
+    "online_ads": "Online ads",
+    "wechat": "WeChat",
+    "exhibition": "Exhibition",
+    "store_walkin": "Store walk-in",
+    "referral": "Referral",
+    "telesales": "Telesales",
+    "partner": "Partner",
+    "equipment": "Equipment",
+    "consumables": "Consumables",
+    "service": "Service",
+    "solution": "Solution",
+    "price": "Price",
+    "competitor": "Competitor",
+    "no_budget": "No budget",
+    "no_need": "No need",
+    "unreachable": "Unreachable",
+    "timing": "Timing",
+}
+
 MESSAGES: dict[str, dict[str, str]] = {}
 
 
@@ -116,26 +161,11 @@ register(
         "app.period": {"en": "Period", "zh": "期间"},
         "app.whole_history": {"en": "Whole history", "zh": "全部历史"},
         # data values
-        "value.qualification": {"en": "Qualification", "zh": "资格确认"},
-        "value.needs_analysis": {"en": "Needs analysis", "zh": "需求分析"},
-        "value.proposal": {"en": "Proposal", "zh": "方案报价"},
-        "value.negotiation": {"en": "Negotiation", "zh": "商务谈判"},
-        "value.contract": {"en": "Contract", "zh": "签约"},
-        "value.won": {"en": "Won", "zh": "赢单"},
-        "value.key_account": {"en": "Key account", "zh": "大客户"},
-        "value.mid_market": {"en": "Mid-market", "zh": "中型客户"},
-        "value.small_business": {"en": "Small business", "zh": "小微客户"},
-        "value.online_ads": {"en": "Online ads", "zh": "线上广告"},
-        "value.wechat": {"en": "WeChat", "zh": "微信"},
-        "value.exhibition": {"en": "Exhibition", "zh": "展会"},
-        "value.store_walkin": {"en": "Store walk-in", "zh": "门店到访"},
-        "value.referral": {"en": "Referral", "zh": "转介绍"},
-        "value.telesales": {"en": "Telesales", "zh": "电话销售"},
-        "value.partner": {"en": "Partner", "zh": "合作伙伴"},
-        "value.equipment": {"en": "Equipment", "zh": "设备"},
-        "value.consumables": {"en": "Consumables", "zh": "耗材"},
-        "value.service": {"en": "Service", "zh": "服务"},
-        "value.solution": {"en": "Solution", "zh": "解决方案"},
+        # shared sales-domain values: Chinese names from salesml._labels
+        **{
+            f"value.{k}": {"en": en, "zh": _ZH_NAMES[k]}
+            for k, en in _VALUE_EN.items()
+        },
         # column names of the tables reports and apps show
         "value.region": {"en": "Region", "zh": "区域"},
         "value.segment": {"en": "Segment", "zh": "客户类型"},
@@ -173,11 +203,5 @@ register(
         "value.response_median_h": {"en": "Response median (h)", "zh": "响应中位数(小时)"},
         "value.response_p90_h": {"en": "Response p90 (h)", "zh": "响应90分位(小时)"},
         "value.(unexplained)": {"en": "(no reason recorded)", "zh": "（未记录原因）"},
-        "value.price": {"en": "Price", "zh": "价格"},
-        "value.competitor": {"en": "Competitor", "zh": "竞争对手"},
-        "value.no_budget": {"en": "No budget", "zh": "无预算"},
-        "value.no_need": {"en": "No need", "zh": "无需求"},
-        "value.unreachable": {"en": "Unreachable", "zh": "联系不上"},
-        "value.timing": {"en": "Timing", "zh": "时机不对"},
     }
 )
