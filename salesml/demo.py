@@ -45,7 +45,7 @@ def latest_complete(data: object, kind: str = "month") -> str:
     The data's last event dates its end; a period counts as complete when that
     end falls on the period's last day.
     """
-    from salesml.pipeline.periods import last_complete_period
+    from salesml.periods import last_complete_period
 
     ends = []
     for table, col in (

@@ -51,7 +51,7 @@ Adding an app means adding files; nothing central is edited.
    :func:`salesml.reports.tables.frame_html` for tables. Observe ``result`` and
    redraw; compute nothing. Give the widgets CSS classes (``add_class("salesml-...")``)
    so the browser test can find them. Strings go through
-   :func:`salesml.reports.messages.register` (``<name>.<what>`` keys, en and zh).
+   the label catalog ``salesml/labels/<domain>.yaml`` (``<name>.<what>`` keys, en and zh).
 
 3. ``notebooks/apps/<name>.ipynb``, committed without outputs, three cells:
    imports; a ``parameters`` cell (``dataset = None``, ``lang = "en"``);

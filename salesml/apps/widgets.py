@@ -9,7 +9,7 @@ from typing import Any
 import ipywidgets as w
 
 from salesml.apps.base import AppState
-from salesml.reports.messages import label, t
+from salesml.i18n import label, t
 from salesml.reports.tables import frame_html
 
 __all__ = [

@@ -91,7 +91,7 @@ def _period_bounds(period: _PeriodLike) -> tuple[pd.Timestamp, pd.Timestamp] | N
     if isinstance(period, pd.Period):
         return period.start_time, (period + 1).start_time
     try:
-        from salesml.pipeline.periods import parse_period
+        from salesml.periods import parse_period
     except ImportError:  # pragma: no cover - pipeline is part of salesml
         p = pd.Period(str(period))
         return p.start_time, (p + 1).start_time

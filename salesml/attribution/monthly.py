@@ -16,12 +16,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from salesml._labels import CHANNEL_ZH, COST_CATEGORY_ZH, UNALLOCATED_REASON_ZH
 from salesml.attribution.allocation import Allocation, allocate_costs
 from salesml.attribution.cac import _period_bounds, cac, overall_cac, roi
 from salesml.attribution.journeys import journeys
 from salesml.attribution.touch import touch_attribution
 from salesml.data.bundle import SalesData
+from salesml.i18n import label
 
 __all__ = ["CacMonthly", "cac_monthly", "previous_period"]
 
@@ -174,7 +174,7 @@ class CacMonthly:
                     amount=_money(un),
                     total=_money(total),
                     share=f"{un / total:.1%}",
-                    reason=UNALLOCATED_REASON_ZH.get(reason, reason) if lang == "zh" else reason,
+                    reason=label(reason, lang),
                     category=_label(top["category"], lang),
                 )
             )
@@ -183,12 +183,8 @@ class CacMonthly:
         return out
 
 
-_ZH_LABELS = {**CHANNEL_ZH, **COST_CATEGORY_ZH}
-
-
 def _label(value: object, lang: str) -> str:
-    v = str(value)
-    return _ZH_LABELS.get(v, v) if lang == "zh" else v
+    return label(value, lang)
 
 
 def cac_monthly(

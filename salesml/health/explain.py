@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from salesml._labels import CHANNEL_ZH, STAGE_ZH
 from salesml.health.signals import _render_column, health_signals, render_phrase
+from salesml.i18n import label
 
 if TYPE_CHECKING:
     from salesml.health.model import DealHealthModel
@@ -228,9 +228,9 @@ def phrase_reason(reason: str, row: dict[str, object], lang: str = "en") -> str:
 def _with_derived_row(row: dict[str, object]) -> dict[str, object]:
     out = dict(row)
     if "stage" in out and "stage_zh" not in out:
-        out["stage_zh"] = STAGE_ZH.get(str(out["stage"]), out["stage"])
+        out["stage_zh"] = label(out["stage"], "zh")
     if "channel" in out and "channel_zh" not in out:
-        out["channel_zh"] = CHANNEL_ZH.get(str(out["channel"]), out["channel"])
+        out["channel_zh"] = label(out["channel"], "zh")
         out["channel_en"] = str(out["channel"]).replace("_", " ")
     for src, dst in (
         ("quote_unanswered_hours", "quote_unanswered_days"),
@@ -245,9 +245,9 @@ def _with_derived_row(row: dict[str, object]) -> dict[str, object]:
 def _with_derived(snapshots: pd.DataFrame) -> pd.DataFrame:
     out = snapshots.copy()
     if "stage" in out:
-        out["stage_zh"] = out["stage"].map(lambda s: STAGE_ZH.get(s, s)).astype("str")
+        out["stage_zh"] = out["stage"].map(lambda s: label(s, "zh")).astype("str")
     if "channel" in out:
-        out["channel_zh"] = out["channel"].map(lambda c: CHANNEL_ZH.get(c, c)).astype("str")
+        out["channel_zh"] = out["channel"].map(lambda c: label(c, "zh")).astype("str")
         out["channel_en"] = out["channel"].astype("str").str.replace("_", " ")
     if "quote_unanswered_hours" in out:
         out["quote_unanswered_days"] = out["quote_unanswered_hours"] / 24

@@ -16,19 +16,19 @@ same data with new filters); tables are read-only by convention, so call
 
 from __future__ import annotations
 
-from salesml.pipeline._common import clear_cache
-from salesml.pipeline.breakpoints import BreakpointResult, funnel_breakpoints
-from salesml.pipeline.durations import DurationResult, stage_durations
-from salesml.pipeline.findings import Finding, key_findings
-from salesml.pipeline.funnel import FunnelResult, funnel
-from salesml.pipeline.leakage import LeakageResult, lead_leakage
-from salesml.pipeline.periods import (
+from salesml.periods import (
     PeriodLike,
     last_complete_period,
     mask_period,
     parse_period,
     period_label,
 )
+from salesml.pipeline._common import clear_cache
+from salesml.pipeline.breakpoints import BreakpointResult, funnel_breakpoints
+from salesml.pipeline.durations import DurationResult, stage_durations
+from salesml.pipeline.findings import Finding, key_findings
+from salesml.pipeline.funnel import FunnelResult, funnel
+from salesml.pipeline.leakage import LeakageResult, lead_leakage
 
 __all__ = [
     "BreakpointResult",

@@ -24,7 +24,8 @@ import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
 from salesml.data.checks import require_columns
-from salesml.pipeline.periods import PeriodLike, parse_period
+from salesml.filters import DIMENSIONS
+from salesml.periods import PeriodLike, parse_period
 
 __all__ = [
     "DIMENSIONS",
@@ -54,18 +55,6 @@ GroupBy = str | Sequence[str] | None
 #: Group label of rows whose dimension value is missing.
 MISSING = "(missing)"
 
-#: Dimensions a deal can be grouped or filtered by, beyond the deals' own columns:
-#: name -> (table, column in that table, deals column it joins on).
-DIMENSIONS: dict[str, tuple[str, str, str]] = {
-    "region": ("customers", "region", "customer_id"),
-    "segment": ("customers", "segment", "customer_id"),
-    "channel": ("customers", "source_channel", "customer_id"),
-    "source_channel": ("customers", "source_channel", "customer_id"),
-    "store_id": ("customers", "store_id", "customer_id"),
-    "team": ("reps", "team", "rep_id"),
-    "rep_region": ("reps", "region", "rep_id"),
-    "manager_id": ("reps", "manager_id", "rep_id"),
-}
 
 _NAT = np.iinfo(np.int64).min
 _CACHE_SIZE = 4

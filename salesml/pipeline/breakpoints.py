@@ -11,11 +11,11 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from salesml.data.bundle import SalesData
+from salesml.i18n import label
+from salesml.periods import PeriodLike
 from salesml.pipeline._common import Filters, GroupBy, normalise_by
-from salesml.pipeline._labels import label
 from salesml.pipeline.findings import Finding
 from salesml.pipeline.funnel import WON, FunnelResult, funnel
-from salesml.pipeline.periods import PeriodLike
 
 __all__ = ["BreakpointResult", "funnel_breakpoints", "stage_interaction_z", "two_proportion_ztest"]
 

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.i18n import label
+from salesml.periods import PeriodLike, period_label
 from salesml.pipeline._common import (
     _NAT,
     DealIndex,
@@ -21,9 +23,7 @@ from salesml.pipeline._common import (
     normalise_by,
     select_deals,
 )
-from salesml.pipeline._labels import label
 from salesml.pipeline.findings import Finding
-from salesml.pipeline.periods import PeriodLike, period_label
 
 __all__ = ["DurationResult", "km_quantiles", "stage_durations"]
 

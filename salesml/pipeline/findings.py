@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from salesml.pipeline._labels import check_lang
+from salesml.i18n import check_lang
 
 __all__ = ["Finding", "key_findings"]
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.i18n import label
+from salesml.periods import PeriodLike, parse_period, period_label
 from salesml.pipeline._common import Filters, GroupBy, normalise_by, select_deals
-from salesml.pipeline._labels import label
 from salesml.pipeline.findings import Finding
-from salesml.pipeline.periods import PeriodLike, parse_period, period_label
 
 __all__ = ["FunnelResult", "funnel", "funnel_counts"]
 

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.i18n import label
+from salesml.periods import PeriodLike, parse_period, period_label
 from salesml.pipeline._common import (
     _NAT,
     Filters,
@@ -16,9 +18,7 @@ from salesml.pipeline._common import (
     linear_quantiles,
     require_columns,
 )
-from salesml.pipeline._labels import label
 from salesml.pipeline.findings import Finding
-from salesml.pipeline.periods import PeriodLike, parse_period, period_label
 
 __all__ = ["UNEXPLAINED", "LeakageResult", "lead_leakage"]
 

@@ -15,13 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from salesml._labels import (
-    ACTIVITY_KIND_ZH,
-    CHANNEL_ZH,
-    COST_CATEGORY_ZH,
-    CYCLE_BAND_ZH,
-    TOUCH_MODEL_ZH,
-)
+from salesml.i18n import check_lang, label, t
 from salesml.plotting._style import styled
 
 __all__ = [
@@ -32,42 +26,36 @@ __all__ = [
     "what_if_chart",
 ]
 
-_ZH = {
-    **CHANNEL_ZH,
-    "not acquired": "未获客",
-    **ACTIVITY_KIND_ZH,
-    **COST_CATEGORY_ZH,
-    **TOUCH_MODEL_ZH,
-    **CYCLE_BAND_ZH,
-    # words
-    "CAC by channel": "各渠道获客成本",
-    "CAC by visit band": "按拜访次数的获客成本",
-    "CAC by cycle band": "按成交周期的获客成本",
-    "CAC": "获客成本",
-    "ROI by channel": "各渠道投入产出比",
-    "ROI (revenue / cost)": "投入产出比（收入/成本）",
-    "CNY per acquired customer": "每获取一个客户的成本（元）",
-    "share of conversions": "转化归因占比",
-    "Multi-touch attribution by model": "多触点归因模型对比",
-    "Cost by category": "各类费用归属",
-    "allocated": "已归属",
-    "unallocated": "未归属",
-    "CNY": "元",
-    "before": "调整前",
-    "after": "调整后",
-    "What-if: CAC by channel": "假设分析：各渠道获客成本",
-    "95% interval": "95%区间",
+#: Words of the CAC figures: the English phrase -> its catalog key.
+_PHRASES: dict[str, str] = {
+    "not acquired": "cac.chart.not_acquired",
+    "CAC by channel": "cac.chart.cac_by_channel",
+    "CAC by visit band": "cac.chart.cac_by_visit_band",
+    "CAC by cycle band": "cac.chart.cac_by_cycle_band",
+    "CAC": "cac.chart.cac",
+    "ROI by channel": "cac.chart.roi_by_channel",
+    "ROI (revenue / cost)": "cac.chart.roi_revenue_cost",
+    "CNY per acquired customer": "cac.chart.cny_per_acquired_customer",
+    "share of conversions": "cac.chart.share_of_conversions",
+    "Multi-touch attribution by model": "cac.chart.multi_touch_attribution_by_model",
+    "Cost by category": "cac.chart.cost_by_category",
+    "allocated": "cac.chart.allocated",
+    "unallocated": "cac.chart.unallocated",
+    "CNY": "cac.chart.cny",
+    "before": "cac.chart.before",
+    "after": "cac.chart.after",
+    "What-if: CAC by channel": "cac.chart.what_if_cac_by_channel",
+    "95% interval": "cac.chart.95_interval",
 }
 
 
 def _label(key: object, lang: str) -> str:
     text = str(key)
-    return _ZH.get(text, text) if lang == "zh" else text.replace("_", " ")
+    return t(_PHRASES[text], lang) if text in _PHRASES else label(text, lang)
 
 
 def _check(lang: str) -> None:
-    if lang not in ("en", "zh"):
-        raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
+    check_lang(lang)
 
 
 def _layout(fig: go.Figure, title: str, lang: str, **kw: Any) -> go.Figure:

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 import plotly.graph_objects as go
 
-from salesml.pipeline._labels import check_lang, label
+from salesml.i18n import check_lang, label, t
 from salesml.pipeline.breakpoints import BreakpointResult
 from salesml.pipeline.durations import DurationResult
 from salesml.pipeline.funnel import FunnelResult
@@ -31,7 +31,7 @@ def _group_name(row: object, by: list[str], lang: str) -> str:
 
 
 def _layout(fig: go.Figure, title: str, lang: str, **kwargs: object) -> go.Figure:
-    return styled(fig, label(title, lang), **kwargs)
+    return styled(fig, t(title, lang), **kwargs)
 
 
 def funnel_chart(
@@ -91,7 +91,7 @@ def funnel_chart(
                 hovertemplate="%{y}: %{x:,}%{customdata}<extra>" + name + "</extra>",
             )
         )
-    return _layout(fig, "Sales funnel", lang)
+    return _layout(fig, "pipeline.chart.funnel", lang)
 
 
 def breakpoint_heatmap(
@@ -152,7 +152,7 @@ def breakpoint_heatmap(
             hovertemplate="%{y} · %{x}: %{z:+.1f}<extra></extra>",
         )
     )
-    return _layout(fig, "Conversion gap vs. rest of organisation", lang)
+    return _layout(fig, "pipeline.chart.gap", lang)
 
 
 def stage_duration_bars(
@@ -196,7 +196,7 @@ def stage_duration_bars(
         fig.add_trace(go.Bar(name=label("median", lang), x=x, y=med))
         fig.add_trace(go.Bar(name=label("p90", lang), x=x, y=p90))
     fig.update_layout(barmode="group", yaxis_title=label("days", lang))
-    return _layout(fig, "Days in stage", lang)
+    return _layout(fig, "pipeline.chart.durations", lang)
 
 
 def lead_loss_bars(result: LeakageResult, *, lang: str = "en", top: int = 12) -> go.Figure:
@@ -217,7 +217,7 @@ def lead_loss_bars(result: LeakageResult, *, lang: str = "en", top: int = 12) ->
     """
     check_lang(lang)
     r = result.reasons.head(top).iloc[::-1]
-    names = [label("unexplained" if x == UNEXPLAINED else x, lang) for x in r["reason"]]
+    names = [label(x, lang) for x in r["reason"]]
     colours = [_UNEXPLAINED_COLOUR if x == UNEXPLAINED else _REASON_COLOUR for x in r["reason"]]
     fig = go.Figure(
         go.Bar(
@@ -230,5 +230,5 @@ def lead_loss_bars(result: LeakageResult, *, lang: str = "en", top: int = 12) ->
             hovertemplate="%{y}: %{x:,}<extra></extra>",
         )
     )
-    fig.update_layout(xaxis_title=label("lost leads", lang))
-    return _layout(fig, "Why leads are lost", lang)
+    fig.update_layout(xaxis_title=label("lost_leads", lang))
+    return _layout(fig, "pipeline.chart.lead_loss", lang)

@@ -21,8 +21,7 @@ Adding a report means adding files; no central list is edited.
 1. ``salesml/reports/catalog/<name>.py`` declares the report::
 
        from dataclasses import dataclass
-       from salesml.reports.messages import register
-       from salesml.reports.params import ReportParams
+              from salesml.reports.params import ReportParams
        from salesml.reports.registry import ReportSpec
 
        @dataclass(frozen=True)
@@ -34,8 +33,6 @@ Adding a report means adding files; no central list is edited.
                if self.bootstrap < 0:
                    raise ValueError("bootstrap must be >= 0")   # becomes a ParameterError
 
-       register({"cac_monthly.title": {"en": "Monthly CAC", "zh": "月度获客成本"}})
-
        REPORT = ReportSpec(
            name="cac_monthly",                   # = module name = notebook name
            params=CacMonthlyParams,
@@ -44,8 +41,8 @@ Adding a report means adding files; no central list is edited.
            loads=("costs", "leads", "deals", "customers", "activities"),  # () = all tables
        )
 
-   Every new field needs a default. Strings for titles and labels go through
-   :func:`salesml.reports.messages.register` (``<name>.<what>`` keys, en and zh).
+   Every new field needs a default. Titles, notes and column names go into the label catalog,
+   ``salesml/labels/<domain>.yaml`` (``<name>.<what>`` keys, en and zh; see :mod:`salesml.i18n`).
 
 2. ``notebooks/reports/<name>.ipynb``, committed without outputs:
 
@@ -83,8 +80,6 @@ _EXPORTS = {
     "get_report": "salesml.reports.registry",
     "list_reports": "salesml.reports.registry",
     "reports_table": "salesml.reports.registry",
-    "register_messages": "salesml.reports.messages",
-    "t": "salesml.reports.messages",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -92,8 +87,7 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        module = importlib.import_module(_EXPORTS[name])
-        return getattr(module, "register" if name == "register_messages" else name)
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
     raise AttributeError(f"module 'salesml.reports' has no attribute {name!r}")
 
 

@@ -32,7 +32,7 @@ import pandas as pd
 from salesml import __version__
 from salesml.data.bundle import MissingTableError, SalesData
 from salesml.reports.export import LINEAGE_MIME
-from salesml.reports.messages import label, t
+from salesml.i18n import label, t
 from salesml.reports.params import ReportParams, validate_params
 from salesml.reports.registry import ReportSpec, get_report
 from salesml.reports.tables import format_frame

@@ -74,7 +74,7 @@ def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     ParameterError
         If ``period`` is not a string or not a period.
     """
-    from salesml.pipeline.periods import parse_period
+    from salesml.periods import parse_period
 
     if not isinstance(period, str):
         raise ParameterError(f"period must be a string such as '2026-01', got {period!r}")
@@ -88,7 +88,7 @@ def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 def period_slug(period: str) -> str:
     """Folder name of a period: ``2026-01``, ``2026-W05`` or ``2026-01-01_2026-01-31``."""
-    from salesml.pipeline.periods import period_label
+    from salesml.periods import period_label
 
     period_bounds(period)
     slug = period_label(period)

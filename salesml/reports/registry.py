@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from salesml.reports.messages import t
+from salesml.i18n import t
 from salesml.reports.params import ParameterError, ReportParams, check_name
 
 __all__ = [

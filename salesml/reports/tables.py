@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesml.reports.messages import label, t
+from salesml.i18n import label, t
 
 __all__ = ["format_frame", "frame_html"]
 

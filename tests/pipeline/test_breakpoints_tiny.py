@@ -96,7 +96,7 @@ def test_planted_synthetic_breakpoint_first() -> None:
     assert (first["region"], first["stage"]) == ("B", "proposal")
     assert first["breakpoint"] and first["gap_pp"] < -20
     assert b.breakpoints.shape[0] == 1
-    assert "B" in b.key_findings()[0] and "proposal" in b.key_findings()[0]
+    assert "B" in b.key_findings()[0] and "Proposal" in b.key_findings()[0]
     assert "断点" in b.key_findings("zh")[0]
 
 

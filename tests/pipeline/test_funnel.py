@@ -111,7 +111,7 @@ def test_findings_both_languages(tiny: SalesData) -> None:
     r = funnel(tiny)
     en, zh = r.key_findings("en"), r.key_findings("zh")
     assert len(en) == len(zh) >= 1
-    assert "proposal" in en[0] or "qualification" in en[0]
+    assert "Proposal" in en[0] or "Qualification" in en[0]
     assert any("赢单率" in s for s in zh)
     assert "<b>Funnel</b>" in r._repr_html_()
 

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import pytest
 
 from salesml.data.bundle import SalesData
+from salesml.i18n import label
 from salesml.pipeline import funnel, funnel_breakpoints, lead_leakage, stage_durations
 from salesml.plotting.pipeline import (
     breakpoint_heatmap,
@@ -37,7 +38,7 @@ def test_breakpoint_heatmap_marks_planted(demo_data) -> None:
     stages = list(hm.x)
     rows = list(hm.y)
     i = rows.index(truth.breakpoint["region"])
-    j = stages.index(truth.breakpoint["stage"])
+    j = stages.index(label(truth.breakpoint["stage"]))  # charts show display names
     assert "◎" in hm.text[i][j]
     assert hm.z[i][j] == pytest.approx(np.nanmin(np.asarray(hm.z, dtype=float)))
     assert sum("◎" in c for row in hm.text for c in row) == int(b.table["breakpoint"].sum())
@@ -47,7 +48,7 @@ def test_breakpoint_heatmap_marks_planted(demo_data) -> None:
 
 def test_duration_bars(tiny: SalesData) -> None:
     fig = stage_duration_bars(stage_durations(tiny, as_of="2026-03-01"))
-    assert [t.name for t in fig.data] == ["median", "p90"]
+    assert [t.name for t in fig.data] == ["Median", "90th percentile"]
     assert fig.data[0].y[0] == pytest.approx(2.0)  # KM median of qualification
     grouped = stage_duration_bars(stage_durations(tiny, by="region"), by_group=True, lang="zh")
     assert {t.name for t in grouped.data} == {"华东", "华南"}

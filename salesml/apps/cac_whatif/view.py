@@ -9,41 +9,11 @@ import ipywidgets as w
 
 from salesml.apps.cac_whatif.state import CacWhatIfState
 from salesml.apps.widgets import draw_chart, frame_html, linked_text, result_widgets
-from salesml.reports.catalog.cac_monthly import MONEY_COLUMNS, register_cac_labels
-from salesml.reports.messages import label, register, t
+from salesml.i18n import label, t
+from salesml.reports.catalog.cac_monthly import MONEY_COLUMNS
 
 __all__ = ["CacWhatIfView"]
 
-register(
-    {
-        "cac_whatif.title": {"en": "CAC what-if", "zh": "获客成本假设分析"},
-        "cac_whatif.budget": {"en": "Channel budget (x current)", "zh": "渠道预算（当前的倍数）"},
-        "cac_whatif.elasticity": {"en": "Elasticity", "zh": "弹性"},
-        "cac_whatif.elasticity_note": {
-            "en": "Assumed response of acquisitions to budget: 1 = constant returns, "
-            "below 1 = diminishing returns.",
-            "zh": "假设获客数对预算的响应：1 表示规模报酬不变，小于 1 表示边际递减。",
-        },
-        "cac_whatif.rules": {"en": "Allocation rule editor", "zh": "费用归属规则编辑"},
-        "cac_whatif.category": {"en": "Cost category", "zh": "费用类别"},
-        "cac_whatif.driver": {"en": "Driver", "zh": "承接对象"},
-        "cac_whatif.filter": {"en": "Filter", "zh": "筛选条件"},
-        "cac_whatif.scope": {"en": "Scope keys", "zh": "范围字段"},
-        "cac_whatif.weight": {"en": "Weight", "zh": "权重"},
-        "cac_whatif.apply": {"en": "Apply rule", "zh": "应用规则"},
-        "cac_whatif.reset": {"en": "Default rules", "zh": "恢复默认规则"},
-        "cac_whatif.rule_ok": {"en": "Rule is valid", "zh": "规则有效"},
-        "cac_whatif.cac": {"en": "CAC by channel", "zh": "各渠道获客成本"},
-        "cac_whatif.roi": {"en": "ROI by channel", "zh": "各渠道投入产出比"},
-        "cac_whatif.unallocated": {"en": "Unallocated cost", "zh": "未归属费用"},
-        "cac_whatif.total": {
-            "en": "Overall CAC ¥{cac:,.0f} (before: ¥{base:,.0f}), {n:,.0f} customers",
-            "zh": "整体获客成本 ¥{cac:,.0f}（调整前 ¥{base:,.0f}），客户数 {n:,.0f}",
-        },
-    }
-)
-
-register_cac_labels()
 
 _CAC_COLUMNS = [
     "channel",

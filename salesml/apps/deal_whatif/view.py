@@ -10,31 +10,9 @@ import ipywidgets as w
 from salesml.apps.deal_whatif.state import DealWhatifState
 from salesml.apps.widgets import draw_chart, result_widgets
 from salesml.health.model import band_name, band_range, describe_bands
-from salesml.reports.messages import register, t
+from salesml.i18n import t
 
 __all__ = ["DealWhatifView"]
-
-register(
-    {
-        "deal_whatif.title": {"en": "Deal what-if", "zh": "商机健康度模拟"},
-        "deal_whatif.deal": {"en": "Deal", "zh": "商机"},
-        "deal_whatif.plan_revisions": {"en": "Plan revisions", "zh": "技术方案修改次数"},
-        "deal_whatif.days_since_activity": {
-            "en": "Days since last activity",
-            "zh": "距上次跟进天数",
-        },
-        "deal_whatif.reply_delay_hours": {"en": "Reply delay (h)", "zh": "消息回复时长(小时)"},
-        "deal_whatif.terms_revisions": {"en": "Terms revisions", "zh": "商务条款调整次数"},
-        "deal_whatif.score": {
-            "en": "Health score {score:.0f}: {band} (score {band_range}) · 90% interval "
-            "{low:.0f}-{high:.0f} · as it is: {actual:.0f}",
-            "zh": "健康分 {score:.0f}：{band}（健康分 {band_range}）· 90% 区间 "
-            "{low:.0f}-{high:.0f} · 当前实际：{actual:.0f}",
-        },
-        "deal_whatif.bands": {"en": "Bands: {bands}", "zh": "分档：{bands}"},
-        "deal_whatif.reasons": {"en": "Top reasons", "zh": "主要原因"},
-    }
-)
 
 
 def _waterfall(result: Any, lang: str) -> Any:

@@ -9,22 +9,11 @@ import ipywidgets as w
 
 from salesml.apps.funnel_explorer.state import FunnelExplorerState
 from salesml.apps.widgets import draw_chart, language_toggle, linked_dropdown, result_widgets
-from salesml.reports.messages import register, t
+from salesml.i18n import t
 from salesml.reports.tables import frame_html
 
 __all__ = ["FunnelExplorerView"]
 
-register(
-    {
-        "funnel_explorer.title": {"en": "Funnel explorer", "zh": "销售漏斗分析"},
-        "funnel_explorer.breakpoints": {
-            "en": "Conversion vs. the rest of the organisation",
-            "zh": "转化率与组织其余部分对比",
-        },
-        "funnel_explorer.durations": {"en": "Days in each stage", "zh": "各阶段停留天数"},
-        "funnel_explorer.deals": {"en": "{n:,} deals", "zh": "{n:,} 个商机"},
-    }
-)
 
 _BREAKPOINT_COLUMNS = ["region", "stage", "decided", "conversion", "baseline", "gap_pp"]
 _DURATION_COLUMNS = ["stage", "stays", "open", "median_days", "p90_days"]

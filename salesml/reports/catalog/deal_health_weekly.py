@@ -9,8 +9,8 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.health import WeeklyHealth
 from salesml.health.interventions import ACTION_COLUMNS
-from salesml.health.model import BAND_NAMES, describe_bands
-from salesml.reports.messages import MESSAGES, register, t
+from salesml.health.model import describe_bands
+from salesml.i18n import t
 from salesml.reports.params import ReportParams, period_bounds
 from salesml.reports.registry import ReportSpec
 
@@ -57,122 +57,9 @@ class DealHealthWeeklyParams(ReportParams):
         self._check_between("backtest_origins", 0, 12)
 
 
-register(
-    {
-        "deal_health_weekly.title": {"en": "Deal health review", "zh": "商机健康度评估"},
-        "deal_health_weekly.actions_week": {
-            "en": "Deals to act on this week",
-            "zh": "本周需要跟进的商机",
-        },
-        "deal_health_weekly.actions_now": {
-            "en": "Deals to act on now",
-            "zh": "当前需要跟进的商机",
-        },
-        "deal_health_weekly.actions_note": {
-            "en": "Health score = calibrated probability (x100) of winning within {horizon} "
-            "days; bands: {bands}. Change = against the score 7 days before the review. "
-            "Escalations: high-value deals whose score fell 10+ points in those 7 days.",
-            "zh": "健康分 = {horizon} 天内赢单的校准概率 (x100)；分档：{bands}。"
-            "变化 = 与评估日前 7 天的健康分相比。升级：这 7 天内健康分下降 10 分以上的高金额商机。",
-        },
-        "deal_health_weekly.distribution": {
-            "en": "Score distribution by region and rep",
-            "zh": "按区域和销售的健康分分布",
-        },
-        "deal_health_weekly.movers_week": {
-            "en": "Week-over-week movers",
-            "zh": "周环比变化最大的商机",
-        },
-        "deal_health_weekly.movers_now": {
-            "en": "Movers since the previous snapshot",
-            "zh": "与上次快照相比变化最大的商机",
-        },
-        "deal_health_weekly.card": {"en": "Model card", "zh": "模型卡"},
-        "deal_health_weekly.card_note": {
-            "en": "Backtest on held-out time against two baselines (historic win rate by "
-            "stage; rule signals alone). Higher AUC is better; lower Brier, log loss and "
-            "ECE are better.",
-            "zh": "在时间外样本上回测，并与两个基线比较（按阶段的历史赢率；仅规则信号）。"
-            "AUC 越高越好；Brier、对数损失和 ECE 越低越好。",
-        },
-        "deal_health_weekly.calibration_slice": {
-            "en": "{start} .. {end} ({rows} snapshots)",
-            "zh": "{start} 至 {end}（{rows} 个快照）",
-        },
-        "deal_health_weekly.no_backtest": {
-            "en": "Not enough closed history for a backtest yet.",
-            "zh": "已关闭的历史商机不足，暂无法回测。",
-        },
-    }
-)
 
-#: Column names and data values of this report's tables: key -> (en, zh). Shared
-#: keys that another report registered first (``amount``, ``change``, ``model``) keep
-#: their text.
-_LABELS: dict[str, tuple[str, str]] = {
-    "priority": ("Priority", "优先级"),
-    "deal_id": ("Deal", "商机"),
-    "owner": ("Owner", "负责人"),
-    "rep_id": ("Rep", "销售"),
-    "amount": ("Amount", "金额"),
-    "health_score": ("Health score", "健康分"),
-    "band": ("Band", "分档"),
-    "change": ("Change", "变化"),
-    "top_reasons": ("Top reasons", "主要原因"),
-    "suggested_action": ("Suggested action", "建议行动"),
-    "escalate": ("Escalate", "升级"),
-    "open_deals": ("Open deals", "进行中商机"),
-    "pipeline": ("Pipeline", "管道金额"),
-    "mean_score": ("Mean score", "平均健康分"),
-    "at_risk_deals": ("At-risk deals", "高风险商机"),
-    "score_7d_before": ("Score 7 days before", "7 天前健康分"),
-    "item": ("Item", "项目"),
-    "value": ("Value", "取值"),
-    "model": ("Model", "模型"),
-    "auc": ("AUC", "AUC"),
-    "brier": ("Brier", "Brier"),
-    "log_loss": ("Log loss", "对数损失"),
-    "ece": ("ECE", "ECE"),
-    "n_snapshots": ("Snapshots", "快照数"),
-    "health_model": ("Health model", "健康度模型"),
-    "stage_baseline": ("Stage win rate", "阶段历史赢率"),
-    "rules_baseline": ("Rule signals", "规则信号"),
-    # model card items (see DealHealthModel.summary)
-    "engine": ("Engine", "算法"),
-    "training window": ("Training window", "训练时间窗"),
-    "labelled deals": ("Labelled deals", "已知结果商机数"),
-    "labelled snapshots": ("Labelled snapshots", "已知结果快照数"),
-    "base win rate": ("Base win rate", "基础赢率"),
-    "horizon (days)": ("Horizon (days)", "预测期(天)"),
-    "features": ("Features", "特征数"),
-    "calibration": ("Calibration", "校准方法"),
-    "calibration slice": ("Calibration slice", "校准样本时间段"),
-    "bands (score)": ("Bands (score)", "分档(健康分)"),
-    "salesml version": ("salesml version", "salesml 版本"),
-    "data fingerprint": ("Data fingerprint", "数据指纹"),
-    "note": ("Note", "说明"),
-    **BAND_NAMES,
-}
 
-#: Engines and calibration methods named on the model card: key -> (en, zh).
-_METHODS: dict[str, tuple[str, str]] = {
-    "lightgbm": ("LightGBM", "LightGBM"),
-    "logistic": ("Logistic regression", "逻辑回归"),
-    "isotonic": ("Isotonic", "保序回归"),
-    "platt": ("Platt scaling", "Platt 缩放"),
-    "none": ("None", "无"),
-}
 
-register(
-    {f"deal_health_weekly.method.{k}": {"en": en, "zh": zh} for k, (en, zh) in _METHODS.items()}
-)
-register(
-    {
-        f"value.{k}": {"en": en, "zh": zh}
-        for k, (en, zh) in _LABELS.items()
-        if f"value.{k}" not in MESSAGES
-    }
-)
 
 
 def _points(score: pd.Series) -> pd.Series:

@@ -8,7 +8,6 @@ import pandas as pd
 
 from salesml.pipeline import BreakpointResult, DurationResult, FunnelResult
 from salesml.pipeline._common import DIMENSIONS
-from salesml.reports.messages import register
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 
@@ -50,37 +49,6 @@ class PipelineWeeklyParams(ReportParams):
         self._check_between("n_findings", 1, 10)
 
 
-register(
-    {
-        "pipeline_weekly.title": {"en": "Pipeline report", "zh": "销售漏斗周报"},
-        "pipeline_weekly.funnel": {"en": "Sales funnel", "zh": "销售漏斗"},
-        "pipeline_weekly.funnel_note": {
-            "en": "Deals created in the period; conversion counts only deals whose fate at "
-            "the stage is decided.",
-            "zh": "统计本期新建商机；转化率只计算在该阶段已有结果的商机。",
-        },
-        "pipeline_weekly.breakpoints": {
-            "en": "Where conversion breaks (vs. the rest of the organisation)",
-            "zh": "转化断点（与组织其余部分相比）",
-        },
-        "pipeline_weekly.durations": {"en": "Time in each stage", "zh": "各阶段停留时间"},
-        "pipeline_weekly.leakage": {"en": "Lead leakage", "zh": "线索流失"},
-        "pipeline_weekly.leakage_scope": {
-            "en": "Leads carry no region until they convert, so this section covers every "
-            "region, not only {region}.",
-            "zh": "线索在转化前没有区域信息，因此本节统计全部区域，而不仅是{region}。",
-        },
-        "pipeline_weekly.breakpoints_note": {
-            "en": "Each group's stage conversion against all other groups together; "
-            "flagged cells differ significantly after correcting for the number of tests.",
-            "zh": "各组每个阶段的转化率与其余各组合计相比；标记的格子在多重检验校正后仍显著。",
-        },
-        "pipeline_weekly.response": {
-            "en": "Time to first response (hours)",
-            "zh": "首次响应时长（小时）",
-        },
-    }
-)
 
 
 def funnel_rows(result: FunnelResult | None) -> pd.DataFrame | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from salesml.pipeline.periods import (
+from salesml.periods import (
     last_complete_period,
     mask_period,
     parse_period,
@@ -110,3 +110,25 @@ def test_ranges_of_calendar_periods() -> None:
     assert parse_period(("2026-01", "2026-02")) == (T("2026-01-01"), T("2026-03-01"))
     with pytest.raises(ValueError, match="ends before it starts"):
         parse_period("2026-03..2026-01")
+
+
+def test_period_value_parsed_once() -> None:
+    from salesml.periods import Period, as_period
+
+    q = Period.parse("2026-q3")
+    assert (q.kind, q.label, q.slug) == ("quarter", "2026-Q3", "2026-Q3")
+    assert q.bounds == (T("2026-07-01"), T("2026-10-01"))
+    assert q.previous().label == "2026-Q2" and q.next().label == "2026-Q4"
+    assert Period.parse("2026-01").previous().label == "2025-12"
+    assert Period.parse("2026-W01").previous().label == "2025-W52"
+    assert q.contains("2026-09-30 23:59") and not q.contains("2026-10-01")
+    assert Period.parse(q) is q and as_period(None) is None
+    assert parse_period(q) == q.bounds and period_label(q) == "2026-Q3"
+    r = Period.parse("2026-01-03..2026-02-05")
+    assert r.kind == "range" and r.slug == "2026-01-03_2026-02-05"
+    assert r.previous().end == r.start and r.previous().days == r.days
+    assert q.display("zh") == "2026年第3季度" and q.display() == "2026-Q3"
+    assert Period.parse(pd.Period("2026-03", "M")).label == "2026-03"
+    assert Period.parse(pd.Period("2026-01-28", "W")).label == "2026-W05"
+    with pytest.raises(ValueError, match="write a period as"):
+        Period.parse(None)

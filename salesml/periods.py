@@ -1,4 +1,9 @@
-"""Reporting periods: one parser shared by the analytics, the reports and the apps.
+"""Reporting periods: one :class:`Period` value shared by the analytics, the reports and the apps.
+
+A period is parsed once, at the edge (the command line, a report's parameters, an
+app's controls), into a :class:`Period`; every ``period=`` argument of salesml accepts
+a :class:`Period` as well as the text forms below, and the functions here turn either
+into the same half-open interval.
 
 A period is written the way a manager says it:
 
@@ -25,21 +30,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "Period",
+    "PeriodKind",
     "PeriodLike",
+    "as_period",
     "last_complete_period",
     "mask_period",
     "parse_period",
     "period_label",
 ]
 
-#: What every ``period=`` argument accepts.
-PeriodLike = str | tuple[str | pd.Timestamp, str | pd.Timestamp] | None
+#: The calendar kinds a period can be; ``range`` is any other interval.
+PeriodKind = Literal["year", "quarter", "month", "week", "day", "range"]
 
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
@@ -52,6 +61,224 @@ _HELP = (
     "write a period as 2026 (year), 2026-Q1 (quarter), 2026-01 (month), 2026-W05 "
     "(ISO week), 2026-01-15 (day), or a range 2026-01-01..2026-03-31"
 )
+
+
+_ZH_KIND = {"year": "年", "quarter": "季度", "month": "月", "week": "周", "day": "日"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: the half-open interval ``[start, end)`` with its name.
+
+    Build one with :meth:`Period.parse` (or :func:`as_period`), never by hand: the
+    text forms are in the module docstring. A period is immutable and hashable.
+
+    Attributes
+    ----------
+    start, end
+        Midnight-based bounds; ``start`` is included, ``end`` is not.
+    kind
+        ``year``, ``quarter``, ``month``, ``week``, ``day`` or ``range``.
+    label
+        The canonical text (``2026-Q3``, ``2026-W05``, ``2026-01-01..2026-03-31``);
+        :meth:`Period.parse` of it gives the same period back.
+
+    Examples
+    --------
+    >>> p = Period.parse("2026-q3")
+    >>> p.label, p.slug, p.previous().label
+    ('2026-Q3', '2026-Q3', '2026-Q2')
+    >>> p.contains("2026-09-30 23:00")
+    True
+    """
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+    kind: PeriodKind
+    label: str
+
+    @classmethod
+    def parse(cls, p: object) -> Period:
+        """The :class:`Period` of ``p`` (text, ``(start, end)`` pair, ``pandas.Period``).
+
+        Raises
+        ------
+        ValueError
+            When ``p`` is not one of the accepted forms (the message lists them), or is
+            ``None``: use :func:`as_period` where "no period" is allowed.
+        """
+        if isinstance(p, Period):
+            return p
+        if p is None:
+            raise _bad(p, "no period given")
+        if isinstance(p, pd.Period):
+            p = str(p)  # 2026-03, 2026Q1, 2026-01-26/2026-02-01: forms parse_period reads
+        bounds = parse_period(p)  # type: ignore[arg-type]
+        assert bounds is not None
+        start, end = bounds
+        kind = _kind_of(p, start, end)
+        if kind == "range":
+            last = end - pd.Timedelta(days=1) if end == end.normalize() else end
+            text = f"{start:%Y-%m-%d}..{last:%Y-%m-%d}"
+            if end != end.normalize() or start != start.normalize():
+                text = f"{start.isoformat()}..{end.isoformat()}"
+        else:
+            text = _calendar_text(kind, start)
+        return cls(start=start, end=end, kind=kind, label=text)
+
+    @property
+    def slug(self) -> str:
+        """File-name-safe form (``2026-Q3``; ranges ``2026-01-01_2026-03-31``)."""
+        if self.kind != "range":
+            return self.label
+        last = self.end - pd.Timedelta(days=1) if self.end == self.end.normalize() else self.end
+        return f"{self.start:%Y-%m-%d}_{last:%Y-%m-%d}"
+
+    @property
+    def bounds(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """``(start, end)``."""
+        return self.start, self.end
+
+    @property
+    def days(self) -> float:
+        """Length in days."""
+        return (self.end - self.start) / pd.Timedelta(days=1)
+
+    @property
+    def last_day(self) -> pd.Timestamp:
+        """The last calendar day the period covers (midnight)."""
+        return (self.end - pd.Timedelta(nanoseconds=1)).normalize()
+
+    def previous(self) -> Period:
+        """The period of the same kind just before (a range: the same length before)."""
+        if self.kind in ("year", "quarter", "month"):
+            months = {"year": 12, "quarter": 3, "month": 1}[self.kind]
+            start = self.start - pd.DateOffset(months=months)
+            return Period.parse((start, self.start - pd.Timedelta(days=1))).as_kind(self.kind)
+        if self.kind in ("week", "day"):
+            step = pd.Timedelta(days=7 if self.kind == "week" else 1)
+            return Period.parse((self.start - step, self.start - pd.Timedelta(days=1))).as_kind(
+                self.kind
+            )
+        length = self.end - self.start
+        return Period(self.start - length, self.start, "range", "").relabel()
+
+    def next(self) -> Period:
+        """The period of the same kind just after (a range: the same length after)."""
+        if self.kind in ("year", "quarter", "month"):
+            months = {"year": 12, "quarter": 3, "month": 1}[self.kind]
+            end = self.end + pd.DateOffset(months=months)
+            return Period.parse((self.end, end - pd.Timedelta(days=1))).as_kind(self.kind)
+        if self.kind in ("week", "day"):
+            step = pd.Timedelta(days=7 if self.kind == "week" else 1)
+            return Period.parse((self.end, self.end + step - pd.Timedelta(days=1))).as_kind(
+                self.kind
+            )
+        length = self.end - self.start
+        return Period(self.end, self.end + length, "range", "").relabel()
+
+    def as_kind(self, kind: PeriodKind) -> Period:
+        """The same interval named as a ``kind`` period (it must be exactly one)."""
+        if kind == "range":
+            return self
+        if _calendar_bounds(kind, self.start) != (self.start, self.end):
+            raise ValueError(f"{self.label} is not a single {kind}")
+        return Period(self.start, self.end, kind, _calendar_text(kind, self.start))
+
+    def relabel(self) -> Period:
+        """This interval with its canonical kind and label (used after arithmetic)."""
+        return Period.parse((self.start, self.end - pd.Timedelta(days=1)))
+
+    def contains(self, ts: object) -> bool:
+        """Whether instant ``ts`` lies in ``[start, end)``."""
+        t = pd.Timestamp(ts)  # type: ignore[arg-type]
+        if t.tzinfo is not None:
+            t = t.tz_localize(None)
+        return bool(self.start <= t < self.end)
+
+    def mask(self, values: pd.Series) -> np.ndarray:
+        """Boolean mask of the timestamps in ``values`` inside the period (missing: outside)."""
+        return mask_period(values, self)
+
+    def display(self, lang: str = "en") -> str:
+        """How a reader sees the period: ``2026-Q3`` / ``2026年第3季度``."""
+        if lang != "zh":
+            return self.label if self.kind != "range" else self.label.replace("..", " to ")
+        y = self.start.year
+        if self.kind == "year":
+            return f"{y}年"
+        if self.kind == "quarter":
+            return f"{y}年第{(self.start.month - 1) // 3 + 1}季度"
+        if self.kind == "month":
+            return f"{y}年{self.start.month}月"
+        if self.kind == "week":
+            iso = self.start.isocalendar()
+            return f"{iso.year}年第{iso.week}周"
+        if self.kind == "day":
+            return f"{y}年{self.start.month}月{self.start.day}日"
+        last = self.last_day
+        return f"{self.start:%Y-%m-%d} 至 {last:%Y-%m-%d}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+#: What every ``period=`` argument accepts.
+PeriodLike = Period | str | tuple[str | pd.Timestamp, str | pd.Timestamp] | pd.Period | None
+
+
+def as_period(p: PeriodLike) -> Period | None:
+    """``p`` as a :class:`Period`, or ``None`` when ``p`` is ``None`` (no restriction)."""
+    return None if p is None else Period.parse(p)
+
+
+def _calendar_text(kind: str, start: pd.Timestamp) -> str:
+    if kind == "year":
+        return f"{start.year}"
+    if kind == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if kind == "month":
+        return f"{start.year}-{start.month:02d}"
+    if kind == "week":
+        iso = start.isocalendar()
+        return f"{iso.year}-W{iso.week:02d}"
+    return f"{start:%Y-%m-%d}"
+
+
+def _calendar_bounds(kind: str, start: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The ``kind`` period starting at ``start``, if ``start`` is where one starts."""
+    if start != start.normalize():
+        return None
+    if kind == "year" and start.month == 1 and start.day == 1:
+        return start, start + pd.DateOffset(years=1)
+    if kind == "quarter" and start.day == 1 and start.month % 3 == 1:
+        return start, start + pd.DateOffset(months=3)
+    if kind == "month" and start.day == 1:
+        return start, start + pd.DateOffset(months=1)
+    if kind == "week" and start.weekday() == 0:
+        return start, start + pd.Timedelta(days=7)
+    if kind == "day":
+        return start, start + pd.Timedelta(days=1)
+    return None
+
+
+def _kind_of(p: object, start: pd.Timestamp, end: pd.Timestamp) -> PeriodKind:
+    """The calendar kind of ``p``: from its text form, else from its bounds."""
+    if isinstance(p, str):
+        t = p.strip()
+        for kind, rx in (
+            ("year", _YEAR),
+            ("quarter", _QUARTER),
+            ("month", _MONTH),
+            ("week", _WEEK),
+            ("day", _DAY),
+        ):
+            if rx.match(t):
+                return kind  # type: ignore[return-value]
+        # pandas' spelling of an ISO week: 2026-01-26/2026-02-01
+        if "/" in t and _calendar_bounds("week", start) == (start, end):
+            return "week"
+    return "range"
 
 
 def _bad(p: object, why: str = "") -> ValueError:
@@ -137,6 +364,10 @@ def parse_period(p: PeriodLike) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """
     if p is None:
         return None
+    if isinstance(p, Period):
+        return p.start, p.end
+    if isinstance(p, pd.Period):
+        return p.start_time, (p + 1).start_time
     if isinstance(p, Sequence) and not isinstance(p, str):
         if len(p) != 2:
             raise _bad(p, "a range needs exactly two dates (start, end)")
@@ -187,6 +418,8 @@ def period_label(p: PeriodLike) -> str:
     """
     if p is None:
         return "all"
+    if isinstance(p, Period):
+        return p.slug
     bounds = parse_period(p)
     assert bounds is not None
     if isinstance(p, str):
