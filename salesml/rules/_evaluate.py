@@ -501,8 +501,10 @@ class Evaluator:
         try:
             res = fn(x.value, y.value)
             res = res.to_numpy(dtype=bool, na_value=False)
+            # Missing compares False: numpy, arrow and masked arrays already give False
+            # except for '!=' and for object columns (None == None).
             for v in (x, y):
-                if v.series:
+                if v.series and (op == "!=" or _is_object(v.value.dtype)):
                     res = res & v.value.notna().to_numpy()
         except Exception as e:
             raise self.guard(what, e, link.at, link.length) from None

@@ -496,6 +496,10 @@ class _Builder:
                 raise self.fail("'is' / 'is not' are not allowed; use isnull(x)", at, length)
             op = _CMP[type(op_node)]
             if op in ("in", "not in"):
+                if len(links) + 1 < len(node.ops):
+                    raise self.fail(
+                        f"write {op!r} on its own, e.g. (x in [1, 2]) and y > 3", at, length
+                    )
                 if not isinstance(right_node, ast.List | ast.Tuple):
                     raise self.fail_node(
                         '\'in\' needs a list or tuple of literals, e.g. x in ["a", "b"]', right_node

@@ -181,6 +181,13 @@ def test_conditions_refused_statically_when_known() -> None:
         compile_expr("not 'a'")
 
 
+def test_in_is_not_chained() -> None:
+    with pytest.raises(ExpressionError, match="on its own") as info:
+        compile_expr("x in [1] == True")
+    assert info.value.offset == 2
+    compile_expr("0 < x in [1, 2]")
+
+
 def test_comments_refused_multiline_accepted(customers: pd.DataFrame) -> None:
     with pytest.raises(ExpressionError, match="comments"):
         compile_expr("kpi > 1 # and kpi < 3\n and kpi > 0")
