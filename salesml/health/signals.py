@@ -19,13 +19,13 @@ import pandas as pd
 import yaml
 
 from salesml.rules.expr import Expr, compile_expr
+from salesml.rules.template import render_template, render_template_column
 
 __all__ = ["DEFAULT_SIGNALS_PATH", "SignalRule", "health_signals", "load_signal_rules"]
 
 #: The shipped rule file.
 DEFAULT_SIGNALS_PATH = Path(__file__).with_name("signals.yaml")
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([^{}]*))?\}")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SEVERITIES = ("low", "medium", "high")
 
@@ -65,42 +65,12 @@ class SignalRule:
 
 def render_phrase(template: str, row: Mapping[str, Any]) -> str:
     """Fill ``{column}`` / ``{column:spec}`` placeholders from ``row`` (nothing else)."""
-
-    def _sub(m: re.Match[str]) -> str:
-        value = row.get(m.group(1))
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return "?"
-        spec = m.group(2) or ""
-        try:
-            return format(value, spec)
-        except (TypeError, ValueError):
-            return str(value)
-
-    return _PLACEHOLDER.sub(_sub, template)
+    return render_template(template, row)
 
 
 def _render_column(template: str, frame: pd.DataFrame) -> pd.Series:
     """Vectorised :func:`render_phrase` over the rows of ``frame``."""
-    pieces: list[pd.Series | str] = []
-    pos = 0
-    for m in _PLACEHOLDER.finditer(template):
-        pieces.append(template[pos : m.start()])
-        col, spec = m.group(1), m.group(2) or ""
-        if col in frame:
-            vals = frame[col].tolist()
-            pieces.append(
-                pd.Series(
-                    [render_phrase("{v:" + spec + "}", {"v": v}) for v in vals], index=frame.index
-                )
-            )
-        else:
-            pieces.append("?")
-        pos = m.end()
-    pieces.append(template[pos:])
-    out = pd.Series("", index=frame.index, dtype="str")
-    for piece in pieces:
-        out = out + piece
-    return out
+    return render_template_column(template, frame)
 
 
 def load_signal_rules(

@@ -1,34 +1,58 @@
-"""Safe rule expressions: a whitelisted grammar compiled to vectorised pandas masks.
+"""Safe rule expressions: a whitelisted, bounded grammar evaluated column-wise on DataFrames.
 
-Users write filters and rules such as ``kind == "visit" and duration_min >= 30``.
-The text is parsed with Python's :mod:`ast` module and every node is checked
-against a strict whitelist before anything is evaluated; the checked tree is
-then evaluated column-wise on a DataFrame. Nothing is ever passed to ``eval`` or
-``exec``.
+Users write filters and rules such as ``kind == "visit" and duration_min >= 30``
+or, with aliases, ``月采购额 > 50000 and 复购率 > 0.6``. The text is parsed with
+Python's :mod:`ast` module and every node is checked against a strict whitelist;
+the checked tree is then evaluated column-wise. Nothing is ever passed to
+``eval`` or ``exec``.
 
 Grammar
 -------
-- literals: strings (``"visit"``), numbers (``30``, ``2.5``), ``True``, ``False``, ``None``;
-- column names of the frame the expression is evaluated on (``duration_min``);
-- comparisons ``==  !=  <  <=  >  >=`` (chains such as ``0 < x <= 5`` allowed);
-- membership ``x in ["a", "b"]`` / ``x not in (1, 2)`` with a list or tuple of literals;
-- boolean ``and``, ``or``, ``not``;
-- arithmetic ``+ - * / %`` and unary ``-`` / ``+``;
+- literals: text in quotes (``"visit"``, at most :data:`MAX_TEXT_LITERAL` characters),
+  numbers (``30``, ``2.5``; whole numbers below ``10**18`` in size, finite),
+  ``True``, ``False``, ``None``;
+- names: column names of the frame (``duration_min``) or declared aliases
+  (``aliases={"月采购额": "monthly_purchase"}``). A name must be typed exactly:
+  Python would read full-width ``ｋｉｎｄ`` as ``kind``; this grammar refuses it
+  (unless ``ｋｉｎｄ`` itself is a declared alias);
+- comparisons ``==  !=  <  <=  >  >=`` (chains such as ``0 < x <= 5`` allowed).
+  ``<`` and friends need two numbers, two texts, two dates (or a date and a date
+  written in quotes: ``t0 >= "2026-01-02"``) or two time differences;
+- membership ``x in ["a", "b"]`` / ``x not in (1, 2)`` with a list or tuple of at
+  most :data:`MAX_IN_ITEMS` literals;
+- boolean ``and``, ``or``, ``not`` between conditions (a number is not a condition:
+  write ``n > 0``);
+- arithmetic: ``+ - * / %`` and unary ``-`` / ``+`` on numbers (true/false count as
+  1/0); ``date - date`` is a time difference, ``date ± time difference`` a date,
+  time differences may be added, subtracted, multiplied or divided by numbers;
+  ``text + text`` joins two texts. Text is never repeated (``"a" * 3``, ``kind * 6000``)
+  or formatted (``"%s" % x``); ``**``, ``//``, ``<<``, ``&``, ``|`` ... are refused.
+  Whole-number arithmetic that would pass ``2**63`` is carried out in floating point;
 - the functions in :data:`FUNCTIONS`: ``isnull(x)``, ``notnull(x)``, ``abs(x)``,
-  ``log1p(x)``, ``sqrt(x)``, ``days(x)`` / ``hours(x)`` / ``minutes(x)`` (a time
-  difference in days, hours, minutes), ``lower(x)``, ``upper(x)``, ``len(x)``,
-  ``contains(x, "text")``, ``startswith(x, "text")``, ``endswith(x, "text")``,
-  ``fillna(x, literal)``, ``month(x)``, ``weekday(x)``, ``hour(x)``.
+  ``log1p(x)``, ``sqrt(x)`` (numbers), ``days(x)`` / ``hours(x)`` / ``minutes(x)`` (a time
+  difference in days, hours, minutes), ``lower(x)``, ``upper(x)``, ``len(x)`` (text),
+  ``contains(x, "text")``, ``startswith(x, "text")``, ``endswith(x, "text")`` (the second
+  argument text in quotes), ``fillna(x, literal)`` (the second argument a literal: a
+  number, text in quotes, ``True``/``False``; a date column takes a date in quotes),
+  ``month(x)``, ``weekday(x)``, ``hour(x)`` (dates).
 
 Missing values: a comparison or membership test involving a missing value is
 ``False`` (``x != 3`` is ``False`` where ``x`` is missing); test for missing
 values explicitly with ``isnull(x)``. ``x == None`` means ``isnull(x)``.
 
 Everything else (attribute access, subscripts, other calls, dunder names,
-imports, lambdas, comprehensions, f-strings, ``:=``, ``*x``, ``**``, ``//``,
+imports, lambdas, comprehensions, f-strings, ``:=``, ``*x``, ``#`` comments,
 conditional expressions) is refused with :class:`ExpressionError`, whose message
-points at the offending part with a caret line. Input longer than
-:data:`MAX_LENGTH` characters or nested deeper than :data:`MAX_DEPTH` is refused.
+says what to change and points at the offending part of the user's own text with
+a caret line (lined up under Chinese characters).
+
+Limits
+------
+Text at most :data:`MAX_LENGTH` characters, nesting at most :data:`MAX_DEPTH`, at most
+:data:`MAX_NODES` operations. Evaluation does one vectorised pass over the rows per
+operation and refuses, before computing it, any step that would take the values
+alive at one time past ``max_bytes`` (default :data:`MAX_MEMORY_BYTES`). Every
+failure, from the parser, pandas or numpy, is an :class:`ExpressionError`.
 
 Examples
 --------
@@ -38,404 +62,71 @@ Examples
 [True, False]
 >>> compile_expr("duration_min / 60").columns
 ('duration_min',)
+>>> evaluate_mask("时长 > 10", df, aliases={"时长": "duration_min"}).tolist()
+[True, False]
 """
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from salesml.rules._base import (
+    MAX_DEPTH,
+    MAX_IN_ITEMS,
+    MAX_INT,
+    MAX_LENGTH,
+    MAX_MEMORY_BYTES,
+    MAX_NODES,
+    MAX_ROWS,
+    MAX_TEXT_LITERAL,
+    ExpressionError,
+)
+from salesml.rules._evaluate import Evaluator
+from salesml.rules._grammar import Column, Node, parse, suggest
+from salesml.rules._types import FUNCTIONS, describe, kind_of_dtype
+
 __all__ = [
     "FUNCTIONS",
     "MAX_DEPTH",
+    "MAX_INT",
+    "MAX_IN_ITEMS",
     "MAX_LENGTH",
+    "MAX_MEMORY_BYTES",
+    "MAX_NODES",
+    "MAX_ROWS",
+    "MAX_TEXT_LITERAL",
     "Expr",
     "ExpressionError",
     "compile_expr",
+    "evaluate_mask",
     "mask",
 ]
 
-#: Longest accepted expression, in characters.
-MAX_LENGTH = 2000
-#: Deepest accepted nesting of the syntax tree (and of brackets in the text).
-MAX_DEPTH = 50
+
+def _columns_of(node: Node) -> list[Column]:
+    out: list[Column] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Column):
+            out.append(n)
+            continue
+        for name in ("operand", "left", "right"):
+            child = getattr(n, name, None)
+            if isinstance(child, Node):
+                stack.append(child)
+        stack.extend(getattr(n, "operands", ()))
+        stack.extend(getattr(n, "args", ()))
+        stack.extend(link.right for link in getattr(n, "links", ()) if link.right is not None)
+    return sorted(out, key=lambda c: c.start)
 
 
-class ExpressionError(ValueError):
-    """A rule expression is malformed, uses something outside the grammar, or fails.
-
-    Attributes
-    ----------
-    text
-        The expression as given.
-    offset
-        0-based character offset of the offending part in ``text`` (``None`` if
-        the whole expression is at fault).
-    reason
-        The message without the caret display.
-    """
-
-    def __init__(self, reason: str, text: str = "", offset: int | None = None) -> None:
-        self.reason = reason
-        self.text = text
-        self.offset = offset
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        if self.offset is None or not self.text or len(self.text) > 300:
-            return self.reason
-        # Show the line holding the offset and a caret under the offending part.
-        start = self.text.rfind("\n", 0, self.offset) + 1
-        end = self.text.find("\n", self.offset)
-        line = self.text[start : end if end >= 0 else None]
-        col = self.offset - start
-        return f"{self.reason} (at column {col + 1})\n  {line}\n  {' ' * col}^"
-
-
-# ---------------------------------------------------------------------- functions
-def _num(x: Any) -> Any:
-    return pd.to_numeric(x) if isinstance(x, pd.Series) and x.dtype == object else x
-
-
-def _isnull(x: Any) -> Any:
-    return x.isna() if isinstance(x, pd.Series) else pd.isna(x)
-
-
-def _notnull(x: Any) -> Any:
-    return x.notna() if isinstance(x, pd.Series) else not pd.isna(x)
-
-
-def _td_seconds(x: Any) -> Any:
-    if isinstance(x, pd.Series):
-        if not pd.api.types.is_timedelta64_dtype(x):
-            raise TypeError(f"expects a time difference (e.g. a - b of dates), got {x.dtype}")
-        return x.dt.total_seconds()
-    if isinstance(x, pd.Timedelta):
-        return x.total_seconds()
-    raise TypeError("expects a time difference (e.g. a - b of dates)")
-
-
-def _str(x: Any) -> Any:
-    if isinstance(x, pd.Series):
-        if not (pd.api.types.is_string_dtype(x) or x.dtype == object):
-            raise TypeError(f"expects a text column, got {x.dtype}")
-        return x.str
-    raise TypeError("expects a text column")
-
-
-def _dt(x: Any) -> Any:
-    if isinstance(x, pd.Series) and pd.api.types.is_datetime64_any_dtype(x):
-        return x.dt
-    raise TypeError("expects a date/time column")
-
-
-def _text_arg(s: Any) -> str:
-    if not isinstance(s, str):
-        raise TypeError("the second argument must be a text literal")
-    return s
-
-
-def _fillna(x: Any, v: Any) -> Any:
-    if isinstance(x, pd.Series):
-        return x.fillna(v)
-    return v if pd.isna(x) else x
-
-
-def _abs(x: Any) -> Any:
-    return np.abs(x)
-
-
-def _log1p(x: Any) -> Any:
-    return np.log1p(x)
-
-
-def _sqrt(x: Any) -> Any:
-    return np.sqrt(x)
-
-
-def _len(x: Any) -> Any:
-    return _str(x).len() if isinstance(x, pd.Series) else len(x)
-
-
-#: Whitelisted functions: name -> (number of arguments, implementation, one-line help).
-FUNCTIONS: dict[str, tuple[int, Callable[..., Any], str]] = {
-    "isnull": (1, _isnull, "True where the value is missing"),
-    "notnull": (1, _notnull, "True where the value is present"),
-    "abs": (1, _abs, "absolute value"),
-    "log1p": (1, _log1p, "log(1 + x)"),
-    "sqrt": (1, _sqrt, "square root"),
-    "days": (1, lambda x: _td_seconds(x) / 86400.0, "a time difference in days"),
-    "hours": (1, lambda x: _td_seconds(x) / 3600.0, "a time difference in hours"),
-    "minutes": (1, lambda x: _td_seconds(x) / 60.0, "a time difference in minutes"),
-    "lower": (1, lambda x: _str(x).lower(), "text in lower case"),
-    "upper": (1, lambda x: _str(x).upper(), "text in upper case"),
-    "len": (1, _len, "length of a text"),
-    "contains": (
-        2,
-        lambda x, s: _str(x).contains(_text_arg(s), regex=False, na=False),
-        "text contains a literal piece",
-    ),
-    "startswith": (
-        2,
-        lambda x, s: _str(x).startswith(_text_arg(s), na=False),
-        "text starts with",
-    ),
-    "endswith": (2, lambda x, s: _str(x).endswith(_text_arg(s), na=False), "text ends with"),
-    "fillna": (2, _fillna, "replace missing values with a literal"),
-    "month": (1, lambda x: _dt(x).month, "month number (1-12) of a date"),
-    "weekday": (1, lambda x: _dt(x).day_of_week, "day of week (0 = Monday) of a date"),
-    "hour": (1, lambda x: _dt(x).hour, "hour of day of a date/time"),
-}
-
-_CMP_SYMBOL = {
-    ast.Eq: "==",
-    ast.NotEq: "!=",
-    ast.Lt: "<",
-    ast.LtE: "<=",
-    ast.Gt: ">",
-    ast.GtE: ">=",
-    ast.In: "in",
-    ast.NotIn: "not in",
-}
-_BIN_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Mod: "%"}
-
-_REFUSED = {
-    ast.Attribute: "attribute access ('.') is not allowed",
-    ast.Subscript: "subscripts ('[...]') are not allowed",
-    ast.Lambda: "lambda is not allowed",
-    ast.ListComp: "comprehensions are not allowed",
-    ast.SetComp: "comprehensions are not allowed",
-    ast.DictComp: "comprehensions are not allowed",
-    ast.GeneratorExp: "generator expressions are not allowed",
-    ast.JoinedStr: "f-strings are not allowed",
-    ast.FormattedValue: "f-strings are not allowed",
-    ast.NamedExpr: "assignment (':=') is not allowed",
-    ast.Starred: "starred expressions ('*x') are not allowed",
-    ast.IfExp: "conditional expressions ('a if c else b') are not allowed",
-    ast.Await: "await is not allowed",
-    ast.Yield: "yield is not allowed",
-    ast.YieldFrom: "yield is not allowed",
-    ast.Dict: "dict literals are not allowed",
-    ast.Set: "set literals are not allowed; use a list: x in [1, 2]",
-    ast.Slice: "slices are not allowed",
-}
-
-
-# ---------------------------------------------------------------------- checking
-def _offset(text: str, node: ast.AST) -> int | None:
-    """Character offset of ``node`` in ``text`` (ast offsets are UTF-8 bytes per line)."""
-    lineno = getattr(node, "lineno", None)
-    col = getattr(node, "col_offset", None)
-    if lineno is None or col is None:
-        return None
-    lines = text.split("\n")
-    if lineno - 1 >= len(lines):
-        return None
-    line = lines[lineno - 1]
-    chars = len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
-    return sum(len(x) + 1 for x in lines[: lineno - 1]) + chars
-
-
-@dataclass
-class _At:
-    lineno: int
-    col_offset: int
-
-
-def _is_literal(node: ast.AST) -> bool:
-    if isinstance(node, ast.Constant):
-        return node.value is None or isinstance(node.value, str | int | float | bool)
-    return (
-        isinstance(node, ast.UnaryOp)
-        and isinstance(node.op, ast.USub | ast.UAdd)
-        and isinstance(node.operand, ast.Constant)
-        and isinstance(node.operand.value, int | float)
-        and not isinstance(node.operand.value, bool)
-    )
-
-
-def _literal_value(node: ast.AST) -> Any:
-    if isinstance(node, ast.Constant):
-        return node.value
-    assert isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant)
-    v = node.operand.value
-    return -v if isinstance(node.op, ast.USub) else v
-
-
-class _Checker:
-    """Walk the tree once, refuse anything off the whitelist, collect column names."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.columns: list[str] = []
-
-    def fail(self, reason: str, node: ast.AST) -> ExpressionError:
-        off = _offset(self.text, node)
-        if isinstance(node, ast.Attribute) and node.end_col_offset is not None:
-            # Point at the '.attr' rather than the start of the chain.
-            end = _offset(self.text, _At(node.end_lineno or 1, node.end_col_offset))
-            if end is not None:
-                off = max(end - len(node.attr) - 1, 0)
-        return ExpressionError(reason, self.text, off)
-
-    def visit(self, node: ast.AST, depth: int = 0) -> None:
-        if depth > MAX_DEPTH:
-            raise self.fail(f"expression is nested too deeply (limit {MAX_DEPTH})", node)
-        d = depth + 1
-        if isinstance(node, ast.Constant):
-            if not (node.value is None or isinstance(node.value, str | int | float | bool)):
-                raise self.fail(f"literal of type {type(node.value).__name__} is not allowed", node)
-        elif isinstance(node, ast.Name):
-            if node.id.startswith("_"):
-                raise self.fail(f"names starting with '_' are not allowed: {node.id!r}", node)
-            if node.id in FUNCTIONS:
-                raise self.fail(f"{node.id!r} is a function: call it, e.g. {node.id}(x)", node)
-            if node.id not in self.columns:
-                self.columns.append(node.id)
-        elif isinstance(node, ast.BoolOp):
-            for v in node.values:
-                self.visit(v, d)
-        elif isinstance(node, ast.UnaryOp):
-            if not isinstance(node.op, ast.Not | ast.USub | ast.UAdd):
-                raise self.fail("operator '~' is not allowed; use 'not'", node)
-            self.visit(node.operand, d)
-        elif isinstance(node, ast.BinOp):
-            if type(node.op) not in _BIN_SYMBOL:
-                sym = {
-                    ast.Pow: "**",
-                    ast.FloorDiv: "//",
-                    ast.MatMult: "@",
-                    ast.BitAnd: "&",
-                    ast.BitOr: "|",
-                    ast.BitXor: "^",
-                    ast.LShift: "<<",
-                    ast.RShift: ">>",
-                }
-                op = sym.get(type(node.op), type(node.op).__name__)
-                raise self.fail(
-                    f"operator {op!r} is not allowed (allowed: + - * / %, and/or/not)", node
-                )
-            self.visit(node.left, d)
-            self.visit(node.right, d)
-        elif isinstance(node, ast.Compare):
-            self.visit(node.left, d)
-            for op, right in zip(node.ops, node.comparators, strict=True):
-                if type(op) not in _CMP_SYMBOL:
-                    raise self.fail("'is' / 'is not' are not allowed; use isnull(x)", right)
-                if isinstance(op, ast.In | ast.NotIn):
-                    if not isinstance(right, ast.List | ast.Tuple):
-                        raise self.fail(
-                            '\'in\' needs a list or tuple of literals, e.g. x in ["a", "b"]',
-                            right,
-                        )
-                    for elt in right.elts:
-                        if not _is_literal(elt):
-                            raise self.fail("'in' lists may hold only literals", elt)
-                else:
-                    self.visit(right, d)
-        elif isinstance(node, ast.Call):
-            if isinstance(node.func, ast.Attribute):
-                raise self.fail(
-                    "attribute access ('.') and method calls are not allowed", node.func
-                )
-            if not isinstance(node.func, ast.Name):
-                raise self.fail("only the named functions may be called", node.func)
-            name = node.func.id
-            if name not in FUNCTIONS:
-                raise self.fail(
-                    f"function {name!r} is not allowed (allowed: {', '.join(sorted(FUNCTIONS))})",
-                    node.func,
-                )
-            if node.keywords:
-                raise self.fail("keyword arguments are not allowed", node.keywords[0].value)
-            nargs = FUNCTIONS[name][0]
-            if len(node.args) != nargs:
-                raise self.fail(f"{name}() takes {nargs} argument(s), got {len(node.args)}", node)
-            for a in node.args:
-                self.visit(a, d)
-        elif isinstance(node, ast.List | ast.Tuple):
-            raise self.fail("lists and tuples are only allowed after 'in' / 'not in'", node)
-        else:
-            reason = _REFUSED.get(type(node), f"{type(node).__name__} is not allowed")
-            raise self.fail(reason, node)
-
-
-def _bracket_depth(text: str) -> int:
-    depth = best = 0
-    quote: str | None = None
-    for ch in text:
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-            best = max(best, depth)
-        elif ch in ")]}":
-            depth -= 1
-    return best
-
-
-# ---------------------------------------------------------------------- evaluation
-def _null_mask(x: Any) -> Any:
-    if isinstance(x, pd.Series):
-        return x.isna().to_numpy()
-    return bool(pd.isna(x)) if not isinstance(x, list | tuple) else False
-
-
-def _as_bool(x: Any, index: pd.Index) -> pd.Series:
-    """A boolean Series (missing -> False) from a Series or a scalar."""
-    if isinstance(x, pd.Series):
-        if x.dtype == bool:
-            return x
-        if pd.api.types.is_bool_dtype(x) or x.dtype == object:
-            return x.fillna(False).astype(bool)
-        return x.fillna(0).astype(bool)
-    return pd.Series(bool(x) if not pd.isna(x) else False, index=index, dtype=bool)
-
-
-def _compare(op: ast.cmpop, left: Any, right: Any, index: pd.Index) -> pd.Series:
-    if isinstance(op, ast.Eq | ast.NotEq) and (
-        (isinstance(right, type(None))) or (isinstance(left, type(None)))
-    ):
-        other = left if right is None else right
-        res = _isnull(other)
-        if isinstance(op, ast.NotEq):
-            res = ~res if isinstance(res, pd.Series) else not res
-        return _as_bool(res, index)
-    if isinstance(op, ast.In | ast.NotIn):
-        values = list(right)
-        if isinstance(left, pd.Series):
-            res = left.isin(values)
-            res = _as_bool(res, index)
-            if isinstance(op, ast.NotIn):
-                res = ~res
-            return res & ~pd.Series(_null_mask(left), index=index)
-        hit = left in values
-        ok = not pd.isna(left)
-        return _as_bool(ok and (hit if isinstance(op, ast.In) else not hit), index)
-    func = {
-        ast.Eq: lambda a, b: a == b,
-        ast.NotEq: lambda a, b: a != b,
-        ast.Lt: lambda a, b: a < b,
-        ast.LtE: lambda a, b: a <= b,
-        ast.Gt: lambda a, b: a > b,
-        ast.GtE: lambda a, b: a >= b,
-    }[type(op)]
-    res = _as_bool(func(left, right), index)
-    nulls = np.logical_or(_null_mask(left), _null_mask(right))
-    if np.any(nulls):
-        res = res & ~pd.Series(np.broadcast_to(nulls, (len(index),)), index=index)
-    return res
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Expr:
     """A validated rule expression, ready to evaluate on DataFrames.
 
@@ -444,34 +135,54 @@ class Expr:
     Attributes
     ----------
     text
-        The expression as written.
+        The expression exactly as written (error offsets refer to it).
     columns
-        Column names the expression reads, in order of first use.
+        Column names the expression reads (aliases resolved), in order of first use.
+    names
+        The words the user wrote for them (aliases as written), in order of first use.
+    aliases
+        The alias mapping the expression was compiled with (word -> column).
+    kind
+        What the expression gives when known without data: ``"bool"`` for a
+        condition, ``"number"``, ``"text"``, ... or ``None``.
     """
 
     text: str
-    tree: ast.Expression
+    root: Node = field(repr=False)
     columns: tuple[str, ...]
+    names: tuple[str, ...] = ()
+    aliases: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def kind(self) -> str | None:
+        return self.root.kind
 
     def check_columns(self, available: Iterable[str], *, table: str | None = None) -> None:
         """Raise :class:`ExpressionError` if a column used is not in ``available``.
 
-        The message points at the first unknown name and lists the available columns.
+        The message points at the first unknown name (in the user's words), lists the
+        available columns and suggests a close match.
         """
         avail = [str(c) for c in available]
         have = set(avail)
-        funcs = {id(n.func) for n in ast.walk(self.tree) if isinstance(n, ast.Call)}
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Name) and id(node) not in funcs and node.id not in have:
-                where = f" of table {table!r}" if table else ""
-                shown = ", ".join(avail[:60]) + (" ..." if len(avail) > 60 else "")
-                raise ExpressionError(
-                    f"unknown column {node.id!r}; available columns{where}: {shown}",
-                    self.text,
-                    _offset(self.text, node),
+        for node in _columns_of(self.root):
+            if node.column in have:
+                continue
+            where = f" of table {table!r}" if table else ""
+            shown = ", ".join(avail[:60]) + (" ..." if len(avail) > 60 else "")
+            if node.source != node.column:
+                reason = (
+                    f"{node.source!r} stands for column {node.column!r}, which the table{where} "
+                    f"does not have; available columns: {shown}"
                 )
+            else:
+                hint = suggest(node.column, avail + list(self.aliases))
+                reason = f"unknown column {node.column!r}{hint}; available columns{where}: {shown}"
+            raise ExpressionError(reason, self.text, node.start, length=node.end - node.start)
 
-    def evaluate(self, df: pd.DataFrame, *, table: str | None = None) -> pd.Series:
+    def evaluate(
+        self, df: pd.DataFrame, *, table: str | None = None, max_bytes: int = MAX_MEMORY_BYTES
+    ) -> pd.Series:
         """Evaluate column-wise on ``df``.
 
         Parameters
@@ -480,102 +191,90 @@ class Expr:
             The frame whose columns the expression names (not modified).
         table
             Name used in error messages.
+        max_bytes
+            Most memory the values alive at one time may take (see the module's *Limits*).
 
         Returns
         -------
         pandas.Series
             Indexed like ``df``: a boolean mask for conditions, values otherwise.
             A constant expression is broadcast to every row.
+
+        Raises
+        ------
+        ExpressionError
+            For an unknown column, a value of the wrong kind (text with ``*``), a step
+            past the memory limit, or anything pandas refuses; with a caret.
         """
+        return self._run(df, table=table, max_bytes=max_bytes, condition=False)
+
+    def mask(
+        self, df: pd.DataFrame, *, table: str | None = None, max_bytes: int = MAX_MEMORY_BYTES
+    ) -> pd.Series:
+        """Evaluate as a condition: a boolean Series indexed like ``df``, missing as ``False``.
+
+        Raises :class:`ExpressionError` if the expression is not a condition (a
+        number, a text): write ``n > 0``, not ``n``.
+        """
+        return self._run(df, table=table, max_bytes=max_bytes, condition=True)
+
+    def _run(
+        self, df: pd.DataFrame, *, table: str | None, max_bytes: int, condition: bool
+    ) -> pd.Series:
+        if not isinstance(df, pd.DataFrame):
+            raise ExpressionError(f"expressions are evaluated on a table, got {type(df).__name__}")
         self.check_columns(df.columns, table=table)
-        value = self._eval(self.tree.body, df)
-        if isinstance(value, pd.Series):
-            return value
-        return pd.Series([value] * len(df), index=df.index)
-
-    def mask(self, df: pd.DataFrame, *, table: str | None = None) -> pd.Series:
-        """Evaluate as a condition: a boolean Series, missing results as ``False``."""
-        return _as_bool(self.evaluate(df, table=table), df.index)
-
-    def _fail(self, reason: str, node: ast.AST) -> ExpressionError:
-        return ExpressionError(reason, self.text, _offset(self.text, node))
-
-    def _eval(self, node: ast.AST, df: pd.DataFrame) -> Any:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.Name):
-            return df[node.id]
-        if isinstance(node, ast.BoolOp):
-            parts = [_as_bool(self._eval(v, df), df.index) for v in node.values]
-            out = parts[0]
-            for p in parts[1:]:
-                out = (out & p) if isinstance(node.op, ast.And) else (out | p)
-            return out
-        if isinstance(node, ast.UnaryOp):
-            v = self._eval(node.operand, df)
-            if isinstance(node.op, ast.Not):
-                return ~_as_bool(v, df.index)
-            try:
-                return -v if isinstance(node.op, ast.USub) else +v
-            except TypeError as e:
-                raise self._fail(f"cannot negate this value ({e})", node) from None
-        if isinstance(node, ast.BinOp):
-            a, b = self._eval(node.left, df), self._eval(node.right, df)
-            try:
-                with np.errstate(all="ignore"):
-                    if isinstance(node.op, ast.Add):
-                        return a + b
-                    if isinstance(node.op, ast.Sub):
-                        return a - b
-                    if isinstance(node.op, ast.Mult):
-                        return a * b
-                    if isinstance(node.op, ast.Div):
-                        return _num(a) / _num(b)
-                    return _num(a) % _num(b)
-            except (TypeError, ValueError, ZeroDivisionError) as e:
-                sym = _BIN_SYMBOL[type(node.op)]
-                raise self._fail(f"cannot apply {sym!r} to these values ({e})", node) from None
-        if isinstance(node, ast.Compare):
-            left = self._eval(node.left, df)
-            out: pd.Series | None = None
-            for op, right_node in zip(node.ops, node.comparators, strict=True):
-                if isinstance(op, ast.In | ast.NotIn):
-                    right: Any = [_literal_value(e) for e in right_node.elts]  # type: ignore[attr-defined]
-                else:
-                    right = self._eval(right_node, df)
-                try:
-                    part = _compare(op, left, right, df.index)
-                except (TypeError, ValueError) as e:
-                    raise self._fail(
-                        f"cannot compare with {_CMP_SYMBOL[type(op)]!r} ({e})", right_node
-                    ) from None
-                out = part if out is None else (out & part)
-                left = right
-            assert out is not None
-            return out
-        if isinstance(node, ast.Call):
-            name = node.func.id  # type: ignore[attr-defined]
-            args = [self._eval(a, df) for a in node.args]
-            try:
-                return FUNCTIONS[name][1](*args)
-            except (TypeError, ValueError, AttributeError) as e:
-                raise self._fail(f"{name}() {e}", node) from None
-        raise self._fail(f"{type(node).__name__} is not allowed", node)  # pragma: no cover
+        ev = Evaluator(self.text, df, table=table, max_bytes=max_bytes)
+        try:
+            value = ev.run(self.root)
+            if condition:
+                if value.kind != "bool" and value.kind != "null":
+                    raise ExpressionError(
+                        f"the expression gives {describe(value.kind)}, not a condition "
+                        "(true/false); compare it, e.g. x > 0",
+                        self.text,
+                        self.root.start,
+                        length=self.root.end - self.root.start,
+                    )
+                value = ev.condition(value, self.root, "a filter")
+            out = value.value if value.series else ev.broadcast(value, self.root)
+        except ExpressionError:
+            raise
+        except RecursionError:  # pragma: no cover - depth is capped by the grammar
+            raise ExpressionError("expression is nested too deeply", self.text) from None
+        except Exception as e:  # anything pandas/numpy raise that no operator caught
+            raise ExpressionError(
+                f"the expression cannot be computed on this table ({type(e).__name__}: "
+                f"{str(e).splitlines()[0] if str(e) else ''})",
+                self.text,
+                self.root.start,
+            ) from None
+        return out
 
     def __repr__(self) -> str:
         return f"Expr({self.text!r})"
 
 
-def compile_expr(text: str, *, columns: Iterable[str] | None = None) -> Expr:
-    """Parse and validate a rule expression.
+def compile_expr(
+    text: str,
+    *,
+    columns: Iterable[str] | Mapping[str, Any] | pd.Series | None = None,
+    aliases: Mapping[str, str] | None = None,
+) -> Expr:
+    """Parse and validate a rule expression without data.
 
     Parameters
     ----------
     text
         The expression, e.g. ``'kind == "visit" and duration_min >= 30'``.
     columns
-        If given, the column names the expression may use; an unknown name is
-        refused now rather than at evaluation.
+        If given, the column names the expression may use; an unknown name is refused
+        now rather than at evaluation. A mapping of name -> dtype (``df.dtypes``) also
+        checks kinds now: ``kind * 6000`` on a text column is refused while compiling.
+    aliases
+        Words the user may write for columns, e.g. ``{"月采购额": "monthly_purchase",
+        "复购率": "repurchase_rate"}``. Each word must be one identifier (Chinese
+        characters are fine); aliases are looked up before column names.
 
     Returns
     -------
@@ -585,37 +284,22 @@ def compile_expr(text: str, *, columns: Iterable[str] | None = None) -> Expr:
     Raises
     ------
     ExpressionError
-        If the text is empty, too long, too deeply nested, not valid syntax, or
-        uses anything outside the grammar (see the module docstring). The message
-        points at the offending part.
+        If the text is empty, too long, too deeply nested, not valid syntax, or uses
+        anything outside the grammar (see the module docstring); the message points at
+        the offending part of ``text``.
     """
-    if not isinstance(text, str):
-        raise ExpressionError(f"an expression must be text, got {type(text).__name__}")
-    if len(text) > MAX_LENGTH:
-        raise ExpressionError(
-            f"expression is too long ({len(text):,} characters; limit {MAX_LENGTH:,})"
-        )
-    stripped = text.strip()
-    if not stripped:
-        raise ExpressionError("expression is empty")
-    if _bracket_depth(text) > MAX_DEPTH:
-        raise ExpressionError(f"expression is nested too deeply (limit {MAX_DEPTH} brackets)")
-    try:
-        tree = ast.parse(stripped, mode="eval")
-    except SyntaxError as e:
-        off = None
-        if e.lineno is not None and e.offset is not None:
-            lines = stripped.split("\n")
-            off = sum(len(x) + 1 for x in lines[: e.lineno - 1]) + max(e.offset - 1, 0)
-            off = min(off, len(stripped))
-        raise ExpressionError(f"invalid syntax: {e.msg}", stripped, off) from None
-    except (RecursionError, MemoryError, ValueError) as e:
-        raise ExpressionError(f"expression cannot be parsed ({type(e).__name__})") from None
-    checker = _Checker(stripped)
-    checker.visit(tree.body)
-    expr = Expr(stripped, tree, tuple(checker.columns))
-    if columns is not None:
-        expr.check_columns(columns)
+    kinds: dict[str, str | None] = {}
+    names: list[str] | None = None
+    if isinstance(columns, pd.Series | Mapping):
+        items = columns.items()
+        names = [str(k) for k, _ in items]
+        kinds = {str(k): kind_of_dtype(v) for k, v in columns.items()}
+    elif columns is not None:
+        names = [str(c) for c in columns]
+    parsed = parse(text, aliases=aliases, kinds=kinds)
+    expr = Expr(text, parsed.root, parsed.columns, parsed.names, dict(aliases or {}))
+    if names is not None:
+        expr.check_columns(names)
     return expr
 
 
@@ -638,3 +322,56 @@ def mask(df: pd.DataFrame, text: str | Expr, *, table: str | None = None) -> pd.
     """
     expr = text if isinstance(text, Expr) else compile_expr(text)
     return expr.mask(df, table=table)
+
+
+def evaluate_mask(
+    expression: str | Expr,
+    frame: pd.DataFrame,
+    *,
+    aliases: Mapping[str, str] | None = None,
+    table: str | None = None,
+    max_rows: int | None = MAX_ROWS,
+    max_bytes: int = MAX_MEMORY_BYTES,
+) -> np.ndarray:
+    """Evaluate a condition over ``frame``: the entry point for filter specs.
+
+    Parameters
+    ----------
+    expression
+        A condition in the grammar of this module (or a compiled :class:`Expr`; then
+        ``aliases`` must be ``None``, the compiled ones apply).
+    frame
+        The rows to test (not modified).
+    aliases
+        Words the user may write for columns (see :func:`compile_expr`).
+    table
+        Name used in error messages.
+    max_rows
+        Refuse frames with more rows than this (``None``: no row limit; the memory
+        limit still applies).
+    max_bytes
+        Most memory the values alive at one time may take.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``bool``, one per row of ``frame`` in order; missing values give ``False``.
+
+    Raises
+    ------
+    ExpressionError
+        If the expression is malformed, not a condition (``n`` rather than ``n > 0``),
+        names a column ``frame`` lacks, or exceeds a limit.
+    """
+    if isinstance(expression, Expr):
+        if aliases is not None:
+            raise ExpressionError("pass aliases to compile_expr, not with a compiled expression")
+        expr = expression
+    else:
+        expr = compile_expr(expression, aliases=aliases)
+    if max_rows is not None and len(frame) > max_rows:
+        raise ExpressionError(
+            f"the table{f' {table!r}' if table else ''} has {len(frame):,} rows; filters "
+            f"evaluate at most {max_rows:,} (filter by period first)"
+        )
+    return expr.mask(frame, table=table, max_bytes=max_bytes).to_numpy(dtype=bool)

@@ -52,6 +52,12 @@ def test_rule_editor_checks_live_and_applies(state) -> None:
     state.edit_filter = 'kindd == "visit"'
     assert "unknown column 'kindd'" in state.rule_check
     state.edit_filter = 'kind == "visit"'
+    weight = state.edit_weight
+    state.edit_weight = "kind * 6000"  # grew the kernel by 1.9 GB (issue 10): refused as typed
+    assert "text cannot be repeated" in state.rule_check and "^" in state.rule_check
+    assert state.apply_rule() is False
+    state.edit_weight = weight
+    state.edit_filter = 'kind == "visit"'
     state.edit_scope = "rep_id, planet"
     assert "planet" in state.rule_check
     state.edit_scope = "rep_id, month"

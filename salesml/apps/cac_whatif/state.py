@@ -107,7 +107,7 @@ class CacWhatIfState(AppState):
         self.data = data
         self._base = allocate_costs(data)
         self._allocs: dict[str, Allocation] = {}
-        self._columns: dict[str, list[str]] = {}
+        self._columns: dict[str, pd.Series] = {}
         self.rules = default_rules()
         self.channels = sorted(str(c) for c in data.customers["source_channel"].dropna().unique())
         self.categories = list(COST_CATEGORIES)
@@ -154,9 +154,10 @@ class CacWhatIfState(AppState):
     def _on_edit(self, change: dict[str, Any]) -> None:
         self._check_rule()
 
-    def _driver_columns(self, driver: str) -> list[str]:
+    def _driver_columns(self, driver: str) -> pd.Series:
+        """Column name -> dtype, so the editor refuses ``kind * 6000`` (text) as it is typed."""
         if driver not in self._columns:
-            self._columns[driver] = [str(c) for c in driver_frame(self.data, driver).columns]
+            self._columns[driver] = driver_frame(self.data, driver).dtypes
         return self._columns[driver]
 
     def _edited_rule(self) -> dict[str, Any]:
