@@ -248,6 +248,20 @@ def _norm(text: str) -> str:
     return re.sub(r"[\W_]+", " ", s).strip().lower()
 
 
+def _tokens(a: str, b: str) -> float:
+    """Share of the words of the longer text that match a word of the other (typos allowed).
+
+    Keeps "opportunity name" from passing for "opportunity amount".
+    """
+    ta, tb = a.split(), b.split()
+    if len(ta) < len(tb):
+        ta, tb = tb, ta
+    if not ta or not tb:
+        return 0.0
+    hit = sum(max(difflib.SequenceMatcher(None, x, y).ratio() for y in tb) >= 0.8 for x in ta)
+    return hit / len(ta)
+
+
 def _header_score(header: str, table: str, column: str) -> float:
     """How well ``header`` names ``table.column`` (1.0: a listed word; minus a little per rank)."""
     h = _norm(header)
@@ -258,7 +272,7 @@ def _header_score(header: str, table: str, column: str) -> float:
         w = _norm(w) if not re.search(r"[\u4e00-\u9fff]", w) else w
         if not w:
             continue
-        r = 1.0 if h == w else difflib.SequenceMatcher(None, h, w).ratio()
+        r = 1.0 if h == w else min(difflib.SequenceMatcher(None, h, w).ratio(), _tokens(h, w))
         best = max(best, r - 0.001 * rank)
     return best
 

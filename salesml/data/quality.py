@@ -83,6 +83,7 @@ MAX_TEXT_ROWS = 2_000_000
 _MIN_ROWS = 50  # constant / mostly-empty need this many rows to mean something
 _MAX_PER_COLUMN = 20  # findings listed per column and check
 _SHORTEST = 5  # values shorter than this (normalised) are not compared by spelling
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 
 
 def warnings_frame(rows: Iterable[dict[str, Any]] = ()) -> pd.DataFrame:
@@ -155,7 +156,8 @@ def _spelling_groups(counts: dict[str, int]) -> list[list[str]]:
         for v in vs[1:]:
             union(vs[0], v)
     # one letter deleted from each normalised key: keys within an edit or two share one
-    keys = [k for k in by_norm if len(k) >= _SHORTEST and len(k) <= 60]
+    # (not for Chinese: one character of a short name is a word, 贵阳 is not a typo of 绵阳)
+    keys = [k for k in by_norm if _SHORTEST <= len(k) <= 60 and not _CJK.search(k)]
     neighbours: dict[str, list[str]] = defaultdict(list)
     for k in keys:
         for var in {k, *(k[:i] + k[i + 1 :] for i in range(len(k)))}:
@@ -205,14 +207,14 @@ def _value_counts(s: pd.Series) -> dict[str, int]:
 
 
 def _text_columns(name: str, df: pd.DataFrame) -> list[tuple[str, bool]]:
-    """(column, is a closed model set) for the text columns worth scanning."""
+    """(column, is a closed model set) for the category columns worth scanning."""
     spec = SPECS[name]
     out = []
     for c in df.columns:
         if c in spec:
             col = spec[c]
-            if col.kind not in ("category", "str"):
-                continue
+            if col.kind != "category":
+                continue  # names and free text are not categories
             closed = (
                 col.allowed is not None
                 or (c == "stage" and name in ("deals", "stage_history"))
@@ -289,6 +291,8 @@ def quality_warnings(data: Any, *, max_distinct: int = 2000, lang: str = "en") -
         n = len(df)
         for col, closed in _text_columns(name, df):
             counts = _value_counts(df[col])
+            if col not in SPECS[name] and len(counts) > max(20, 0.5 * df[col].notna().sum()):
+                continue  # an extra column of mostly distinct values is free text
             declared = config.value_set(name, col)
             preferred = declared[0] if declared else frozenset()
             if n >= _MIN_ROWS and len(counts) == 1 and df[col].notna().all():

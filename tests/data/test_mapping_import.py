@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from salesml.data.io import load_dataset
 from salesml.data.mapping import ImportMapping, apply_mapping, import_dataset
@@ -535,3 +537,131 @@ def test_mapping_entries_are_bounded_and_checked(tmp_path):
     (tmp_path / "bad.yaml").write_text("tables: [", encoding="utf-8")
     with pytest.raises(ValueError, match="not valid YAML"):
         ImportMapping.read(tmp_path / "bad.yaml")
+
+
+# ---------------------------------------------------------------------- property
+_CELLS = {
+    "owner": ["a", "b", "", " "],
+    "acct": ["A", "B", "Z", "", " A "],
+    "status": ["Won", "Lost", "Open", "Closed Won", "weird", ""],
+    "created": ["2024-01-05", "01/02/2024", "13/45/2024", "", "2024-02-30"],
+    "closed": ["2024-03-01", "", "03/04/2024", "soon"],
+    "value": ["100", "-5", "1,200", "abc", "", "0"],
+    "product": ["GTX Pro", "", "MG"],
+}
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_no_row_is_silently_dropped(data):
+    """For random exports and mappings: read + added = loaded + skipped + quarantined,
+    and every source row is either loaded or recorded in quarantine.parquet."""
+    import tempfile
+
+    n = data.draw(st.integers(0, 25), label="rows")
+    rows = [
+        {
+            "id": data.draw(st.sampled_from([f"D{i}", f"D{i}", "D0", ""]), label="id"),
+            **{c: data.draw(st.sampled_from(v), label=c) for c, v in _CELLS.items()},
+            "src_row": f"r{i}",
+        }
+        for i in range(n)
+    ]
+    mapping = _deals_mapping()
+    deals = mapping["tables"]["deals"]
+    deals["keep_unmapped"] = True
+    deals["values"]["outcome"] = data.draw(
+        st.sampled_from(
+            [
+                {"Won": "won", "glob:Lost*": "lost", "*": "open"},
+                {"re:.*Won": "won", "Lost": "lost", "": "open"},
+                {"Won": "won"},
+            ]
+        ),
+        label="outcome map",
+    )
+    if data.draw(st.booleans(), label="fill"):
+        deals["fill"] = {"created_at": {"fill_from": ["closed"]}, "amount": {"default": 0}}
+    deals["filter"] = data.draw(
+        st.sampled_from([None, {"skip": 'owner == "b"'}, {"keep": "amount > 0"}]), label="filter"
+    )
+    with_accounts = data.draw(st.booleans(), label="customers table")
+    if data.draw(st.booleans(), label="placeholder"):
+        deals["placeholders"] = {"customer_id": "(none)"}
+    if data.draw(st.booleans(), label="date formats"):
+        mapping["date_formats"] = ["%m/%d/%Y"]
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        cols = ["id", *_CELLS, "src_row"]
+        pd.DataFrame(rows, columns=cols).to_csv(src / "deals.csv", index=False)
+        if with_accounts:
+            pd.DataFrame(
+                {
+                    "acct": ["A", "B"],
+                    "seg": ["x", "y"],
+                    "reg": ["E", "W"],
+                    "src": ["web", "web"],
+                    "since": ["2020-01-01", ""],
+                }
+            ).to_csv(src / "accounts.csv", index=False)
+            mapping["tables"]["customers"] = {
+                "file": "accounts.csv",
+                "columns": {
+                    "acct": "customer_id",
+                    "seg": "segment",
+                    "reg": "region",
+                    "src": "source_channel",
+                    "since": "created_at",
+                },
+            }
+        report = import_dataset(src, ImportMapping.from_dict(mapping), Path(tmp) / "out")
+        stored = read_stored_quarantine_of(Path(tmp) / "out")
+    c = report.counts
+    for table in c.index:
+        assert c.loc[table, "read"] + c.loc[table, "added"] == (
+            c.loc[table, "loaded"] + c.loc[table, "skipped"] + c.loc[table, "quarantined"]
+        ), table
+    got = stored[stored["table"] == "deals"]
+    loaded = set(report.data.deals["src_row"]) if n and "src_row" in report.data.deals else set()
+    recorded = {f"r{r}" for r in got["row"]}
+    assert loaded | recorded == {f"r{i}" for i in range(n)}
+    assert not loaded & recorded
+    skipped = set(got.loc[got["rule"] == "skipped", "row"])
+    assert len(skipped) == c.loc["deals", "skipped"] if n else True
+    assert (got["line"] == got["row"] + 2).all()
+    assert len(stored) == len(report.stored)
+
+
+def read_stored_quarantine_of(folder: Path) -> pd.DataFrame:
+    from salesml.data.quarantine import read_stored_quarantine
+
+    return read_stored_quarantine(folder)
+
+
+def test_the_format_reference_is_a_valid_mapping():
+    import re
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "mapping.md"
+    text = docs.read_text(encoding="utf-8")
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, flags=re.S) if "tables:" in b)
+    m = ImportMapping.from_dict(yaml.safe_load(block))
+    deals = m.tables["deals"]
+    assert deals.filter is not None and deals.filter.skip
+    assert set(deals.lookups) == {"list_price"} and deals.placeholders
+    # every setting of a table is shown in the reference
+    from salesml.data.mapping.spec import _TABLE_KEYS
+
+    assert all(f"    {k}:" in block for k in _TABLE_KEYS)
+    readme = (docs.parents[1] / "README.md").read_text(encoding="utf-8")
+    data_in = readme.split("### Data in", 1)[1].split("###", 1)[0]
+    assert "docs/mapping.md" in data_in
+    assert "salesml/data/mapping" in salesml_mapping_doc()
+
+
+def salesml_mapping_doc() -> str:
+    import salesml.data.mapping as mod
+
+    assert "docs/mapping.md" in (mod.__doc__ or "")
+    return mod.__file__

@@ -507,6 +507,8 @@ def _lookup(where: str, name: str, raw: Any) -> Lookup:
         raise ValueError(f"{here}: a lookup name is a plain name (letters, digits, _)")
     if not isinstance(raw, dict):
         raise ValueError(f"{here}: expected file:, key:, value: (and optionally on:, match:)")
+    # YAML 1.1 reads a bare `on:` key as true
+    raw = {("on" if k is True else k): v for k, v in raw.items()}
     _no_unknown(here, raw, ("file", "key", "on", "value", "match", "encoding", "delimiter"))
     for k in ("file", "key", "value"):
         if k not in raw:
