@@ -403,9 +403,8 @@ def parse_table(
         parsed = parsed.assign(**cols)
     for c in spec.columns:
         if c.name not in parsed.columns and c.nullable:
-            parsed[c.name] = pd.Series(
-                pd.NA if c.kind != "datetime" else pd.NaT, index=parsed.index
-            ).astype(_working_dtype(c))
+            empty = {"datetime": pd.NaT, "float": np.nan, "int": np.nan}.get(c.kind, pd.NA)
+            parsed[c.name] = pd.Series(empty, index=parsed.index).astype(_working_dtype(c))
     return parsed, bad
 
 
