@@ -119,7 +119,8 @@ def _source_quarantine(report: ValidationReport, mapped: MappedExport) -> pd.Dat
     q = pd.concat(parts).loc[q.index]
     sc = q["source_column"]
     by_rule = sc.str.startswith(_RULE_ORIGINS)
-    for mask, from_rule in ((~by_rule & (sc.str.len() > 0), False), (by_rule, True)):
+    renamed = (sc.str.len() > 0) & (sc != q["column"])
+    for mask, from_rule in ((~by_rule & renamed, False), (by_rule, True)):
         q.loc[mask, "message"] = [
             msg.replace(
                 f": column {c} is",
