@@ -39,12 +39,21 @@ class SalesData:
     validation
         The report of the validation that produced these tables, if any.
 
+    Attributes
+    ----------
+    stored_quarantine
+        The rows rejected or skipped before this load (the folder's
+        ``quarantine.parquet``, written by ``salesml import``), or ``None``; see
+        :mod:`salesml.data.quarantine`. :attr:`quarantine` adds what the load rejected.
+
     Examples
     --------
     >>> data, truth = simulate(preset="demo", seed=1)   # doctest: +SKIP
     >>> data.deals.head()                                # doctest: +SKIP
     >>> past = data.as_of("2026-03-31")                  # doctest: +SKIP
     """
+
+    stored_quarantine: pd.DataFrame | None = None
 
     def __init__(
         self,
@@ -115,7 +124,9 @@ class SalesData:
         """A new bundle with some tables replaced (or added); the rest shared."""
         merged = dict(self.tables)
         merged.update(tables)
-        return SalesData(merged, self.config, source=self.source)
+        out = SalesData(merged, self.config, source=self.source)
+        out.stored_quarantine = self.stored_quarantine
+        return out
 
     def _where(self) -> str:
         return f" at {self.source}" if self.source else ""
@@ -164,7 +175,9 @@ class SalesData:
             out[name] = _cut_table(name, df, ts)
         if "deals" in out and "stage_history" in out:
             out["deals"] = _stage_as_of(out["deals"], out["stage_history"])
-        return SalesData(out, self.config, source=self.source)
+        cut = SalesData(out, self.config, source=self.source)
+        cut.stored_quarantine = self.stored_quarantine
+        return cut
 
     # ------------------------------------------------------------------ checks
     def validate(self, **kwargs: Any) -> ValidationReport:
@@ -172,6 +185,32 @@ class SalesData:
         from salesml.data.validate import validate
 
         return validate(self, **kwargs)
+
+    @property
+    def quarantine(self) -> pd.DataFrame:
+        """Every row this dataset lost: rejected or skipped at import, rejected at load.
+
+        Columns of :data:`salesml.data.quarantine.STORED_COLUMNS` (``stage`` is
+        ``import`` or ``load``); count with :func:`salesml.data.quarantine.quarantine_counts`.
+        """
+        from salesml.data.quarantine import dataset_quarantine
+
+        return dataset_quarantine(self)
+
+    def rows_without(self, table: str, *columns: str) -> pd.DataFrame:
+        """The rows of ``table`` where any of ``columns`` is empty.
+
+        Analyses that need a value (summing ``deals.amount``) leave these out and
+        say how many: ``n = len(data.rows_without("deals", "amount"))``. See
+        :func:`salesml.data.quality.split_missing` for a frame at hand.
+        """
+        df = self[table]
+        lacking = [c for c in columns if c not in df.columns]
+        if lacking:
+            raise KeyError(f"{table} has no column(s) {', '.join(lacking)}")
+        if not columns:
+            return df.iloc[:0]
+        return df.loc[df[list(columns)].isna().any(axis=1).to_numpy()]
 
     def fingerprint(self) -> str:
         """A short stable hash of the content (for report lineage and model cards)."""
@@ -240,6 +279,10 @@ class SalesData:
             )
         if self.validation is not None:
             head += f"<br><small>{html.escape(self.validation.headline())}</small>"
+        from salesml.data.quality import card_lines
+
+        for line in card_lines(self):  # rows lost at import, data-quality warnings
+            head += f"<br><small>{html.escape(line)}</small>"
         shown = summ[summ["present"]].drop(columns="present")
         return f"<div>{head}{shown.to_html(na_rep='')}</div>"
 

@@ -1,4 +1,4 @@
-"""``salesml generate | validate | info | import``: the data commands.
+"""``salesml generate | validate | info | import | schema``: the data commands.
 
 Each command parses its arguments and calls one function of :mod:`salesml.data`;
 they print plain tables a manager can read and return a process exit code.
@@ -76,15 +76,40 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "import",
         help="import a CRM/ERP export through a column mapping file",
         description="Translate an export (CSV/Parquet files in SRC_DIR) into a dataset "
-        "folder using a YAML mapping (see salesml.data.mapping). Rejected rows go to "
-        "OUT/quarantine.csv; exit 1 when any row was rejected unless --allow-rejects.",
+        "folder using a YAML mapping (format: docs/mapping.md). Rejected and skipped rows "
+        "are kept in OUT/quarantine.parquet, which validate, info and reports count; exit 1 "
+        "when any row was rejected unless --allow-rejects. With --draft-mapping FILE, write "
+        "a first mapping guessed from the export's headers and values instead.",
     )
     imp.add_argument("src", metavar="SRC_DIR", help="folder with the exported files")
-    imp.add_argument("--mapping", required=True, metavar="YAML", help="mapping file")
-    imp.add_argument("--out", required=True, metavar="DATASET_DIR", help="dataset folder to write")
+    imp.add_argument("--mapping", metavar="YAML", help="mapping file")
+    imp.add_argument("--out", metavar="DATASET_DIR", help="dataset folder to write")
+    imp.add_argument(
+        "--draft-mapping",
+        metavar="YAML",
+        default=None,
+        help="write a draft mapping for this export to YAML (to edit, then import with it)",
+    )
     imp.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    imp.add_argument(
+        "--quarantine-csv",
+        metavar="FILE",
+        default=None,
+        help="also write the quarantine as CSV (for Excel), relative to DATASET_DIR",
+    )
     imp.add_argument("--allow-rejects", action="store_true", help="exit 0 even with rejects")
     imp.set_defaults(func=_cmd_import)
+
+    sch = sub.add_parser(
+        "schema",
+        help="the data model: tables, columns, what is required and what each means",
+        description="List the model's tables, or one table's columns: type, required or "
+        "optional, allowed values, references, display names (en, zh) and what the column "
+        "means.",
+    )
+    sch.add_argument("table", nargs="?", default=None, metavar="TABLE", help="a table name")
+    sch.add_argument("--lang", choices=["en", "zh"], default="en", help="language of the texts")
+    sch.set_defaults(func=_cmd_schema)
 
 
 def _user_errors(
@@ -164,15 +189,25 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 @_user_errors
 def _cmd_validate(args: argparse.Namespace) -> int:
     from salesml.data.io import load_dataset
+    from salesml.data.quality import cached_quality_warnings
+    from salesml.data.quarantine import quarantine_counts, quarantine_headlines
 
     data = load_dataset(args.path, encoding=args.encoding, progress=True)
     report = data.validation
     assert report is not None
     _print_report(report, args.show)
+    # what the import of this folder rejected or skipped counts too (quarantine.parquet)
+    stored = data.stored_quarantine
+    for line in quarantine_headlines(stored) if stored is not None else []:
+        print(line)
+    _print_warnings(cached_quality_warnings(data), args.show)
+    everything = data.quarantine
     if args.quarantine_out:
-        p = report.to_file(args.quarantine_out)
-        print(f"quarantine written to {p} ({len(report.quarantine):,} rows)")
-    if not report.ok and not args.allow_rejects:
+        p = _write_quarantine(everything, args.quarantine_out)
+        print(f"quarantine written to {p} ({len(everything):,} rows, import and load)")
+    counts = quarantine_counts(everything)
+    rejected = int(counts["rejected"].sum()) if len(counts) else 0
+    if rejected and not args.allow_rejects:
         print(
             "rejected rows found: fix them at the source, or pass --allow-rejects to accept",
             file=sys.stderr,
@@ -192,7 +227,10 @@ def _cmd_info(args: argparse.Namespace) -> int:
         return 0
     data = load_dataset(args.path, encoding=args.encoding, progress=True)
     cfg = data.config
-    print(f"dataset {cfg.name!r} at {args.path} · currency {cfg.currency} · {cfg.timezone}")
+    print(
+        f"dataset {cfg.name!r} at {args.path} · currency {cfg.currency} · {cfg.timezone}"
+        f" · region from the {cfg.region_source}"
+    )
     print(
         f"stages: {' > '.join(cfg.stage_order)}"
         + (f" · go-live {cfg.go_live}" if cfg.go_live else "")
@@ -203,18 +241,105 @@ def _cmd_info(args: argparse.Namespace) -> int:
         print(f"absent tables: {', '.join(data.missing_tables)}")
     if data.validation is not None:
         print(data.validation.headline())
+    from salesml.data.quality import card_lines
+
+    for line in card_lines(data):  # rows lost at import, data-quality warnings
+        print(line)
     return 0
 
 
 @_user_errors
 def _cmd_import(args: argparse.Namespace) -> int:
-    from salesml.data.mapping import import_dataset
+    if args.draft_mapping:
+        from salesml.data.draft import draft_mapping
 
-    report = import_dataset(args.src, args.mapping, args.out, format=args.format)
+        draft = draft_mapping(args.src)
+        p = draft.write(args.draft_mapping)
+        n = sum(len(v) for v in draft.checks.values()) + sum(
+            "CHECK" in c for c in draft.comments.values()
+        )
+        print(f"wrote a draft mapping of {len(draft.mapping['tables'])} tables to {p}")
+        print(f"{n} guesses are marked CHECK; edit them, then run:")
+        print(f"  salesml import {args.src} --mapping {p} --out DATASET_DIR")
+        return 0
+    if not args.mapping or not args.out:
+        raise ValueError(
+            "give --mapping YAML and --out DATASET_DIR (or --draft-mapping YAML for a first draft)"
+        )
+    from salesml.data.mapping import import_dataset
+    from salesml.data.quarantine import QUARANTINE_FILE
+
+    report = import_dataset(
+        args.src, args.mapping, args.out, format=args.format, quarantine_file=args.quarantine_csv
+    )
     _print_report(report, 10)
+    _print_warnings(report.warnings, 10)
     print(f"wrote {args.out}")
-    if not report.ok:
-        print(f"rejected rows written to {Path(args.out) / 'quarantine.csv'}")
-        if not args.allow_rejects:
-            return 1
+    if not report.ok or report.n_skipped:
+        print(f"rejected and skipped rows are listed in {Path(args.out) / QUARANTINE_FILE}")
+    if not report.ok and not args.allow_rejects:
+        return 1
     return 0
+
+
+def _write_quarantine(frame: pd.DataFrame, path: str) -> Path:
+    """The quarantine to ``path``: Parquet, or CSV in UTF-8 with BOM (Excel reads Chinese)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if p.suffix == ".parquet":
+        frame.to_parquet(p, index=False)
+    else:
+        frame.to_csv(p, index=False, encoding="utf-8-sig")
+    return p
+
+
+def _print_warnings(warnings: pd.DataFrame, show: int) -> None:
+    if not len(warnings):
+        return
+    print(f"\n{len(warnings):,} data-quality warnings (loaded as they are):")
+    for msg in warnings["message"].head(show):
+        print(f"  {msg}")
+    if len(warnings) > show:
+        print(f"  ... and {len(warnings) - show:,} more")
+
+
+@_user_errors
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from salesml.data.schema import describe_schema
+    from salesml.i18n import t
+
+    lang = args.lang
+    frame = describe_schema(args.table, lang=lang)
+    head = {c: t(f"schema.head.{k}", lang) for c, k in _SCHEMA_HEADS.items()}
+    if args.table is None:
+        shown = frame.rename(columns=head).rename_axis(t("schema.head.table", lang))
+        _print_table(shown)
+    else:
+        frame = frame.assign(
+            required=frame["required"].map(
+                {True: t("schema.yes", lang), False: t("schema.no", lang)}
+            )
+        )
+        for name, row in frame.iterrows():
+            print(
+                f"{name}  ({row['label_en']} / {row['label_zh']})  {row['type']}, "
+                f"{t('schema.head.must_fill', lang)}: {row['required']}"
+                + (f", -> {row['references']}" if row["references"] else "")
+            )
+            if row["allowed"]:
+                print(f"    {head['allowed']}: {row['allowed']}")
+            print(f"    {row['about']}")
+    print(t("schema.footer", lang))
+    return 0
+
+
+_SCHEMA_HEADS = {
+    "label_en": "label_en",
+    "label_zh": "label_zh",
+    "key": "key",
+    "columns": "columns",
+    "required": "required",
+    "time_column": "dated_by",
+    "about": "about",
+    "allowed": "allowed",
+}

@@ -9,9 +9,13 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from salesml.data.schema import COST_CATEGORIES, DEFAULT_STAGE_ORDER
+from salesml.data.schema import COST_CATEGORIES, DEFAULT_STAGE_ORDER, SPECS
 
-__all__ = ["DatasetConfig"]
+__all__ = ["MAX_SET_VALUES", "MAX_VALUE_SETS", "DatasetConfig"]
+
+#: Columns ``value_sets`` may name at most, and values one set may list at most.
+MAX_VALUE_SETS = 200
+MAX_SET_VALUES = 10_000
 
 
 @dataclass
@@ -37,6 +41,17 @@ class DatasetConfig:
         Encoding of CSV files: ``auto`` (detected), ``utf-8``, ``utf-8-sig``, ``gb18030``.
     files
         Optional table -> file name overrides (relative to the folder).
+    region_source
+        Which region breakdowns and ``--region`` use by default: ``customer`` (the
+        customer's ``region``) or ``rep`` (the owning rep's region or sales office);
+        see :func:`salesml.filters.region_column`.
+    value_sets
+        Optional closed sets of values per column, ``{"customers.segment": [...]}``
+        or ``{"customers.segment": {"values": [...], "strict": true}}``. Values
+        outside a set are reported as data-quality warnings
+        (:func:`salesml.data.quality.quality_warnings`); with ``strict`` they are
+        quarantined at load (rule ``allowed_values``). Kept normalised to the
+        second form.
     extra
         Anything else found in the YAML, kept and written back unchanged.
     """
@@ -49,7 +64,29 @@ class DatasetConfig:
     go_live: str | None = None
     encoding: str = "auto"
     files: dict[str, str] = field(default_factory=dict)
+    region_source: str = "customer"
+    value_sets: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.region_source not in ("customer", "rep"):
+            raise ValueError(
+                f"dataset.yaml: region_source must be 'customer' or 'rep', "
+                f"got {self.region_source!r}"
+            )
+        self.value_sets = _normalise_value_sets(self.value_sets)
+
+    def value_set(self, table: str, column: str) -> tuple[frozenset[str], bool] | None:
+        """The declared closed set of ``table.column`` and whether it is strict."""
+        entry = self.value_sets.get(f"{table}.{column}")
+        if entry is None:
+            return None
+        return frozenset(entry["values"]), bool(entry["strict"])
+
+    def strict_values(self, table: str, column: str) -> frozenset[str] | None:
+        """The values a strict ``value_sets`` entry allows for ``table.column`` (else ``None``)."""
+        vs = self.value_set(table, column)
+        return vs[0] if vs is not None and vs[1] else None
 
     @property
     def go_live_ts(self) -> pd.Timestamp | None:
@@ -91,6 +128,8 @@ class DatasetConfig:
         extra = d.pop("extra")
         if not d["files"]:
             d.pop("files")
+        if not d["value_sets"]:
+            d.pop("value_sets")
         d.update(extra)
         return d
 
@@ -102,3 +141,41 @@ class DatasetConfig:
             yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8"
         )
         return p
+
+
+def _normalise_value_sets(raw: Any) -> dict[str, dict[str, Any]]:
+    """``value_sets`` as ``{"table.column": {"values": [...], "strict": bool}}``, checked."""
+    if not raw:
+        return {}
+    where = "dataset.yaml value_sets"
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where}: expected a mapping 'table.column: [values]'")
+    if len(raw) > MAX_VALUE_SETS:
+        raise ValueError(f"{where}: {len(raw)} columns; at most {MAX_VALUE_SETS} allowed")
+    out: dict[str, dict[str, Any]] = {}
+    for key, entry in raw.items():
+        table, _, column = str(key).partition(".")
+        if table not in SPECS or not column:
+            raise ValueError(
+                f"{where}: {key!r} is not 'table.column' of a model table "
+                f"(tables: {', '.join(SPECS)})"
+            )
+        if isinstance(entry, dict):
+            unknown = set(entry) - {"values", "strict"}
+            if unknown:
+                raise ValueError(f"{where}.{key}: unknown setting(s) {sorted(unknown)}")
+            values, strict = entry.get("values"), entry.get("strict", False)
+        else:
+            values, strict = entry, False
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"{where}.{key}: expected a non-empty list of values")
+        if len(values) > MAX_SET_VALUES:
+            raise ValueError(
+                f"{where}.{key}: {len(values):,} values; at most {MAX_SET_VALUES:,} allowed"
+            )
+        if not all(isinstance(v, str | int | float | bool) for v in values):
+            raise ValueError(f"{where}.{key}: values are text or numbers")
+        if not isinstance(strict, bool):
+            raise ValueError(f"{where}.{key}: strict is true or false")
+        out[f"{table}.{column}"] = {"values": [str(v) for v in values], "strict": strict}
+    return out

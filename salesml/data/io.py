@@ -38,6 +38,7 @@ import pandas as pd
 
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
+from salesml.data.quarantine import read_stored_quarantine
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import ISO_DATE_RE, _finalise, parse_table
 from salesml.data.validate import validate as _validate
@@ -370,7 +371,9 @@ def load_dataset(
     -------
     SalesData
         With ``.validation`` holding the :class:`~salesml.data.validate.ValidationReport`
-        (``None`` when ``validate=False``).
+        (``None`` when ``validate=False``) and ``.stored_quarantine`` the rows
+        ``salesml import`` rejected or skipped (``quarantine.parquet``; no rows when
+        the folder has none); ``.quarantine`` holds both.
 
     Examples
     --------
@@ -387,6 +390,7 @@ def load_dataset(
         data = report.data
         data.source = folder
         data.validation = report
+        data.stored_quarantine = read_stored_quarantine(folder)  # what `salesml import` lost
         return data
     out = {}
     for name, df in raw.items():
@@ -395,7 +399,9 @@ def load_dataset(
             out[name] = _finalise(name, parsed, config)
         except (TypeError, ValueError):
             out[name] = parsed  # e.g. an empty cell in a true/false column
-    return SalesData(out, config, source=folder)
+    data = SalesData(out, config, source=folder)
+    data.stored_quarantine = read_stored_quarantine(folder)
+    return data
 
 
 def save_dataset(

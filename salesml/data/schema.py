@@ -14,6 +14,8 @@ from typing import Literal
 
 import pandas as pd
 
+from salesml.i18n import label, t
+
 __all__ = [
     "ACTIVITY_KINDS",
     "COLLAB_KINDS",
@@ -26,6 +28,7 @@ __all__ = [
     "Column",
     "ColumnKind",
     "TableSpec",
+    "describe_schema",
     "empty_table",
     "spec",
 ]
@@ -102,8 +105,10 @@ class Column:
         Inclusive lower bound for numeric columns (``0`` for amounts and quantities).
     references
         ``"table.column"`` this column points at (a foreign key).
-    label_zh
-        Chinese label shown to managers.
+
+    Its display name comes from the label catalog (``value.<name>``, see
+    :meth:`label`); what it means from ``schema.<table>.<name>`` (see
+    :meth:`TableSpec.about_column`), both in ``salesml/labels``.
     """
 
     name: str
@@ -112,7 +117,15 @@ class Column:
     allowed: tuple[str, ...] | None = None
     min_value: float | None = None
     references: str | None = None
-    label_zh: str = ""
+
+    def label(self, lang: str = "en") -> str:
+        """Display name of the column in ``lang`` (from the label catalog)."""
+        return label(self.name, lang)
+
+    @property
+    def label_zh(self) -> str:
+        """Chinese display name (the catalog's; kept for older callers)."""
+        return self.label("zh")
 
     @property
     def pandas_dtype(self) -> str:
@@ -145,8 +158,10 @@ class TableSpec:
     time_orders
         Pairs ``(earlier, later)`` of datetime columns: ``later >= earlier`` must hold
         where both are present.
-    description
-        One line for humans.
+
+    Its name and what it and each column mean live in the label catalog
+    (``salesml/labels/schema.yaml``: ``schema.table.<name>``, ``schema.about.<name>``,
+    ``schema.<name>.<column>``), in English and Chinese; ``salesml schema`` prints them.
     """
 
     name: str
@@ -154,8 +169,6 @@ class TableSpec:
     columns: tuple[Column, ...]
     time_column: str | None = None
     time_orders: tuple[tuple[str, str], ...] = ()
-    description: str = ""
-    label_zh: str = ""
     _by_name: dict[str, Column] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -166,6 +179,28 @@ class TableSpec:
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
+
+    def label(self, lang: str = "en") -> str:
+        """Display name of the table in ``lang`` (``schema.table.<name>``)."""
+        return t(f"schema.table.{self.name}", lang)
+
+    @property
+    def label_zh(self) -> str:
+        """Chinese display name (the catalog's; kept for older callers)."""
+        return self.label("zh")
+
+    def about(self, lang: str = "en") -> str:
+        """What the table holds, one sentence in ``lang`` (``schema.about.<name>``)."""
+        return t(f"schema.about.{self.name}", lang)
+
+    @property
+    def description(self) -> str:
+        """What the table holds, in English."""
+        return self.about("en")
+
+    def about_column(self, column: str, lang: str = "en") -> str:
+        """What ``column`` means and when it may be empty (``schema.<table>.<column>``)."""
+        return t(f"schema.{self.name}.{self[column].name}", lang)
 
     @property
     def column_names(self) -> list[str]:
@@ -183,22 +218,20 @@ class TableSpec:
         return out
 
 
-def _id(name: str, references: str | None = None, nullable: bool = False, zh: str = "") -> Column:
-    return Column(name, "id", nullable=nullable, references=references, label_zh=zh)
+def _id(name: str, references: str | None = None, nullable: bool = False) -> Column:
+    return Column(name, "id", nullable=nullable, references=references)
 
 
-def _ts(name: str, nullable: bool = False, zh: str = "") -> Column:
-    return Column(name, "datetime", nullable=nullable, label_zh=zh)
+def _ts(name: str, nullable: bool = False) -> Column:
+    return Column(name, "datetime", nullable=nullable)
 
 
-def _cat(
-    name: str, allowed: tuple[str, ...] | None = None, nullable: bool = False, zh: str = ""
-) -> Column:
-    return Column(name, "category", nullable=nullable, allowed=allowed, label_zh=zh)
+def _cat(name: str, allowed: tuple[str, ...] | None = None, nullable: bool = False) -> Column:
+    return Column(name, "category", nullable=nullable, allowed=allowed)
 
 
-def _money(name: str, nullable: bool = False, zh: str = "") -> Column:
-    return Column(name, "float", nullable=nullable, min_value=0.0, label_zh=zh)
+def _money(name: str, nullable: bool = False) -> Column:
+    return Column(name, "float", nullable=nullable, min_value=0.0)
 
 
 _SPEC_LIST: tuple[TableSpec, ...] = (
@@ -206,247 +239,218 @@ _SPEC_LIST: tuple[TableSpec, ...] = (
         "reps",
         ("rep_id",),
         (
-            _id("rep_id", zh="销售ID"),
-            Column("name", "str", label_zh="姓名"),
-            _cat("team", zh="团队"),
-            _cat("region", zh="大区"),
-            _cat("role", zh="角色"),
-            _id("manager_id", references="reps.rep_id", nullable=True, zh="上级"),
-            _ts("hired_at", zh="入职时间"),
+            _id("rep_id"),
+            Column("name", "str"),
+            _cat("team"),
+            _cat("region"),
+            _cat("role"),
+            _id("manager_id", references="reps.rep_id", nullable=True),
+            _ts("hired_at"),
         ),
         time_column="hired_at",
-        description="Sales reps, their team, region and manager.",
-        label_zh="销售人员",
     ),
     TableSpec(
         "stores",
         ("store_id",),
         (
-            _id("store_id", zh="门店ID"),
-            Column("name", "str", label_zh="门店"),
-            _cat("region", zh="大区"),
-            _cat("city", zh="城市"),
+            _id("store_id"),
+            Column("name", "str"),
+            _cat("region"),
+            _cat("city"),
         ),
-        description="Physical stores or branches.",
-        label_zh="门店",
     ),
     TableSpec(
         "customers",
         ("customer_id",),
         (
-            _id("customer_id", zh="客户ID"),
-            _cat("segment", zh="客户类型"),
-            _cat("region", zh="大区"),
-            _cat("source_channel", zh="来源渠道"),
-            _ts("created_at", zh="创建时间"),
-            _id("store_id", references="stores.store_id", nullable=True, zh="门店"),
+            _id("customer_id"),
+            _cat("segment"),
+            _cat("region"),
+            _cat("source_channel"),
+            _ts("created_at"),
+            _id("store_id", references="stores.store_id", nullable=True),
         ),
         time_column="created_at",
-        description="Accounts (companies or households) the organisation sells to.",
-        label_zh="客户",
     ),
     TableSpec(
         "campaigns",
         ("campaign_id",),
         (
-            _id("campaign_id", zh="活动ID"),
-            _cat("channel", zh="渠道"),
-            Column("name", "str", label_zh="活动名称"),
-            _ts("started_at", zh="开始"),
-            _ts("ended_at", zh="结束"),
-            _money("budget", zh="预算"),
+            _id("campaign_id"),
+            _cat("channel"),
+            Column("name", "str"),
+            _ts("started_at"),
+            _ts("ended_at"),
+            _money("budget"),
         ),
         time_column="started_at",
         time_orders=(("started_at", "ended_at"),),
-        description="Marketing campaigns by channel.",
-        label_zh="营销活动",
     ),
     TableSpec(
         "leads",
         ("lead_id",),
         (
-            _id("lead_id", zh="线索ID"),
-            _id("customer_id", references="customers.customer_id", nullable=True, zh="客户"),
-            _cat("channel", zh="渠道"),
-            _id("campaign_id", references="campaigns.campaign_id", nullable=True, zh="活动"),
-            _ts("created_at", zh="创建时间"),
-            _ts("first_response_at", nullable=True, zh="首次响应"),
-            _cat("status", ("open", "converted", "lost"), zh="状态"),
-            _cat("lost_reason", nullable=True, zh="流失原因"),
-            _ts("converted_at", nullable=True, zh="转化时间"),
+            _id("lead_id"),
+            _id("customer_id", references="customers.customer_id", nullable=True),
+            _cat("channel"),
+            _id("campaign_id", references="campaigns.campaign_id", nullable=True),
+            _ts("created_at"),
+            _ts("first_response_at", nullable=True),
+            _cat("status", ("open", "converted", "lost")),
+            _cat("lost_reason", nullable=True),
+            _ts("converted_at", nullable=True),
         ),
         time_column="created_at",
         time_orders=(("created_at", "first_response_at"), ("created_at", "converted_at")),
-        description="Inbound and outbound leads; `lost_at` (optional) dates a loss.",
-        label_zh="线索",
     ),
     TableSpec(
         "deals",
         ("deal_id",),
         (
-            _id("deal_id", zh="商机ID"),
-            _id("customer_id", references="customers.customer_id", zh="客户"),
-            _id("rep_id", references="reps.rep_id", zh="负责销售"),
-            _id("lead_id", references="leads.lead_id", nullable=True, zh="线索"),
-            _ts("created_at", zh="创建时间"),
-            _cat("stage", zh="阶段"),
-            _money("amount", zh="金额"),
-            _cat("product_line", zh="产品线"),
-            _cat("outcome", ("open", "won", "lost"), zh="结果"),
-            _ts("closed_at", nullable=True, zh="关闭时间"),
+            _id("deal_id"),
+            _id("customer_id", references="customers.customer_id"),
+            _id("rep_id", references="reps.rep_id"),
+            _id("lead_id", references="leads.lead_id", nullable=True),
+            _ts("created_at"),
+            _cat("stage"),
+            # open deals are often not priced yet in a CRM: see schema.deals.amount
+            _money("amount", nullable=True),
+            _cat("product_line"),
+            _cat("outcome", ("open", "won", "lost")),
+            _ts("closed_at", nullable=True),
         ),
         time_column="created_at",
         time_orders=(("created_at", "closed_at"),),
-        description="Opportunities; `stage` is the current (or last) stage.",
-        label_zh="商机",
     ),
     TableSpec(
         "stage_history",
         ("deal_id", "entered_at"),
         (
-            _id("deal_id", references="deals.deal_id", zh="商机"),
-            _ts("entered_at", zh="进入时间"),
-            _cat("stage", zh="阶段"),
+            _id("deal_id", references="deals.deal_id"),
+            _ts("entered_at"),
+            _cat("stage"),
         ),
         time_column="entered_at",
-        description="One row each time a deal enters a stage.",
-        label_zh="阶段历史",
     ),
     TableSpec(
         "activities",
         ("activity_id",),
         (
-            _id("activity_id", zh="活动记录ID"),
-            _id("customer_id", references="customers.customer_id", zh="客户"),
-            _id("deal_id", references="deals.deal_id", nullable=True, zh="商机"),
-            _id("rep_id", references="reps.rep_id", zh="销售"),
-            _cat("kind", ACTIVITY_KINDS, zh="类型"),
-            _cat("channel", zh="方式"),
-            _ts("occurred_at", zh="发生时间"),
-            Column("duration_min", "float", nullable=True, min_value=0.0, label_zh="时长(分钟)"),
-            _ts("responded_at", nullable=True, zh="回复时间"),
-            Column("quality", "float", nullable=True, label_zh="质量"),
+            _id("activity_id"),
+            _id("customer_id", references="customers.customer_id"),
+            _id("deal_id", references="deals.deal_id", nullable=True),
+            _id("rep_id", references="reps.rep_id"),
+            _cat("kind", ACTIVITY_KINDS),
+            _cat("channel"),
+            _ts("occurred_at"),
+            Column("duration_min", "float", nullable=True, min_value=0.0),
+            _ts("responded_at", nullable=True),
+            Column("quality", "float", nullable=True),
         ),
         time_column="occurred_at",
         time_orders=(("occurred_at", "responded_at"),),
-        description="Sales actions: visits, calls, messages, demos, samples, quotes ...",
-        label_zh="销售活动",
     ),
     TableSpec(
         "quotes",
         ("quote_id",),
         (
-            _id("quote_id", zh="报价ID"),
-            _id("deal_id", references="deals.deal_id", zh="商机"),
-            Column("version", "int", min_value=1, label_zh="版本"),
-            _ts("sent_at", zh="发送时间"),
-            _ts("first_viewed_at", nullable=True, zh="首次查看"),
-            _ts("replied_at", nullable=True, zh="客户回复"),
-            _money("amount", zh="报价金额"),
+            _id("quote_id"),
+            _id("deal_id", references="deals.deal_id"),
+            Column("version", "int", min_value=1),
+            _ts("sent_at"),
+            _ts("first_viewed_at", nullable=True),
+            _ts("replied_at", nullable=True),
+            _money("amount"),
         ),
         time_column="sent_at",
         time_orders=(("sent_at", "first_viewed_at"), ("sent_at", "replied_at")),
-        description="Quote versions sent to customers, when viewed and answered.",
-        label_zh="报价",
     ),
     TableSpec(
         "contracts",
         ("contract_id",),
         (
-            _id("contract_id", zh="合同ID"),
-            _id("deal_id", references="deals.deal_id", zh="商机"),
-            _ts("signed_at", zh="签约时间"),
-            _money("amount", zh="合同金额"),
-            Column("payment_terms_days", "int", min_value=0, label_zh="账期(天)"),
+            _id("contract_id"),
+            _id("deal_id", references="deals.deal_id"),
+            _ts("signed_at"),
+            _money("amount"),
+            Column("payment_terms_days", "int", min_value=0),
         ),
         time_column="signed_at",
-        description="Signed contracts.",
-        label_zh="合同",
     ),
     TableSpec(
         "payments",
         ("payment_id",),
         (
-            _id("payment_id", zh="回款ID"),
-            _id("contract_id", references="contracts.contract_id", zh="合同"),
-            _ts("paid_at", zh="回款时间"),
-            _money("amount", zh="金额"),
+            _id("payment_id"),
+            _id("contract_id", references="contracts.contract_id"),
+            _ts("paid_at"),
+            _money("amount"),
         ),
         time_column="paid_at",
-        description="Payments received against contracts.",
-        label_zh="回款",
     ),
     TableSpec(
         "costs",
         ("cost_id",),
         (
-            _id("cost_id", zh="费用ID"),
-            _cat("category", COST_CATEGORIES, zh="费用类别"),
-            _money("amount", zh="金额"),
-            _ts("incurred_at", zh="发生时间"),
-            _id("campaign_id", references="campaigns.campaign_id", nullable=True, zh="活动"),
-            _cat("channel", nullable=True, zh="渠道"),
-            _id("store_id", references="stores.store_id", nullable=True, zh="门店"),
-            _id("rep_id", references="reps.rep_id", nullable=True, zh="销售"),
-            _id("activity_id", references="activities.activity_id", nullable=True, zh="活动记录"),
-            _id("deal_id", references="deals.deal_id", nullable=True, zh="商机"),
+            _id("cost_id"),
+            _cat("category", COST_CATEGORIES),
+            _money("amount"),
+            _ts("incurred_at"),
+            _id("campaign_id", references="campaigns.campaign_id", nullable=True),
+            _cat("channel", nullable=True),
+            _id("store_id", references="stores.store_id", nullable=True),
+            _id("rep_id", references="reps.rep_id", nullable=True),
+            _id("activity_id", references="activities.activity_id", nullable=True),
+            _id("deal_id", references="deals.deal_id", nullable=True),
         ),
         time_column="incurred_at",
-        description="Cost ledger lines; links bind a line to what consumed it where known.",
-        label_zh="费用",
     ),
     TableSpec(
         "material_movements",
         ("movement_id",),
         (
-            _id("movement_id", zh="出入库ID"),
-            _id("store_id", references="stores.store_id", zh="门店"),
-            _cat("sku", zh="物料"),
-            _cat("kind", MOVEMENT_KINDS, zh="类型"),
-            Column("qty", "float", min_value=0.0, label_zh="数量"),
-            _money("unit_cost", zh="单价"),
-            _ts("occurred_at", zh="发生时间"),
-            Column("scanned", "bool", label_zh="已扫码"),
-            _id("customer_id", references="customers.customer_id", nullable=True, zh="客户"),
-            _id("ref_store_id", references="stores.store_id", nullable=True, zh="对方门店"),
+            _id("movement_id"),
+            _id("store_id", references="stores.store_id"),
+            _cat("sku"),
+            _cat("kind", MOVEMENT_KINDS),
+            Column("qty", "float", min_value=0.0),
+            _money("unit_cost"),
+            _ts("occurred_at"),
+            Column("scanned", "bool"),
+            _id("customer_id", references="customers.customer_id", nullable=True),
+            _id("ref_store_id", references="stores.store_id", nullable=True),
         ),
         time_column="occurred_at",
-        description="Store material stock movements (receive, issue, redeem, transfer, loss).",
-        label_zh="物料出入库",
     ),
     TableSpec(
         "approvals",
         ("approval_id",),
         (
-            _id("approval_id", zh="审批ID"),
-            _id("subject_id", references="customers.customer_id", zh="客户"),
-            _cat("step", ("initial", "final"), zh="环节"),
-            _id("reviewer_id", references="reps.rep_id", zh="审批人"),
-            _ts("submitted_at", zh="提交时间"),
-            _ts("decided_at", nullable=True, zh="决定时间"),
-            _cat("decision", ("approved", "rejected", "pending"), zh="结果"),
+            _id("approval_id"),
+            _id("subject_id", references="customers.customer_id"),
+            _cat("step", ("initial", "final")),
+            _id("reviewer_id", references="reps.rep_id"),
+            _ts("submitted_at"),
+            _ts("decided_at", nullable=True),
+            _cat("decision", ("approved", "rejected", "pending")),
         ),
         time_column="submitted_at",
         time_orders=(("submitted_at", "decided_at"),),
-        description="Compliance approvals of customer records.",
-        label_zh="审批",
     ),
     TableSpec(
         "collab_events",
         ("event_id",),
         (
-            _id("event_id", zh="协作ID"),
-            _id("deal_id", references="deals.deal_id", zh="商机"),
-            _cat("role", COLLAB_ROLES, zh="角色"),
-            _id("actor_id", references="reps.rep_id", zh="执行人"),
-            _cat("kind", COLLAB_KINDS, zh="类型"),
-            _ts("occurred_at", zh="发生时间"),
-            _id("request_id", references="collab_events.event_id", nullable=True, zh="对应请求"),
-            Column("quality", "float", nullable=True, label_zh="质量"),
+            _id("event_id"),
+            _id("deal_id", references="deals.deal_id"),
+            _cat("role", COLLAB_ROLES),
+            _id("actor_id", references="reps.rep_id"),
+            _cat("kind", COLLAB_KINDS),
+            _ts("occurred_at"),
+            _id("request_id", references="collab_events.event_id", nullable=True),
+            Column("quality", "float", nullable=True),
         ),
         time_column="occurred_at",
-        description="Cross-team collaboration on deals (requests, responses, revisions).",
-        label_zh="协作事件",
     ),
 )
 
@@ -474,3 +478,72 @@ def empty_table(table: str) -> pd.DataFrame:
     """An empty DataFrame with the required columns and dtypes of ``table``."""
     s = spec(table)
     return pd.DataFrame({c.name: pd.Series(dtype=c.pandas_dtype) for c in s.columns})
+
+
+def _allowed_text(table: str, col: Column, lang: str, stage_order: tuple[str, ...]) -> str:
+    if table in ("deals", "stage_history") and col.name == "stage":
+        return t("schema.allowed.stage_order", lang, stages=", ".join(stage_order))
+    if table == "costs" and col.name == "category":
+        return t("schema.allowed.cost_categories", lang)
+    return ", ".join(col.allowed) if col.allowed else ""
+
+
+def describe_schema(
+    table: str | None = None,
+    *,
+    lang: str = "en",
+    stage_order: tuple[str, ...] | list[str] | None = None,
+) -> pd.DataFrame:
+    """The data model for people: its tables, or one table's columns, with what they mean.
+
+    Parameters
+    ----------
+    table
+        A table name for its columns; ``None`` for the list of tables.
+    lang
+        ``"en"`` or ``"zh"`` for the descriptions (both display names are always shown).
+    stage_order
+        The dataset's stages (shown as the allowed values of ``stage``; default
+        :data:`DEFAULT_STAGE_ORDER`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        For the tables (index ``table``): ``label_en, label_zh, key, columns,
+        required, time_column, about``. For one table (index ``column``):
+        ``label_en, label_zh, type, required, allowed, references, min_value, about``
+        (``required`` is a bool; ``about`` says when an optional column may be empty
+        and what analyses do then).
+    """
+    stages = tuple(stage_order or DEFAULT_STAGE_ORDER)
+    if table is None:
+        rows = [
+            {
+                "table": s.name,
+                "label_en": s.label("en"),
+                "label_zh": s.label("zh"),
+                "key": ", ".join(s.key),
+                "columns": len(s.columns),
+                "required": sum(not c.nullable for c in s.columns),
+                "time_column": s.time_column or "",
+                "about": s.about(lang),
+            }
+            for s in SPECS.values()
+        ]
+        return pd.DataFrame(rows).set_index("table")
+    s = spec(table)
+    rows = [
+        {
+            "column": c.name,
+            "label_en": c.label("en"),
+            "label_zh": c.label("zh"),
+            "type": c.kind,
+            "required": not c.nullable,
+            "allowed": _allowed_text(s.name, c, lang, stages),
+            "references": c.references or "",
+            "min_value": c.min_value,
+            "about": s.about_column(c.name, lang),
+        }
+        for c in s.columns
+    ]
+    return pd.DataFrame(rows).set_index("column")

@@ -151,10 +151,16 @@ def to_pandera(spec: TableSpec, *, config: DatasetConfig | None = None) -> Any:
 def _allowed(table: str, col: Column, config: DatasetConfig) -> set[str] | None:
     """The closed set of values a category column accepts (``None``: open set)."""
     if table in ("deals", "stage_history") and col.name == "stage" and config.stage_order:
-        return set(config.stage_order)
-    if table == "costs" and col.name == "category":
-        return set(COST_CATEGORIES) | set(config.cost_categories)
-    return set(col.allowed) if col.allowed is not None else None
+        allowed = set(config.stage_order)
+    elif table == "costs" and col.name == "category":
+        allowed = set(COST_CATEGORIES) | set(config.cost_categories)
+    else:
+        allowed = set(col.allowed) if col.allowed is not None else None
+    # dataset.yaml value_sets with strict: true narrow a text column further
+    strict = config.strict_values(table, col.name)
+    if strict is not None and col.kind in ("id", "str", "category"):
+        return set(strict) if allowed is None else allowed & strict
+    return allowed
 
 
 # ---------------------------------------------------------------------- report
@@ -397,9 +403,8 @@ def parse_table(
         parsed = parsed.assign(**cols)
     for c in spec.columns:
         if c.name not in parsed.columns and c.nullable:
-            parsed[c.name] = pd.Series(
-                pd.NA if c.kind != "datetime" else pd.NaT, index=parsed.index
-            ).astype(_working_dtype(c))
+            empty = {"datetime": pd.NaT, "float": np.nan, "int": np.nan}.get(c.kind, pd.NA)
+            parsed[c.name] = pd.Series(empty, index=parsed.index).astype(_working_dtype(c))
     return parsed, bad
 
 

@@ -11,7 +11,7 @@ from salesml.cli import main
 from salesml.data.io import load_dataset
 from salesml.data.simulate import Truth
 
-CRM = Path(__file__).parent / "crm_export"
+CRM = Path(__file__).resolve().parents[2] / "datasets" / "examples" / "crm_export"
 
 
 def test_generate_writes_dataset_and_truth(tmp_path, capsys):
@@ -76,7 +76,7 @@ def test_import_with_rejects_exits_1_unless_allowed(tmp_path):
         str(tmp_path / "o"),
     ]
     assert main(args) == 1
-    assert (tmp_path / "o" / "quarantine.csv").exists()
+    assert (tmp_path / "o" / "quarantine.parquet").exists()
     assert main([*args, "--allow-rejects"]) == 0
 
 

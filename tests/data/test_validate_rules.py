@@ -321,8 +321,11 @@ def test_missing_optional_columns_are_added_and_required_ones_raise():
     r = check({"deals": deals().drop(columns=["lead_id", "closed_at"])})
     assert r.ok and {"lead_id", "closed_at"} <= set(r.data.deals.columns)
     assert r.data.deals["closed_at"].isna().all()
-    with pytest.raises(ValueError, match=r"deals.csv: required column\(s\) amount missing"):
-        validate({"deals": deals().drop(columns=["amount"])}, files={"deals": "deals.csv"})
+    # amount is optional since open deals are often unpriced (salesml schema deals)
+    r = check({"deals": deals().drop(columns=["amount"])})
+    assert r.ok and r.data.deals["amount"].isna().all()
+    with pytest.raises(ValueError, match=r"deals.csv: required column\(s\) rep_id missing"):
+        validate({"deals": deals().drop(columns=["rep_id"])}, files={"deals": "deals.csv"})
 
 
 def test_extra_columns_are_carried_along():
@@ -339,8 +342,10 @@ def test_mixed_object_columns_are_parsed():
         ),
     )
     r = check({"deals": d})
-    assert only(r, "not_null")["row"].tolist() == [3]
-    assert r.data.deals["amount"].tolist() == [1000.0, 2500.5, 3.0]
+    # (amount may be empty: an open deal not yet priced loads, see salesml schema deals)
+    assert r.ok
+    assert r.data.deals["amount"].tolist()[:3] == [1000.0, 2500.5, 3.0]
+    assert pd.isna(r.data.deals["amount"].iloc[3])
     assert r.data.deals["created_at"].iloc[0] == pd.Timestamp("2025-02-01")
 
 
