@@ -14,11 +14,12 @@ from salesml.simulator.chunk import simulate_chunk
 from salesml.simulator.config import SimulationConfig, resolve_config
 from salesml.simulator.dirty import inject_faults
 from salesml.simulator.helpers import finish_tables
+from salesml.simulator.ledger import campaign_budgets
 from salesml.simulator.state import ChunkOutput
 from salesml.simulator.truth import Truth, build_truth
 from salesml.simulator.world import World, build_world
 
-__all__ = ["campaign_budgets", "iter_chunks", "simulate"]
+__all__ = ["iter_chunks", "simulate"]
 
 # id counters carried across chunks, and the table whose first column each one numbers
 _ID_TABLES = {
@@ -125,15 +126,3 @@ def _max_num(ids: pd.Series) -> int:
     if not len(ids):
         return 0
     return int(ids.astype(str).str.replace(r"^\D+", "", regex=True).astype(np.int64).max())
-
-
-def campaign_budgets(world: World, chunks: list[ChunkOutput]) -> pd.DataFrame:
-    """The campaigns table with budgets: the booked spend, give or take 5-15%."""
-    camps = world.campaigns.copy()
-    spend = pd.concat([c.tables["costs"] for c in chunks]).groupby("campaign_id")["amount"].sum()
-    rng = np.random.default_rng(7)
-    budget = spend.reindex(camps["campaign_id"]).fillna(0.0).to_numpy() * rng.uniform(
-        0.95, 1.15, len(camps)
-    )
-    camps["budget"] = np.round(budget, -2)
-    return camps

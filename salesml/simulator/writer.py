@@ -9,8 +9,9 @@ import pandas as pd
 
 from salesml.data.config import DatasetConfig
 from salesml.simulator.config import resolve_config
-from salesml.simulator.generate import campaign_budgets, iter_chunks
+from salesml.simulator.generate import iter_chunks
 from salesml.simulator.helpers import finish_tables
+from salesml.simulator.ledger import campaign_budgets
 from salesml.simulator.state import ChunkOutput
 from salesml.simulator.truth import Truth, build_truth
 from salesml.simulator.world import World
