@@ -25,7 +25,7 @@ The generative story, in the order the code follows it:
    deal, a material redemption) at a known true amount; the ledger then records them
    as real ledgers do, some lines linked to the action, most aggregated per campaign,
    channel, rep or store and month. :attr:`Truth.channel_cac` is computed from the
-   true consumption.
+   true consumption; :attr:`Truth.channel_expected_cac` is its long-run expectation.
 6. **Store materials** flow through 32 stores; one store stops scanning redemptions
    and spends about 2.4x its region's material cost per customer. **Approvals** of
    customer records have a 48-hour SLA with planted breaches.
@@ -38,8 +38,12 @@ with faults injected at known rows (:attr:`Truth.faults`).
 
 Layout: :mod:`~salesml.simulator.config` (sizes, presets), :mod:`~salesml.simulator.params`
 (the generative parameters), :mod:`~salesml.simulator.world` (calendar, reps, stores,
-campaigns), one module per step over a chunk of customers, run in order by
-:mod:`~salesml.simulator.chunk`, :mod:`~salesml.simulator.truth`,
+campaigns), one module per step over a chunk of customers (``leads``, ``customers``,
+``deals``, ``stages``, ``collab``, ``quotes``, ``activities``, ``payments``,
+``materials``, ``approvals``, ``costs``, ``ledger``, ``acquisition``) passing a
+:class:`~salesml.simulator.state.ChunkState` along, run in order by
+:mod:`~salesml.simulator.chunk`; :mod:`~salesml.simulator.truth`,
+:mod:`~salesml.simulator.expected` (each channel's expected CAC),
 :mod:`~salesml.simulator.dirty` (the fault injector), :mod:`~salesml.simulator.generate`
 (:func:`simulate`) and :mod:`~salesml.simulator.writer` (:func:`write_simulated`).
 The package depends on :mod:`salesml.data` only.
@@ -49,6 +53,7 @@ from __future__ import annotations
 
 from salesml.simulator.config import PRESETS, SimulationConfig
 from salesml.simulator.dirty import FAULT_PLAN, inject_faults, to_raw
+from salesml.simulator.expected import expected_channel_cac
 from salesml.simulator.generate import simulate
 from salesml.simulator.params import CHANNELS, REGIONS
 from salesml.simulator.truth import Truth
@@ -61,6 +66,7 @@ __all__ = [
     "REGIONS",
     "SimulationConfig",
     "Truth",
+    "expected_channel_cac",
     "inject_faults",
     "simulate",
     "to_raw",

@@ -12,6 +12,7 @@ import pandas as pd
 
 from salesml.data.schema import DEFAULT_STAGE_ORDER
 from salesml.simulator.config import SimulationConfig
+from salesml.simulator.expected import expected_channel_cac, shipped_expected_cac
 from salesml.simulator.params import CHANNELS, KPI_EFFECTS, REGIONS, SLA_HOURS, WIN_MODEL
 from salesml.simulator.state import ChunkOutput
 from salesml.simulator.world import World
@@ -32,7 +33,7 @@ class Truth:
     stage_pass_prob
         True probability of passing each stage (index ``deal_id``, one column per stage).
     win_model
-        Coefficients of the win process (see the module docstring).
+        Coefficients of the win process (see :mod:`salesml.simulator`).
     stage_conversion
         Expected conversion per region and stage (region, stage, p_true, is_breakpoint).
     breakpoint
@@ -43,7 +44,14 @@ class Truth:
     first_response_hours
         Mean, median and p90 hours from lead creation to first response (responded leads).
     channel_cac
-        True CAC by channel (index channel; acquired_customers, acquisition_cost, cac).
+        True CAC by channel *realised in this run* (index channel; acquired_customers,
+        acquisition_cost, cac): the true acquisition cost of the channel's customers
+        and unconverted leads over the customers acquired, in this dataset.
+    channel_expected_cac
+        (property) Each channel's *expected, long-run* CAC under the simulator's
+        parameters, ``E[cost] / E[acquired]`` over runs of the same configuration
+        (see :mod:`salesml.simulator.expected`): the target a bootstrap interval of
+        the CAC aims at. Shipped for the presets; computed on first use otherwise.
     customer_acquisition_cost
         True acquisition cost per customer (index ``customer_id``).
     go_live, kpi_effects
@@ -62,6 +70,8 @@ class Truth:
         Encoding a dirty dataset is meant to be written in (``gb18030``).
     end
         First instant after the simulated window.
+    config
+        The :class:`~salesml.simulator.config.SimulationConfig` fields of the run.
     """
 
     rep_skills: pd.DataFrame
@@ -90,6 +100,34 @@ class Truth:
     encoding: str = "utf-8"
     seed: int = 0
     preset: str = "demo"
+    config: dict[str, Any] = field(default_factory=dict)
+    # backing value of :attr:`channel_expected_cac` (None until known)
+    _channel_expected_cac: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def channel_expected_cac(self) -> pd.DataFrame:
+        """Each channel's expected (long-run) CAC for this run's configuration.
+
+        ``E[C] / E[A]`` where ``C`` is the channel's true acquisition cost in one run
+        (as in :attr:`channel_cac`) and ``A`` its acquired customers, the expectations
+        over every random draw of the simulator for this configuration (over seeds);
+        see :func:`salesml.simulator.expected.expected_channel_cac`. Index
+        ``channel``; columns ``acquired_per_run``, ``acquisition_cost_per_run``,
+        ``cac``, ``cac_mc_se`` (Monte-Carlo standard error).
+
+        Raises
+        ------
+        ValueError
+            When the truth does not know its configuration (saved by an older version).
+        """
+        if self._channel_expected_cac is None:
+            if not self.config:
+                raise ValueError(
+                    "this truth does not record its simulation configuration "
+                    "(saved by an older salesml); regenerate the dataset"
+                )
+            self._channel_expected_cac = expected_channel_cac(SimulationConfig(**self.config))
+        return self._channel_expected_cac
 
     def win_prob_at(self, deals: pd.DataFrame, stage_order: list[str] | None = None) -> pd.Series:
         """True win probability of each deal given its current ``stage``.
@@ -170,12 +208,15 @@ class Truth:
             ("SLA breaches", f"{len(self.sla_breaches):,}"),
             ("injected faults", f"{len(self.faults):,}"),
         ]
+        cac = self.channel_cac.round(1)
+        if self._channel_expected_cac is not None:  # never starts a Monte-Carlo
+            cac = cac.assign(expected_cac=self._channel_expected_cac["cac"].round(1))
         body = "".join(
             f"<tr><th style='text-align:left'>{k}</th><td>{v}</td></tr>" for k, v in rows
         )
         return (
             f"<div><b>Truth</b> (preset {self.preset}, seed {self.seed})<table>{body}</table>"
-            f"{self.channel_cac.round(1).to_html()}</div>"
+            f"{cac.to_html()}</div>"
         )
 
 
@@ -296,4 +337,6 @@ def build_truth(
         end=end,
         seed=seed,
         preset=preset,
+        config=cfg.to_dict(),
+        _channel_expected_cac=shipped_expected_cac(cfg),
     )
