@@ -128,7 +128,7 @@ def bench_markov(
 
 # ---------------------------------------------------------------------- CAC coverage
 def bench_coverage(seeds: int, n_boot: int, overrides: dict) -> dict:
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     hits = total = 0
     rel_err = []
@@ -158,7 +158,7 @@ def bench_coverage(seeds: int, n_boot: int, overrides: dict) -> dict:
 
 # ---------------------------------------------------------------------- tier timings
 def bench_tier(tier: str, n_boot: int) -> dict:
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     t0 = time.perf_counter()
     data, truth = simulate(preset=tier, seed=0)

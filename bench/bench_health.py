@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from salesml.data.simulate import simulate
 from salesml.health import (
     DealHealthModel,
     backtest,
@@ -32,6 +31,7 @@ from salesml.health import (
 )
 from salesml.health.backtest import _stage_baseline
 from salesml.health.model import DRIVER_FEATURES
+from salesml.simulator import simulate
 
 
 def _peak_mb() -> float:

@@ -33,7 +33,7 @@ GEN = textwrap.dedent(
     """
     import json, resource, sys, time
     from salesml.data.io import save_dataset
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
     preset, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     t0 = time.perf_counter()
     data, truth = simulate(preset=preset, seed=seed)

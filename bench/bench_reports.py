@@ -46,7 +46,7 @@ CHROMIUM = "/usr/bin/chromium"
 def dataset_for(tier: str) -> Path:
     """``bench/out/data-<tier>``, generated (seed 0) and saved if missing."""
     from salesml.data.io import save_dataset
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     folder = OUT / f"data-{tier}"
     if not (folder / "dataset.yaml").exists():

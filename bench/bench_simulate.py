@@ -3,7 +3,7 @@
 Each tier runs in a fresh subprocess so that peak resident memory (``ru_maxrss``)
 belongs to that tier alone. Tiers demo and M generate in memory
 (``salesml.simulate``); tier L writes Parquet parts chunk by chunk
-(``salesml.data.simulate.write_simulated``), as its budget requires.
+(``salesml.simulator.write_simulated``), as its budget requires.
 
 Usage::
 
@@ -24,13 +24,13 @@ import json, resource, sys, time
 tier, out = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 if tier == "L":
-    from salesml.data.simulate import write_simulated
+    from salesml.simulator import write_simulated
     import pyarrow.dataset as ds
     write_simulated(out, preset="L", seed=0, progress=False)
     secs = time.perf_counter() - t
     rows = {n: ds.dataset(f"{out}/{n}").count_rows() for n in ("deals", "activities")}
 else:
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
     data, truth = simulate(preset=tier, seed=0)
     secs = time.perf_counter() - t
     rows = {n: len(data[n]) for n in ("deals", "activities")}

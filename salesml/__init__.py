@@ -22,8 +22,8 @@ _EXPORTS = {
     "SalesData": "salesml.data.bundle",
     "load_dataset": "salesml.data.io",
     "save_dataset": "salesml.data.io",
-    "simulate": "salesml.data.simulate",
-    "Truth": "salesml.data.simulate",
+    "simulate": "salesml.simulator",
+    "Truth": "salesml.simulator",
     # pipeline
     "funnel": "salesml.pipeline",
     "funnel_breakpoints": "salesml.pipeline",

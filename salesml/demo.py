@@ -21,7 +21,7 @@ def ensure_demo_data(folder: str | os.PathLike[str] = "datasets/demo", *, seed: 
         The dataset folder.
     """
     from salesml.data.io import save_dataset
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     path = Path(folder)
     if (path / "dataset.yaml").exists():

@@ -34,7 +34,7 @@ from salesml.data.bundle import SalesData
 @pytest.fixture(scope="session")
 def demo_data():
     """``simulate(preset="demo", seed=0)``: (data, truth), shared by the whole session."""
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     return simulate(preset="demo", seed=0)
 

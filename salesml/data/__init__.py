@@ -1,4 +1,7 @@
-"""The salesml data model: table specs, the SalesData bundle, IO, validation, simulator.
+"""The salesml data model: table specs, the SalesData bundle, IO, validation.
+
+The simulator lives in :mod:`salesml.simulator` (it depends on this package, not the
+other way round).
 
 Names are imported lazily so that ``import salesml.data.schema`` stays cheap.
 """
@@ -17,8 +20,6 @@ _EXPORTS = {
     "SalesData": "salesml.data.bundle",
     "load_dataset": "salesml.data.io",
     "save_dataset": "salesml.data.io",
-    "Truth": "salesml.data.simulate",
-    "simulate": "salesml.data.simulate",
     "ValidationReport": "salesml.data.validate",
     "validate": "salesml.data.validate",
 }

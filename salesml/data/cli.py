@@ -161,12 +161,12 @@ def _print_report(report, show: int) -> None:
 @_user_errors
 def _cmd_generate(args: argparse.Namespace) -> int:
     from salesml.data.io import save_dataset
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     out = Path(args.out)
     fmt = args.format or ("csv" if args.dirty else "parquet")
     if args.preset == "L" and not args.dirty and fmt == "parquet":
-        from salesml.data.simulate import write_simulated
+        from salesml.simulator import write_simulated
 
         print(f"generating preset L (seed {args.seed}) in chunks into {out} ...", file=sys.stderr)
         write_simulated(out, preset="L", seed=args.seed, progress=True)

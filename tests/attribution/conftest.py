@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from salesml.attribution import allocate_costs
-from salesml.data.simulate import simulate
+from salesml.simulator import simulate
 
 
 @pytest.fixture(scope="session")

@@ -124,7 +124,7 @@ def test_what_if_with_rules(demo_allocation) -> None:
 def test_interval_coverage_over_seeds() -> None:
     """95% intervals cover the planted channel CAC (bench_attribution.py runs 50 seeds)."""
     from salesml.attribution import allocate_costs
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     hits = total = 0
     for seed in range(1, 5):

@@ -13,7 +13,7 @@ VIEWPORT = {"width": 1280, "height": 1200}
 @pytest.fixture(scope="module")
 def server(serve_apps) -> str:
     """The cac_whatif app served over a small simulated dataset."""
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     data, _ = simulate(preset="demo", seed=3, n_customers=600, n_deals=900, n_reps=10)
     return serve_apps(data) + "/voila/render/cac_whatif.ipynb"

@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def small_data():
     """A small clean simulated dataset (about 2,600 rows over 15 tables)."""
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     data, _ = simulate(preset="tiny", seed=0, n_customers=40, n_deals=50, n_reps=6, months=4)
     return data
@@ -17,7 +17,7 @@ def small_data():
 @pytest.fixture(scope="session")
 def dirty_demo():
     """``simulate(preset="demo", seed=0, dirty=True)``: raw string tables and the truth."""
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     return simulate(preset="demo", seed=0, dirty=True)
 

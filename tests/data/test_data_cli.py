@@ -9,7 +9,7 @@ import pytest
 
 from salesml.cli import main
 from salesml.data.io import load_dataset
-from salesml.data.simulate import Truth
+from salesml.simulator import Truth
 
 CRM = Path(__file__).resolve().parents[2] / "datasets" / "examples" / "crm_export"
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salesml.data.dirty import to_raw
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import to_pandera, validate
+from salesml.simulator import to_raw
 
 KINDS = ("empty", "garbage", "negative", "duplicate_key", "typo", "old_date", "orphan")
 TYPED = ("float", "int", "datetime", "bool")

@@ -13,7 +13,7 @@ VIEWPORT = {"width": 1280, "height": 1000}
 @pytest.fixture(scope="module")
 def server(serve_apps) -> str:
     """The deal_whatif app served over a small simulated dataset."""
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     data, _ = simulate(preset="tiny", seed=7)
     return serve_apps(data) + "/voila/render/deal_whatif.ipynb"

@@ -57,7 +57,7 @@ def test_planted_breakpoint_first_seed0(demo_data) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_planted_breakpoint_first_other_seeds(seed: int) -> None:
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     data, truth = simulate(preset="demo", seed=seed)
     first, false = _false_breakpoints(data, truth)

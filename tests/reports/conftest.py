@@ -21,7 +21,7 @@ from salesml.reports.registry import ReportSpec
 def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The simulator's ``tiny`` preset (about 450 deals) saved to disk."""
     from salesml.data.io import save_dataset
-    from salesml.data.simulate import simulate
+    from salesml.simulator import simulate
 
     data, _ = simulate(preset="tiny", seed=3)
     folder = tmp_path_factory.mktemp("data") / "tiny"

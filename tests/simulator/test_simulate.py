@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from salesml.data.schema import COST_CATEGORIES, DEFAULT_STAGE_ORDER, TABLE_NAMES
-from salesml.data.simulate import Truth, simulate, write_simulated
+from salesml.simulator import Truth, simulate, write_simulated
 
 
 @pytest.fixture(scope="module")
