@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 NOTEBOOKS = HERE / "notebooks"
 
 
-class build_py_with_notebooks(build_py):  # noqa: N801 - setuptools command naming
+class BuildPyWithNotebooks(build_py):
     """``build_py`` that also copies ``notebooks/**/*.ipynb`` into ``salesml/_notebooks``."""
 
     def run(self) -> None:
@@ -36,4 +36,4 @@ class build_py_with_notebooks(build_py):  # noqa: N801 - setuptools command nami
             shutil.copyfile(src, dest)
 
 
-setup(cmdclass={"build_py": build_py_with_notebooks})
+setup(cmdclass={"build_py": BuildPyWithNotebooks})
