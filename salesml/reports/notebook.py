@@ -39,7 +39,7 @@ import pandas as pd
 from salesml import __version__
 from salesml.data.bundle import MissingTableError, SalesData
 from salesml.filters import region_column
-from salesml.i18n import label, t
+from salesml.i18n import has_label, label, t
 from salesml.periods import Period
 from salesml.reports.export import LINEAGE_MIME
 from salesml.reports.params import ReportParams, validate_params
@@ -133,8 +133,6 @@ class Report:
 
     def t_period(self, key: str, **values: Any) -> str:
         """Text of ``<key>.<period kind>`` when the catalog has it, else of ``key``."""
-        from salesml.i18n import has_label
-
         kind = self.params.period_value.kind
         return self.t(f"{key}.{kind}" if has_label(f"{key}.{kind}") else key, **values)
 
