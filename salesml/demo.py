@@ -1,4 +1,5 @@
-"""``salesml demo``: demo data if missing, then every registered report for the last full month."""
+"""``salesml demo``: demo data if missing, every registered report for the last full quarter,
+then the path of the landing page ``reports/index.html``."""
 
 from __future__ import annotations
 
@@ -42,24 +43,13 @@ def latest_complete_month(data: object) -> str:
 def latest_complete(data: object, kind: str = "month") -> str:
     """The last period of ``kind`` (``month``, ``quarter``, ...) fully covered by ``data``.
 
-    The data's last event dates its end; a period counts as complete when that
-    end falls on the period's last day.
+    The data's last event (:func:`salesml.reports.schedule.data_end`) dates its end; a
+    period counts as complete when that end falls on or after the period's last day.
     """
-    from salesml.periods import last_complete_period
+    from salesml.reports.schedule import data_end, last_closed
 
-    ends = []
-    for table, col in (
-        ("deals", "created_at"),
-        ("activities", "occurred_at"),
-        ("leads", "created_at"),
-    ):
-        if data.has(table) and col in data[table] and len(data[table]):  # type: ignore[attr-defined]
-            ends.append(data[table][col].max())  # type: ignore[index]
-    ends = [e for e in ends if pd.notna(e)]
-    if not ends:
-        raise ValueError("the dataset has no dated deals, activities or leads")
-    end = max(ends)
-    return last_complete_period(kind, as_of=end.normalize() + pd.Timedelta(days=1))
+    end = data_end(data)
+    return last_closed(kind, end.normalize() + pd.Timedelta(days=1)).label
 
 
 def run_demo(
@@ -70,27 +60,33 @@ def run_demo(
 ) -> int:
     """Generate the demo data if missing and run every registered report on it.
 
-    The period is the last complete quarter of the data.
+    The period is the last complete quarter of the data (deals created in it have
+    mostly closed, so funnels and CAC say something). Prints the path of each
+    report's HTML and, last, of the landing page listing every run.
 
-    Prints the path of each report's HTML. Returns the exit code: 0 when every
-    report succeeded, 1 otherwise.
+    Returns
+    -------
+    int
+        The exit code: 0 when every report succeeded, 1 otherwise.
     """
-    from salesml.data.io import load_dataset
     from salesml.reports import ReportFailed, list_reports, run_report
+    from salesml.reports.index import write_index
+    from salesml.reports.runner import resolve_out_dir
 
     path = ensure_demo_data(data_dir)
-    # a quarter: deals created in it have mostly closed, so funnels and CAC say something
-    period = latest_complete(load_dataset(path), "quarter")
+    period = latest_complete(path, "quarter")
     print(f"running reports for {period} on {path}", flush=True)
     failed = 0
     for spec in list_reports():
         params = {"dataset": str(path), "period": period, "lang": lang}
         try:
-            result = run_report(spec.name, params, out_dir)
+            result = run_report(spec.name, params, out_dir, index=False)
         except ReportFailed as e:
             failed += 1
             print(f"  {spec.name}: FAILED\n{e}", file=sys.stderr, flush=True)
             continue
         print(f"  {spec.name}: {result.html}  ({result.seconds:.1f}s)", flush=True)
-    print("open the HTML files in a browser; `salesml serve` starts the dashboards", flush=True)
+    index = write_index(resolve_out_dir(out_dir))
+    print("`salesml serve` starts the dashboards; every report run is listed in:", flush=True)
+    print(f"  {index}", flush=True)
     return 1 if failed else 0

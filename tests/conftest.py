@@ -6,6 +6,10 @@
   its truth in ``<dir>/truth``.
 - ``tmp_dataset``: a factory ``tmp_dataset(data, format="parquet", encoding="utf-8")``
   that writes a bundle into a fresh folder under ``tmp_path`` and returns the path.
+- ``tiny_dataset``: ``simulate(preset="tiny", seed=3)`` (about 450 deals) saved once
+  as a Parquet dataset folder: what report and notebook runs execute on. Read-only.
+- ``demo_reports``: ``salesml demo`` run once on ``tiny_dataset`` (every registered
+  report, the landing page), shared by the demo, notebook and index tests. Read-only.
 - ``serve_apps``: a factory ``serve_apps(data) -> base URL`` that starts ``salesml serve``
   on a free port over ``data`` (stopped at the end of the session), and ``browser``:
   a headless Debian Chromium driven by Playwright (skips without it); ``artifacts``:
@@ -15,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -23,6 +28,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +69,44 @@ def tmp_dataset(tmp_path: Path) -> Callable[..., Path]:
         return save_dataset(data, folder, format=format, encoding=encoding)  # type: ignore[arg-type]
 
     return write
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The simulator's ``tiny`` preset (about 450 deals) saved once; treat it as read-only."""
+    from salesml.data.io import save_dataset
+    from salesml.simulator import simulate
+
+    data, _ = simulate(preset="tiny", seed=3)
+    folder = tmp_path_factory.mktemp("data") / "tiny"
+    save_dataset(data, folder)
+    return folder
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What one ``run_demo`` printed and wrote."""
+
+    exit_code: int
+    out: Path
+    printed: str
+    period: str
+
+
+@pytest.fixture(scope="session")
+def demo_reports(tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """``run_demo(tiny_dataset, out)`` once per session: every report for the last full quarter.
+
+    Executing each report notebook costs seconds (a kernel, the imports, the
+    analyses), so the demo, notebook and landing-page tests share this one run.
+    """
+    from salesml.demo import latest_complete, run_demo
+
+    out = tmp_path_factory.mktemp("demo_reports") / "reports"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = run_demo(tiny_dataset, out)
+    return DemoRun(code, out, buf.getvalue(), latest_complete(tiny_dataset, "quarter"))
 
 
 # ---------------------------------------------------------------------- browser tests

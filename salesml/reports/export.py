@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,23 @@ def _plotlyjs() -> str:
     return get_plotlyjs().replace("</script", "<\\/script")
 
 
+def _base_templates() -> tuple[list[str], list[str]]:
+    """nbconvert's own templates where the usual Jupyter paths miss them.
+
+    In a virtualenv made with ``--system-site-packages`` nbconvert comes from the base
+    interpreter, whose ``share/jupyter`` the venv's Jupyter paths do not list. Returns
+    ``(extra_template_basedirs, extra_template_paths)`` for the exporter.
+    """
+    basedirs, paths = [os.getcwd()], []  # the cwd: nbconvert's default basedir
+    if sys.base_prefix != sys.prefix:
+        share = Path(sys.base_prefix) / "share" / "jupyter"
+        templates = share / "nbconvert" / "templates"
+        if templates.is_dir():
+            basedirs.append(str(templates))
+            paths += [str(templates), str(share)]
+    return basedirs, paths
+
+
 def export_html(nb: nbformat.NotebookNode, path: str | os.PathLike[str], *, title: str) -> Path:
     """Write ``nb`` as one self-contained HTML file with the code hidden.
 
@@ -118,6 +136,7 @@ def export_html(nb: nbformat.NotebookNode, path: str | os.PathLike[str], *, titl
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
+    basedirs, paths = _base_templates()
     nb = nbformat.from_dict(nb)  # a copy; the caller's notebook keeps its metadata
     nb.metadata["title"] = title
     nb.metadata.pop("widgets", None)
@@ -125,6 +144,8 @@ def export_html(nb: nbformat.NotebookNode, path: str | os.PathLike[str], *, titl
         template_name="lab",
         extra_loaders=[DictLoader({"salesml_report.html.j2": _TEMPLATE})],
         template_file="salesml_report.html.j2",
+        extra_template_basedirs=basedirs,
+        extra_template_paths=paths,
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,

@@ -11,25 +11,31 @@ accepts, and their annotations (``str``, ``int``, ``float``, ``bool``,
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import keyword
+import os
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
 import pandas as pd
 
+from salesml.periods import Period
+
 __all__ = [
     "LANGS",
+    "MAX_PARAM_FILE_BYTES",
     "ParameterError",
     "ReportParams",
+    "allowed_roots",
     "check_name",
+    "check_param_file",
     "parse_cli_value",
-    "period_bounds",
-    "period_slug",
+    "parse_report_period",
     "validate_params",
 ]
 
@@ -59,42 +65,91 @@ def check_name(name: object, *, what: str = "report name") -> str:
 
 
 # ---------------------------------------------------------------------- periods
-def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The half-open interval ``[start, end)`` of a reporting period.
-
-    Parameters
-    ----------
-    period
-        Any form :func:`salesml.pipeline.parse_period` reads: ``2026-01`` (a month),
-        ``2026-W05`` (an ISO week), ``2026-Q1``, ``2026``, a day, or a date range
-        ``2026-01-01..2026-01-31`` (both days included).
+def parse_report_period(period: object) -> Period:
+    """The :class:`~salesml.periods.Period` of a report's ``period`` parameter.
 
     Raises
     ------
     ParameterError
-        If ``period`` is not a string or not a period.
+        If ``period`` is not a string or names no period (the message lists the forms).
     """
-    from salesml.periods import parse_period
-
+    if isinstance(period, Period):
+        return period
     if not isinstance(period, str):
         raise ParameterError(f"period must be a string such as '2026-01', got {period!r}")
     try:
-        bounds = parse_period(period)
+        p = Period.parse(period)
     except ValueError as e:
         raise ParameterError(str(e)) from None
-    assert bounds is not None
-    return bounds
+    if not _SAFE_SLUG.fullmatch(p.slug):  # pragma: no cover - Period slugs are safe
+        raise ParameterError(f"period {period!r} gives an unsafe folder name {p.slug!r}")
+    return p
 
 
-def period_slug(period: str) -> str:
-    """Folder name of a period: ``2026-01``, ``2026-W05`` or ``2026-01-01_2026-01-31``."""
-    from salesml.periods import period_label
+def period_bounds(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Deprecated: ``parse_report_period(period).bounds`` (kept until every catalog migrates)."""
+    return parse_report_period(period).bounds
 
-    period_bounds(period)
-    slug = period_label(period)
-    if not re.fullmatch(r"[0-9A-Za-z_-]+", slug):  # pragma: no cover - defensive
-        raise ParameterError(f"period {period!r} gives an unsafe folder name {slug!r}")
-    return slug
+
+# ---------------------------------------------------------------------- files
+#: Largest file a report parameter may name (a rule file is a few kilobytes).
+MAX_PARAM_FILE_BYTES = 1 << 20
+#: Extra folders report parameters may name files in (``os.pathsep``-separated).
+PARAM_ROOTS_ENV = "SALESML_PARAM_ROOTS"
+
+
+def allowed_roots(dataset: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Folders a file parameter may point into: the dataset folder, the current folder
+    and those listed in ``$SALESML_PARAM_ROOTS``."""
+    roots = [Path.cwd()]
+    if dataset is not None:
+        roots.insert(0, Path(dataset))
+    extra = os.environ.get(PARAM_ROOTS_ENV, "")
+    roots += [Path(r) for r in extra.split(os.pathsep) if r.strip()]
+    return [r.expanduser().resolve() for r in roots]
+
+
+def check_param_file(
+    report: str, name: str, value: str, *, roots: Iterable[Path] | None = None
+) -> str:
+    """Check a parameter naming a file and return its absolute path.
+
+    The file must exist, be a regular readable file of at most
+    :data:`MAX_PARAM_FILE_BYTES`, and (when ``roots`` is given) lie inside one of
+    ``roots`` once symbolic links are resolved.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter, the path and what is wrong with it.
+    """
+    where = f"{report}: parameter {name!r}"
+    if "\x00" in value:
+        raise ParameterError(f"{where}: the path contains a NUL character")
+    try:
+        path = Path(value).expanduser().resolve(strict=True)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ParameterError(f"{where}: file {value!r} does not exist") from None
+    except (OSError, RuntimeError) as e:  # a symlink loop, a name too long
+        raise ParameterError(f"{where}: cannot read {value!r} ({e.__class__.__name__})") from None
+    if not path.is_file():
+        raise ParameterError(f"{where}: {value!r} is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise ParameterError(f"{where}: file {value!r} is not readable")
+    size = path.stat().st_size
+    if size > MAX_PARAM_FILE_BYTES:
+        raise ParameterError(
+            f"{where}: file {value!r} is {size:,} bytes; at most {MAX_PARAM_FILE_BYTES:,} allowed"
+        )
+    if roots is not None:
+        roots = list(roots)
+        if not any(path.is_relative_to(r) for r in roots):
+            raise ParameterError(
+                f"{where}: {value!r} lies outside the folders report parameters may read "
+                f"({', '.join(str(r) for r in roots)}); move it there or add its folder "
+                f"to ${PARAM_ROOTS_ENV}"
+            )
+    return str(path)
 
 
 # ---------------------------------------------------------------------- schema
@@ -107,7 +162,8 @@ class ReportParams:
     dataset
         Path of the dataset folder (``dataset.yaml`` plus one file per table).
     period
-        Reporting period: ``2026-01``, ``2026-W05`` or ``2026-01-01..2026-01-31``.
+        Reporting period: ``2026-01``, ``2026-W05``, ``2026-Q3`` or
+        ``2026-01-01..2026-01-31`` (parsed once into :attr:`period_value`).
     region
         Restrict the report to one region (``None``: the whole organisation).
     lang
@@ -119,6 +175,9 @@ class ReportParams:
     fields ``dataset`` and ``period`` are the only required ones) and whose
     annotations use ``str``, ``int``, ``float``, ``bool``, ``X | None`` or
     ``Literal[...]``; anything else could not travel safely through papermill.
+    Fields named in :attr:`file_params` are paths of files the report reads; they
+    are checked (exists, regular, readable, size-capped, inside the allowed folders)
+    before anything executes and passed on as absolute paths.
     """
 
     dataset: str
@@ -128,11 +187,14 @@ class ReportParams:
 
     #: Names of the parameters that must be given (no default).
     required: ClassVar[tuple[str, ...]] = ("dataset", "period")
+    #: Parameters naming a file the report reads (names that are not fields are ignored).
+    file_params: ClassVar[tuple[str, ...]] = ("rules",)
 
     def __post_init__(self) -> None:
         if not self.dataset.strip():
             raise ParameterError("dataset: give the path of a dataset folder")
-        period_bounds(self.period)
+        # parsed once; frozen, so set through object.__setattr__ (not a field: never a parameter)
+        object.__setattr__(self, "_period", parse_report_period(self.period))
         if self.region is not None and not self.region.strip():
             raise ParameterError("region: give a region name, or leave it unset for all regions")
 
@@ -147,6 +209,15 @@ class ReportParams:
     def names(cls) -> list[str]:
         """Parameter names in declaration order."""
         return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Parameter name -> default, for the parameters that have one."""
+        return {
+            f.name: f.default
+            for f in dataclasses.fields(cls)
+            if f.default is not dataclasses.MISSING
+        }
 
     @classmethod
     def describe(cls) -> pd.DataFrame:
@@ -170,35 +241,105 @@ class ReportParams:
         return dataclasses.asdict(self)
 
     @property
-    def period_slug(self) -> str:
-        """Folder name of the period."""
-        return period_slug(self.period)
-
-    @property
-    def run_slug(self) -> str:
-        """Folder name of this run: the period, then the region and language when set.
-
-        ``2026-10`` for the whole organisation in English, ``2026-10__华东__zh`` for
-        region 华东 in Chinese, so runs with other parameters never replace each other.
-        """
-        parts = [self.period_slug]
-        if self.region:
-            region = re.sub(r"[^\w-]+", "-", self.region.strip(), flags=re.UNICODE).strip("-")
-            if not region:
-                raise ParameterError(f"region {self.region!r} gives no usable folder name")
-            parts.append(region)
-        if self.lang != "en":
-            parts.append(self.lang)
-        return "__".join(parts)
+    def period_value(self) -> Period:
+        """The reporting period, parsed once (:class:`~salesml.periods.Period`)."""
+        return self._period  # type: ignore[attr-defined, no-any-return]
 
     @property
     def period_bounds(self) -> tuple[pd.Timestamp, pd.Timestamp]:
-        """``[start, end)`` of the period."""
-        return period_bounds(self.period)
+        """Deprecated: ``period_value.bounds`` (kept until every catalog migrates)."""
+        return self.period_value.bounds
+
+    def variant(self) -> list[tuple[str, Any]]:
+        """The parameters other than ``dataset`` and ``period`` that differ from their default.
+
+        In declaration order (``region`` and ``lang`` first). Two runs of a report for
+        the same period differ in their variant, so they get different folders.
+        """
+        defaults = self.defaults()
+        out = []
+        for name in self.names():
+            if name in ("dataset", "period"):
+                continue
+            value = getattr(self, name)
+            if name in defaults and _same(value, defaults[name]):
+                continue
+            out.append((name, value))
+        return out
+
+    @property
+    def variant_slug(self) -> str:
+        """The folder suffix of :meth:`variant`: ``""`` or ``"__华东__zh__bootstrap-500"``."""
+        parts = [_slug_part(name, value) for name, value in self.variant()]
+        return "".join(f"__{p}" for p in parts)
+
+    @property
+    def run_slug(self) -> str:
+        """Folder name of this run: the period slug, then every non-default parameter.
+
+        ``2026-10`` for the defaults, ``2026-Q3__华东__zh__bootstrap-500`` for region 华东
+        in Chinese with 500 bootstrap replicates: the region and the language as they
+        are, other parameters as ``name-value``. Text that is not safe in a folder name
+        (paths, spaces) is shortened and carries a short hash of the exact value, so
+        runs with other parameters never replace each other.
+        """
+        slug = self.period_value.slug + self.variant_slug
+        if len(slug) > _MAX_SLUG:
+            slug = f"{slug[: _MAX_SLUG - 10]}__{_digest(slug, 8)}"
+        return slug
 
     def with_dataset(self: P, dataset: str | Path) -> P:
         """A copy with another dataset path."""
         return dataclasses.replace(self, dataset=str(dataset))
+
+    def with_checked_files(self: P, *, roots: Iterable[Path] | None, report: str = "report") -> P:
+        """A copy whose file parameters (:attr:`file_params`) are checked absolute paths.
+
+        See :func:`check_param_file`; ``roots=None`` skips the folder check.
+        """
+        names = set(self.names())
+        changes = {}
+        for name in self.file_params:
+            value = getattr(self, name, None) if name in names else None
+            if isinstance(value, str):
+                changes[name] = check_param_file(report, name, value, roots=roots)
+        return dataclasses.replace(self, **changes) if changes else self
+
+
+#: Longest run folder name (file systems allow 255 bytes; CJK letters take 3).
+_MAX_SLUG = 80
+_SAFE_SLUG = re.compile(r"[0-9A-Za-z_.-]+")
+
+
+def _same(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b  # True is not 1; ints arrive widened to float
+
+
+def _digest(text: str, n: int = 6) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:n]
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[^\w.-]+", "-", text, flags=re.UNICODE).strip("-.")
+
+
+def _slug_part(name: str, value: Any) -> str:
+    """``华东``, ``zh``, ``bootstrap-500``, ``rules-my_rules-1a2b3c``, ``fail-true``."""
+    if value is None:
+        text = "none"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = str(value)
+    exact = text
+    if isinstance(value, str) and ("/" in text or "\\" in text):  # a path: its file name
+        text = Path(text.replace("\\", "/")).stem
+    shown = _clean(text)[:24]
+    if shown != exact:  # shortened or cleaned: keep two different values apart
+        shown = f"{shown}-{_digest(exact)}" if shown else _digest(exact)
+    return shown if name in ("region", "lang") else f"{name}-{shown}"
 
 
 def _type_label(tp: Any) -> str:

@@ -3,6 +3,10 @@
 A catalog module ``salesml/reports/catalog/<name>.py`` defines a module-level
 ``REPORT = ReportSpec(...)``; its notebook is ``notebooks/reports/<name>.ipynb``.
 Nothing else lists reports, so adding one means adding those two files.
+
+The notebooks live in the top-level ``notebooks/`` folder of a checkout (editable
+installs read them there) and ship inside the wheel as ``salesml/_notebooks/``
+(copied at build time by ``setup.py``); :func:`notebooks_dir` finds either.
 """
 
 from __future__ import annotations
@@ -12,17 +16,23 @@ import os
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from salesml.i18n import t
+from salesml.i18n import has_label, t
+from salesml.periods import Period, PeriodKind
 from salesml.reports.params import ParameterError, ReportParams, check_name
+
+if TYPE_CHECKING:
+    from salesml.reports.sections import Section
 
 __all__ = [
     "ReportSpec",
     "UnknownReportError",
     "get_report",
     "list_reports",
+    "notebook_files",
     "notebooks_dir",
     "reports_table",
 ]
@@ -32,12 +42,50 @@ class UnknownReportError(ParameterError, LookupError):
     """No report of that name is registered."""
 
 
+#: Environment variable naming another ``notebooks/`` folder (a checkout's, say).
+NOTEBOOKS_ENV = "SALESML_NOTEBOOKS"
+
+
 def notebooks_dir() -> Path:
-    """The ``notebooks/`` folder: ``$SALESML_NOTEBOOKS`` or the one next to the package."""
-    env = os.environ.get("SALESML_NOTEBOOKS")
+    """The folder holding ``reports/``, ``apps/`` and ``explore/`` notebooks.
+
+    In order: ``$SALESML_NOTEBOOKS``; ``salesml/_notebooks`` inside an installed wheel;
+    the top-level ``notebooks/`` of the checkout the package runs from (source tree,
+    editable install).
+    """
+    env = os.environ.get(NOTEBOOKS_ENV)
     if env:
-        return Path(env).resolve()
-    return Path(__file__).resolve().parents[2] / "notebooks"
+        return Path(env).expanduser().resolve()
+    package = Path(__file__).resolve().parents[1]
+    shipped = package / "_notebooks"
+    if shipped.is_dir():
+        return shipped
+    return package.parent / "notebooks"
+
+
+def notebook_files(root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Every notebook under ``root`` (default :func:`notebooks_dir`), sorted.
+
+    Hidden folders are skipped: JupyterLab saves a copy of each notebook a user opens
+    in ``.ipynb_checkpoints/``, which is not a notebook of the project.
+    """
+    base = Path(root) if root is not None else notebooks_dir()
+    return sorted(
+        p
+        for p in base.rglob("*.ipynb")
+        if not any(part.startswith(".") for part in p.relative_to(base).parts)
+    )
+
+
+_CALENDAR_KINDS = ("day", "week", "month", "quarter", "year")
+_CADENCES: dict[str, PeriodKind] = {
+    "_daily": "day",
+    "_weekly": "week",
+    "_monthly": "month",
+    "_quarterly": "quarter",
+    "_yearly": "year",
+    "_annual": "year",
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +109,17 @@ class ReportSpec:
         means every table. Naming them keeps a report on a large dataset from
         loading millions of activity rows it never looks at; the dataset
         fingerprint in ``run.json`` covers exactly the tables loaded.
+    title_key
+        Catalog key of the title (default ``<name>.title``); ``<title_key>.<kind>``
+        (``.week``, ``.month``, ``.quarter``...) wins for a period of that kind, so a
+        quarterly run is never titled "weekly".
+    sections
+        The report's sections in order (see :mod:`salesml.reports.sections`); a
+        notebook shows them with ``report.section(name)``. Empty for a report still
+        written against the older ``ctx`` calls.
+    cadence
+        The period kind ``salesml report due`` runs the report for (default: from
+        the name's suffix, ``_weekly`` -> ``week``..., else ``month``).
     """
 
     name: str
@@ -70,6 +129,8 @@ class ReportSpec:
     notebook: str = ""
     loads: tuple[str, ...] = ()
     title_key: str = field(default="", compare=False)
+    sections: tuple[Section, ...] = field(default=(), compare=False)
+    cadence: PeriodKind | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -82,15 +143,56 @@ class ReportSpec:
             raise ValueError(f"report {self.name!r}: unknown table(s) {unknown}")
         if self.loads and not set(self.tables) <= set(self.loads):
             raise ValueError(f"report {self.name!r}: every table in `tables` must be in `loads`")
+        names = [s.name for s in self.sections]
+        if len(set(names)) != len(names):
+            raise ValueError(f"report {self.name!r}: section names must be unique, got {names}")
+        if self.cadence is not None and self.cadence not in _CALENDAR_KINDS:
+            raise ValueError(f"report {self.name!r}: cadence must be a calendar kind")
 
     @property
     def notebook_path(self) -> Path:
         """Absolute path of the report notebook."""
         return notebooks_dir() / (self.notebook or f"reports/{self.name}.ipynb")
 
-    def title(self, lang: str = "en") -> str:
-        """Report title in ``lang`` (message ``<name>.title``)."""
-        return t(self.title_key or f"{self.name}.title", lang)
+    @property
+    def period_kind(self) -> PeriodKind:
+        """The kind of period the report is scheduled for (:attr:`cadence` or from its name)."""
+        if self.cadence is not None:
+            return self.cadence
+        for suffix, kind in _CADENCES.items():
+            if self.name.endswith(suffix):
+                return kind
+        return "month"
+
+    def section(self, name: str) -> Section:
+        """The section called ``name``.
+
+        Raises
+        ------
+        KeyError
+            Naming the sections the report has.
+        """
+        for s in self.sections:
+            if s.name == name:
+                return s
+        raise KeyError(
+            f"report {self.name!r} has no section {name!r}; it has: "
+            f"{', '.join(s.name for s in self.sections) or 'none'}"
+        )
+
+    def title(self, lang: str = "en", period: Period | str | None = None) -> str:
+        """Report title in ``lang``; for a ``period``, the title of its kind when the catalog has one.
+
+        ``pipeline_weekly`` for ``2026-Q3`` reads "Quarterly pipeline report" /
+        "销售漏斗季报" (key ``pipeline_weekly.title.quarter``); without a period, or
+        when the catalog has no text for that kind, ``<name>.title``.
+        """
+        key = self.title_key or f"{self.name}.title"
+        if period is not None:
+            kind = Period.parse(period).kind
+            if has_label(f"{key}.{kind}"):
+                return t(f"{key}.{kind}", lang)
+        return t(key, lang)
 
 
 def _discover() -> dict[str, ReportSpec]:

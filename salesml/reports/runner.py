@@ -9,10 +9,18 @@ Layout of the output folder (``out_dir``, ``reports/`` by default)::
     reports/<name>/<period>.failed/     the last failed run, if it failed after the last good one
         <name>.ipynb                    executed up to the failing cell (papermill marks it)
         run.json                        status "failed", the failing cell and the error
+    reports/index.html, index.zh.html   the landing page: every report, period and variant
 
-A run executes in a hidden temporary folder next to its destination and is
-renamed into place only when everything succeeded, so a failing run never
-touches the last good report.
+``<period>`` is the run folder: the period's slug followed by every parameter that
+differs from its default (``2026-Q3__华东__zh__bootstrap-500``), so runs with other
+parameters never replace each other.
+
+A run holds a lock per report and run folder from before it executes (a second run
+of the same report and period is refused up front, :class:`~salesml.reports.store.ReportBusy`),
+executes in a hidden temporary folder next to its destination and is swapped into
+place atomically only when everything succeeded, so a failing run never touches the
+last good report; leftovers of killed runs are cleaned by the next run
+(see :mod:`salesml.reports.store`).
 """
 
 from __future__ import annotations
@@ -35,10 +43,19 @@ import pandas as pd
 from salesml import __version__
 from salesml.reports.export import export_html, pop_lineage
 from salesml.reports.kernel import KERNEL_NAME, managed_kernel
-from salesml.reports.params import ParameterError, ReportParams, validate_params
+from salesml.reports.params import ParameterError, ReportParams, allowed_roots, validate_params
 from salesml.reports.registry import ReportSpec, get_report
+from salesml.reports.store import ReportBusy, clean_stale, lock_path, locked, new_temp_dir, swap_in
 
-__all__ = ["ReportFailed", "RunResult", "resolve_out_dir", "run_report"]
+__all__ = [
+    "ReportBusy",
+    "ReportFailed",
+    "RunResult",
+    "check_dataset_folder",
+    "prepare_params",
+    "resolve_out_dir",
+    "run_report",
+]
 
 
 @dataclass
@@ -140,61 +157,110 @@ def _write_json(path: Path, payload: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _swap_in(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp`` (renames; the old folder is removed afterwards)."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(final, old)
-    os.replace(tmp, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
-def _check_against_data(name: str, spec: ReportSpec, p: Any) -> None:
+def check_dataset_folder(name: str, dataset: str | os.PathLike[str]) -> Path:
+    """The absolute dataset folder, or a one-line :class:`ParameterError` saying what is wrong."""
+    folder = Path(dataset).expanduser()
+    if not folder.exists():
+        raise ParameterError(f"{name}: dataset folder {str(dataset)!r} does not exist")
+    if not folder.is_dir():
+        raise ParameterError(
+            f"{name}: {str(dataset)!r} is a file; --data takes the dataset folder "
+            "(the one holding dataset.yaml and the table files)"
+        )
+    return folder.resolve()
+
+
+def _read_config(name: str, folder: Path) -> Any:
+    from salesml.data.config import DatasetConfig
+
+    try:
+        return DatasetConfig.read(folder)
+    except (ValueError, TypeError, OSError) as e:
+        raise ParameterError(f"{name}: cannot read {folder / 'dataset.yaml'}: {e}") from None
+
+
+def _check_against_data(name: str, spec: ReportSpec, p: ReportParams) -> None:
     """Refuse, before anything executes, what the dataset cannot answer.
 
-    The report's required tables must be present, the region must be one the data
-    knows and the period must overlap the data's time span.
+    The report's required tables must be present; a region must occur in the table
+    regions come from (customers, or reps with ``region_source: rep``), which must
+    itself be present; the period must overlap the data's time span.
     """
-    from salesml.data.config import DatasetConfig
     from salesml.data.io import find_table_files, load_dataset
+    from salesml.filters import DIMENSIONS, region_column
 
     folder = Path(p.dataset)
-    present = find_table_files(folder, DatasetConfig.read(folder))
+    config = _read_config(name, folder)
+    try:
+        present = find_table_files(folder, config)
+    except FileNotFoundError as e:
+        raise ParameterError(f"{name}: {e}") from None
     missing = [t for t in spec.tables if t not in present]
     if missing:
         raise ParameterError(
             f"{name}: the dataset {folder} has no {', '.join(missing)} table(s), which this "
             f"report needs (it has: {', '.join(present) or 'none'})"
         )
-    probe = [t for t in ("customers", "deals") if t in present]
+    region_table = region_col = None
+    if p.region:
+        try:
+            dim = region_column(getattr(config, "region_source", None))
+        except ValueError as e:
+            raise ParameterError(f"{name}: dataset.yaml: {e}") from None
+        region_table, region_col, _ = DIMENSIONS[dim]
+        if region_table not in present:
+            raise ParameterError(
+                f"{name}: cannot restrict the report to region {p.region!r}: regions come from "
+                f"the {region_table} table, which the dataset {folder} does not have"
+            )
+    probe = sorted({t for t in (region_table, "deals") if t and t in present})
     if not probe:
         return
     try:
         data = load_dataset(folder, tables=probe, validate=False, progress=False)
     except Exception:  # unreadable here: the notebook will report it, cell by cell
         return
-    if p.region and "customers" in probe and "region" in data.customers:
-        regions = sorted(set(data.customers["region"].dropna().astype(str)))
+    if p.region and region_table in data and region_col in data[region_table]:
+        regions = sorted(set(data[region_table][region_col].dropna().astype(str)))
         if p.region not in regions:
             raise ParameterError(
                 f"{name}: region {p.region!r} does not occur in the data; "
-                f"known regions: {', '.join(regions)}"
+                f"known regions: {', '.join(regions) or 'none'}"
             )
-    if "deals" in probe and len(data.deals) and "created_at" in data.deals:
+    if "deals" in data and len(data.deals) and "created_at" in data.deals:
         created = pd.to_datetime(data.deals["created_at"], errors="coerce").dropna()
-        start, end = p.period_bounds
-        if len(created) and (start > created.max() or end <= created.min()):
+        period = p.period_value
+        if len(created) and (period.start > created.max() or period.end <= created.min()):
             raise ParameterError(
-                f"{name}: period {p.period} ({start:%Y-%m-%d} to "
-                f"{end - pd.Timedelta(days=1):%Y-%m-%d}) lies outside the data, whose deals "
+                f"{name}: period {period.label} ({period.start:%Y-%m-%d} to "
+                f"{period.last_day:%Y-%m-%d}) lies outside the data, whose deals "
                 f"run from {created.min():%Y-%m-%d} to {created.max():%Y-%m-%d}"
             )
+
+
+def prepare_params(
+    name: str, params: Mapping[str, Any] | ReportParams
+) -> tuple[ReportSpec, ReportParams]:
+    """Everything checked before a run executes: names, types, values, folder, files, data.
+
+    Returns the report's spec and its parameters with the dataset and every file
+    parameter made absolute (papermill executes in the notebook's folder).
+
+    Raises
+    ------
+    ParameterError
+        Naming what is wrong, in one line.
+    """
+    spec: ReportSpec = get_report(name)
+    p = validate_params(spec.params, params, report=name)
+    p = p.with_dataset(check_dataset_folder(name, p.dataset))
+    p = p.with_checked_files(roots=allowed_roots(p.dataset), report=name)
+    _check_against_data(name, spec, p)
+    return spec, p
 
 
 def run_report(
@@ -205,8 +271,10 @@ def run_report(
     timeout: float | None = 1800,
     progress: bool = False,
     raise_on_failure: bool = True,
+    wait: bool = False,
+    index: bool = True,
 ) -> RunResult:
-    """Run report ``name`` for ``params`` and store it under ``out_dir/NAME/PERIOD/``.
+    """Run report ``name`` for ``params`` and store it under ``out_dir/NAME/RUN/``.
 
     Parameters
     ----------
@@ -224,6 +292,11 @@ def run_report(
     raise_on_failure
         Raise :class:`ReportFailed` when the notebook fails (default); otherwise
         return the failed :class:`RunResult`.
+    wait
+        When another run of the same report and run folder is in progress, wait for
+        it to finish instead of raising :class:`ReportBusy`.
+    index
+        Rewrite the landing page ``out_dir/index.html`` afterwards.
 
     Returns
     -------
@@ -234,18 +307,15 @@ def run_report(
     ------
     ParameterError
         Bad report name, parameter name, type or value, a missing dataset folder,
-        or an output path leaving the reports folder -- all before execution.
+        a file parameter that cannot be read, or an output path leaving the reports
+        folder -- all before execution.
+    ReportBusy
+        Another run of this report and run folder holds its lock (before execution).
     ReportFailed
-        The notebook raised; the failed run is saved in ``NAME/PERIOD.failed/``
+        The notebook raised; the failed run is saved in ``NAME/RUN.failed/``
         and the last good report is untouched.
     """
-    spec: ReportSpec = get_report(name)
-    p = validate_params(spec.params, params, report=name)
-    dataset = Path(p.dataset).expanduser()
-    if not dataset.exists():
-        raise ParameterError(f"{name}: dataset folder {p.dataset!r} does not exist")
-    p = p.with_dataset(dataset.resolve())
-    _check_against_data(name, spec, p)
+    spec, p = prepare_params(name, params)
     root = resolve_out_dir(out_dir)
     slug = p.run_slug
     report_dir = root / name
@@ -260,10 +330,33 @@ def run_report(
             f"report {name!r}: notebook {nb_path} not found (set SALESML_NOTEBOOKS to the "
             "notebooks/ folder of a salesml checkout)"
         )
+    what = f"report {name!r} for {slug}"
+    with locked(lock_path(root, f"{name}/{slug}"), wait=wait, what=what):
+        clean_stale(report_dir, root, held=slug)
+        result = _execute(spec, p, nb_path, report_dir, final, failed_dir, timeout, progress)
+    if index:
+        from salesml.reports.index import write_index
 
-    report_dir.mkdir(parents=True, exist_ok=True)
-    tmp = report_dir / f".{slug}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+        write_index(root)
+    if not result.ok and raise_on_failure:
+        raise ReportFailed(result)
+    return result
+
+
+def _execute(
+    spec: ReportSpec,
+    p: ReportParams,
+    nb_path: Path,
+    report_dir: Path,
+    final: Path,
+    failed_dir: Path,
+    timeout: float | None,
+    progress: bool,
+) -> RunResult:
+    """Execute, export and swap in one run (the caller holds its lock)."""
+    name = spec.name
+    period = p.period_value
+    tmp = new_temp_dir(final)
     out_nb = tmp / f"{name}.ipynb"
     started = _now()
     t0 = time.perf_counter()
@@ -307,12 +400,19 @@ def run_report(
 
         nb = nbformat.read(out_nb, as_version=4) if out_nb.exists() else None
         lineage = pop_lineage(nb) if nb is not None else {}
-        run = {
+        title = lineage.get("title") or {lang: spec.title(lang, period) for lang in ("en", "zh")}
+        run: dict[str, Any] = {
             "report": name,
-            "title": {lang: spec.title(lang) for lang in ("en", "zh")},
-            "period": p.period_slug,
+            "title": title,
+            "period": period.slug,
+            "period_label": period.label,
+            "period_kind": period.kind,
+            "period_start": f"{period.start:%Y-%m-%d}",
+            "period_end": f"{period.last_day:%Y-%m-%d}",
+            "variant": p.variant_slug,
             "parameters": p.to_dict(),
             "dataset_fingerprint": lineage.get("fingerprint"),
+            "fingerprint_covers": lineage.get("fingerprint_covers"),
             "dataset": lineage.get("dataset"),
             "salesml_version": __version__,
             "python": platform.python_version(),
@@ -320,54 +420,36 @@ def run_report(
             "started": started,
             "status": "failed" if error else "ok",
         }
-        if error is not None:
+        target = failed_dir if error else final
+        if error is None:
+            assert nb is not None
+            t1 = time.perf_counter()
+            page_title = f"{title.get(p.lang, name)} · {period.display(p.lang)}"
+            export_html(nb, tmp / f"{name}.html", title=page_title)
+            timings["export"] = time.perf_counter() - t1
+        else:
             run["error"] = error
-            run["ended"] = _now()
-            run["seconds"] = round(time.perf_counter() - t0, 3)
-            _write_json(tmp / "run.json", run)
-            _swap_in(tmp, failed_dir)
-            result = RunResult(
-                name=name,
-                period=p.period_slug,
-                status="failed",
-                folder=failed_dir,
-                notebook=failed_dir / out_nb.name,
-                html=None,
-                run_json=failed_dir / "run.json",
-                params=p.to_dict(),
-                fingerprint=lineage.get("fingerprint"),
-                seconds=run["seconds"],
-                timings=timings,
-                error=error,
-            )
-            if raise_on_failure:
-                raise ReportFailed(result)
-            return result
-
-        assert nb is not None
-        t1 = time.perf_counter()
-        html_path = tmp / f"{name}.html"
-        export_html(nb, html_path, title=f"{spec.title(p.lang)} · {slug}")
-        timings["export"] = time.perf_counter() - t1
         run["ended"] = _now()
         run["seconds"] = round(time.perf_counter() - t0, 3)
         run["timings"] = {k: round(v, 3) for k, v in timings.items()}
         _write_json(tmp / "run.json", run)
-        _swap_in(tmp, final)
-        shutil.rmtree(failed_dir, ignore_errors=True)  # a stale failure no longer applies
+        swap_in(tmp, target)
+        if error is None:
+            shutil.rmtree(failed_dir, ignore_errors=True)  # a stale failure no longer applies
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return RunResult(
         name=name,
-        period=p.period_slug,
-        status="ok",
-        folder=final,
-        notebook=final / out_nb.name,
-        html=final / html_path.name,
-        run_json=final / "run.json",
+        period=period.slug,
+        status=run["status"],
+        folder=target,
+        notebook=target / out_nb.name,
+        html=None if error else target / f"{name}.html",
+        run_json=target / "run.json",
         params=p.to_dict(),
         fingerprint=lineage.get("fingerprint"),
         seconds=run["seconds"],
         timings=timings,
+        error=error,
     )

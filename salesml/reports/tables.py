@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.i18n import label, t
+from salesml.i18n import money as show_money
 
 __all__ = ["format_frame", "frame_html"]
 
@@ -40,10 +41,12 @@ def format_frame(
     decimals: int = 1,
     label_values: Iterable[str] = (),
     max_rows: int = 40,
+    currency: str | None = "CNY",
 ) -> pd.DataFrame:
     """A display copy of ``df``: every cell a string, column names translated.
 
-    Formatting depends on the column: shares as ``12.3%``, CNY amounts as ``¥9,325,300``,
+    Formatting depends on the column: shares as ``12.3%``, amounts as ``¥9,325,300`` (in the
+    dataset's ``currency``: ``$9,325,300`` for USD),
     counts as whole numbers (``83``, never ``83.0``), other numbers with thousands separators.
     A float column whose values are all whole numbers is shown as a count.
 
@@ -56,7 +59,7 @@ def format_frame(
     percent
         Columns holding shares in [0, 1], shown as ``12.3%``.
     money
-        Columns of CNY amounts, shown as ``¥9,325,300`` (rounded to the yuan).
+        Columns of amounts, shown as ``¥9,325,300`` (rounded to the unit).
     counts
         Columns of counts, shown rounded to whole numbers even when estimates
         make them fractional (``83.4`` is shown as ``83``).
@@ -66,6 +69,8 @@ def format_frame(
         Columns whose values (stages, channels, segments) are translated.
     max_rows
         Rows kept at most (from the top).
+    currency
+        ISO code of the money columns' currency (``dataset.yaml``; default CNY).
     """
     shown = df.head(max_rows).copy()
     pct, cash, cnt, lab = set(percent), set(money), set(counts), set(label_values)
@@ -79,7 +84,7 @@ def format_frame(
         elif pd.api.types.is_bool_dtype(s):
             shown[col] = s.map(lambda x: "✓" if x else "")
         elif numeric and col in cash:
-            shown[col] = s.map(_cell(lambda x: f"-¥{-x:,.0f}" if x < 0 else f"¥{x:,.0f}"))
+            shown[col] = s.map(_cell(lambda x: show_money(x, currency)))
         elif numeric and (col in cnt or pd.api.types.is_integer_dtype(s) or _is_whole(s)):
             shown[col] = s.map(_cell(lambda x: f"{round(x):,}"))
         elif pd.api.types.is_float_dtype(s):
@@ -101,6 +106,7 @@ def frame_html(
     label_values: Iterable[str] = (),
     max_rows: int = 40,
     css_class: str = "salesml-table",
+    currency: str | None = "CNY",
 ) -> str:
     """Compact HTML of ``df`` formatted by :func:`format_frame` (an "empty" note if no rows)."""
     if df is None or not len(df):
@@ -114,5 +120,6 @@ def frame_html(
         decimals=decimals,
         label_values=label_values,
         max_rows=max_rows,
+        currency=currency,
     )
     return shown.to_html(classes=css_class, index=False, na_rep="", border=0)

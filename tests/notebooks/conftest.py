@@ -8,13 +8,8 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_saved(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The simulator's ``tiny`` preset saved to disk, and its last complete month."""
-    from salesml.data.io import save_dataset
+def tiny_saved(tiny_dataset: Path) -> tuple[Path, str]:
+    """The shared ``tiny`` dataset (tests/conftest.py) and its last complete month."""
     from salesml.demo import latest_complete_month
-    from salesml.simulator import simulate
 
-    data, _ = simulate(preset="tiny", seed=5)
-    folder = tmp_path_factory.mktemp("nb") / "tiny"
-    save_dataset(data, folder)
-    return folder, latest_complete_month(data)
+    return tiny_dataset, latest_complete_month(tiny_dataset)

@@ -1,4 +1,4 @@
-"""Fixtures for the report tests: a tiny saved dataset and throw-away reports.
+"""Fixtures for the report tests: throw-away reports (``tiny_dataset`` is in tests/conftest.py).
 
 Test reports are declared here, not in ``salesml/reports/catalog``: the registry's
 discovery is patched to add them, with notebooks written to ``tmp_path``.
@@ -17,18 +17,6 @@ from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 
 
-@pytest.fixture(scope="session")
-def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The simulator's ``tiny`` preset (about 450 deals) saved to disk."""
-    from salesml.data.io import save_dataset
-    from salesml.simulator import simulate
-
-    data, _ = simulate(preset="tiny", seed=3)
-    folder = tmp_path_factory.mktemp("data") / "tiny"
-    save_dataset(data, folder)
-    return folder
-
-
 def _notebook(params_src: str, body: list[str]) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {
@@ -36,7 +24,7 @@ def _notebook(params_src: str, body: list[str]) -> nbformat.NotebookNode:
         "display_name": "Python 3",
         "language": "python",
     }
-    nb.cells.append(nbformat.v4.new_code_cell("import json, sys"))
+    nb.cells.append(nbformat.v4.new_code_cell("import json, os, sys"))
     cell = nbformat.v4.new_code_cell(params_src)
     cell.metadata["tags"] = ["parameters"]
     nb.cells.append(cell)
@@ -50,20 +38,27 @@ class EchoParams(ReportParams):
 
     threshold: float = 0.5
     fail: bool = False
+    pause: float = 0.0
+    rules: str | None = None
 
 
 @pytest.fixture
 def echo_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ReportSpec:
     """A trivial registered report ``echo_test`` that prints its parameters.
 
-    With ``fail=True`` its third cell raises ``RuntimeError("planted failure")``.
+    With ``fail=True``, or a file ``FAIL`` in the dataset folder (a failure that is
+    not a parameter), a cell raises ``RuntimeError("planted failure")``;
+    ``pause`` seconds are slept first (to hold the run lock a while); ``rules`` is a
+    file parameter (checked like ``cac_monthly``'s).
     """
     nb = _notebook(
         'dataset = "x"\nperiod = "2026-01"\nregion = None\nlang = "en"\n'
-        "threshold = 0.5\nfail = False",
+        "threshold = 0.5\nfail = False\npause = 0.0\nrules = None",
         [
             "print(json.dumps({'dataset': dataset, 'period': period, 'threshold': threshold}))",
-            "if fail:\n    raise RuntimeError('planted failure')",
+            "import time\ntime.sleep(pause)",
+            "if fail or os.path.exists(os.path.join(dataset, 'FAIL')):\n"
+            "    raise RuntimeError('planted failure')",
             "from IPython.display import HTML\nHTML('<h1>echo report</h1>')",
         ],
     )

@@ -1,18 +1,48 @@
-"""``pipeline_weekly``: funnel, breakpoints, stage durations and lead leakage for a period."""
+"""``pipeline_weekly``: funnel, breakpoints, stage durations and lead leakage for a period.
+
+The worked example of a report declared as sections: the parameters (one schema),
+then one :class:`~salesml.reports.sections.Section` per part of the page, each naming
+its title, the analysis call, the figure and the table formats. The notebook
+``notebooks/reports/pipeline_weekly.ipynb`` is imports, the parameters cell,
+``report = start_report("pipeline_weekly", globals())`` and one
+``report.section(name)`` per cell.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from salesml.pipeline import BreakpointResult, DurationResult, FunnelResult
-from salesml.pipeline._common import DIMENSIONS
+from salesml.filters import DIMENSIONS
+from salesml.pipeline import (
+    BreakpointResult,
+    DurationResult,
+    FunnelResult,
+    LeakageResult,
+    funnel,
+    funnel_breakpoints,
+    key_findings,
+    lead_leakage,
+    stage_durations,
+)
+from salesml.plotting.pipeline import (
+    breakpoint_heatmap,
+    funnel_chart,
+    lead_loss_bars,
+    stage_duration_bars,
+)
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
+from salesml.reports.sections import Section, Table
+
+if TYPE_CHECKING:
+    from salesml.reports.notebook import Report
 
 __all__ = [
     "REPORT",
+    "SECTIONS",
     "PipelineWeeklyParams",
     "breakpoint_rows",
     "duration_rows",
@@ -49,8 +79,31 @@ class PipelineWeeklyParams(ReportParams):
         self._check_between("n_findings", 1, 10)
 
 
+# ---------------------------------------------------------------------- the analysis calls
+def _funnel(r: Report) -> FunnelResult:
+    return funnel(r.data, period=r.period, filters=r.filters)
 
 
+def _breakpoints(r: Report) -> BreakpointResult:
+    by = r.params.breakpoints_by  # type: ignore[attr-defined]
+    return funnel_breakpoints(r.data, by=by, period=r.period, filters=r.filters_except(by))
+
+
+def _durations(r: Report) -> DurationResult:
+    return stage_durations(r.data, period=r.period, filters=r.filters)
+
+
+def _leakage(r: Report) -> LeakageResult:
+    # leads carry no region until they convert: the section says so (scope_note)
+    return lead_leakage(r.data, period=r.period)
+
+
+def _findings(r: Report) -> list[str]:
+    results = r.results("funnel", "breakpoints", "durations", "leakage")
+    return key_findings(*results, lang=r.lang, n=r.params.n_findings)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------- the rows shown
 def funnel_rows(result: FunnelResult | None) -> pd.DataFrame | None:
     """The funnel table of the report (``None`` when the funnel was skipped).
 
@@ -100,10 +153,67 @@ def duration_rows(result: DurationResult | None) -> pd.DataFrame | None:
     return result.overall[cols]
 
 
+SECTIONS: tuple[Section, ...] = (
+    Section("findings", title="report.findings", findings=_findings),
+    Section(
+        "funnel",
+        title="pipeline_weekly.funnel",
+        note="pipeline_weekly.funnel_note",
+        compute=_funnel,
+        figure=funnel_chart,
+        tables=(
+            Table(
+                rows=lambda res, r: funnel_rows(res),
+                percent=("conversion", "cum_conversion"),
+                labels=("stage",),
+            ),
+        ),
+    ),
+    Section(
+        "breakpoints",
+        title="pipeline_weekly.breakpoints",
+        note="pipeline_weekly.breakpoints_note",
+        compute=_breakpoints,
+        figure=breakpoint_heatmap,
+        tables=(
+            Table(
+                rows=lambda res, r: breakpoint_rows(res, r.params.region, r.params.breakpoints_by),
+                percent=("conversion", "baseline"),
+                decimals=2,
+                labels=("stage",),
+            ),
+        ),
+    ),
+    Section(
+        "durations",
+        title="pipeline_weekly.durations",
+        compute=_durations,
+        figure=stage_duration_bars,
+        tables=(Table(rows=lambda res, r: duration_rows(res), labels=("stage",)),),
+    ),
+    Section(
+        "leakage",
+        title="pipeline_weekly.leakage",
+        scope_note="pipeline_weekly.leakage_scope",
+        compute=_leakage,
+        figure=lead_loss_bars,
+        tables=(
+            Table(rows="reasons", percent=("share_of_lost",), labels=("reason",)),
+            Table(
+                rows="by_channel",
+                percent=("unexplained_share", "conversion_rate"),
+                labels=("channel",),
+            ),
+        ),
+    ),
+)
+
 REPORT = ReportSpec(
     name="pipeline_weekly",
     params=PipelineWeeklyParams,
     description="Funnel conversion, regional breakpoints, stage durations and lead leakage.",
     tables=("deals",),
     loads=("reps", "customers", "leads", "deals", "stage_history"),
+    sections=SECTIONS,
+    cadence="week",
 )
