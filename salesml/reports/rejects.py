@@ -1,32 +1,21 @@
 """Rows a dataset lost before a report saw them: rejected at import, or quarantined at load.
 
 A report header and ``run.json`` count both, per table, so a report never says "all
-rows passed" about a dataset whose import dropped rows.
-
-The import quarantine is stored with the dataset by ``salesml import``. This module
-reads it through :func:`salesml.data.quarantine.read_stored_quarantine` when that
-function exists (``read_stored_quarantine(folder) -> DataFrame | None``, one row
-per rejected row and broken rule, with at least a ``table`` column and, to count
-rows rather than broken rules, ``row`` or ``line`` and ``file``). Until it does, it
-reads ``quarantine.parquet`` or ``quarantine.csv`` of the dataset folder itself.
+rows passed" about a dataset whose import dropped rows. The import quarantine is the
+one ``salesml import`` stores with the dataset (:mod:`salesml.data.quarantine`); rows a
+mapping's filter skipped on purpose are not rejections and are not counted here.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
-
 from salesml.data.bundle import SalesData
+from salesml.data.quarantine import QUARANTINE_FILE, quarantine_counts, read_stored_quarantine
 
-__all__ = ["STORED_QUARANTINE_FILES", "Rejected", "rejected_rows"]
-
-#: File names of the import quarantine in a dataset folder, in the order looked for.
-STORED_QUARANTINE_FILES: tuple[str, ...] = ("quarantine.parquet", "quarantine.csv")
+__all__ = ["Rejected", "rejected_rows"]
 
 
 @dataclass(frozen=True)
@@ -53,44 +42,6 @@ class Rejected:
     file: str | None = None
 
 
-def _stored_reader() -> Callable[[Path], pd.DataFrame | None]:
-    """The data layer's reader of the stored quarantine, else the fallback below."""
-    try:
-        module = importlib.import_module("salesml.data.quarantine")
-    except ImportError:
-        return _read_fallback
-    reader = getattr(module, "read_stored_quarantine", None)
-    return reader if callable(reader) else _read_fallback
-
-
-def _read_fallback(folder: Path) -> pd.DataFrame | None:
-    for name in STORED_QUARANTINE_FILES:
-        path = folder / name
-        if path.is_file():
-            if name.endswith(".parquet"):
-                return pd.read_parquet(path)
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-    return None
-
-
-def _stored_file(folder: Path) -> str | None:
-    return next((n for n in STORED_QUARANTINE_FILES if (folder / n).is_file()), None)
-
-
-def _distinct_rows(q: pd.DataFrame) -> pd.Series:
-    """Rejected rows per table: one quarantine record per broken rule, so deduplicate."""
-    key = next(
-        (
-            cols
-            for cols in (["file", "row"], ["file", "line"], ["row"], ["line"])
-            if set(cols) <= set(q)
-        ),
-        None,
-    )
-    frame = q.drop_duplicates(["table", *key]) if key else q
-    return frame["table"].astype(str).value_counts().sort_index()
-
-
 def rejected_rows(data: SalesData) -> list[Rejected]:
     """Rows lost at import (stored with the dataset) and at load, per table.
 
@@ -108,11 +59,10 @@ def rejected_rows(data: SalesData) -> list[Rejected]:
     out: list[Rejected] = []
     folder = data.source
     if folder is not None and Path(folder).is_dir():
-        stored = _stored_reader()(Path(folder))
-        if stored is not None and len(stored) and "table" in stored:
-            where = _stored_file(Path(folder)) or "quarantine.parquet"
-            for table, n in _distinct_rows(stored).items():
-                out.append(Rejected(str(table), "import", int(n), where))
+        counts = quarantine_counts(read_stored_quarantine(Path(folder)))
+        for table, n in counts["rejected_at_import"].items():
+            if n > 0:
+                out.append(Rejected(str(table), "import", int(n), QUARANTINE_FILE))
     v = data.validation
     if v is not None and len(v.counts) and "quarantined" in v.counts:
         q = v.counts["quarantined"]

@@ -156,7 +156,7 @@ def test_report_on_an_imported_export_counts_its_rejected_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A hand-made CRM export (10 opportunities, two of them broken) through import and report."""
-    crm = Path(__file__).resolve().parents[1] / "data" / "crm_export"
+    crm = Path(__file__).resolve().parents[2] / "datasets" / "examples" / "crm_export"
     src = tmp_path / "export"
     shutil.copytree(crm, src)
     opp = src / "opportunities.csv"
@@ -188,7 +188,7 @@ def test_report_on_an_imported_export_counts_its_rejected_rows(
     assert main([*args, "--out", str(out)]) == 0
     run_dir = out / "pipeline_weekly" / "2025-01-01_2025-06-30"
     page = (run_dir / "pipeline_weekly.html").read_text(encoding="utf-8")
-    assert "2 deals rows were rejected at import" in page and "quarantine.csv" in page
+    assert "2 deals rows were rejected at import" in page and "quarantine.parquet" in page
     assert "Pipeline report" in page  # a date range is neither weekly nor monthly
     run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert run["dataset"]["rejected_at_import"] == {"deals": 2}

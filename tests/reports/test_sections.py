@@ -18,7 +18,7 @@ from salesml.reports.params import validate_params
 from salesml.reports.registry import get_report
 from salesml.reports.rejects import rejected_rows
 
-CRM = Path(__file__).resolve().parents[1] / "data" / "crm_export"
+CRM = Path(__file__).resolve().parents[2] / "datasets" / "examples" / "crm_export"
 
 
 @pytest.fixture
@@ -137,7 +137,7 @@ def test_rows_rejected_at_import_reach_the_header_and_lineage(imported_with_reje
     report.header()
     page = _text(shown)
     assert "2 deals rows were rejected at import" in page
-    assert "quarantine.csv" in page
+    assert "quarantine.parquet" in page
     lineage = report.lineage()
     assert lineage["dataset"]["rejected_at_import"] == {"deals": 2}
     assert lineage["fingerprint"] == data.fingerprint()
