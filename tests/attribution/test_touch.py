@@ -211,3 +211,12 @@ def test_markov_solvers_equal_brute_force(order: int, solver: str) -> None:
     got = markov_removal_effects(path_table(SMALL), order, solver=solver)["removal_effect"]
     for ch, v in _brute_markov(SMALL, order).items():
         assert got[ch] == pytest.approx(v, abs=1e-9)
+
+
+def test_sparse_solver_falls_back_when_krylov_stalls(monkeypatch) -> None:
+    import salesml.attribution.touch.markov as mk
+
+    monkeypatch.setattr(mk, "_KRYLOV_MAXITER", 1)  # force the fixed-point fallback
+    got = markov_removal_effects(path_table(SMALL), 2, solver="sparse")["removal_effect"]
+    for ch, v in _brute_markov(SMALL, 2).items():
+        assert got[ch] == pytest.approx(v, abs=1e-9)

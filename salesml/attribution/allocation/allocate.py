@@ -53,10 +53,10 @@ def _check_cols(expr: Expr | None, df: pd.DataFrame, rule: Rule, what: str, tabl
 def allocate_costs(
     data: SalesData,
     *,
-    rules: RulesLike = None,
     period: PeriodLike = None,
     as_of: str | pd.Timestamp | None = None,
     filters: FilterLike = None,
+    rules: RulesLike = None,
 ) -> Allocation:
     """Bind every cost line to the sales actions that consumed it.
 
@@ -66,9 +66,6 @@ def allocate_costs(
         A dataset with a ``costs`` table; the driver tables the rules name
         (leads, activities, deals, material_movements) are used when present,
         and ``customers`` supplies each action's store, region and source channel.
-    rules
-        ``None`` (the default rules shipped in ``default_rules.yaml``), a path to a
-        YAML rule file, or a dict; see :func:`~salesml.attribution.load_rules`.
     period
         The period the result's summary, unallocated cost and findings describe (the
         allocation itself covers the whole ledger: a customer acquired in the period
@@ -80,6 +77,9 @@ def allocate_costs(
         Which cost lines to allocate, on the ledger's columns (``category``,
         ``channel``, ``store_id``, ``rep_id``, ``amount``...); the lines left out are
         counted in the result's notes.
+    rules
+        ``None`` (the default rules shipped in ``default_rules.yaml``), a path to a
+        YAML rule file, or a dict; see :func:`~salesml.attribution.load_rules`.
 
     Returns
     -------

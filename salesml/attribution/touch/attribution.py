@@ -161,10 +161,10 @@ class TouchAttribution(AnalysisResult):
 def touch_attribution(
     journeys: Source,
     *,
-    model: str | Sequence[str] = "markov",
     period: PeriodLike = None,
     as_of: str | pd.Timestamp | None = None,
     filters: FilterLike = None,
+    model: str | Sequence[str] = "markov",
     order: int | Literal["auto"] = 1,
     max_order: int = 4,
     half_life_days: float = 7.0,
@@ -186,11 +186,11 @@ def touch_attribution(
         A dataset, :func:`~salesml.attribution.journeys` of one, or a frame read by
         :func:`~salesml.attribution.touch.paths.path_table` (``time_decay`` needs
         ``touches`` and ``times``).
-    model
-        One of :data:`MODELS` or a list of them (results stacked).
     period, as_of, filters
         Which journeys (see :func:`~salesml.attribution.journeys`); ``as_of`` only with a
         dataset.
+    model
+        One of :data:`MODELS` or a list of them (results stacked).
     order
         Markov chain order (1 to :data:`~salesml.attribution.touch.markov.MAX_ORDER`),
         or ``"auto"``: the order :func:`choose_order` suggests (up to ``max_order``).

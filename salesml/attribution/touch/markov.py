@@ -8,16 +8,17 @@ states, the conversion probability is ``pi0 (I - P)^-1 r``. Removing a channel s
 every state containing it to ``(null)``; its *removal effect* is
 ``1 - P(conversion | channel removed) / P(conversion)``. Both are computed exactly:
 
-- **dense** (at most :data:`DENSE_MAX_STATES` states): one LU inverse, then for each
+- **dense** (small chains, see :func:`choose_solver`): one LU inverse, then for each
   channel a Woodbury update of rank ``|R|`` (its states) or, when ``R`` is more than
   half the chain, a direct solve of the rest;
 - **sparse** (larger chains): for each channel one BiCGSTAB solve of the adjoint system
   ``(I - P_KK)^T z = pi0_K`` over the states ``K`` it leaves (relative residual
-  1e-12, warm-started from the full chain's solution; a sparse LU when it does not
-  converge).
+  1e-13, warm-started from the full chain's solution), falling back to fixed-point
+  sweeps, which always converge on an absorbing chain, if it breaks down.
 
-The crossover between the two was measured on the project's 2-core machine
-(``bench/bench_attribution.py --part solver``; numbers in ``bench/README.md``). Both run
+:func:`choose_solver` picks the faster one from a cost model whose constants were
+measured on the project's 2-core machine (``bench/bench_attribution.py --part solver``;
+numbers in ``bench/README.md``). Both run
 with the BLAS/OpenMP thread pools capped (:data:`DEFAULT_THREADS`, one thread unless
 told otherwise): oversubscribed BLAS threads on a loaded machine stalled the sparse
 solver for minutes where it needs seconds.
@@ -31,28 +32,34 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.sparse.linalg import bicgstab, splu
+from scipy.sparse.linalg import bicgstab
 from threadpoolctl import threadpool_limits
 
 from salesml.attribution.touch.paths import PathTable
 
 __all__ = [
+    "CROSSOVER",
     "DEFAULT_THREADS",
     "DENSE_MAX_STATES",
     "MAX_ORDER",
     "MAX_STATES",
     "Chain",
     "build_chain",
+    "choose_solver",
     "markov_removal_effects",
+    "transition_table",
 ]
 
 #: Highest chain order accepted (a state remembers at most this many touches).
 MAX_ORDER = 10
 #: Default bound on the number of states of a chain (memory and time stay bounded).
 MAX_STATES = 200_000
-#: Chains up to this many states are solved dense, larger ones sparse: the measured
-#: crossover (bench/README.md, "Markov solver crossover").
-DENSE_MAX_STATES = 400
+#: The dense solver's memory bound: never more states than this (an S x S inverse).
+DENSE_MAX_STATES = 8_000
+#: Measured cost ratio of the two solvers (bench/README.md, "Markov solver crossover"):
+#: dense takes about ``a S^3`` seconds, sparse about ``b (C+1)(E+S)`` (S states, C
+#: channels, E transitions); ``CROSSOVER = b / a`` on the project's machine.
+CROSSOVER = 800.0
 #: BLAS/OpenMP threads the solvers may use.
 DEFAULT_THREADS = 1
 
@@ -231,46 +238,82 @@ def _removals_dense(chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     return base, pv
 
 
+#: Relative residual the sparse solves reach.
+_RTOL = 1e-13
+#: BiCGSTAB iterations before a solve falls back to fixed-point sweeps.
+_KRYLOV_MAXITER = 1_000
+#: Fixed-point sweeps allowed to the fallback (they converge geometrically).
+_MAX_SWEEPS = 50_000
+
+
+def _solve(M: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None) -> np.ndarray:
+    """``z`` with ``M z = b`` for ``M = I - P_KK^T`` (an absorbing chain's adjoint system).
+
+    BiCGSTAB from ``x0``; should it break down or stall, fixed-point sweeps
+    ``z <- b + (I - M) z`` from its last iterate, which converge for every absorbing
+    chain (the spectral radius of ``P`` is below 1), to the same relative residual.
+    """
+    if not b.any():
+        return np.zeros(len(b))
+    z, info = bicgstab(M, b, x0=x0, rtol=_RTOL, atol=0.0, maxiter=_KRYLOV_MAXITER)
+    if info == 0:
+        return z
+    if not np.all(np.isfinite(z)):
+        z = b.copy() if x0 is None else x0.copy()
+    scale = np.linalg.norm(b)
+    for _ in range(_MAX_SWEEPS):
+        res = b - M @ z
+        if np.linalg.norm(res) <= _RTOL * scale:
+            return z
+        z = z + res
+    raise RuntimeError(
+        "the Markov chain's linear system did not converge; please report this data set"
+    )
+
+
 def _removals_sparse(chain: Chain) -> tuple[np.ndarray, np.ndarray]:
-    """Same as :func:`_removals_dense` by one sparse adjoint solve per channel."""
+    """Same as :func:`_removals_dense` for large chains: one sparse solve per removal.
+
+    For each channel the adjoint system ``(I - P_KK)^T z = pi0_K`` over the states
+    ``K`` it leaves (``z``: expected visits) is solved by BiCGSTAB to a relative residual
+    of 1e-13, started from the full chain's solution (about a dozen iterations), with
+    fixed-point sweeps as the fallback (:func:`_solve`); then ``P(conv) = z . r_K``.
+    """
     S = chain.n_states
     p, r, pi0 = _rates(chain)
-    P = sp.csr_matrix((p, (chain.edge_from, chain.edge_to)), shape=(S, S))
-    At = (sp.identity(S, format="csr") - P).T.tocsr()
-
-    def solve(M: sp.csr_matrix, b: np.ndarray, x0: np.ndarray | None) -> np.ndarray:
-        if not b.any():
-            return np.zeros(len(b))
-        z, info = bicgstab(M, b, x0=x0, rtol=1e-12, atol=0.0, maxiter=5000)
-        if info != 0:
-            z = splu(sp.csc_matrix(M)).solve(b)
-        return z
-
-    z_full = solve(At, pi0, None)
+    PT = sp.csr_matrix((p, (chain.edge_to, chain.edge_from)), shape=(S, S))
+    A = (sp.identity(S, format="csr") - PT).tocsr()
+    z_full = _solve(A, pi0, None)
     base = z_full @ r
-    C = chain.pt.n_channels
-    pv = np.zeros((C, 2))
+    pv = np.zeros((chain.pt.n_channels, 2))
     for c, R in enumerate(chain.channel_states):
         if not len(R):
             pv[c] = base
             continue
         keep = np.ones(S, dtype=bool)
         keep[R] = False
-        if not keep.any():
-            continue
-        M = At[keep][:, keep]
-        z = solve(M, pi0[keep], z_full[keep])
-        pv[c] = z @ r[keep]
+        if keep.any():
+            z = _solve(A[keep][:, keep], pi0[keep], z_full[keep])
+            pv[c] = z @ r[keep]
     return base, pv
 
 
-def choose_solver(n_states: int, solver: Solver = "auto") -> str:
-    """``dense`` or ``sparse`` for a chain of ``n_states`` (``auto``: the measured crossover)."""
+def choose_solver(chain: Chain, solver: Solver = "auto") -> str:
+    """``dense`` or ``sparse`` for ``chain``; ``auto`` picks the one predicted faster.
+
+    Dense costs one ``S x S`` inverse (``S^3``); sparse one solve per channel and one
+    for the full chain, each a dozen sparse products (``(C+1)(E+S)``). ``auto`` takes
+    dense when ``S^3 <= CROSSOVER (C+1)(E+S)`` and ``S <= DENSE_MAX_STATES``: order-1
+    chains (one state per channel) are dense at any realistic size, higher orders turn
+    sparse at a few hundred states.
+    """
     if solver not in ("auto", "dense", "sparse"):
         raise ValueError(f"solver must be 'auto', 'dense' or 'sparse', got {solver!r}")
     if solver != "auto":
         return solver
-    return "dense" if n_states <= DENSE_MAX_STATES else "sparse"
+    S = chain.n_states
+    work = (chain.pt.n_channels + 1) * (len(chain.edge_from) + S)
+    return "dense" if S <= DENSE_MAX_STATES and float(S) ** 3 <= CROSSOVER * work else "sparse"
 
 
 def markov_removal_effects(
@@ -290,8 +333,8 @@ def markov_removal_effects(
     order
         Number of past touches a state remembers (1 to :data:`MAX_ORDER`).
     solver
-        ``auto`` (dense up to :data:`DENSE_MAX_STATES` states, sparse beyond), ``dense``
-        or ``sparse``; both are exact, they differ in time and memory.
+        ``auto`` (the one :func:`choose_solver` predicts faster), ``dense`` or
+        ``sparse``; both are exact, they differ in time and memory.
     threads
         BLAS/OpenMP threads the solve may use (capped with threadpoolctl).
     max_states
@@ -305,7 +348,7 @@ def markov_removal_effects(
         ``.attrs`` holds ``p_conversion``, ``n_states``, ``order`` and ``solver``.
     """
     chain = build_chain(pt, order, max_states=max_states)
-    how = choose_solver(chain.n_states, solver)
+    how = choose_solver(chain, solver)
     if not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
     with threadpool_limits(limits=threads):
