@@ -26,6 +26,7 @@ __all__ = [
     "MARKETING_CATEGORIES",
     "MIN_ACQUIRED_FOR_INTERVAL",
     "NOT_ACQUIRED",
+    "UNKNOWN_CHANNEL",
     "VISIT_BANDS",
     "acquisition_units",
 ]
@@ -47,6 +48,8 @@ CYCLE_BANDS: tuple[tuple[str, float], ...] = (
     ("91-180d", 90.0 + 1e-9),
     ("181d+", 180.0 + 1e-9),
 )
+#: Channel of a customer or lead whose source channel is missing (kept, not dropped).
+UNKNOWN_CHANNEL = "unknown_channel"
 #: Band of the units not acquired (its cost is shown, its CAC is undefined).
 NOT_ACQUIRED = "not_acquired"
 #: Groups with fewer acquired customers (ROI: fewer units) get no interval: a bootstrap
@@ -114,7 +117,7 @@ def acquisition_units(allocation: Allocation, *, period: PeriodLike = None) -> p
         {
             "unit_id": cust["customer_id"].astype("str").to_numpy(),
             "unit_kind": "customer",
-            "channel": cust["source_channel"].astype("str").to_numpy(),
+            "channel": cust["source_channel"].astype("str").fillna(UNKNOWN_CHANNEL).to_numpy(),
         }
     )
     for c in ("region", "segment", "store_id"):
@@ -134,7 +137,7 @@ def acquisition_units(allocation: Allocation, *, period: PeriodLike = None) -> p
             {
                 "unit_id": orphan["lead_id"].astype("str").to_numpy(),
                 "unit_kind": "lead",
-                "channel": orphan["channel"].astype("str").to_numpy(),
+                "channel": orphan["channel"].astype("str").fillna(UNKNOWN_CHANNEL).to_numpy(),
                 "acquired_at": pd.Series(pd.NaT, index=range(len(orphan)), dtype="datetime64[us]"),
                 "first_touch_at": orphan["created_at"].astype("datetime64[us]").to_numpy(),
             }

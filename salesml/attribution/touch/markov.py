@@ -168,14 +168,14 @@ def build_chain(pt: PathTable, order: int = 1, *, max_states: int = MAX_STATES) 
     last = np.append(np.flatnonzero(~same), len(path) - 1) if len(path) else np.zeros(0, "int64")
     first = pos == 0
     key = sidx[nxt] * S + sidx[nxt + 1]
-    ekey, inv = np.unique(key, return_inverse=True)
+    inv, ekey = pd.factorize(key)  # hashing, no sort
     ew = np.bincount(inv, weights=w_touch[nxt], minlength=len(ekey))
     # channels of each state: (state, channel) pairs over the touches it remembers
     pairs = []
     for j in range(order):
         idx = np.flatnonzero(pos >= j)
         pairs.append(sidx[idx] * C + (ch[idx - j] - 1))
-    sc = np.unique(np.concatenate(pairs)) if pairs else np.zeros(0, "int64")
+    sc = pd.unique(np.concatenate(pairs)) if pairs else np.zeros(0, "int64")
     st, cc = sc // max(C, 1), sc % max(C, 1)
     by_ch = np.argsort(cc, kind="stable")
     bounds = np.searchsorted(cc[by_ch], np.arange(C + 1))

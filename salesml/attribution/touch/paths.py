@@ -182,42 +182,44 @@ def _flags(df: pd.DataFrame, col: str, path_col: str | None) -> np.ndarray:
     return vals.astype("float64").to_numpy()
 
 
-def _label_lists(df: pd.DataFrame, sep: str) -> tuple[pa.ListArray, str]:
-    """The touches of every row as an Arrow list of strings, and the column they came from."""
+def _label_lists(df: pd.DataFrame, sep: str) -> tuple[pa.ListArray, np.ndarray, str]:
+    """The touches as Arrow lists of strings, one list per *unit*, and each row's unit.
+
+    For ``path`` text a unit is a distinct text (split once however many rows repeat
+    it); for ``touches`` lists a unit is a row. A missing path is unit ``-1``.
+    """
     if "touches" in df.columns:
         items = df["touches"].to_list()
+
+        def missing(x: object) -> bool:
+            return x is None or (isinstance(x, float) and np.isnan(x))
+
         try:
-            arr = pa.array(
-                [None if x is None or (isinstance(x, float) and np.isnan(x)) else x for x in items],
-                type=pa.list_(pa.string()),
-            )
+            arr = pa.array([None if missing(x) else x for x in items], type=pa.list_(pa.string()))
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-            arr = None
-        if arr is None:
             for i, x in enumerate(items):
-                if x is None or (isinstance(x, float) and np.isnan(x)):
-                    continue
-                if isinstance(x, str) or not isinstance(x, Sequence | np.ndarray):
+                if not missing(x) and (
+                    isinstance(x, str) or not isinstance(x, Sequence | np.ndarray)
+                ):
                     raise ValueError(
                         f"column 'touches' must hold lists of labels; row {df.index[i]!r} has {x!r}"
                     ) from None
             arr = pa.array(
-                [
-                    None
-                    if x is None or (isinstance(x, float) and np.isnan(x))
-                    else [None if y is None else str(y) for y in x]
-                    for x in items
-                ],
+                [None if missing(x) else [None if y is None else str(y) for y in x] for x in items],
                 type=pa.list_(pa.string()),
             )
-        return arr, "touches"
+        unit = np.arange(len(df), dtype="int64")
+        unit[np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)] = -1
+        return arr, unit, "touches"
     if "path" not in df.columns:
         raise ValueError(
             "journeys need a 'path' column (labels joined by the separator) or a 'touches' "
             "column (lists of labels)"
         )
-    arr = pa.array(df["path"].astype("str"), type=pa.string(), from_pandas=True)
-    return pc.split_pattern(arr, sep), "path"
+    raw = pa.array(df["path"].astype("str"), type=pa.string(), from_pandas=True)
+    enc = pc.dictionary_encode(raw)
+    unit = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype("int64")
+    return pc.split_pattern(enc.dictionary, sep), unit, "path"
 
 
 def path_table(
@@ -262,7 +264,7 @@ def path_table(
     if empty_touches not in ("drop", "raise"):
         raise ValueError(f"empty_touches must be 'drop' or 'raise', got {empty_touches!r}")
     df = journeys
-    lists, path_col = _label_lists(df, sep)
+    lists, unit, path_col = _label_lists(df, sep)
     cc = _pick(df, CONVERSION_COLUMNS)
     nc = _pick(df, NULL_COLUMNS)
     vc = _pick(df, VALUE_COLUMNS)
@@ -292,17 +294,27 @@ def path_table(
         else np.zeros(len(df))
     )
     n_rows = len(df)
-    # Touches: trimmed labels; empty (or missing) ones are dropped, and counted.
+    n_units = len(lists)
+    # Touches of each unit: trimmed labels; empty (or missing) ones dropped, and counted.
     lens = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
-    flat = pc.utf8_trim_whitespace(pc.list_flatten(lists))
-    row_of = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype("int64")
+    flat = pc.list_flatten(lists)
+    clean = pc.utf8_trim_whitespace(flat)
+    trimmed = (
+        len(flat) > 0
+        and not pc.all(pc.equal(pc.binary_length(flat), pc.binary_length(clean))).as_py()
+    )
+    flat = clean
     empty = (
         pc.fill_null(pc.equal(pc.binary_length(flat), 0), True).to_numpy(zero_copy_only=False)
         if len(flat)
         else np.zeros(0, dtype=bool)
     )
-    n_empty = np.bincount(row_of[empty], minlength=n_rows)
-    n_kept = lens.astype("int64") - n_empty
+    unit_of = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype("int64")
+    u_empty = np.bincount(unit_of[empty], minlength=n_units)
+    u_kept = lens.astype("int64") - u_empty
+    has = unit >= 0
+    n_empty = np.where(has, u_empty[np.clip(unit, 0, None)], 0) if n_units else np.zeros(n_rows)
+    n_kept = np.where(has, u_kept[np.clip(unit, 0, None)], 0) if n_units else np.zeros(n_rows)
     partly = (n_empty > 0) & (n_kept > 0)
     notes: list[Note] = []
     if partly.any():
@@ -340,30 +352,32 @@ def path_table(
                 ),
             )
         )
-    # Kept touches, regrouped per row, then rows aggregated by their exact label sequence.
-    keep_t = ~empty
-    kept_labels = flat.filter(pa.array(keep_t)) if len(flat) else flat
-    offsets = np.concatenate([[0], np.cumsum(n_kept)]).astype("int32")
-    rows_lists = pa.ListArray.from_arrays(pa.array(offsets), kept_labels)
-    if len(kept_labels) and pc.any(pc.match_substring(kept_labels, _KEY_SEP)).as_py():
-        raise ValueError("touch labels may not contain the control character \\x1f")
-    key = pc.binary_join(rows_lists, _KEY_SEP)
-    weight_ok = (conv + nulls) > 0
-    use = ~gone & weight_ok
-    enc = pc.dictionary_encode(key)
-    pidx = enc.indices.to_numpy(zero_copy_only=False).astype("int64")
-    n_keys = len(enc.dictionary)
-    pidx_use = pidx[use]
+    # Each unit's kept touches; units with the same label sequence are one path.
+    if trimmed or u_empty.any() or path_col == "touches":
+        kept_labels = flat.filter(pa.array(~empty)) if len(flat) else flat
+        offsets = np.concatenate([[0], np.cumsum(u_kept)]).astype("int32")
+        unit_lists = pa.ListArray.from_arrays(pa.array(offsets), kept_labels)
+        if len(kept_labels) and pc.any(pc.match_substring(kept_labels, _KEY_SEP)).as_py():
+            raise ValueError("touch labels may not contain the control character \\x1f")
+        kenc = pc.dictionary_encode(pc.binary_join(unit_lists, _KEY_SEP))
+        path_of_unit = kenc.indices.to_numpy(zero_copy_only=False).astype("int64")
+        n_keys = len(kenc.dictionary)
+    else:  # distinct texts, nothing to correct: each unit is already one path
+        unit_lists = lists
+        path_of_unit = np.arange(n_units, dtype="int64")
+        n_keys = n_units
+    use = ~gone & ((conv + nulls) > 0)
+    pidx_use = path_of_unit[unit[use]]
     c_sum = np.bincount(pidx_use, weights=conv[use], minlength=n_keys)
     n_sum = np.bincount(pidx_use, weights=nulls[use], minlength=n_keys)
     v_sum = np.bincount(pidx_use, weights=val[use], minlength=n_keys)
     present = np.zeros(n_keys, dtype=bool)
     present[pidx_use] = True
     kept = np.flatnonzero(present)
-    # one representative row per distinct path gives its labels (any row of it will do)
-    first_row = np.zeros(n_keys, dtype="int64")
-    first_row[pidx_use] = np.flatnonzero(use)
-    uniq_lists = rows_lists.take(pa.array(first_row[kept]))
+    # one representative unit per distinct path gives its labels (any unit of it will do)
+    first_unit = np.zeros(n_keys, dtype="int64")
+    first_unit[path_of_unit] = np.arange(n_units)
+    uniq_lists = unit_lists.take(pa.array(first_unit[kept]))
     plen = pc.list_value_length(uniq_lists).to_numpy(zero_copy_only=False).astype("int64")
     labels = pc.list_flatten(uniq_lists)
     lenc = pc.dictionary_encode(labels)
