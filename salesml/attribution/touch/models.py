@@ -24,7 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from salesml.attribution.touch.paths import PathTable, _flags
+from salesml.attribution.touch.paths import PathTable, converted_flags
 
 __all__ = ["COLUMNS", "heuristic", "shapley", "tidy", "time_decay"]
 
@@ -88,7 +88,7 @@ def _time_decay_weights(journeys: pd.DataFrame, half_life_days: float) -> pd.Dat
     age = (end - times.to_numpy()) / np.timedelta64(1, "D")
     w = np.power(2.0, -np.maximum(age, 0) / half_life_days)
     w = w / np.bincount(row, weights=w)[row]
-    conv = _flags(j, "converted", "touches")
+    conv = converted_flags(j, "converted", "touches")
     val = j["value"].to_numpy(dtype="float64") if "value" in j else np.zeros(len(j))
     return pd.DataFrame({"channel": labels, "c": w * conv[row], "v": w * val[row]})
 

@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from salesml.results import Note
 
-__all__ = ["AttributionInputWarning", "PathTable", "path_table"]
+__all__ = ["AttributionInputWarning", "PathTable", "converted_flags", "path_table"]
 
 #: Column names read for each quantity, first match wins (salesml's, then ChannelAttribution's).
 CONVERSION_COLUMNS = ("conversions", "total_conversions", "conv")
@@ -163,7 +163,7 @@ def _numbers(
     return v
 
 
-def _flags(df: pd.DataFrame, col: str, path_col: str | None) -> np.ndarray:
+def converted_flags(df: pd.DataFrame, col: str, path_col: str | None) -> np.ndarray:
     """A ``converted`` column as 0/1 floats: booleans or 0/1 numbers, nothing else."""
     s = df[col]
     if pd.api.types.is_bool_dtype(s) and not s.isna().any():
@@ -276,7 +276,7 @@ def path_table(
             else np.zeros(len(df))
         )
     elif "converted" in df.columns:
-        conv = _flags(df, "converted", path_col)
+        conv = converted_flags(df, "converted", path_col)
         nulls = (
             _numbers(df, nc, path_col, what="non-conversion counts")
             if nc is not None
