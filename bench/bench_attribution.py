@@ -3,6 +3,8 @@
 Usage::
 
     python bench/bench_attribution.py --part markov              # 100k and 1M journeys
+    python bench/bench_attribution.py --part solver              # dense/sparse crossover
+    python bench/bench_attribution.py --part threads             # thread cap, on a busy machine
     python bench/bench_attribution.py --part coverage --seeds 50 # CAC interval coverage
     python bench/bench_attribution.py --part tier --tier demo    # allocation + CAC timings
     python bench/bench_attribution.py --part tier --tier M
@@ -13,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import sys
@@ -76,11 +79,123 @@ def synthetic_journeys(n: int, n_channels: int, seed: int = 0, max_len: int = 8)
     return agg.rename(columns={"conv": "total_conversions", "null": "total_null"})
 
 
+# ---------------------------------------------------------------------- independent exact solve
+def exact_removal_effects(df: pd.DataFrame, order: int) -> pd.Series:
+    """Removal effects of the order-``order`` absorbing chain, computed independently.
+
+    Written apart from salesml (Python dicts for the states, a dense or SciPy-direct
+    solve of the absorbing chain per removal) so that it checks salesml's solver rather
+    than repeats it: a state is the tuple of the last ``order`` touches (fewer at the
+    start of a path), ``(start)`` leads to the first state, the last state of a path
+    is absorbed into conversion or null with the path's counts; removing a channel
+    sends every state containing it to null.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import spsolve
+
+    index: dict[tuple, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    w: list[float] = []
+    conv: dict[int, float] = {}
+    null: dict[int, float] = {}
+    start: dict[int, float] = {}
+    for path, c, n in zip(df["path"], df["total_conversions"], df["total_null"], strict=True):
+        touches = [x.strip() for x in str(path).split(">")]
+        states = [tuple(touches[max(0, i - order + 1) : i + 1]) for i in range(len(touches))]
+        ids = [index.setdefault(s, len(index)) for s in states]
+        start[ids[0]] = start.get(ids[0], 0.0) + c + n
+        for a, b in itertools.pairwise(ids):
+            rows.append(a)
+            cols.append(b)
+            w.append(c + n)
+        conv[ids[-1]] = conv.get(ids[-1], 0.0) + c
+        null[ids[-1]] = null.get(ids[-1], 0.0) + n
+    S = len(index)
+    T = sp.coo_matrix((w, (rows, cols)), shape=(S, S)).tocsr()
+    cv = np.zeros(S)
+    nv = np.zeros(S)
+    st = np.zeros(S)
+    for d, arr in ((conv, cv), (null, nv), (start, st)):
+        for k, v in d.items():
+            arr[k] = v
+    out = np.asarray(T.sum(axis=1)).ravel() + cv + nv
+    Q = sp.diags(1.0 / out) @ T
+    r = cv / out
+    pi0 = st / st.sum()
+    A = (sp.identity(S) - Q).tocsc()
+
+    def p_conv(keep: np.ndarray) -> float:
+        k = np.flatnonzero(keep)
+        if not len(k):
+            return 0.0
+        x = spsolve(A[k][:, k], r[k])
+        return float(pi0[k] @ np.atleast_1d(x))
+
+    base = p_conv(np.ones(S, dtype=bool))
+    channels = sorted({ch for s in index for ch in s})
+    states = list(index)
+    res = {}
+    for ch in channels:
+        keep = np.array([ch not in s for s in states])
+        res[ch] = 1 - p_conv(keep) / base
+    return pd.Series(res, name="removal_effect")
+
+
+def _shares(re: pd.Series) -> pd.Series:
+    return re / re.sum()
+
+
+def _ca_markov(
+    CA, df: pd.DataFrame, order: int, nsim: float, seed: int, max_step: int | None = None
+) -> tuple[pd.Series, float]:
+    import contextlib
+    import io
+
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        ca = CA.markov_model(
+            df,
+            "path",
+            "total_conversions",
+            var_null="total_null",
+            order=order,
+            sep=">",
+            verbose=0,
+            flg_pro=False,
+            out_more=True,
+            nsim_start=nsim,
+            seed=seed,
+            max_step=max_step,
+        )
+    t = time.perf_counter() - t0
+    return ca["removal_effects"].set_index("channel_name")["removal_effect"], t
+
+
 def bench_markov(
-    sizes: list[int], channels: list[int], orders: list[int], repeat: int = 3
+    sizes: list[int],
+    channels: list[int],
+    orders: list[int],
+    repeat: int = 3,
+    nsims: tuple[float, ...] = (1e5, 1e6, 1e7),
+    seeds: int = 3,
+    long_max_step: int = 100,
 ) -> list[dict]:
+    """Accuracy against an independent exact solve, and speed at equal accuracy.
+
+    For each data set: salesml's exact solve (best of ``repeat``), the independent exact
+    solve above, and ChannelAttribution's simulation at each ``nsim`` (``seeds`` seeds at
+    the lower ones, one at the highest) with its default ``max_step`` (the longest path
+    of the data: simulated journeys are cut there, a bias of its own), and once more at
+    the highest ``nsim`` with ``max_step=long_max_step``; errors are the largest
+    difference of the normalised removal-effect shares, in percentage points.
+    """
+    import contextlib
+    import io
+
     try:
-        import ChannelAttribution as CA
+        with contextlib.redirect_stdout(io.StringIO()):
+            import ChannelAttribution as CA
     except ImportError:
         sys.exit("pip install channelattribution (bench-only extra) to run this part")
     rows = []
@@ -88,42 +203,129 @@ def bench_markov(
         for c in channels:
             df = synthetic_journeys(n, c, seed=n + c)
             for order in orders:
-                t_ours = t_ca = float("inf")
-                for _ in range(repeat):  # best of `repeat` for both tools
+                t_ours = float("inf")
+                for _ in range(repeat):
                     t0 = time.perf_counter()
-                    ours = touch_attribution(df, "markov", order=order)
+                    ours = touch_attribution(df, model="markov", order=order)
                     t_ours = min(t_ours, time.perf_counter() - t0)
-                    t0 = time.perf_counter()
-                    ca = CA.markov_model(
-                        df,
-                        "path",
-                        "total_conversions",
-                        var_null="total_null",
-                        order=order,
-                        sep=">",
-                        verbose=0,
-                        flg_pro=False,
-                        out_more=True,
-                    )
-                    t_ca = min(t_ca, time.perf_counter() - t0)
-                re = ca["removal_effects"].set_index("channel_name")["removal_effect"]
-                ca_share = re / re.sum()
-                o = ours.set_index("channel")["removal_effect"]
-                our_share = o / o.sum()
-                diff = (our_share - ca_share.reindex(our_share.index)).abs().max() * 100
+                o = _shares(ours.table.set_index("channel")["removal_effect"])
+                t0 = time.perf_counter()
+                exact = _shares(exact_removal_effects(df, order))
+                t_exact = time.perf_counter() - t0
                 row = {
                     "journeys": n,
                     "distinct_paths": len(df),
                     "channels": c,
                     "order": order,
-                    "salesml_s": round(t_ours, 3),
-                    "channelattribution_s": round(t_ca, 3),
-                    "speedup": round(t_ca / t_ours, 1),
-                    "max_share_diff_pp": round(float(diff), 2),
+                    "states": ours.markov["n_states"],
+                    "salesml_s": round(t_ours, 4),
+                    "salesml_vs_exact_pp": float(
+                        f"{(o - exact.reindex(o.index)).abs().max() * 100:.1e}"
+                    ),
+                    "independent_exact_s": round(t_exact, 2),
                 }
+                for nsim in nsims:
+                    errs, times = [], []
+                    for seed in range(seeds if nsim < max(nsims) else 1):
+                        re, t = _ca_markov(CA, df, order, nsim, seed)
+                        ca = _shares(re).reindex(exact.index)
+                        errs.append(float((ca - exact).abs().max() * 100))
+                        times.append(t)
+                    tag = f"ca_{nsim:.0e}".replace("+0", "")
+                    row[f"{tag}_s"] = round(float(np.median(times)), 3)
+                    row[f"{tag}_err_pp"] = round(float(np.max(errs)), 3)
+                re, t = _ca_markov(CA, df, order, max(nsims), 0, max_step=long_max_step)
+                ca = _shares(re).reindex(exact.index)
+                tag = f"ca_{max(nsims):.0e}_step{long_max_step}".replace("+0", "")
+                row[f"{tag}_s"] = round(t, 3)
+                row[f"{tag}_err_pp"] = round(float((ca - exact).abs().max() * 100), 3)
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     return rows
+
+
+# ---------------------------------------------------------------------- solver crossover
+def bench_solver(grid: list[tuple[int, int]], n: int = 100_000, repeat: int = 3) -> dict:
+    """Dense against sparse Markov solve over chains of growing size, one BLAS thread.
+
+    Fits the two cost models ``t_dense = a S^3`` and ``t_sparse = b (C+1)(E+S)`` (S
+    states, C channels, E distinct transitions) by the median ratio over the grid; the
+    crossover salesml uses is ``S^3 <= (b/a) (C+1)(E+S)``.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from salesml.attribution.touch import path_table
+    from salesml.attribution.touch.markov import _removals_dense, _removals_sparse, build_chain
+
+    rows = []
+    for c, k in grid:
+        df = synthetic_journeys(n, c, seed=n + c)
+        chain = build_chain(path_table(df), k)
+        S, E = chain.n_states, len(chain.edge_from)
+
+        def best(f, times: int, chain=chain) -> float:
+            t = float("inf")
+            for _ in range(times):
+                t0 = time.perf_counter()
+                f(chain)
+                t = min(t, time.perf_counter() - t0)
+            return t
+
+        with threadpool_limits(1):
+            ts = best(_removals_sparse, repeat)
+            td = best(_removals_dense, 1 if S > 1500 else repeat) if S <= 3500 else float("nan")
+        row = {
+            "channels": c,
+            "order": k,
+            "states": S,
+            "transitions": E,
+            "dense_s": round(td, 4),
+            "sparse_s": round(ts, 4),
+            "faster": "dense" if td < ts else "sparse",
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    t = pd.DataFrame(rows)
+    work = (t["channels"] + 1) * (t["transitions"] + t["states"])
+    ok = t["dense_s"].notna() & (t["states"] >= 100)
+    a = float(np.median(t.loc[ok, "dense_s"] / t.loc[ok, "states"] ** 3))
+    b = float(np.median(t["sparse_s"] / work))
+    out = {"rows": rows, "dense_s_per_state3": a, "sparse_s_per_unit": b, "ratio": b / a}
+    print(json.dumps({k: v for k, v in out.items() if k != "rows"}), flush=True)
+    return out
+
+
+def bench_threads(channels: int = 200, order: int = 2, n: int = 100_000) -> dict:
+    """The sparse solve with its thread cap (salesml's default) and without it.
+
+    Run it while the machine is busy: oversubscribed OpenBLAS threads spin in the
+    sparse solver's vector products.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from salesml.attribution.touch import path_table
+    from salesml.attribution.touch.markov import _removals_sparse, build_chain
+
+    df = synthetic_journeys(n, channels, seed=n + channels)
+    chain = build_chain(path_table(df), order)
+    t0 = time.perf_counter()
+    with threadpool_limits(1):
+        _removals_sparse(chain)
+    capped = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _removals_sparse(chain)
+    uncapped = time.perf_counter() - t0
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else ""
+    out = {
+        "channels": channels,
+        "order": order,
+        "states": chain.n_states,
+        "capped_1_thread_s": round(capped, 2),
+        "uncapped_s": round(uncapped, 2),
+        "load_average": load,
+    }
+    print(json.dumps(out), flush=True)
+    return out
 
 
 # ---------------------------------------------------------------------- CAC coverage
@@ -136,7 +338,7 @@ def bench_coverage(seeds: int, n_boot: int, overrides: dict) -> dict:
     for s in range(seeds):
         data, truth = simulate(preset="demo", seed=s, **overrides)
         al = allocate_costs(data)
-        c = cac(al, n_boot=n_boot, seed=s).set_index("channel")
+        c = cac(al, n_boot=n_boot, seed=s).table.set_index("channel")
         t = truth.channel_cac
         t = t[t["acquired_customers"] > 0]
         est = c.reindex(t.index)
@@ -171,7 +373,7 @@ def bench_tier(tier: str, n_boot: int) -> dict:
     acquisition_units(al)
     t_units = time.perf_counter() - t0
     t0 = time.perf_counter()
-    c = cac(al, n_boot=n_boot).set_index("channel")
+    c = cac(al, n_boot=n_boot).table.set_index("channel")
     t_cac = time.perf_counter() - t0
     t0 = time.perf_counter()
     cac(al, by="all", n_boot=n_boot)
@@ -215,9 +417,35 @@ def bench_tier(tier: str, n_boot: int) -> dict:
     return out
 
 
+#: (channels, order) of the solver crossover grid: 10 to 6,000 states.
+SOLVER_GRID = [
+    (10, 1),
+    (50, 1),
+    (200, 1),
+    (500, 1),
+    (10, 2),
+    (15, 2),
+    (20, 2),
+    (25, 2),
+    (30, 2),
+    (40, 2),
+    (60, 2),
+    (8, 3),
+    (10, 3),
+    (12, 3),
+    (15, 3),
+    (20, 3),
+    (6, 4),
+    (8, 4),
+    (10, 4),
+]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--part", choices=["markov", "coverage", "tier", "all"], default="all")
+    ap.add_argument(
+        "--part", choices=["markov", "solver", "threads", "coverage", "tier", "all"], default="all"
+    )
     ap.add_argument("--tier", default="demo")
     ap.add_argument("--sizes", default="100000,1000000")
     ap.add_argument("--channels", default="10,20")
@@ -225,6 +453,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3, help="best of N timings (markov part)")
+    ap.add_argument("--nsims", default="1e5,1e6,1e7", help="ChannelAttribution nsim_start values")
+    ap.add_argument("--ca-seeds", type=int, default=3, help="ChannelAttribution seeds per nsim")
     ap.add_argument("--out", default=None, help="write results as JSON here")
     a = ap.parse_args()
     res: dict = {}
@@ -234,7 +464,13 @@ def main() -> None:
             [int(x) for x in a.channels.split(",")],
             [int(x) for x in a.orders.split(",")],
             a.repeat,
+            tuple(float(x) for x in a.nsims.split(",")),
+            a.ca_seeds,
         )
+    if a.part in ("solver", "all"):
+        res["solver"] = bench_solver(SOLVER_GRID)
+    if a.part in ("threads", "all"):
+        res["threads"] = bench_threads()
     if a.part in ("coverage", "all"):
         res["coverage"] = bench_coverage(a.seeds, a.n_boot, {})
     if a.part in ("tier", "all"):

@@ -16,12 +16,19 @@ A journey is a customer's touches (its leads and activities) in time order, cut 
 its acquisition (first won deal) when it converts; a lead that never became a
 customer is a journey of one touch that did not convert. The conversion value is
 the amount of the acquiring deal.
+
+:func:`journeys` follows the analysis contract: ``period`` keeps the journeys that
+*ended* in it (converted in it, or had their last touch in it when they did not
+convert), ``as_of`` builds them from what was known then, ``filters`` select on the
+journey's columns (``channel``, ``kind``, ``converted``, ``n_touches``...) and on its
+customer's ``region``, ``segment`` and ``store_id``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -29,18 +36,160 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
+from salesml.filters import FilterLike, FilterSpec
+from salesml.i18n import check_lang, t
+from salesml.periods import Period, PeriodLike, as_period
+from salesml.results import AnalysisResult
 
-__all__ = ["journeys"]
+__all__ = ["Journeys", "journey_frame", "journeys", "select_journeys"]
+
+#: Columns of :attr:`Journeys.table`.
+COLUMNS = [
+    "journey_id",
+    "kind",
+    "channel",
+    "region",
+    "segment",
+    "store_id",
+    "path",
+    "touches",
+    "times",
+    "n_touches",
+    "first_touch_at",
+    "last_touch_at",
+    "converted",
+    "converted_at",
+    "value",
+]
+#: Filter names that stand for a journey column.
+_RENAMES = {"source_channel": "channel", "customer_region": "region"}
+
+
+@dataclass(kw_only=True)
+class Journeys(AnalysisResult):
+    """Result of :func:`journeys`.
+
+    Attributes
+    ----------
+    table
+        One row per journey: ``journey_id`` (customer or lead id), ``kind``
+        (``customer``/``lead``), ``channel`` (source channel), ``region``, ``segment``,
+        ``store_id`` (of the customer; missing for leads), ``path`` (touch labels joined
+        by ``sep``), ``touches`` (list of labels), ``times`` (numpy array of
+        timestamps), ``n_touches``, ``first_touch_at``, ``last_touch_at``,
+        ``converted`` (bool), ``converted_at``, ``value`` (amount of the acquiring deal,
+        0 if not converted). Journeys without any touch are left out.
+    sep
+        The separator of ``path``.
+    """
+
+    title_key: ClassVar[str] = "attribution.journeys.title"
+    sep: str = ">"
+
+    def key_findings(self, lang: str = "en") -> list[str]:
+        """How many journeys, how many converted, how long they are."""
+        check_lang(lang)
+        j = self.table
+        out = []
+        if len(j):
+            conv = int(j["converted"].sum())
+            out.append(
+                t(
+                    "attribution.finding.journeys",
+                    lang,
+                    n=f"{len(j):,}",
+                    converted=f"{conv:,}",
+                    rate=f"{conv / len(j):.1%}",
+                    touches=f"{j['n_touches'].mean():.1f}",
+                )
+            )
+        else:
+            out.append(t("attribution.finding.no_journeys", lang))
+        return out + super().key_findings(lang)
+
+    def summary(self) -> pd.DataFrame:
+        """Journeys, conversions and mean touches per source channel."""
+        j = self.table
+        return (
+            j.groupby("channel", observed=True)
+            .agg(
+                journeys=("journey_id", "size"),
+                converted=("converted", "sum"),
+                n_touches=("n_touches", "mean"),
+            )
+            .reset_index()
+        )
+
+
+def select_journeys(
+    table: pd.DataFrame, *, period: Period | None = None, filters: FilterSpec | None = None
+) -> pd.DataFrame:
+    """The journeys of ``table`` that ended in ``period`` and pass ``filters``.
+
+    A journey ends when it converts, or at its last touch when it did not convert.
+    """
+    keep = np.ones(len(table), dtype=bool)
+    if period is not None:
+        need = [c for c in ("converted", "converted_at", "last_touch_at") if c not in table]
+        if need:
+            raise ValueError(
+                f"a period needs the journeys' {', '.join(need)} column(s) (as made by "
+                "journeys(data)); aggregated paths have no dates"
+            )
+        end = table["converted_at"].where(table["converted"].astype(bool), table["last_touch_at"])
+        keep &= period.mask(end)
+    if filters:
+        keep &= filters.renamed(_RENAMES).mask(table, table="journeys")
+    return table[keep] if not keep.all() else table
+
+
+def journey_frame(
+    source: SalesData | Journeys | pd.DataFrame,
+    *,
+    period: PeriodLike = None,
+    as_of: str | pd.Timestamp | None = None,
+    filters: FilterLike = None,
+    activity_label: Literal["kind", "channel"] | None = "kind",
+) -> tuple[pd.DataFrame, Period | None, pd.Timestamp | None, FilterSpec]:
+    """Journeys of ``source`` in ``period`` passing ``filters``, with the scope as parsed.
+
+    ``source`` is a dataset (journeys are built, ``as_of`` applies), a :class:`Journeys`
+    or a frame of journeys or aggregated paths (selected by ``period`` and ``filters``).
+    """
+    p = as_period(period)
+    spec = FilterSpec.parse(filters)
+    ts = None if as_of is None else pd.Timestamp(as_of)
+    if isinstance(source, SalesData):
+        j = journeys(source, period=p, as_of=ts, filters=spec, activity_label=activity_label)
+        return j.table, p, ts, spec
+    if isinstance(source, Journeys):
+        table, built_for, built_at = source.table, source.period, source.as_of
+        spec = spec if spec else source.filters
+    elif isinstance(source, pd.DataFrame):
+        table, built_for, built_at = source, None, None
+    else:
+        raise TypeError(
+            "expected a dataset (SalesData), journeys(data) or a DataFrame of paths, got "
+            f"{type(source).__name__}"
+        )
+    if ts is not None and ts != built_at:
+        raise ValueError("as_of applies when journeys are built: pass the dataset instead")
+    select = p if p is not None and p != built_for else None
+    table = select_journeys(table, period=select, filters=FilterSpec.parse(filters))
+    return table, p if p is not None else built_for, built_at, spec
 
 
 def journeys(
     data: SalesData,
     *,
+    period: PeriodLike = None,
+    as_of: str | pd.Timestamp | None = None,
+    filters: FilterLike = None,
     activity_label: Literal["kind", "channel"] | None = "kind",
     activity_kinds: Sequence[str] | None = None,
     collapse_repeats: bool = True,
     sep: str = ">",
-) -> pd.DataFrame:
+) -> Journeys:
     """Ordered touch paths per customer and per unconverted lead.
 
     Parameters
@@ -48,6 +197,12 @@ def journeys(
     data
         A dataset with ``customers``, ``deals`` and ``leads``; ``activities`` if
         ``activity_label`` is set.
+    period
+        Keep the journeys that ended in this period (see the module docstring).
+    as_of
+        Build the journeys from what was known at this instant (``data.as_of``).
+    filters
+        Filters on the journey columns and the customer's region, segment, store.
     activity_label
         Label activities by ``kind`` or by contact ``channel``; ``None`` leaves
         activities out (leads only).
@@ -56,18 +211,37 @@ def journeys(
     collapse_repeats
         Merge consecutive touches with the same label (``visit>visit`` -> ``visit``).
     sep
-        Separator of the ``path`` string.
+        Separator of the ``path`` string; no touch label may contain it.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per journey: ``journey_id`` (customer or lead id), ``kind``
-        (``customer``/``lead``), ``channel`` (source channel), ``path`` (touch
-        labels joined by ``sep``), ``touches`` (list of labels), ``times`` (numpy
-        array of timestamps), ``n_touches``, ``first_touch_at``, ``last_touch_at``,
-        ``converted`` (bool), ``converted_at``, ``value`` (amount of the acquiring deal, 0 if not converted).
-        Journeys without any touch are left out.
+    Journeys
+        ``.table`` has one row per journey (columns on :class:`Journeys`).
+
+    Raises
+    ------
+    MissingTableError
+        When a table it needs is absent.
+    ValueError
+        When a touch label contains ``sep`` (the path text could not be read back).
     """
+    p = as_period(period)
+    spec = FilterSpec.parse(filters)
+    ts = None if as_of is None else pd.Timestamp(as_of)
+    if ts is not None:
+        data = data.as_of(ts)
+    table = _build(data, activity_label, activity_kinds, collapse_repeats, sep)
+    table = select_journeys(table, period=p, filters=spec)
+    return Journeys(table=table.reset_index(drop=True), period=p, as_of=ts, filters=spec, sep=sep)
+
+
+def _build(
+    data: SalesData,
+    activity_label: Literal["kind", "channel"] | None,
+    activity_kinds: Sequence[str] | None,
+    collapse_repeats: bool,
+    sep: str,
+) -> pd.DataFrame:
     data.require("customers", "deals", "leads", analysis="customer journeys")
     if activity_label is not None:
         data.require("activities", analysis="customer journeys with activity touches")
@@ -123,7 +297,13 @@ def journeys(
         else (np.array([], dtype=np.int64))
     )
     offsets = np.append(starts, len(jcode)).astype("int32")
-    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(labels, type=pa.string()))
+    label_arr = pa.array(labels, type=pa.string())
+    if len(label_arr) and pc.any(pc.match_substring(label_arr, sep)).as_py():
+        bad = sorted({x for x in pc.unique(label_arr).to_pylist() if x and sep in x})[:3]
+        raise ValueError(
+            f"touch label(s) {bad} contain the path separator {sep!r}; pass another sep"
+        )
+    lists = pa.ListArray.from_arrays(pa.array(offsets), label_arr)
     out = pd.DataFrame({"journey_id": np.asarray(jids, dtype=object)[jcode[starts]]})
     out["path"] = pd.array(pc.binary_join(lists, sep), dtype="str")
     out["touches"] = lists.to_pylist()
@@ -139,19 +319,10 @@ def journeys(
     out["converted_at"] = out["journey_id"].map(acq_at)
     out["converted"] = out["converted_at"].notna()
     out["value"] = out["journey_id"].map(acq_val).fillna(0.0).astype("float64")
-    return out[
-        [
-            "journey_id",
-            "kind",
-            "channel",
-            "path",
-            "touches",
-            "times",
-            "n_touches",
-            "first_touch_at",
-            "last_touch_at",
-            "converted",
-            "converted_at",
-            "value",
-        ]
-    ]
+    cust_attrs = cust.drop_duplicates("customer_id").set_index("customer_id")
+    for col in ("region", "segment", "store_id"):
+        if col in cust_attrs:
+            out[col] = out["journey_id"].map(cust_attrs[col])
+        else:
+            out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
+    return out[COLUMNS]

@@ -1,198 +1,147 @@
-"""The tables of the monthly CAC report, computed once (report and app share them).
+"""Everything the ``cac_monthly`` report shows, computed once: :func:`cac_monthly`.
 
-:func:`cac_monthly` allocates the costs, then computes CAC by channel, visit band,
-cycle band and all three together (with bootstrap intervals), ROI per channel,
-the multi-touch comparison across models, the unallocated cost with its reasons,
-and the change against the previous period.
+The report (and anyone else) reads ready tables from the :class:`CacMonthly` result:
+its methods return the table of each section, or ``None`` when the section has nothing
+to show, so a notebook does not re-derive or guard anything.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
-import numpy as np
 import pandas as pd
 
-from salesml.attribution.allocation import Allocation, allocate_costs
-from salesml.attribution.cac import _period_bounds, cac, overall_cac, roi
+from salesml.attribution.allocation import Allocation, RulesLike
+from salesml.attribution.cac import (
+    CacResult,
+    DataOrAllocation,
+    OverallCac,
+    RoiResult,
+    as_allocation,
+    cac,
+    overall_cac,
+    roi,
+)
 from salesml.attribution.journeys import journeys
-from salesml.attribution.touch import touch_attribution
-from salesml.data.bundle import SalesData
-from salesml.i18n import label
+from salesml.attribution.touch import TouchAttribution, touch_attribution
+from salesml.filters import FilterLike, FilterSpec
+from salesml.i18n import check_lang, money, t
+from salesml.periods import Period, PeriodLike
+from salesml.results import Note
 
-__all__ = ["CacMonthly", "cac_monthly", "previous_period"]
+__all__ = ["TOUCH_MODELS", "CacMonthly", "cac_monthly"]
 
-_TEXT = {
-    "overall": {
-        "en": "CAC {cac} per acquired customer (95% interval {low} – {high}, ±{prec}), "
-        "{n} customers acquired.",
-        "zh": "每获取一个客户的成本(CAC)为 {cac}（95%区间 {low} – {high}，±{prec}），"
-        "共获取 {n} 个客户。",
-    },
-    "change": {
-        "en": "Previous period: CAC {prev} ({change} change).",
-        "zh": "上一期 CAC 为 {prev}（变化 {change}）。",
-    },
-    "highest": {
-        "en": "Highest CAC: {ch} at {cac}; lowest: {ch2} at {cac2}.",
-        "zh": "CAC 最高的渠道：{ch}（{cac}）；最低：{ch2}（{cac2}）。",
-    },
-    "roi": {
-        "en": "Best ROI: {ch}, {roi}x revenue per yuan of cost (interval {low}x – {high}x).",
-        "zh": "ROI 最高的渠道：{ch}，每元成本带来 {roi} 倍收入（区间 {low} – {high} 倍）。",
-    },
-    "unallocated": {
-        "en": "{amount} of {total} cost ({share}) could not be bound to sales actions; "
-        "main reason: {reason} in {category}.",
-        "zh": "{total} 成本中有 {amount}（{share}）无法归属到销售动作；主要原因：{category} "
-        "的“{reason}”。",
-    },
-    "all_allocated": {
-        "en": "All {total} of cost in the period was bound to sales actions.",
-        "zh": "本期全部 {total} 成本均已归属到销售动作。",
-    },
-    "no_acquisitions": {
-        "en": "No customer was acquired in the period; CAC is undefined.",
-        "zh": "本期没有获取新客户，CAC 无法计算。",
-    },
-}
+#: The multi-touch models the report compares, in its column order.
+TOUCH_MODELS: tuple[str, ...] = (
+    "first",
+    "last",
+    "linear",
+    "position",
+    "time_decay",
+    "markov",
+    "shapley",
+)
 
 
-def _money(x: float) -> str:
-    return "—" if not np.isfinite(x) else f"¥{x:,.0f}"
-
-
-def previous_period(period: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The period just before ``period``: the previous month, quarter or year for
-    ``YYYY-MM``, ``YYYY-Qn``, ``YYYY``; else the window of the same length ending
-    where ``period`` starts (the previous ISO week for ``YYYY-Www``)."""
-    text = period.strip()
-    for pattern, freq in ((r"\d{4}-\d{2}", "M"), (r"\d{4}-Q[1-4]", "Q"), (r"\d{4}", "Y")):
-        if re.fullmatch(pattern, text):
-            p = pd.Period(text, freq=freq) - 1
-            return p.start_time, (p + 1).start_time
-    bounds = _period_bounds(period)
-    assert bounds is not None
-    start, end = bounds
-    return start - (end - start), start
-
-
-@dataclass
-class CacMonthly:
-    """Everything the ``cac_monthly`` report shows.
+@dataclass(kw_only=True)
+class CacMonthly(CacResult):
+    """Result of :func:`cac_monthly`: the period's CAC by channel and everything around it.
 
     Attributes
     ----------
-    period
-        The reporting period.
+    table
+        CAC by channel in the period (:class:`~salesml.attribution.CacResult` columns)
+        plus ``cac_previous`` (the previous period's CAC) and ``change`` (relative).
+    previous_period
+        The period compared with (:meth:`Period.previous`).
     overall, previous
-        :func:`~salesml.attribution.cac.overall_cac` of the period and of the one before.
-    by_channel
-        :func:`cac` by channel plus ``cac_previous`` and ``change`` (relative).
+        :func:`~salesml.attribution.overall_cac` of the period and of the one before.
     by_visit_band, by_cycle_band, by_all
-        :func:`cac` by the other dimensions and by all three.
-    roi
-        :func:`roi` by channel.
+        :func:`~salesml.attribution.cac` by visit band, cycle band and all three.
+    roi_by_channel
+        :func:`~salesml.attribution.roi` by channel.
     touch
-        :func:`touch_attribution` of the period's journeys, every model stacked.
-    cost_summary
-        Per category: ``incurred, allocated, unallocated, allocated_share`` in the period.
-    unallocated
-        Unallocated cost of the period by ``category`` and ``reason``.
+        :func:`~salesml.attribution.touch_attribution` of the journeys that ended in the
+        period, every model of :data:`TOUCH_MODELS` (``None`` when none converted).
     allocation
-        The allocation (whole history) the tables come from.
+        The allocation, its period set to this one (cost summary and unallocated cost).
     """
 
-    period: str
-    overall: pd.Series
-    previous: pd.Series
-    by_channel: pd.DataFrame
-    by_visit_band: pd.DataFrame
-    by_cycle_band: pd.DataFrame
-    by_all: pd.DataFrame
-    roi: pd.DataFrame
-    touch: pd.DataFrame
-    cost_summary: pd.DataFrame
-    unallocated: pd.DataFrame
-    allocation: Allocation = field(repr=False)
+    title_key: ClassVar[str] = "cac_monthly.title"
+    previous_period: Period | None = None
+    overall: OverallCac | None = None
+    previous: OverallCac | None = None
+    by_visit_band: CacResult | None = None
+    by_cycle_band: CacResult | None = None
+    by_all: CacResult | None = None
+    roi_by_channel: RoiResult | None = None
+    touch: TouchAttribution | None = None
+    allocation: Allocation | None = field(default=None, repr=False)
 
-    def findings(self, lang: Literal["en", "zh"] = "en") -> list[str]:
-        """Key findings as sentences in ``lang``."""
-        out = []
-        o = self.overall
-        if not o["acquired"]:
-            out.append(_TEXT["no_acquisitions"][lang])
-        else:
-            out.append(
-                _TEXT["overall"][lang].format(
-                    cac=_money(o["cac"]),
-                    low=_money(o["cac_low"]),
-                    high=_money(o["cac_high"]),
-                    prec=f"{o['rel_precision']:.1%}",
-                    n=int(o["acquired"]),
-                )
-            )
-        prev = self.previous
-        if prev["acquired"] and o["acquired"]:
-            out.append(
-                _TEXT["change"][lang].format(
-                    prev=_money(prev["cac"]), change=f"{o['cac'] / prev['cac'] - 1:+.1%}"
-                )
-            )
-        ch = self.by_channel.dropna(subset=["cac"])
-        if len(ch) >= 2:
-            hi, lo = ch.loc[ch["cac"].idxmax()], ch.loc[ch["cac"].idxmin()]
-            out.append(
-                _TEXT["highest"][lang].format(
-                    ch=_label(hi["channel"], lang),
-                    cac=_money(hi["cac"]),
-                    ch2=_label(lo["channel"], lang),
-                    cac2=_money(lo["cac"]),
-                )
-            )
-        r = self.roi.dropna(subset=["roi"])
-        if len(r):
-            best = r.loc[r["roi"].idxmax()]
-            out.append(
-                _TEXT["roi"][lang].format(
-                    ch=_label(best["channel"], lang),
-                    roi=f"{best['roi']:.1f}",
-                    low=f"{best['roi_low']:.1f}",
-                    high=f"{best['roi_high']:.1f}",
-                )
-            )
-        total = float(self.cost_summary["incurred"].sum())
-        un = float(self.cost_summary["unallocated"].sum())
-        if un >= 0.01 and len(self.unallocated):  # any unbound cost is said, however small
-            top = self.unallocated.iloc[0]
-            reason = str(top["reason"])
-            out.append(
-                _TEXT["unallocated"][lang].format(
-                    amount=_money(un),
-                    total=_money(total),
-                    share=f"{un / total:.1%}",
-                    reason=label(reason, lang),
-                    category=_label(top["category"], lang),
-                )
-            )
-        elif total > 0:
-            out.append(_TEXT["all_allocated"][lang].format(total=_money(total)))
-        return out
+    # ------------------------------------------------------------------ section tables
+    def channel_table(self) -> pd.DataFrame:
+        """CAC by channel with the previous period's CAC and the change."""
+        return self.table
 
+    def band_table(self, dimension: Literal["visit_band", "cycle_band"]) -> pd.DataFrame | None:
+        """CAC by visit band or by cycle band."""
+        r = {"visit_band": self.by_visit_band, "cycle_band": self.by_cycle_band}[dimension]
+        return None if r is None else r.table
 
-def _label(value: object, lang: str) -> str:
-    return label(value, lang)
+    def combined_table(self) -> pd.DataFrame | None:
+        """CAC by channel, visit band and cycle band together: the groups with a CAC."""
+        return None if self.by_all is None else self.by_all.table.dropna(subset=["cac"])
+
+    def roi_table(self) -> pd.DataFrame | None:
+        """ROI by channel."""
+        return None if self.roi_by_channel is None else self.roi_by_channel.table
+
+    def touch_table(self) -> pd.DataFrame | None:
+        """Share of conversions per channel (rows) under each model (columns)."""
+        return None if self.touch is None else self.touch.summary()
+
+    def cost_table(self) -> pd.DataFrame | None:
+        """Per cost category in the period: incurred, allocated, unallocated, share."""
+        return None if self.allocation is None else self.allocation.summary()
+
+    def unallocated_table(self) -> pd.DataFrame | None:
+        """Unallocated cost of the period by category and reason."""
+        return None if self.allocation is None else self.allocation.unallocated
+
+    # ------------------------------------------------------------------ findings
+    def key_findings(self, lang: str = "en") -> list[str]:
+        """Overall CAC, the change, highest and lowest channel, best ROI, unbound cost."""
+        check_lang(lang)
+        out: list[str] = []
+        o, prev = self.overall, self.previous
+        if o is not None:
+            out += o.key_findings(lang)
+        if o is not None and prev is not None and prev["acquired"] and o["acquired"]:
+            out.append(
+                t(
+                    "attribution.finding.change",
+                    lang,
+                    period=self.previous_period.display(lang) if self.previous_period else "",
+                    prev=money(prev["cac"], self.currency),
+                    change=f"{o['cac'] / prev['cac'] - 1:+.1%}",
+                )
+            )
+        out += self.extremes(lang)
+        if self.roi_by_channel is not None:
+            out += self.roi_by_channel.key_findings(lang)
+        if self.allocation is not None:
+            out += self.allocation.key_findings(lang)[:1]
+        return out + [n.text(lang) for n in self.notes]
 
 
 def cac_monthly(
-    data: SalesData | Allocation,
+    data: DataOrAllocation,
     *,
-    period: str,
-    filters: dict[str, Any] | None = None,
-    rules: str | Path | dict[str, Any] | None = None,
+    period: PeriodLike,
+    as_of: str | pd.Timestamp | None = None,
+    filters: FilterLike = None,
+    rules: RulesLike = None,
     n_boot: int = 200,
     seed: int = 0,
     touch_label: Literal["kind", "channel"] | None = "kind",
@@ -206,9 +155,14 @@ def cac_monthly(
     period
         Reporting period (``2026-10``, ``2026-Q3``, ``2026-W40``, a date range).
         Customers acquired in it count with their full acquisition cost; see
-        :func:`~salesml.attribution.cac.acquisition_units`.
+        :func:`~salesml.attribution.units.acquisition_units`. It is compared with the
+        period just before (:meth:`Period.previous`).
+    as_of
+        Compute from what was known at this instant (with a dataset).
     filters
-        ``{"region": ...}`` (or segment, channel, store_id) restricting the customers.
+        Restrict the customers and journeys (``{"region": ...}``, segment, channel,
+        store_id, or an expression); cost lines have no region, so the cost sections
+        cover every region.
     rules
         Allocation rules (path or dict; ``None`` = defaults).
     n_boot
@@ -223,64 +177,40 @@ def cac_monthly(
     -------
     CacMonthly
     """
-    al = data if isinstance(data, Allocation) else allocate_costs(data, rules)
-    bounds = _period_bounds(period)
-    assert bounds is not None
-    prev = previous_period(period)
-    kw = {"filters": filters, "n_boot": n_boot, "seed": seed}
-    by_channel = cac(al, period=period, **kw)
-    prev_channel = cac(al, period=prev, **kw).set_index("channel")["cac"]
-    by_channel["cac_previous"] = by_channel["channel"].map(prev_channel)
-    by_channel["change"] = by_channel["cac"] / by_channel["cac_previous"] - 1
-    # journeys that ended (converted, or last touched) in the period
-    j = journeys(al.data, activity_label=touch_label)
-    end = j["converted_at"].where(j["converted"], j["last_touch_at"])
-    j = j[(end >= bounds[0]) & (end < bounds[1])]
-    if filters:
-        cust = al.data.customers.set_index("customer_id")
-        for k, v in filters.items():
-            if v is None or v == "" or k == "channel":
-                continue
-            if k in cust:
-                vals = list(v) if isinstance(v, list | tuple | set) else [v]
-                j = j[j["journey_id"].map(cust[k]).isin(vals)]
-        if filters.get("channel"):
-            ch = filters["channel"]
-            j = j[j["channel"].isin(list(ch) if isinstance(ch, list | tuple | set) else [ch])]
-    touch = touch_attribution(
-        j, ["first", "last", "linear", "position", "time_decay", "markov", "shapley"]
-    )
-    ledger = al.costs
-    in_p = (ledger["incurred_at"] >= bounds[0]) & (ledger["incurred_at"] < bounds[1])
-    lp = ledger[in_p]
-    cost_summary = (
-        lp.groupby("category", observed=True)[["amount", "allocated", "unallocated"]]
-        .sum()
-        .rename(columns={"amount": "incurred"})
-        .reset_index()
-        .sort_values("incurred", ascending=False)
-        .reset_index(drop=True)
-    )
-    cost_summary["allocated_share"] = cost_summary["allocated"] / cost_summary["incurred"]
-    un = lp[lp["reason"] != ""]
-    unallocated = (
-        un.groupby(["category", "reason"], observed=True)["unallocated"]
-        .agg(amount="sum", lines="size")
-        .reset_index()
-        .sort_values("amount", ascending=False)
-        .reset_index(drop=True)
-    )
+    p = Period.parse(period)
+    prev_p = p.previous()
+    spec = FilterSpec.parse(filters)
+    al = as_allocation(data, rules=rules, as_of=as_of)
+    kw = {"filters": spec, "n_boot": n_boot, "seed": seed}
+    by_channel = cac(al, period=p, **kw)
+    prev_channel = cac(al, period=prev_p, **kw).table.set_index("channel")["cac"]
+    table = by_channel.table.copy()
+    table["cac_previous"] = table["channel"].map(prev_channel)
+    table["change"] = table["cac"] / table["cac_previous"] - 1
+    notes: list[Note] = []
+    j = journeys(al.data, period=p, filters=spec, activity_label=touch_label)
+    touch = None
+    if j.table["converted"].any():
+        touch = touch_attribution(j, model=list(TOUCH_MODELS))
+    else:
+        notes.append(Note("attribution.note.no_conversions", (("n", f"{len(j.table):,}"),)))
     return CacMonthly(
-        period=period,
-        overall=overall_cac(al, period=period, **kw),
-        previous=overall_cac(al, period=prev, **kw),
-        by_channel=by_channel,
-        by_visit_band=cac(al, by="visit_band", period=period, **kw),
-        by_cycle_band=cac(al, by="cycle_band", period=period, **kw),
-        by_all=cac(al, by="all", period=period, **kw),
-        roi=roi(al, period=period, **kw),
+        table=table,
+        period=p,
+        as_of=al.as_of,
+        filters=spec,
+        notes=notes,
+        by=("channel",),
+        ci=by_channel.ci,
+        n_boot=by_channel.n_boot,
+        currency=al.currency,
+        previous_period=prev_p,
+        overall=overall_cac(al, period=p, **kw),
+        previous=overall_cac(al, period=prev_p, **kw),
+        by_visit_band=cac(al, by="visit_band", period=p, **kw),
+        by_cycle_band=cac(al, by="cycle_band", period=p, **kw),
+        by_all=cac(al, by="all", period=p, **kw),
+        roi_by_channel=roi(al, period=p, **kw),
         touch=touch,
-        cost_summary=cost_summary,
-        unallocated=unallocated,
-        allocation=al,
+        allocation=al.for_period(p),
     )

@@ -1,10 +1,11 @@
 """Figures of cost attribution: CAC and ROI with intervals, multi-touch comparison, what-if.
 
-Every function takes a result of :mod:`salesml.attribution` (a table from
-:func:`~salesml.attribution.cac`, :func:`~salesml.attribution.roi`,
-:func:`~salesml.attribution.touch_attribution` or
-:func:`~salesml.attribution.what_if`), computes nothing new and returns a
-``plotly.graph_objects.Figure``; ``lang`` switches labels between English and Chinese.
+Every function takes a result of :mod:`salesml.attribution` (``cac``, ``roi``,
+``touch_attribution``, ``what_if``, ``allocate_costs``; a plain table of the same shape is
+accepted too), computes nothing new and returns a ``plotly.graph_objects.Figure``.
+``lang`` switches every word between English and Chinese; names of channels, bands,
+categories and models come from the label catalog, the same words the tables under the
+figures use, and money is shown in the dataset's currency.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from salesml.i18n import check_lang, label, t
+from salesml.attribution.touch import model_label
+from salesml.i18n import check_lang, currency_symbol, label, money, t
 from salesml.plotting._style import styled
 
 __all__ = [
@@ -26,44 +28,19 @@ __all__ = [
     "what_if_chart",
 ]
 
-#: Words of the CAC figures: the English phrase -> its catalog key.
-_PHRASES: dict[str, str] = {
-    "not acquired": "cac.chart.not_acquired",
-    "CAC by channel": "cac.chart.cac_by_channel",
-    "CAC by visit band": "cac.chart.cac_by_visit_band",
-    "CAC by cycle band": "cac.chart.cac_by_cycle_band",
-    "CAC": "cac.chart.cac",
-    "ROI by channel": "cac.chart.roi_by_channel",
-    "ROI (revenue / cost)": "cac.chart.roi_revenue_cost",
-    "CNY per acquired customer": "cac.chart.cny_per_acquired_customer",
-    "share of conversions": "cac.chart.share_of_conversions",
-    "Multi-touch attribution by model": "cac.chart.multi_touch_attribution_by_model",
-    "Cost by category": "cac.chart.cost_by_category",
-    "allocated": "cac.chart.allocated",
-    "unallocated": "cac.chart.unallocated",
-    "CNY": "cac.chart.cny",
-    "before": "cac.chart.before",
-    "after": "cac.chart.after",
-    "What-if: CAC by channel": "cac.chart.what_if_cac_by_channel",
-    "95% interval": "cac.chart.95_interval",
-}
+_DIMS = ("channel", "visit_band", "cycle_band")
 
 
-def _label(key: object, lang: str) -> str:
-    text = str(key)
-    return t(_PHRASES[text], lang) if text in _PHRASES else label(text, lang)
+def _table(result: Any) -> pd.DataFrame:
+    return result.table if hasattr(result, "table") else result
 
 
-def _check(lang: str) -> None:
-    check_lang(lang)
+def _currency(result: Any, currency: str | None) -> str:
+    return currency or getattr(result, "currency", None) or "CNY"
 
 
-def _layout(fig: go.Figure, title: str, lang: str, **kw: Any) -> go.Figure:
-    return styled(fig, _label(title, lang), **kw)
-
-
-def _group_col(table: pd.DataFrame, value: str) -> list[str]:
-    dims = [c for c in ("channel", "visit_band", "cycle_band") if c in table.columns]
+def _dims(table: pd.DataFrame, value: str) -> list[str]:
+    dims = [c for c in _DIMS if c in table.columns]
     if not dims:
         raise ValueError("the table has no grouping column (channel, visit_band, cycle_band)")
     if value not in table.columns:
@@ -71,21 +48,31 @@ def _group_col(table: pd.DataFrame, value: str) -> list[str]:
     return dims
 
 
+def _per_customer_axis(currency: str, lang: str) -> str:
+    return t("cac.chart.per_acquired_customer", lang, currency=currency_symbol(currency).strip())
+
+
 def _interval_chart(
-    table: pd.DataFrame, value: str, title: str, axis: str, lang: str, sort: bool
+    table: pd.DataFrame,
+    value: str,
+    title: str,
+    axis: str,
+    lang: str,
+    sort: bool,
+    fmt: Any,
 ) -> go.Figure:
-    _check(lang)
-    dims = _group_col(table, value)
-    t = table.dropna(subset=[value])
+    dims = _dims(table, value)
+    rows = table.dropna(subset=[value])
     if sort:
-        t = t.sort_values(value)
-    names = [" / ".join(_label(r[d], lang) for d in dims) for _, r in t.iterrows()]
-    est = t[value].to_numpy(dtype=float)
-    lo = t.get(f"{value}_low", pd.Series(np.nan, index=t.index)).to_numpy(dtype=float)
-    hi = t.get(f"{value}_high", pd.Series(np.nan, index=t.index)).to_numpy(dtype=float)
+        rows = rows.sort_values(value)
+    names = [" / ".join(label(r[d], lang) for d in dims) for _, r in rows.iterrows()]
+    est = rows[value].to_numpy(dtype=float)
+    lo = rows.get(f"{value}_low", pd.Series(np.nan, index=rows.index)).to_numpy(dtype=float)
+    hi = rows.get(f"{value}_high", pd.Series(np.nan, index=rows.index)).to_numpy(dtype=float)
+    interval = t("cac.chart.95_interval", lang)
     hover = [
-        f"{n}<br>{_label(value.upper(), lang)}: {e:,.2f}<br>{_label('95% interval', lang)}: "
-        f"{a:,.2f} – {b:,.2f}"
+        f"{n}<br>{label(value, lang)}: {fmt(e)}"
+        + (f"<br>{interval}: {fmt(a)} – {fmt(b)}" if np.isfinite(a) else "")
         for n, e, a, b in zip(names, est, lo, hi, strict=True)
     ]
     fig = go.Figure(
@@ -105,71 +92,92 @@ def _interval_chart(
             hoverinfo="text",
         )
     )
-    fig.update_xaxes(title=_label(axis, lang))
-    return _layout(fig, title, lang, height=max(300, 40 * len(names) + 120))
+    fig.update_xaxes(title=axis)
+    fig.update_yaxes(automargin=True)
+    return styled(fig, title, height=max(300, 32 * len(names) + 140))
 
 
 def cac_interval_chart(
-    table: pd.DataFrame, *, lang: str = "en", title: str | None = None, sort: bool = True
+    result: Any,
+    *,
+    lang: str = "en",
+    title: str | None = None,
+    sort: bool = True,
+    currency: str | None = None,
 ) -> go.Figure:
     """CAC per group as bars with their 95% interval.
 
     Parameters
     ----------
-    table
-        Output of :func:`salesml.attribution.cac` (any ``by``); rows without a CAC
-        (no acquisition) are left out.
+    result
+        :func:`salesml.attribution.cac` (any ``by``) or its table; groups without a CAC
+        (nothing acquired) are left out.
     lang
         ``"en"`` or ``"zh"``.
     title
         Figure title (default from the grouping).
     sort
-        Sort bars by CAC.
+        Sort bars by CAC (bands keep their order).
+    currency
+        ISO code of the amounts (default: the result's).
     """
-    dims = _group_col(table, "cac")
-    default = f"CAC by {dims[0].replace('_', ' ')}" if len(dims) == 1 else "CAC"
+    check_lang(lang)
+    table = _table(result)
+    dims = _dims(table, "cac")
+    cur = _currency(result, currency)
+    if title is None:
+        title = t(f"cac.chart.cac_by_{dims[0]}", lang) if len(dims) == 1 else label("cac", lang)
     return _interval_chart(
         table,
         "cac",
-        title or default,
-        "CNY per acquired customer",
+        title,
+        _per_customer_axis(cur, lang),
         lang,
         sort and "band" not in dims[0],
+        lambda x: money(x, cur),
     )
 
 
-def roi_interval_chart(table: pd.DataFrame, *, lang: str = "en", sort: bool = True) -> go.Figure:
+def roi_interval_chart(result: Any, *, lang: str = "en", sort: bool = True) -> go.Figure:
     """ROI (attributed revenue / allocated cost) per group with its 95% interval.
 
     Parameters
     ----------
-    table
-        Output of :func:`salesml.attribution.roi`.
+    result
+        :func:`salesml.attribution.roi` or its table.
     lang
         ``"en"`` or ``"zh"``.
     sort
         Sort bars by ROI.
     """
-    return _interval_chart(table, "roi", "ROI by channel", "ROI (revenue / cost)", lang, sort)
+    check_lang(lang)
+    return _interval_chart(
+        _table(result),
+        "roi",
+        t("cac.chart.roi_by_channel", lang),
+        t("cac.chart.roi_revenue_cost", lang),
+        lang,
+        sort,
+        lambda x: f"{x:,.2f}",
+    )
 
 
-def touch_comparison_chart(
-    tidy: pd.DataFrame, *, lang: str = "en", metric: str = "share"
-) -> go.Figure:
+def touch_comparison_chart(result: Any, *, lang: str = "en", metric: str = "share") -> go.Figure:
     """Grouped bars: each channel's credit under every attribution model.
 
     Parameters
     ----------
-    tidy
-        Output of :func:`salesml.attribution.touch_attribution` with several models.
+    result
+        :func:`salesml.attribution.touch_attribution` with several models, or its table.
     lang
         ``"en"`` or ``"zh"``.
     metric
         ``share`` (default), ``conversions`` or ``value``.
     """
-    _check(lang)
+    check_lang(lang)
     if metric not in ("share", "conversions", "value"):
         raise ValueError(f"metric must be share, conversions or value, got {metric!r}")
+    tidy = _table(result)
     fig = go.Figure()
     order = (
         tidy.groupby("channel")[metric].mean().sort_values(ascending=False).index.tolist()
@@ -178,75 +186,96 @@ def touch_comparison_chart(
     )
     for model, g in tidy.groupby("model", sort=False):
         g = g.set_index("channel").reindex(order)
-        name = str(model)
-        base = name.split("_")[0] if name.startswith("markov") else name
         fig.add_bar(
-            x=[_label(c, lang) for c in order],
+            x=[label(c, lang) for c in order],
             y=g[metric].to_numpy(dtype=float),
-            name=_label(base, lang) + (name[len(base) :] if base != name else ""),
+            name=model_label(str(model), lang),
         )
     fig.update_yaxes(
-        title=_label("share of conversions", lang) if metric == "share" else metric,
+        title=t("cac.chart.share_of_conversions", lang)
+        if metric == "share"
+        else label(metric, lang),
         tickformat=".0%" if metric == "share" else None,
     )
-    return _layout(fig, "Multi-touch attribution by model", lang, barmode="group")
+    fig.update_xaxes(automargin=True)
+    return styled(fig, t("cac.chart.multi_touch_attribution_by_model", lang), barmode="group")
 
 
-def cost_allocation_bars(cost_summary: pd.DataFrame, *, lang: str = "en") -> go.Figure:
+def cost_allocation_bars(
+    result: Any, *, lang: str = "en", currency: str | None = None
+) -> go.Figure:
     """Stacked bars of allocated and unallocated cost per category.
 
     Parameters
     ----------
-    cost_summary
-        A frame with ``category``, ``allocated`` and ``unallocated`` (e.g.
-        ``CacMonthly.cost_summary`` or ``Allocation.summary`` grouped by category).
+    result
+        :func:`salesml.attribution.allocate_costs` (its :meth:`summary`, the period's
+        categories when it has a period) or a frame with ``category``, ``allocated`` and
+        ``unallocated``.
     lang
         ``"en"`` or ``"zh"``.
+    currency
+        ISO code of the amounts (default: the result's).
     """
-    _check(lang)
-    t = cost_summary.groupby("category", observed=True)[["allocated", "unallocated"]].sum()
-    t = t.sort_values("allocated")
-    names = [_label(c, lang) for c in t.index]
+    check_lang(lang)
+    cur = _currency(result, currency)
+    frame = result.summary() if hasattr(result, "summary") and callable(result.summary) else result
+    tab = frame.groupby("category", observed=True)[["allocated", "unallocated"]].sum()
+    tab = tab.sort_values("allocated")
+    names = [label(c, lang) for c in tab.index]
     fig = go.Figure()
-    fig.add_bar(
-        y=names,
-        x=t["allocated"],
-        name=_label("allocated", lang),
-        orientation="h",
-        marker_color="#1f77b4",
-    )
-    fig.add_bar(
-        y=names,
-        x=t["unallocated"].clip(lower=0),
-        name=_label("unallocated", lang),
-        orientation="h",
-        marker_color="#d62728",
-    )
-    fig.update_xaxes(title=_label("CNY", lang))
-    return _layout(
-        fig, "Cost by category", lang, barmode="stack", height=max(300, 30 * len(names) + 120)
+    for col, colour, values in (
+        ("allocated", "#1f77b4", tab["allocated"]),
+        ("unallocated", "#d62728", tab["unallocated"].clip(lower=0)),
+    ):
+        fig.add_bar(
+            y=names,
+            x=values,
+            name=label(col, lang),
+            orientation="h",
+            marker_color=colour,
+            hovertext=[f"{n}: {money(v, cur)}" for n, v in zip(names, values, strict=True)],
+            hoverinfo="text",
+        )
+    fig.update_xaxes(title=t("cac.chart.amount", lang, currency=currency_symbol(cur).strip()))
+    fig.update_yaxes(automargin=True)
+    return styled(
+        fig,
+        t("cac.chart.cost_by_category", lang),
+        barmode="stack",
+        height=max(300, 30 * len(names) + 120),
     )
 
 
-def what_if_chart(result: dict[str, pd.DataFrame], *, lang: str = "en") -> go.Figure:
+def what_if_chart(result: Any, *, lang: str = "en", currency: str | None = None) -> go.Figure:
     """CAC per channel before and after a what-if change, with the new 95% interval.
 
     Parameters
     ----------
     result
-        Output of :func:`salesml.attribution.what_if`.
+        :func:`salesml.attribution.what_if` (or its CAC table with ``cac_base``).
     lang
         ``"en"`` or ``"zh"``.
+    currency
+        ISO code of the amounts (default: the result's).
     """
-    _check(lang)
-    c = result["cac"].dropna(subset=["cac"]).sort_values("cac_base")
-    names = [_label(x, lang) for x in c["channel"]]
+    check_lang(lang)
+    cur = _currency(result, currency)
+    c = _table(result).dropna(subset=["cac"]).sort_values("cac_base")
+    names = [label(x, lang) for x in c["channel"]]
     fig = go.Figure()
-    fig.add_bar(x=names, y=c["cac_base"], name=_label("before", lang), marker_color="#aec7e8")
+    fig.add_bar(
+        x=names,
+        y=c["cac_base"],
+        name=t("cac.chart.before", lang),
+        marker_color="#aec7e8",
+        hovertext=[money(v, cur) for v in c["cac_base"]],
+        hoverinfo="text+name",
+    )
     fig.add_bar(
         x=names,
         y=c["cac"],
-        name=_label("after", lang),
+        name=t("cac.chart.after", lang),
         marker_color="#1f77b4",
         error_y={
             "type": "data",
@@ -254,6 +283,8 @@ def what_if_chart(result: dict[str, pd.DataFrame], *, lang: str = "en") -> go.Fi
             "array": np.nan_to_num(c["cac_high"] - c["cac"]),
             "arrayminus": np.nan_to_num(c["cac"] - c["cac_low"]),
         },
+        hovertext=[money(v, cur) for v in c["cac"]],
+        hoverinfo="text+name",
     )
-    fig.update_yaxes(title=_label("CNY per acquired customer", lang))
-    return _layout(fig, "What-if: CAC by channel", lang, barmode="group")
+    fig.update_yaxes(title=_per_customer_axis(cur, lang))
+    return styled(fig, t("cac.chart.what_if_cac_by_channel", lang), barmode="group")

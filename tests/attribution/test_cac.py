@@ -6,13 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesml.attribution import acquisition_units, cac, default_rules, roi, what_if
-from salesml.attribution.cac import NOT_ACQUIRED
+from salesml.attribution import NOT_ACQUIRED, acquisition_units, cac, default_rules, roi, what_if
 
 
 @pytest.fixture(scope="module")
 def by_channel(demo_allocation) -> pd.DataFrame:
-    return cac(demo_allocation, n_boot=400).set_index("channel")
+    return cac(demo_allocation, n_boot=400).table.set_index("channel")
 
 
 def test_channel_cac_matches_truth(demo, by_channel) -> None:
@@ -46,18 +45,18 @@ def test_interval_columns(by_channel) -> None:
 
 
 def test_bootstrap_is_seeded(demo_allocation) -> None:
-    a = cac(demo_allocation, n_boot=200, seed=3)
-    b = cac(demo_allocation, n_boot=200, seed=3)
-    c = cac(demo_allocation, n_boot=200, seed=4)
+    a = cac(demo_allocation, n_boot=200, seed=3).table
+    b = cac(demo_allocation, n_boot=200, seed=3).table
+    c = cac(demo_allocation, n_boot=200, seed=4).table
     pd.testing.assert_frame_equal(a, b)
     assert not np.allclose(a["cac_low"], c["cac_low"])
     np.testing.assert_allclose(a["cac"], c["cac"])
 
 
 def test_bands_and_all_dimensions(demo_allocation, by_channel) -> None:
-    vb = cac(demo_allocation, by="visit_band", n_boot=100)
-    cb = cac(demo_allocation, by="cycle_band", n_boot=100)
-    al = cac(demo_allocation, by="all", n_boot=100)
+    vb = cac(demo_allocation, by="visit_band", n_boot=100).table
+    cb = cac(demo_allocation, by="cycle_band", n_boot=100).table
+    al = cac(demo_allocation, by="all", n_boot=100).table
     total = by_channel["acquired"].sum()
     for t in (vb, cb, al):
         assert t["acquired"].sum() == total
@@ -76,7 +75,7 @@ def test_period_acquisitions_add_up(demo_allocation, by_channel) -> None:
     u = acquisition_units(demo_allocation)
     months = u.loc[u["acquired"], "acquired_at"].dt.to_period("M").unique()
     total = sum(
-        cac(demo_allocation, period=str(m), n_boot=20)["acquired"].sum() for m in months[:3]
+        cac(demo_allocation, period=str(m), n_boot=20).table["acquired"].sum() for m in months[:3]
     )
     expect = u["acquired_at"].dt.to_period("M").isin(months[:3]).sum()
     assert total == expect
@@ -84,7 +83,7 @@ def test_period_acquisitions_add_up(demo_allocation, by_channel) -> None:
 
 def test_roi(demo, demo_allocation) -> None:
     data, _ = demo
-    r = roi(demo_allocation, n_boot=200).set_index("channel")
+    r = roi(demo_allocation, n_boot=200).table.set_index("channel")
     won = data.deals[data.deals["outcome"] == "won"]["amount"].sum()
     assert r["revenue"].sum() == pytest.approx(won)
     assert r["cost"].sum() == pytest.approx(demo_allocation.lines["amount"].sum(), rel=1e-6)
@@ -93,13 +92,13 @@ def test_roi(demo, demo_allocation) -> None:
 
 def test_what_if(demo_allocation, by_channel) -> None:
     base = what_if(demo_allocation, n_boot=400)
-    np.testing.assert_allclose(base["cac"]["cac"], by_channel["cac"].to_numpy())
+    np.testing.assert_allclose(base.table["cac"], by_channel["cac"].to_numpy())
     # constant returns: CAC unchanged when a channel's budget grows
     w = what_if(demo_allocation, budget_shift={"wechat": 1.5}, elasticity=1.0, n_boot=400)
-    np.testing.assert_allclose(w["cac"]["cac"], w["cac"]["cac_base"])
+    np.testing.assert_allclose(w.table["cac"], w.table["cac_base"])
     # no response at all: the extra spend lands fully on the same customers
     w = what_if(demo_allocation, budget_shift={"wechat": 2.0}, elasticity=0.0, n_boot=400)
-    c = w["cac"].set_index("channel")
+    c = w.table.set_index("channel")
     u = acquisition_units(demo_allocation)
     mk = u[u["channel"] == "wechat"]["marketing_cost"].sum()
     # doubling the marketing budget adds exactly the channel's marketing cost once more
@@ -116,8 +115,8 @@ def test_what_if_with_rules(demo_allocation) -> None:
     rules = default_rules()
     rules["categories"]["travel"] = []
     w = what_if(demo_allocation, rules=rules, n_boot=50)
-    base = cac(demo_allocation, n_boot=50)
-    assert (w["cac"]["cac"].to_numpy() < base["cac"].to_numpy()).all()
+    base = cac(demo_allocation, n_boot=50).table
+    assert (w.table["cac"].to_numpy() < base["cac"].to_numpy()).all()
 
 
 @pytest.mark.slow
@@ -129,7 +128,7 @@ def test_interval_coverage_over_seeds() -> None:
     hits = total = 0
     for seed in range(1, 5):
         data, truth = simulate(preset="demo", seed=seed)
-        c = cac(allocate_costs(data), n_boot=300, seed=seed).set_index("channel")
+        c = cac(allocate_costs(data), n_boot=300, seed=seed).table.set_index("channel")
         t = truth.channel_cac
         est = c.reindex(t.index)
         hits += int(((est["cac_low"] <= t["cac"]) & (t["cac"] <= est["cac_high"])).sum())

@@ -18,17 +18,17 @@ def test_initial_result_matches_cac(state, demo_allocation) -> None:
 
     r = state.result
     assert r is not None and state.error == ""
-    base = cac(demo_allocation, n_boot=100)
-    assert r.cac["cac"].tolist() == pytest.approx(base["cac"].tolist())
-    assert (r.cac["budget_factor"] == 1.0).all()
+    base = cac(demo_allocation, n_boot=100).table
+    assert r.table["cac"].tolist() == pytest.approx(base["cac"].tolist())
+    assert (r.table["budget_factor"] == 1.0).all()
     assert r.total["cac"].iloc[0] == pytest.approx(r.total["cac_base"].iloc[0])
 
 
 def test_budget_slider_changes_only_that_channel(state) -> None:
-    before = state.result.cac.set_index("channel")["cac"]
+    before = state.result.table.set_index("channel")["cac"]
     state.elasticity = 0.5
     state.set_factor("wechat", 2.0)
-    after = state.result.cac.set_index("channel")
+    after = state.result.table.set_index("channel")
     assert state.error == ""
     assert after.loc["wechat", "cac"] > before["wechat"]  # diminishing returns
     others = after.drop(index="wechat")

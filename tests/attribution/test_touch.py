@@ -21,7 +21,7 @@ from salesml.data.bundle import MissingTableError, SalesData
 @pytest.fixture(scope="module")
 def demo_journeys(demo) -> pd.DataFrame:
     data, _ = demo
-    return journeys(data)
+    return journeys(data).table
 
 
 def test_journeys_shape_and_cut(demo, demo_journeys) -> None:
@@ -37,7 +37,7 @@ def test_journeys_shape_and_cut(demo, demo_journeys) -> None:
     # leads of converted customers start their journeys with the lead channel
     first = conv["touches"].str[0]
     assert (first == conv["channel"]).mean() > 0.9
-    leads_only = journeys(data, activity_label=None)
+    leads_only = journeys(data, activity_label=None).table
     assert set(itertools.chain.from_iterable(leads_only["touches"])) <= set(data.leads["channel"])
 
 
@@ -48,7 +48,7 @@ def test_journeys_need_tables(demo) -> None:
 
 
 def test_every_model_sums_to_conversions(demo_journeys) -> None:
-    r = touch_attribution(demo_journeys, list(MODELS))
+    r = touch_attribution(demo_journeys, model=list(MODELS)).table
     total = demo_journeys["converted"].sum()
     sums = r.groupby("model")["conversions"].sum()
     np.testing.assert_allclose(sums.to_numpy(), total, rtol=1e-9)
@@ -141,21 +141,21 @@ def test_markov_hand_computed() -> None:
     re = markov_removal_effects(path_table(df))
     assert re.attrs["p_conversion"] == pytest.approx(0.5)
     assert re["removal_effect"].tolist() == pytest.approx([1.0, 1.0])
-    r = touch_attribution(df, "markov")
+    r = touch_attribution(df, model="markov").table
     assert r["conversions"].tolist() == pytest.approx([0.5, 0.5])
 
 
 def test_markov_is_deterministic_and_orders(demo_journeys) -> None:
-    a = touch_attribution(demo_journeys, "markov", order=2)
-    b = touch_attribution(demo_journeys, "markov", order=2)
+    a = touch_attribution(demo_journeys, model="markov", order=2).table
+    b = touch_attribution(demo_journeys, model="markov", order=2).table
     pd.testing.assert_frame_equal(a, b)
     assert a["model"].iloc[0] == "markov_2"
     with pytest.raises(ValueError, match="order"):
-        touch_attribution(demo_journeys, "markov", order=5)
+        touch_attribution(demo_journeys, model="markov", order=11)
 
 
 def test_shapley_exact_closed_form_and_sampled() -> None:
-    exact = touch_attribution(SMALL, "shapley").set_index("channel")
+    exact = touch_attribution(SMALL, model="shapley").table.set_index("channel")
     # closed form of this game: each journey's conversions split over its distinct channels
     want: dict[str, float] = {}
     for path, c in zip(SMALL["path"], SMALL["conversions"], strict=True):
@@ -165,7 +165,8 @@ def test_shapley_exact_closed_form_and_sampled() -> None:
     for ch, v in want.items():
         assert exact.loc[ch, "conversions"] == pytest.approx(v)
     assert exact["conversions"].sum() == pytest.approx(SMALL["conversions"].sum())
-    sampled = touch_attribution(SMALL, "shapley", max_exact=0, n_samples=3000).set_index("channel")
+    sampled = touch_attribution(SMALL, model="shapley", max_exact=0, n_samples=3000)
+    sampled = sampled.table.set_index("channel")
     assert (sampled["se"] > 0).all()
     z = (sampled["conversions"] - exact["conversions"]).abs() / sampled["se"]
     assert (z < 5).all()
@@ -177,14 +178,14 @@ def test_shapley_many_channels_sampled() -> None:
     chans = [f"c{i:02d}" for i in range(18)]
     paths = [">".join(rng.choice(chans, rng.integers(1, 5))) for _ in range(300)]
     df = pd.DataFrame({"path": paths, "converted": rng.random(300) < 0.3})
-    r = touch_attribution(df, "shapley", n_samples=200)
+    r = touch_attribution(df, model="shapley", n_samples=200).table
     assert r["conversions"].sum() == pytest.approx(df["converted"].sum())
     assert (r["se"] > 0).any()
 
 
 def test_heuristics_by_hand() -> None:
     df = pd.DataFrame({"path": ["a>b>c>d", "b"], "conversions": [10, 2], "nulls": [0, 0]})
-    r = touch_attribution(df, ["first", "last", "linear", "position"])
+    r = touch_attribution(df, model=["first", "last", "linear", "position"]).table
     p = r.pivot(index="channel", columns="model", values="conversions")
     assert p.loc["a", "first"] == 10 and p.loc["d", "last"] == 10
     assert p.loc["b", "linear"] == pytest.approx(2.5 + 2)
@@ -194,20 +195,28 @@ def test_heuristics_by_hand() -> None:
 
 def test_time_decay_needs_times_and_prefers_recent(demo_journeys) -> None:
     with pytest.raises(ValueError, match="times"):
-        touch_attribution(SMALL, "time_decay")
-    short = touch_attribution(demo_journeys, "time_decay", half_life_days=1).set_index("channel")
-    long = touch_attribution(demo_journeys, "time_decay", half_life_days=1000).set_index("channel")
+        touch_attribution(SMALL, model="time_decay")
+    short = touch_attribution(demo_journeys, model="time_decay", half_life_days=1).table
+    long = touch_attribution(demo_journeys, model="time_decay", half_life_days=1000).table
+    short, long = short.set_index("channel"), long.set_index("channel")
     lead_ch = ["online_ads", "wechat", "exhibition", "store_walkin", "referral"]
     assert short.loc[lead_ch, "conversions"].sum() < long.loc[lead_ch, "conversions"].sum()
     with pytest.raises(ValueError, match="unknown model"):
-        touch_attribution(demo_journeys, "magic")
+        touch_attribution(demo_journeys, model="magic")
 
 
-@pytest.mark.parametrize("order", [1, 2, 3])
-def test_markov_sparse_solver_equals_brute_force(order: int, monkeypatch) -> None:
-    import salesml.attribution.touch as touch
-
-    monkeypatch.setattr(touch, "_DENSE_STATES", 0)
-    got = markov_removal_effects(path_table(SMALL), order)["removal_effect"]
+@pytest.mark.parametrize("order", [1, 2, 3, 5])
+@pytest.mark.parametrize("solver", ["dense", "sparse"])
+def test_markov_solvers_equal_brute_force(order: int, solver: str) -> None:
+    got = markov_removal_effects(path_table(SMALL), order, solver=solver)["removal_effect"]
     for ch, v in _brute_markov(SMALL, order).items():
+        assert got[ch] == pytest.approx(v, abs=1e-9)
+
+
+def test_sparse_solver_falls_back_when_krylov_stalls(monkeypatch) -> None:
+    import salesml.attribution.touch.markov as mk
+
+    monkeypatch.setattr(mk, "_KRYLOV_MAXITER", 1)  # force the fixed-point fallback
+    got = markov_removal_effects(path_table(SMALL), 2, solver="sparse")["removal_effect"]
+    for ch, v in _brute_markov(SMALL, 2).items():
         assert got[ch] == pytest.approx(v, abs=1e-9)

@@ -8,50 +8,29 @@ live (``rule_check``); applying it re-allocates the costs once (cached per rule 
 from __future__ import annotations
 
 import copy
+import json
 import os
-from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from traitlets import Dict, Float, Instance, Int, List, Unicode, observe
 
 from salesml.apps.base import AppState, dataset_path
 from salesml.attribution import (
+    DRIVERS,
     Allocation,
     RuleError,
+    WhatIfResult,
     allocate_costs,
     default_rules,
     driver_frame,
     load_rules,
     what_if,
 )
-from salesml.attribution.allocation import DRIVERS
 from salesml.data.bundle import SalesData
 from salesml.data.schema import COST_CATEGORIES
 from salesml.rules.expr import ExpressionError, compile_expr
 
-__all__ = ["CacWhatIfResult", "CacWhatIfState"]
-
-
-@dataclass(frozen=True)
-class CacWhatIfResult:
-    """What one recomputation produced.
-
-    Attributes
-    ----------
-    cac, roi
-        :func:`~salesml.attribution.what_if` tables by channel (with ``cac_base`` /
-        ``roi_base`` and the budget factor).
-    total
-        One-row summary: ``acquired``, ``acquisition_cost``, ``cac``, ``cac_base``.
-    unallocated
-        Unallocated cost by category and reason under the active rules.
-    """
-
-    cac: pd.DataFrame
-    roi: pd.DataFrame
-    total: pd.DataFrame
-    unallocated: pd.DataFrame
+__all__ = ["CacWhatIfState"]
 
 
 class CacWhatIfState(AppState):
@@ -81,7 +60,8 @@ class CacWhatIfState(AppState):
     rules
         The active rule set (defaults until a rule is applied).
     result
-        The latest :class:`CacWhatIfResult`.
+        The latest :class:`~salesml.attribution.WhatIfResult` (``table``: CAC by
+        channel, ``roi``, ``total``, ``unallocated`` under the active rules).
     """
 
     budget = Dict()
@@ -97,7 +77,7 @@ class CacWhatIfState(AppState):
     rule_check = Unicode("")
     rules = Dict()
     n_boot = Int(200)
-    result = Instance(CacWhatIfResult, allow_none=True)
+    result = Instance(WhatIfResult, allow_none=True)
 
     def __init__(
         self, data: SalesData, *, lang: str = "en", n_boot: int = 200, **kwargs: Any
@@ -220,13 +200,11 @@ class CacWhatIfState(AppState):
 
     # ------------------------------------------------------------------ compute
     def _allocation(self) -> Allocation:
-        import json
-
         key = json.dumps(self.rules, sort_keys=True, default=str)
         if key == json.dumps(default_rules(), sort_keys=True, default=str):
             return self._base
         if key not in self._allocs:
-            self._allocs[key] = allocate_costs(self.data, self.rules)
+            self._allocs[key] = allocate_costs(self.data, rules=self.rules)
         return self._allocs[key]
 
     def recompute(self) -> None:
@@ -236,17 +214,6 @@ class CacWhatIfState(AppState):
         with self.computing():
             al = self._allocation()
             shift = {c: f for c, f in self.budget.items() if f != 1.0}
-            res = what_if(al, budget_shift=shift, elasticity=self.elasticity, n_boot=self.n_boot)
-            c = res["cac"]
-            base_acquired = c["acquired"] / c["budget_factor"].pow(self.elasticity)
-            total = pd.DataFrame(
-                {
-                    "acquired": [c["acquired"].sum()],
-                    "acquisition_cost": [c["acquisition_cost"].sum()],
-                    "cac": [c["acquisition_cost"].sum() / c["acquired"].sum()],
-                    "cac_base": [(c["cac_base"] * base_acquired).sum() / base_acquired.sum()],
-                }
-            )
-            self.result = CacWhatIfResult(
-                cac=c, roi=res["roi"], total=total, unallocated=al.unallocated
+            self.result = what_if(
+                al, budget_shift=shift, elasticity=self.elasticity, n_boot=self.n_boot
             )

@@ -9,8 +9,8 @@ import ipywidgets as w
 
 from salesml.apps.cac_whatif.state import CacWhatIfState
 from salesml.apps.widgets import draw_chart, frame_html, linked_text, result_widgets
-from salesml.i18n import label, t
-from salesml.reports.catalog.cac_monthly import MONEY_COLUMNS
+from salesml.attribution import readable_table
+from salesml.i18n import label, money, t
 
 __all__ = ["CacWhatIfView"]
 
@@ -20,8 +20,7 @@ _CAC_COLUMNS = [
     "budget_factor",
     "acquired",
     "cac",
-    "cac_low",
-    "cac_high",
+    "cac_interval",
     "rel_precision",
     "cac_base",
 ]
@@ -31,16 +30,17 @@ _ROI_COLUMNS = [
     "revenue",
     "cost",
     "roi",
-    "roi_low",
-    "roi_high",
+    "roi_interval",
     "roi_base",
 ]
+#: Tables scroll sideways inside the page instead of being cut at the widget's edge.
+_TABLE_LAYOUT = {"overflow": "auto", "max_width": "100%"}
 
 
 def _what_if_figure(result: Any, lang: str) -> Any:
     from salesml.plotting.cac import what_if_chart
 
-    return what_if_chart({"cac": result.cac, "roi": result.roi}, lang=lang)
+    return what_if_chart(result, lang=lang)
 
 
 class CacWhatIfView(w.VBox):
@@ -92,7 +92,7 @@ class CacWhatIfView(w.VBox):
         self.category.add_class("salesml-rule-category")
         w.link((self.category, "value"), (state, "edit_category"))
         self.driver = w.Dropdown(
-            options=state.drivers,
+            options=[(t(f"attribution.driver.{d}", lang), d) for d in state.drivers],
             value=state.edit_driver,
             description=t("cac_whatif.driver", lang),
             style={"description_width": "initial"},
@@ -126,11 +126,11 @@ class CacWhatIfView(w.VBox):
             ]
         )
         self.busy, self.error, self.headline, self.chart = result_widgets(state)
-        self.cac_table = w.HTML()
+        self.cac_table = w.HTML(layout=w.Layout(**_TABLE_LAYOUT))
         self.cac_table.add_class("salesml-cac")
-        self.roi_table = w.HTML()
+        self.roi_table = w.HTML(layout=w.Layout(**_TABLE_LAYOUT))
         self.roi_table.add_class("salesml-roi")
-        self.unallocated = w.HTML()
+        self.unallocated = w.HTML(layout=w.Layout(**_TABLE_LAYOUT))
         controls = w.VBox(
             [
                 w.HTML(f"<h4>{html.escape(t('cac_whatif.budget', lang))}</h4>"),
@@ -182,25 +182,32 @@ class CacWhatIfView(w.VBox):
         lang = self.state.lang
         draw_chart(self.state, self.chart, lambda: _what_if_figure(r, lang))
         tot = r.total.iloc[0]
+        cur = r.currency
         self.headline.value = html.escape(
-            t("cac_whatif.total", lang, cac=tot["cac"], base=tot["cac_base"], n=tot["acquired"])
+            t(
+                "cac_whatif.total",
+                lang,
+                cac=money(tot["cac"], cur),
+                base=money(tot["cac_base"], cur),
+                n=f"{tot['acquired']:,.0f}",
+            )
         )
+        cac = readable_table(r.table, cur)
         self.cac_table.value = frame_html(
-            r.cac[[c for c in _CAC_COLUMNS if c in r.cac]],
+            cac[[c for c in _CAC_COLUMNS if c in cac]],
             lang,
             percent=["rel_precision"],
-            money=MONEY_COLUMNS,
             # after a budget shift acquisitions are model estimates: whole customers
             counts=["acquired"],
             label_values=["channel"],
         )
+        roi = readable_table(r.roi, cur)
         self.roi_table.value = frame_html(
-            r.roi[[c for c in _ROI_COLUMNS if c in r.roi]],
+            roi[[c for c in _ROI_COLUMNS if c in roi]],
             lang,
-            money=MONEY_COLUMNS,
             decimals=2,
             label_values=["channel"],
         )
         self.unallocated.value = frame_html(
-            r.unallocated, lang, money=MONEY_COLUMNS, label_values=["category", "reason"]
+            readable_table(r.unallocated, cur), lang, label_values=["category", "reason"]
         )
