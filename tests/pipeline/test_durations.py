@@ -38,7 +38,7 @@ def test_by_group_and_overall(tiny: SalesData) -> None:
     s = r.summary()
     assert list(s.index) == tiny.stage_order
     assert r.key_findings("en") and r.key_findings("zh")
-    assert "Stage durations" in r._repr_html_()
+    assert "<b>Time in each stage</b>" in r._repr_html_()  # the catalog title
 
 
 def test_period_and_filter(tiny: SalesData) -> None:
@@ -46,10 +46,11 @@ def test_period_and_filter(tiny: SalesData) -> None:
     assert r.overall["stays"].tolist() == [3, 3, 2, 1, 1]
 
 
-def test_needs_stage_history(tiny: SalesData) -> None:
-    no_hist = SalesData({k: v for k, v in tiny.tables.items() if k != "stage_history"})
-    with pytest.raises(MissingTableError, match="stage_history"):
-        stage_durations(no_hist)
+def test_needs_deals(tiny: SalesData) -> None:
+    # without stage history the sales cycle is measured instead (tests/pipeline/test_deals_only.py)
+    no_deals = SalesData({k: v for k, v in tiny.tables.items() if k != "deals"})
+    with pytest.raises(MissingTableError, match="deals"):
+        stage_durations(no_deals)
 
 
 def test_km_matches_plain_quantile_without_censoring() -> None:

@@ -48,7 +48,7 @@ def test_breakpoint_heatmap_marks_planted(demo_data) -> None:
 
 def test_duration_bars(tiny: SalesData) -> None:
     fig = stage_duration_bars(stage_durations(tiny, as_of="2026-03-01"))
-    assert [t.name for t in fig.data] == ["Median", "90th percentile"]
+    assert [t.name for t in fig.data] == ["Median (Kaplan-Meier)", "90th percentile (Kaplan-Meier)"]
     assert fig.data[0].y[0] == pytest.approx(2.0)  # KM median of qualification
     grouped = stage_duration_bars(stage_durations(tiny, by="region"), by_group=True, lang="zh")
     assert {t.name for t in grouped.data} == {"华东", "华南"}
