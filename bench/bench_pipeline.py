@@ -25,8 +25,7 @@ from statsmodels.stats.proportion import proportions_ztest
 
 from salesml.data.bundle import SalesData
 from salesml.data.simulate import simulate
-from salesml.pipeline import funnel, funnel_breakpoints, lead_leakage, stage_durations
-from salesml.pipeline._common import clear_cache
+from salesml.pipeline import clear_cache, funnel, funnel_breakpoints, lead_leakage, stage_durations
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:

@@ -450,7 +450,9 @@ def funnel_breakpoints(
         period=f.period,
         as_of=f.as_of,
         filters=spec,
-        notes=[n for n in f.notes if n.key != "pipeline.note.amount_missing"],  # no amounts
+        notes=[
+            n for n in f.notes if not n.key.startswith("pipeline.note.amount_missing")
+        ],  # no amounts
         by=dims,
         alpha=alpha,
         method=method,

@@ -16,7 +16,7 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.filters import FilterLike, FilterSpec
 from salesml.periods import PeriodLike, as_period
-from salesml.pipeline.findings import Finding, PipelineResult, Term, note, part
+from salesml.pipeline.findings import Finding, PipelineResult, Term, note, part, plural
 from salesml.pipeline.funnel import scope_notes
 from salesml.pipeline.index import (
     NAT,
@@ -403,7 +403,7 @@ def stage_durations(
         if code in codes:
             notes.append(note(f"pipeline.note.{code}"))
     if left_out:
-        notes.append(note("pipeline.note.cycle_left_out", n=left_out))
+        notes.append(note(plural("pipeline.note.cycle_left_out", left_out), n=left_out))
     return DurationResult(
         table=table,
         period=p,

@@ -25,6 +25,7 @@ __all__ = [
     "key_findings",
     "note",
     "part",
+    "plural",
 ]
 
 
@@ -49,6 +50,11 @@ Part = tuple[str, tuple[tuple[str, Any], ...]]
 def part(key: str, **values: Any) -> Part:
     """A sentence fragment: catalog ``key`` and its placeholder values."""
     return key, tuple(values.items())
+
+
+def plural(key: str, n: int) -> str:
+    """``key.one`` for a count of one, else ``key.many`` (the catalog holds both)."""
+    return f"{key}.one" if n == 1 else f"{key}.many"
 
 
 def format_p(p: float) -> str:

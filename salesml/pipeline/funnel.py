@@ -12,7 +12,7 @@ from salesml.data.bundle import SalesData
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import money
 from salesml.periods import PeriodLike, as_period
-from salesml.pipeline.findings import Finding, PipelineResult, Term, note, part
+from salesml.pipeline.findings import Finding, PipelineResult, Term, note, part, plural
 from salesml.pipeline.index import (
     GroupBy,
     cut_as_of,
@@ -234,9 +234,11 @@ class FunnelResult(PipelineResult):
         if n_open == 0 or missing == n_open:
             return []
         amount = money(float(t["open_amount"].sum()), self.currency)
-        parts = [part("pipeline.finding.pipeline_value", amount=amount, n=n_open - missing)]
+        n = n_open - missing
+        parts = [part(plural("pipeline.finding.pipeline_value", n), amount=amount, n=n)]
         if missing:
-            parts.append(part("pipeline.finding.pipeline_value_missing", missing=missing))
+            key = plural("pipeline.finding.pipeline_value_missing", missing)
+            parts.append(part(key, missing=missing))
         parts.append(part("pipeline.finding.end"))
         return [Finding(tuple(parts), weight=80.0, kind="pipeline_value")]
 
@@ -403,7 +405,7 @@ def funnel(
         )
     missing = int(no_amount.sum())
     if missing:
-        notes.append(note("pipeline.note.amount_missing", n=missing))
+        notes.append(note(plural("pipeline.note.amount_missing", missing), n=missing))
     return FunnelResult(
         table=table,
         period=p,

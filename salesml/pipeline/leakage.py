@@ -11,7 +11,7 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.filters import FilterLike, FilterSpec
 from salesml.periods import PeriodLike, as_period
-from salesml.pipeline.findings import Finding, PipelineResult, Term, part
+from salesml.pipeline.findings import Finding, PipelineResult, Term, part, plural
 from salesml.pipeline.index import (
     MISSING,
     NAT,
@@ -127,7 +127,7 @@ class LeakageResult(PipelineResult):
                 Finding(
                     (
                         part(
-                            "pipeline.finding.response",
+                            plural("pipeline.finding.response", int(o["no_response"])),
                             median=float(o["response_median_h"]),
                             p90=float(o["response_p90_h"]),
                             none=int(o["no_response"]),

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from salesml.filters import DIMENSIONS
 from salesml.pipeline import BreakpointResult, DurationResult, FunnelResult
-from salesml.pipeline._common import DIMENSIONS
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 
