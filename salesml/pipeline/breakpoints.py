@@ -399,52 +399,62 @@ def funnel_breakpoints(
     p_ = as_period(period)
     spec = FilterSpec.parse(filters)
     f = funnel(data, by=dims, period=p_, as_of=as_of, filters=spec)
-    t = f.table[f.table["stage"] != WON].reset_index(drop=True)
-    t = t[[*dims, "stage", "step", "decided", "advanced", "conversion", "measurable"]].copy()
+    base_t = f.table[f.table["stage"] != WON].reset_index(drop=True)
     # stages the data cannot measure take no part in the tests
-    live = t.pop("measurable").to_numpy(dtype=bool)
-    n1 = np.where(live, t["decided"].to_numpy(), 0)
-    x1 = np.where(live, t["advanced"].to_numpy(), 0)
-    tot_n = pd.Series(n1).groupby(t["step"].to_numpy()).transform("sum").to_numpy()
-    tot_x = pd.Series(x1).groupby(t["step"].to_numpy()).transform("sum").to_numpy()
-    n2, x2 = tot_n - n1, tot_x - x1
-    t["baseline_decided"] = n2
-    t["baseline_advanced"] = x2
+    live = base_t["measurable"].to_numpy(dtype=bool)
+    step = base_t["step"].to_numpy()
+    conv = base_t["conversion"].to_numpy(dtype=float)
+    n1 = np.where(live, base_t["decided"].to_numpy(), 0)
+    x1 = np.where(live, base_t["advanced"].to_numpy(), 0)
+    n_steps = int(step.max()) + 1 if len(step) else 0
+    n2 = np.bincount(step, n1, n_steps)[step].astype(np.int64) - n1
+    x2 = np.bincount(step, x1, n_steps)[step].astype(np.int64) - x1
     with np.errstate(divide="ignore", invalid="ignore"):
         base = np.where(n2 > 0, x2 / np.maximum(n2, 1), np.nan)
-    t["baseline"] = base
-    t["gap_pp"] = 100.0 * (t["conversion"].to_numpy() - base)
-    t["excess_lost"] = (base - t["conversion"].to_numpy()) * n1
+    gap = 100.0 * (conv - base)
     z, p = two_proportion_ztest(x1, n1, x2, n2)
-    t["z"] = z
-    t["p_value"] = p
-    adj = np.full(len(t), np.nan)
+    adj = np.full(len(base_t), np.nan)
     valid = ~np.isnan(p)
     if valid.any():
         adj[valid] = multipletests(p[valid], alpha=alpha, method=method)[1]
-    t["p_adjusted"] = adj
-    t["significant"] = np.nan_to_num(adj, nan=1.0) < alpha
-    below = (t["significant"] & (t["gap_pp"] < 0)).to_numpy()
+    significant = np.nan_to_num(adj, nan=1.0) < alpha
+    below = significant & (gap < 0)
+    keys = base_t[dims]
     group = pd.factorize(
-        pd.MultiIndex.from_frame(t[dims].astype(object)) if len(dims) > 1 else t[dims[0]]
+        pd.MultiIndex.from_frame(keys.astype(object)) if len(dims) > 1 else keys[dims[0]]
     )[0]
     expected, z_stage, p_stage = stage_interaction_z(
-        group, t["step"].to_numpy(), x1, n1, also=below, alpha=alpha, method=method
+        group, step, x1, n1, also=below, alpha=alpha, method=method
     )
-    t["expected"] = expected
-    t["stage_gap_pp"] = 100.0 * (t["conversion"].to_numpy() - expected)
-    t["z_stage"] = z_stage
-    t["p_stage_adjusted"] = p_stage
-    t["stage_significant"] = np.nan_to_num(p_stage, nan=1.0) < alpha
-    t["breakpoint"] = below & t["stage_significant"].to_numpy() & (np.nan_to_num(z_stage) < 0)
+    stage_significant = np.nan_to_num(p_stage, nan=1.0) < alpha
+    breakpoint = below & stage_significant & (np.nan_to_num(z_stage) < 0)
+    stage_gap = 100.0 * (conv - expected)
+    columns = {
+        "decided": base_t["decided"].to_numpy(),
+        "advanced": base_t["advanced"].to_numpy(),
+        "conversion": conv,
+        "baseline_decided": n2,
+        "baseline_advanced": x2,
+        "baseline": base,
+        "gap_pp": gap,
+        "excess_lost": (base - conv) * n1,
+        "z": z,
+        "p_value": p,
+        "p_adjusted": adj,
+        "significant": significant,
+        "expected": expected,
+        "stage_gap_pp": stage_gap,
+        "z_stage": z_stage,
+        "p_stage_adjusted": p_stage,
+        "stage_significant": stage_significant,
+        "breakpoint": breakpoint,
+    }
     order = np.lexsort(
-        (
-            np.nan_to_num(adj, nan=2.0),
-            np.where(t["breakpoint"], t["stage_gap_pp"].to_numpy(), 0.0),
-            ~t["breakpoint"].to_numpy(),
-        )
+        (np.nan_to_num(adj, nan=2.0), np.where(breakpoint, stage_gap, 0.0), ~breakpoint)
     )
-    t = t.iloc[order].reset_index(drop=True)
+    head = base_t[[*dims, "stage", "step"]].iloc[order].reset_index(drop=True)
+    rest = pd.DataFrame({k: v[order] for k, v in columns.items()}, index=head.index)
+    t = pd.concat([head, rest], axis=1)
     return BreakpointResult(
         table=t,
         period=f.period,

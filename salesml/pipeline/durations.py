@@ -260,21 +260,6 @@ def _summarise(
     c, d, e, start, size = _sorted_cells(cell, days, ended, n_cells)
     plain = linear_quantiles(c[e], d[e], (0.5, 0.9), n_cells, presorted=True)
     km = _km_sorted(c, d, e, start, size, (0.5, 0.9), n_cells)
-    keys = sel.keys if grouped else pd.DataFrame(index=[0])
-    if len(keys.columns):
-        out = keys.loc[keys.index.repeat(n_stages)].reset_index(drop=True)
-    else:
-        out = pd.DataFrame(index=range(n_cells))
-    out["stage"] = pd.array(np.tile(np.asarray(order, dtype=object), n_groups), dtype="str")
-    out["step"] = np.tile(np.arange(n_stages), n_groups)
-    out["stays"] = n_stays
-    out["completed"] = n_done
-    out["open"] = n_stays - n_done
-    out["median_days"] = plain[:, 0]
-    out["p90_days"] = plain[:, 1]
-    out["mean_days"] = mean
-    out["km_median_days"] = km[:, 0]
-    out["km_p90_days"] = km[:, 1]
     note_code = np.select(
         [
             n_stays == 0,
@@ -285,7 +270,25 @@ def _summarise(
         ["no_stays", "no_completed_stays", "median_still_open", "p90_still_open"],
         default="",
     )
-    out["note"] = pd.array(np.where(note_code == "", None, note_code), dtype="str")
+    columns = {
+        "stage": pd.array(np.tile(np.asarray(order, dtype=object), n_groups), dtype="str"),
+        "step": np.tile(np.arange(n_stages), n_groups),
+        "stays": n_stays,
+        "completed": n_done,
+        "open": n_stays - n_done,
+        "median_days": plain[:, 0],
+        "p90_days": plain[:, 1],
+        "mean_days": mean,
+        "km_median_days": km[:, 0],
+        "km_p90_days": km[:, 1],
+        "note": pd.array(np.where(note_code == "", None, note_code), dtype="str"),
+    }
+    keys = sel.keys if grouped else pd.DataFrame(index=[0])
+    if len(keys.columns):
+        rep = keys.loc[keys.index.repeat(n_stages)].reset_index(drop=True)
+        out = pd.concat([rep, pd.DataFrame(columns, index=rep.index)], axis=1)
+    else:
+        out = pd.DataFrame(columns, index=pd.RangeIndex(n_cells))
     out.attrs["longest_completed"] = float(d[e].max()) if e.any() else np.nan
     return out
 

@@ -276,25 +276,26 @@ def _table_from_counts(
     cum = np.cumprod(np.where(np.isnan(factor), 1.0, factor), axis=1)
     cum = np.where(undecided & (cum > 0), np.nan, cum)
     cum[:, -1] = np.nan
-    out = (
-        keys.loc[keys.index.repeat(width)].reset_index(drop=True)
-        if len(keys.columns)
-        else (pd.DataFrame(index=range(n_groups * width)))
-    )
-    out["stage"] = np.tile(np.asarray(steps, dtype=object), n_groups)
-    out["stage"] = out["stage"].astype("str")
-    out["step"] = np.tile(np.arange(width), n_groups)
-    out["reached"] = reached.ravel()
-    out["open_here"] = open_at.ravel()
-    out["lost_here"] = lost_at.ravel()
-    out["decided"] = decided.ravel()
-    out["advanced"] = advanced.ravel()
-    out["conversion"] = conv.ravel()
-    out["measurable"] = np.tile(measurable, n_groups)
-    out["cum_conversion"] = cum.ravel()
-    out["share_of_first"] = share.ravel()
-    out["open_amount"] = np.asarray(open_amount, dtype=np.float64).ravel()
-    out["open_no_amount"] = np.asarray(open_no_amount, dtype=np.int64).ravel()
+    columns = {
+        "stage": pd.array(np.tile(np.asarray(steps, dtype=object), n_groups), dtype="str"),
+        "step": np.tile(np.arange(width), n_groups),
+        "reached": reached.ravel(),
+        "open_here": open_at.ravel(),
+        "lost_here": lost_at.ravel(),
+        "decided": decided.ravel(),
+        "advanced": advanced.ravel(),
+        "conversion": conv.ravel(),
+        "measurable": np.tile(measurable, n_groups),
+        "cum_conversion": cum.ravel(),
+        "share_of_first": share.ravel(),
+        "open_amount": np.asarray(open_amount, dtype=np.float64).ravel(),
+        "open_no_amount": np.asarray(open_no_amount, dtype=np.int64).ravel(),
+    }
+    if len(keys.columns):
+        rep = keys.loc[keys.index.repeat(width)].reset_index(drop=True)
+        out = pd.concat([rep, pd.DataFrame(columns, index=rep.index)], axis=1)
+    else:
+        out = pd.DataFrame(columns, index=pd.RangeIndex(n_groups * width))
     return out
 
 
