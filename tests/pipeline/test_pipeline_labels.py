@@ -137,3 +137,16 @@ def test_figures_use_catalog_words_in_both_languages(demo_data) -> None:
     zh_bars = stage_duration_bars(d, lang="zh")
     assert [t.name for t in zh_bars.data] == ["中位数(KM)", "90分位(KM)"]
     assert zh_bars.layout.yaxis.title.text == "天数"
+
+
+def test_every_column_a_result_shows_has_both_names(tiny: SalesData, crm: SalesData) -> None:
+    results = [*_results(tiny), *_results(crm, leads=False)]
+    cols: set[str] = set()
+    for r in results:
+        cols |= set(map(str, r.table.columns)) | set(map(str, r.summary().columns))
+    cols |= set(results[3].reasons.columns) | set(results[3].overview.columns)
+    cols -= set(tiny.stage_order) | set(crm.stage_order)  # stage columns: stage labels
+    missing = sorted(c for c in cols if not has_label(f"value.{c}"))
+    assert missing == []
+    for stage in [*tiny.stage_order, *crm.stage_order, "won", "created_to_closed"]:
+        assert has_label(f"value.{stage}"), stage
