@@ -35,7 +35,6 @@ from salesml.filters import DIMENSIONS, FilterSpec, region_column
 from salesml.periods import Period
 
 __all__ = [
-    "DIMENSIONS",
     "MISSING",
     "NAT",
     "PIPELINE_TABLES",
@@ -53,7 +52,6 @@ __all__ = [
     "lookup_rows",
     "normalise_by",
     "region_source",
-    "require_columns",
     "resolve_dimension",
     "select_deals",
     "stage_codes",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.data.checks import require_columns
 from salesml.filters import FilterLike, FilterSpec
 from salesml.periods import PeriodLike, as_period
 from salesml.pipeline.findings import Finding, PipelineResult, Term, part, plural
@@ -18,7 +19,6 @@ from salesml.pipeline.index import (
     cut_as_of,
     datetimes_ns,
     linear_quantiles,
-    require_columns,
     to_ns,
 )
 
