@@ -64,13 +64,13 @@ def in_process(folder: Path, period: str) -> dict[str, float]:
     """
     from salesml.data.io import load_dataset
     from salesml.pipeline import (
+        clear_cache,
         funnel,
         funnel_breakpoints,
         key_findings,
         lead_leakage,
         stage_durations,
     )
-    from salesml.pipeline._common import clear_cache
     from salesml.plotting.pipeline import (
         breakpoint_heatmap,
         funnel_chart,

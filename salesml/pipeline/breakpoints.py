@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -11,11 +11,11 @@ from scipy.stats import norm
 from statsmodels.stats.multitest import multipletests
 
 from salesml.data.bundle import SalesData
-from salesml.i18n import label
-from salesml.periods import PeriodLike
-from salesml.pipeline._common import Filters, GroupBy, normalise_by
-from salesml.pipeline.findings import Finding
+from salesml.filters import FilterLike, FilterSpec
+from salesml.periods import PeriodLike, as_period
+from salesml.pipeline.findings import Finding, PipelineResult, Term, format_p, part
 from salesml.pipeline.funnel import WON, FunnelResult, funnel
+from salesml.pipeline.index import GroupBy, normalise_by
 
 __all__ = ["BreakpointResult", "funnel_breakpoints", "stage_interaction_z", "two_proportion_ztest"]
 
@@ -197,8 +197,8 @@ def stage_interaction_z(
     return expected, z, p_adj
 
 
-@dataclass
-class BreakpointResult:
+@dataclass(kw_only=True)
+class BreakpointResult(PipelineResult):
     """Per group and stage: conversion against the rest of the organisation.
 
     Attributes
@@ -210,7 +210,8 @@ class BreakpointResult:
 
         - the ``by`` dimension(s), ``stage``, ``step``;
         - ``decided``, ``advanced``, ``conversion``: the group's decided deals at this
-          stage, those that got past it, and their ratio (see :func:`funnel`);
+          stage, those that got past it, and their ratio (see :func:`funnel`; NaN and
+          untested where the funnel marks the stage not measurable);
         - ``baseline_decided``, ``baseline_advanced``, ``baseline``: the same for all
           other groups together (the organisation without this group);
         - ``gap_pp``: ``conversion - baseline`` in percentage points (negative = worse);
@@ -238,12 +239,18 @@ class BreakpointResult:
         The underlying per-group :class:`FunnelResult`.
     """
 
-    table: pd.DataFrame
-    by: list[str]
-    alpha: float
-    method: str
-    n_tests: int
-    funnel: FunnelResult
+    title_key: ClassVar[str] = "pipeline.title.breakpoints"
+
+    by: list[str] = field(default_factory=list)
+    alpha: float = 0.05
+    method: str = "fdr_bh"
+    n_tests: int = 0
+    funnel: FunnelResult | None = None
+
+    @property
+    def stage_order(self) -> list[str]:
+        """The stages, first to last."""
+        return self.funnel.stage_order if self.funnel is not None else []
 
     @property
     def breakpoints(self) -> pd.DataFrame:
@@ -255,7 +262,7 @@ class BreakpointResult:
         t = self.table
         idx = self.by[0] if len(self.by) == 1 else self.by
         m = t.pivot_table(index=idx, columns="stage", values="gap_pp", sort=True, dropna=False)
-        m = m.reindex(columns=self.funnel.stage_order)
+        m = m.reindex(columns=self.stage_order)
         m.columns.name = None
         return m
 
@@ -270,45 +277,39 @@ class BreakpointResult:
         out.extend(self._weak_group_findings())
         return out
 
-    def _who(self, row: pd.Series, lang: str) -> str:
-        return " / ".join(label(row[d], lang) for d in self.by)
+    def _who(self, row: pd.Series) -> Term:
+        return Term(tuple(row[d] for d in self.by))
 
     def _breakpoint_findings(self) -> list[Finding]:
         b = self.breakpoints
-        dims = " / ".join(label(d) for d in self.by)
-        dims_zh = " / ".join(label(d, "zh") for d in self.by)
         if not len(b):
             return [
                 Finding(
-                    en=f"No {dims} has a stage where its funnel breaks against the rest.",
-                    zh=f"没有哪个{dims_zh}在某一阶段出现明显的转化断点。",
+                    (part("pipeline.finding.no_breakpoint", dims=Term(tuple(self.by))),),
                     weight=50.0,
                     kind="breakpoint",
                 )
             ]
         r = b.iloc[0]
-        who, who_zh = self._who(r, "en"), self._who(r, "zh")
-        st = str(r["stage"])
         more = len(b) - 1
-        en_more = f" ({more} more breakpoint{'s' if more != 1 else ''} flagged)" if more else ""
-        zh_more = f"（另有 {more} 处断点）" if more else ""
-        return [
-            Finding(
-                en=(
-                    f"Breakpoint: {who} converts {r['conversion']:.0%} at {label(st)} against "
-                    f"{r['baseline']:.0%} elsewhere ({r['gap_pp']:+.1f} points, adjusted "
-                    f"p = {r['p_adjusted']:.2g}), about {r['excess_lost']:.0f} deals lost beyond "
-                    f"the baseline{en_more}."
-                ),
-                zh=(
-                    f"断点：{who_zh}在{label(st, 'zh')}阶段转化率 {r['conversion']:.0%}，其余组织为 "
-                    f"{r['baseline']:.0%}（差 {r['gap_pp']:+.1f} 个百分点，校正后 p = "
-                    f"{r['p_adjusted']:.2g}），比基准多流失约 {r['excess_lost']:.0f} 个商机{zh_more}。"
-                ),
-                weight=1000.0 + float(r["excess_lost"]),
-                kind="breakpoint",
+        parts = [
+            part(
+                "pipeline.finding.breakpoint",
+                who=self._who(r),
+                stage=Term.of(r["stage"]),
+                conversion=float(r["conversion"]),
+                baseline=float(r["baseline"]),
+                gap=float(r["gap_pp"]),
+                p=format_p(float(r["p_adjusted"])),
+                excess=float(r["excess_lost"]),
             )
         ]
+        if more == 1:
+            parts.append(part("pipeline.finding.breakpoint_more_one"))
+        elif more > 1:
+            parts.append(part("pipeline.finding.breakpoint_more_many", n=more))
+        parts.append(part("pipeline.finding.end"))
+        return [Finding(tuple(parts), weight=1000.0 + float(r["excess_lost"]), kind="breakpoint")]
 
     def _weak_group_findings(self) -> list[Finding]:
         """Groups significantly below the rest at three or more stages (not one break)."""
@@ -320,58 +321,32 @@ class BreakpointResult:
         weak = counts[counts >= 3]
         if not len(weak):
             return []
-        key = weak.sort_values(ascending=False).index[0]
+        key = weak.sort_values(ascending=False, kind="stable").index[0]
         key = key if isinstance(key, tuple) else (key,)
-        row = pd.Series(dict(zip(self.by, key, strict=True)))
-        n_stages = len(self.funnel.stage_order)
-        k = int(weak.iloc[0]) if len(weak) == 1 else int(weak.max())
+        n_measured = int(t.loc[t["conversion"].notna(), "step"].nunique())
         return [
             Finding(
-                en=(
-                    f"{self._who(row, 'en')} converts below the rest of the organisation at "
-                    f"{k} of {n_stages} stages: a general weakness rather than one broken stage."
-                ),
-                zh=(
-                    f"{self._who(row, 'zh')}在 {n_stages} 个阶段中有 {k} 个阶段的转化率显著低于"
-                    f"其余组织：属于整体偏弱，而非单一阶段断点。"
+                (
+                    part(
+                        "pipeline.finding.weak_group",
+                        who=Term(tuple(key)),
+                        k=int(weak.max()),
+                        n=n_measured,
+                    ),
                 ),
                 weight=250.0,
                 kind="weak_group",
             )
         ]
 
-    def key_findings(self, lang: str = "en", n: int = 3) -> list[str]:
-        """The ``n`` most important findings of this result as sentences in ``lang``."""
-        from salesml.pipeline.findings import key_findings
-
-        return key_findings(self, lang=lang, n=n)
-
-    def _repr_html_(self) -> str:
-        head = (
-            f"<b>Funnel breakpoints</b> by {html.escape(', '.join(self.by))} · "
-            f"{self.n_tests} tests · {html.escape(self.method)} at α = {self.alpha:g} · "
-            f"{int(self.table['breakpoint'].sum())} breakpoint(s)"
-        )
-        cols = [
-            *self.by,
-            "stage",
-            "conversion",
-            "baseline",
-            "gap_pp",
-            "p_adjusted",
-            "stage_gap_pp",
-            "breakpoint",
-        ]
-        body = self.table[cols].head(10).to_html(index=False, float_format=lambda x: f"{x:.3g}")
-        return f"<div>{head}{body}</div>"
-
 
 def funnel_breakpoints(
     data: SalesData,
     *,
-    by: GroupBy = "region",
     period: PeriodLike = None,
-    filters: Filters = None,
+    as_of: str | pd.Timestamp | None = None,
+    filters: FilterLike = None,
+    by: GroupBy = "region",
     alpha: float = 0.05,
     method: str = "fdr_bh",
 ) -> BreakpointResult:
@@ -388,17 +363,20 @@ def funnel_breakpoints(
     group + stage logit model without interaction, refitted with flagged cells set
     apart; see :func:`stage_interaction_z`). This separates a funnel that breaks at
     one stage from a group that is uniformly weaker (whose gaps show up as
-    ``significant`` at every stage, without ``breakpoint``).
+    ``significant`` at every stage, without ``breakpoint``). A stage whose conversion
+    the data cannot measure (see :class:`FunnelResult` ``measurable``) is not tested.
 
     Parameters
     ----------
     data
         The dataset (``deals``; ``stage_history`` when present; ``customers`` /
         ``reps`` for their dimensions).
+    period, as_of, filters
+        Cohort period on ``deals.created_at``, the data cut and the filters, as in
+        :func:`~salesml.pipeline.funnel`.
     by
-        Dimension(s) to compare (default ``region``); the same choices as ``funnel``.
-    period, filters
-        Cohort period on ``deals.created_at`` and equality filters, as in ``funnel``.
+        Dimension(s) to compare (default ``region``: the customer's or the owner's, as
+        ``dataset.yaml`` declares); the same choices as ``funnel``.
     alpha
         Family-wise (or false-discovery) level for the ``significant`` flag.
     method
@@ -418,51 +396,76 @@ def funnel_breakpoints(
     dims = normalise_by(by)
     if not dims:
         raise ValueError("funnel_breakpoints compares groups: give `by` (for example 'region')")
-    f = funnel(data, by=dims, period=period, filters=filters)
-    t = f.table[f.table["stage"] != WON].reset_index(drop=True)
-    t = t[[*dims, "stage", "step", "decided", "advanced", "conversion"]].copy()
-    tot_n = t.groupby("step")["decided"].transform("sum").to_numpy()
-    tot_x = t.groupby("step")["advanced"].transform("sum").to_numpy()
-    n1 = t["decided"].to_numpy()
-    x1 = t["advanced"].to_numpy()
-    n2, x2 = tot_n - n1, tot_x - x1
-    t["baseline_decided"] = n2
-    t["baseline_advanced"] = x2
+    p_ = as_period(period)
+    spec = FilterSpec.parse(filters)
+    f = funnel(data, by=dims, period=p_, as_of=as_of, filters=spec)
+    base_t = f.table[f.table["stage"] != WON].reset_index(drop=True)
+    # stages the data cannot measure take no part in the tests
+    live = base_t["measurable"].to_numpy(dtype=bool)
+    step = base_t["step"].to_numpy()
+    conv = base_t["conversion"].to_numpy(dtype=float)
+    n1 = np.where(live, base_t["decided"].to_numpy(), 0)
+    x1 = np.where(live, base_t["advanced"].to_numpy(), 0)
+    n_steps = int(step.max()) + 1 if len(step) else 0
+    n2 = np.bincount(step, n1, n_steps)[step].astype(np.int64) - n1
+    x2 = np.bincount(step, x1, n_steps)[step].astype(np.int64) - x1
     with np.errstate(divide="ignore", invalid="ignore"):
         base = np.where(n2 > 0, x2 / np.maximum(n2, 1), np.nan)
-    t["baseline"] = base
-    t["gap_pp"] = 100.0 * (t["conversion"].to_numpy() - base)
-    t["excess_lost"] = (base - t["conversion"].to_numpy()) * n1
+    gap = 100.0 * (conv - base)
     z, p = two_proportion_ztest(x1, n1, x2, n2)
-    t["z"] = z
-    t["p_value"] = p
-    adj = np.full(len(t), np.nan)
+    adj = np.full(len(base_t), np.nan)
     valid = ~np.isnan(p)
     if valid.any():
         adj[valid] = multipletests(p[valid], alpha=alpha, method=method)[1]
-    t["p_adjusted"] = adj
-    t["significant"] = np.nan_to_num(adj, nan=1.0) < alpha
-    below = (t["significant"] & (t["gap_pp"] < 0)).to_numpy()
+    significant = np.nan_to_num(adj, nan=1.0) < alpha
+    below = significant & (gap < 0)
+    keys = base_t[dims]
     group = pd.factorize(
-        pd.MultiIndex.from_frame(t[dims].astype(object)) if len(dims) > 1 else t[dims[0]]
+        pd.MultiIndex.from_frame(keys.astype(object)) if len(dims) > 1 else keys[dims[0]]
     )[0]
     expected, z_stage, p_stage = stage_interaction_z(
-        group, t["step"].to_numpy(), x1, n1, also=below, alpha=alpha, method=method
+        group, step, x1, n1, also=below, alpha=alpha, method=method
     )
-    t["expected"] = expected
-    t["stage_gap_pp"] = 100.0 * (t["conversion"].to_numpy() - expected)
-    t["z_stage"] = z_stage
-    t["p_stage_adjusted"] = p_stage
-    t["stage_significant"] = np.nan_to_num(p_stage, nan=1.0) < alpha
-    t["breakpoint"] = below & t["stage_significant"].to_numpy() & (np.nan_to_num(z_stage) < 0)
+    stage_significant = np.nan_to_num(p_stage, nan=1.0) < alpha
+    breakpoint = below & stage_significant & (np.nan_to_num(z_stage) < 0)
+    stage_gap = 100.0 * (conv - expected)
+    columns = {
+        "decided": base_t["decided"].to_numpy(),
+        "advanced": base_t["advanced"].to_numpy(),
+        "conversion": conv,
+        "baseline_decided": n2,
+        "baseline_advanced": x2,
+        "baseline": base,
+        "gap_pp": gap,
+        "excess_lost": (base - conv) * n1,
+        "z": z,
+        "p_value": p,
+        "p_adjusted": adj,
+        "significant": significant,
+        "expected": expected,
+        "stage_gap_pp": stage_gap,
+        "z_stage": z_stage,
+        "p_stage_adjusted": p_stage,
+        "stage_significant": stage_significant,
+        "breakpoint": breakpoint,
+    }
     order = np.lexsort(
-        (
-            np.nan_to_num(adj, nan=2.0),
-            np.where(t["breakpoint"], t["stage_gap_pp"].to_numpy(), 0.0),
-            ~t["breakpoint"].to_numpy(),
-        )
+        (np.nan_to_num(adj, nan=2.0), np.where(breakpoint, stage_gap, 0.0), ~breakpoint)
     )
-    t = t.iloc[order].reset_index(drop=True)
+    head = base_t[[*dims, "stage", "step"]].iloc[order].reset_index(drop=True)
+    rest = pd.DataFrame({k: v[order] for k, v in columns.items()}, index=head.index)
+    t = pd.concat([head, rest], axis=1)
     return BreakpointResult(
-        table=t, by=dims, alpha=alpha, method=method, n_tests=int(valid.sum()), funnel=f
+        table=t,
+        period=f.period,
+        as_of=f.as_of,
+        filters=spec,
+        notes=[
+            n for n in f.notes if not n.key.startswith("pipeline.note.amount_missing")
+        ],  # no amounts
+        by=dims,
+        alpha=alpha,
+        method=method,
+        n_tests=int(valid.sum()),
+        funnel=f,
     )

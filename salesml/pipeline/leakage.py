@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
-from salesml.i18n import label
-from salesml.periods import PeriodLike, parse_period, period_label
-from salesml.pipeline._common import (
-    _NAT,
-    Filters,
+from salesml.data.checks import require_columns
+from salesml.filters import FilterLike, FilterSpec
+from salesml.periods import PeriodLike, as_period
+from salesml.pipeline.findings import Finding, PipelineResult, Term, part, plural
+from salesml.pipeline.index import (
+    MISSING,
+    NAT,
+    cut_as_of,
     datetimes_ns,
     linear_quantiles,
-    require_columns,
+    to_ns,
 )
-from salesml.pipeline.findings import Finding
 
 __all__ = ["UNEXPLAINED", "LeakageResult", "lead_leakage"]
 
@@ -38,12 +40,14 @@ def _response_stats(hours: np.ndarray) -> dict[str, float]:
     }
 
 
-@dataclass
-class LeakageResult:
+@dataclass(kw_only=True)
+class LeakageResult(PipelineResult):
     """Where leads leak out of the top of the funnel.
 
     Attributes
     ----------
+    table
+        The ``overview`` columns per lead ``channel`` (one row each, most leads first).
     overview
         One-row frame for the whole selection: ``leads``, ``open``, ``converted``,
         ``lost``, ``lost_with_reason``, ``lost_unexplained``, ``unexplained_share``
@@ -54,14 +58,12 @@ class LeakageResult:
     reasons
         Lost-lead reasons ranked by count: ``reason``, ``lost``, ``share_of_lost``,
         ``recorded`` (``False`` for the ``"(unexplained)"`` row of leads lost without a reason).
-    table
-        The ``overview`` columns per lead ``channel`` (one row each, most leads first).
     """
 
-    overview: pd.DataFrame
-    reasons: pd.DataFrame
-    table: pd.DataFrame
-    period_text: str = "all"
+    title_key: ClassVar[str] = "pipeline.title.leakage"
+
+    overview: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reasons: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def by_channel(self) -> pd.DataFrame:
@@ -82,31 +84,40 @@ class LeakageResult:
         o = self.overview.iloc[0]
         out: list[Finding] = []
         if o["lost"] > 0:
-            top = self.reasons[self.reasons["recorded"]]
-            top_en = top_zh = ""
-            if len(top):
-                r = top.iloc[0]
-                top_en = f"; the top recorded reason is {r['reason']} ({r['share_of_lost']:.0%})"
-                top_zh = f"；有记录的首要原因是「{label(r['reason'], 'zh')}」（{r['share_of_lost']:.0%}）"
+            parts = [
+                part(
+                    "pipeline.finding.lead_loss",
+                    lost=int(o["lost"]),
+                    share=float(o["unexplained_share"]),
+                    unexplained=int(o["lost_unexplained"]),
+                )
+            ]
             worst = self.table[self.table["lost"] >= 20].sort_values(
-                "unexplained_share", ascending=False
+                "unexplained_share", ascending=False, kind="stable"
             )
-            ch_en = ch_zh = ""
             if len(worst) > 1:
                 w = worst.iloc[0]
-                ch_en = f"; worst channel {w['channel']} ({w['unexplained_share']:.0%})"
-                ch_zh = f"；最差渠道为{label(w['channel'], 'zh')}（{w['unexplained_share']:.0%}）"
+                parts.append(
+                    part(
+                        "pipeline.finding.lead_loss_channel",
+                        channel=Term.of(w["channel"]),
+                        share=float(w["unexplained_share"]),
+                    )
+                )
+            top = self.reasons[self.reasons["recorded"]]
+            if len(top):
+                r = top.iloc[0]
+                parts.append(
+                    part(
+                        "pipeline.finding.lead_loss_reason",
+                        reason=Term.of(r["reason"]),
+                        share=float(r["share_of_lost"]),
+                    )
+                )
+            parts.append(part("pipeline.finding.end"))
             out.append(
                 Finding(
-                    en=(
-                        f"{int(o['lost']):,} leads were lost and {o['unexplained_share']:.0%} of "
-                        f"them ({int(o['lost_unexplained']):,}) have no recorded reason"
-                        f"{ch_en}{top_en}."
-                    ),
-                    zh=(
-                        f"共流失 {int(o['lost']):,} 条线索，其中 {o['unexplained_share']:.0%}"
-                        f"（{int(o['lost_unexplained']):,} 条）没有记录原因{ch_zh}{top_zh}。"
-                    ),
+                    tuple(parts),
                     weight=400.0 + 200.0 * float(o["unexplained_share"]),
                     kind="lead_loss",
                 )
@@ -114,38 +125,19 @@ class LeakageResult:
         if o["responded"] > 0:
             out.append(
                 Finding(
-                    en=(
-                        f"Leads wait {o['response_median_h']:.1f} h (median) for a first response;"
-                        f" one in ten waits more than {o['response_p90_h']:.1f} h"
-                        f" and {int(o['no_response']):,} never got one."
-                    ),
-                    zh=(
-                        f"线索首次响应时间中位数为 {o['response_median_h']:.1f} 小时；"
-                        f"十分之一的线索等待超过 {o['response_p90_h']:.1f} 小时，"
-                        f"{int(o['no_response']):,} 条从未得到响应。"
+                    (
+                        part(
+                            plural("pipeline.finding.response", int(o["no_response"])),
+                            median=float(o["response_median_h"]),
+                            p90=float(o["response_p90_h"]),
+                            none=int(o["no_response"]),
+                        ),
                     ),
                     weight=150.0,
                     kind="response",
                 )
             )
         return out
-
-    def key_findings(self, lang: str = "en", n: int = 3) -> list[str]:
-        """The ``n`` most important findings of this result as sentences in ``lang``."""
-        from salesml.pipeline.findings import key_findings
-
-        return key_findings(self, lang=lang, n=n)
-
-    def _repr_html_(self) -> str:
-        o = self.overview.iloc[0]
-        head = (
-            f"<b>Lead leakage</b> · period {html.escape(self.period_text)} · "
-            f"{int(o['leads']):,} leads, {int(o['lost']):,} lost, "
-            f"{o['unexplained_share']:.1%} without reason · first response median "
-            f"{o['response_median_h']:.1f} h"
-        )
-        body = self.reasons.head(10).to_html(index=False, float_format=lambda x: f"{x:.3f}")
-        return f"<div>{head}{body}</div>"
 
 
 _OVERVIEW_COLUMNS = [
@@ -199,7 +191,8 @@ def lead_leakage(
     data: SalesData,
     *,
     period: PeriodLike = None,
-    filters: Filters = None,
+    as_of: str | pd.Timestamp | None = None,
+    filters: FilterLike = None,
 ) -> LeakageResult:
     """Leads lost with and without a recorded reason, and time to first response.
 
@@ -213,13 +206,17 @@ def lead_leakage(
     data
         The dataset; needs ``leads``.
     period
-        Applied to ``leads.created_at`` (a lead cohort); see
-        :func:`salesml.pipeline.parse_period`.
+        Applied to ``leads.created_at`` (a lead cohort): a
+        :class:`~salesml.periods.Period` or its text.
+    as_of
+        Take the leads as known at this instant (:meth:`SalesData.as_of`: later leads,
+        conversions, losses and responses hidden); ``None``: everything known.
     filters
-        ``{column: value or list}`` on the leads' own columns (``channel``,
-        ``campaign_id``, ``status``, and any extra column the leads carry). Leads have
-        no region or segment until they convert, so customer dimensions are refused
-        rather than silently dropping every unconverted lead.
+        A :class:`~salesml.filters.FilterSpec` or what it parses, on the leads' own
+        columns (``channel``, ``campaign_id``, ``status``, and any extra column the
+        leads carry; a ``where`` expression too). Leads have no region or segment
+        until they convert, so customer dimensions are refused rather than silently
+        dropping every unconverted lead.
 
     Returns
     -------
@@ -233,32 +230,29 @@ def lead_leakage(
     """
     analysis = "lead leakage"
     data.require("leads", analysis=analysis)
-    leads = data.leads
+    p = as_period(period)
+    spec = FilterSpec.parse(filters)
+    view, cut = cut_as_of(data, as_of, ("leads",))
+    leads = view.leads
     require_columns(
         leads,
         "leads",
         ["lead_id", "channel", "created_at", "status", "first_response_at"],
         analysis,
     )
-    if filters:
-        missing = [k for k in filters if k not in leads.columns]
-        if missing:
-            raise ValueError(
-                f"{analysis} cannot filter on {', '.join(map(repr, missing))}: the leads table "
-                f"has no such column (leads carry no region or segment before they convert); "
-                f"filter on one of: {', '.join(map(str, leads.columns))}"
-            )
+    missing = [k for k in spec.names if k not in leads.columns]
+    if missing:
+        raise ValueError(
+            f"{analysis} cannot filter on {', '.join(map(repr, missing))}: the leads table "
+            f"has no such column (leads carry no region or segment before they convert); "
+            f"filter on one of: {', '.join(map(str, leads.columns))}"
+        )
     created_all = datetimes_ns(leads["created_at"], "leads", "created_at", analysis)
     keep = np.ones(len(leads), dtype=bool)
-    bounds = parse_period(period)
-    if bounds is not None:
-        lo, hi = (b.to_datetime64().astype("datetime64[ns]").view(np.int64) for b in bounds)
-        keep &= (created_all >= lo) & (created_all < hi)
-    for col, value in (filters or {}).items():
-        if value is None:
-            continue
-        wanted = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
-        keep &= leads[col].isin(wanted).to_numpy(dtype=bool)
+    if p is not None:
+        keep &= (created_all >= to_ns(p.start)) & (created_all < to_ns(p.end))
+    if spec:
+        keep &= spec.mask(leads, table="leads")
     sel = leads if keep.all() else leads.loc[keep]
     sc, su = pd.factorize(sel["status"])
     spos = pd.Index(["open", "converted", "lost"]).get_indexer(pd.Index(su))
@@ -274,7 +268,7 @@ def lead_leakage(
         blank = np.ones(len(sel), dtype=bool)
     created = datetimes_ns(sel["created_at"], "leads", "created_at", analysis)
     first = datetimes_ns(sel["first_response_at"], "leads", "first_response_at", analysis)
-    responded = first != _NAT
+    responded = first != NAT
     hours = (first - created) / _HOUR
     rh = hours[responded]
 
@@ -300,7 +294,7 @@ def lead_leakage(
     codes, uniq = pd.factorize(sel["channel"], sort=True)
     uniq = pd.Index(uniq).astype(object)
     if (codes < 0).any():
-        uniq = pd.Index([*uniq, "(missing)"], dtype=object)
+        uniq = pd.Index([*uniq, MISSING], dtype=object)
         codes = np.where(codes < 0, len(uniq) - 1, codes)
     n_ch = len(uniq)
     per = _counts_frame(codes, n_ch, status, blank, responded)
@@ -314,5 +308,5 @@ def lead_leakage(
     table = table[["channel", *_OVERVIEW_COLUMNS]]
     table = table.sort_values("leads", ascending=False, kind="stable").reset_index(drop=True)
     return LeakageResult(
-        overview=overview, reasons=reasons, table=table, period_text=period_label(period)
+        table=table, period=p, as_of=cut, filters=spec, overview=overview, reasons=reasons
     )

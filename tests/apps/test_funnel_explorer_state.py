@@ -145,3 +145,44 @@ def test_launch_shows_an_error_box_instead_of_a_blank_app(tmp_path: Path) -> Non
         FunnelExplorerView, FunnelExplorerState.from_dataset, dataset=str(tmp_path / "x"), lang="zh"
     )
     assert "出错了" in box.value and "salesml demo" in box.value
+
+
+def test_deals_only_dataset_with_rep_regions(state_data) -> None:
+    # a CRM export without stage history, whose regions are the reps' sales offices
+    from salesml.apps.funnel_explorer.view import FunnelExplorerView
+    from salesml.data.bundle import SalesData
+    from salesml.data.config import DatasetConfig
+
+    config = DatasetConfig.from_dict(
+        {"stage_order": state_data.stage_order, "region_source": "rep", "currency": "USD"}
+    )
+    tables = {t: state_data[t] for t in ("deals", "reps", "customers")}
+    data = SalesData(tables, config)
+    s = FunnelExplorerState(data)
+    assert s.regions == sorted(state_data.reps["region"].unique())
+    assert s.result.durations.method == "cycle"
+    assert list(s.result.durations.overall["stage"]) == ["created_to_closed"]
+    region = s.regions[0]
+    s.region = region
+    owned = state_data.reps.loc[state_data.reps["region"] == region, "rep_id"]
+    assert s.result.funnel.n_deals == int(state_data.deals["rep_id"].isin(owned).sum())
+    assert set(s.result.breakpoint_rows["region"]) == {region}
+    view = FunnelExplorerView(s)
+    assert "owning rep" in view.notes.value and "no stage history" in view.notes.value
+    assert "Created to closed" in view.durations.value
+    assert s.error == ""
+
+
+def test_controls_become_one_period_and_one_filter_spec(state: FunnelExplorerState) -> None:
+    from salesml.filters import FilterSpec
+    from salesml.periods import Period
+
+    with state.hold_trait_notifications():
+        state.region = "华东"
+        state.period = "2026-Q2"
+    assert state.period_value == Period.parse("2026-Q2")
+    assert state.filters == FilterSpec.parse({"region": "华东"})
+    r = state.result
+    assert r.funnel.period == state.period_value and r.durations.period == state.period_value
+    assert r.funnel.filters == state.filters
+    assert r.breakpoints.filters == FilterSpec()  # the comparison spans every region

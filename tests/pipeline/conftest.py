@@ -124,3 +124,117 @@ def build_tiny() -> SalesData:
 def tiny() -> SalesData:
     """The hand-built six-deal dataset of :func:`build_tiny`."""
     return build_tiny()
+
+
+# A deals-only dataset shaped like a public CRM sample export after `salesml import`:
+# opportunities with a deal_stage of Prospecting / Engaging / Won / Lost, agents in three
+# regional offices (English names), accounts by country, amounts in USD, open deals
+# without an amount yet (the realised close_value is not known before close), one
+# opportunity without an account, one closed deal without a close date, and no
+# stage_history at all.
+CRM_OPPORTUNITIES = """\
+opportunity_id,sales_agent,product,account,deal_stage,engage_date,close_date,list_price
+O01,Anna Snell,GTX Pro,Kinexs,Won,2017-01-02,2017-01-12,4821
+O02,Anna Snell,GTX Basic,Kinexs,Lost,2017-01-03,2017-01-23,550
+O03,Anna Snell,MG Special,Zengols,Won,2017-01-05,2017-02-04,55
+O04,Anna Snell,GTX Pro,Zengols,Engaging,2017-01-20,,
+O05,Boris Otwell,GTX Basic,Zensuntech,Lost,2017-01-04,2017-01-09,550
+O06,Boris Otwell,GTX Pro,Zensuntech,Won,2017-01-06,2017-01-26,4821
+O07,Boris Otwell,MG Advanced,Kinexs,Engaging,2017-02-01,,3393
+O08,Boris Otwell,GTX Basic,,Prospecting,2017-02-10,,
+O09,Cecily Lampkin,GTX Pro,Zengols,Lost,2017-01-10,2017-02-19,4821
+O10,Cecily Lampkin,MG Special,Zensuntech,Won,2017-01-11,2017-01-16,55
+O11,Cecily Lampkin,GTX Basic,Kinexs,Engaging,2017-02-05,,550
+O12,Cecily Lampkin,GTX Pro,Kinexs,Prospecting,2017-02-15,,
+O13,Darcel Schlecht,MG Advanced,Zengols,Won,2017-01-15,,3393
+O14,Darcel Schlecht,GTX Basic,Zensuntech,Lost,2017-01-16,2017-01-31,550
+"""
+CRM_AGENTS = """\
+sales_agent,manager,regional_office
+Anna Snell,Dustin Brinkmann,Central
+Boris Otwell,Cara Losch,East
+Cecily Lampkin,Summer Sewald,West
+Darcel Schlecht,Dustin Brinkmann,Central
+"""
+CRM_ACCOUNTS = """\
+account,sector,year_established,office_location
+Kinexs,medical,2005,Philippines
+Zengols,medical,1985,Italy
+Zensuntech,marketing,1998,United States
+(no account),unknown,2017,(unknown)
+"""
+
+
+def build_crm(region_source: str = "rep") -> SalesData:
+    """The CRM-shaped deals-only dataset (reps, customers, deals; USD; no stage history).
+
+    Mapped the way the worked example's mapping maps the export: Won/Lost become the
+    outcome with the deal left at ``engaging``, every other stage name is the stage of
+    an open deal; ``amount`` is the list price, known for some open deals only.
+    """
+    import io
+
+    from salesml.data.config import DatasetConfig
+
+    opp = pd.read_csv(io.StringIO(CRM_OPPORTUNITIES), dtype={"list_price": "float64"})
+    agents = pd.read_csv(io.StringIO(CRM_AGENTS))
+    accounts = pd.read_csv(io.StringIO(CRM_ACCOUNTS))
+    outcome = opp["deal_stage"].map({"Won": "won", "Lost": "lost"}).fillna("open")
+    stage = opp["deal_stage"].map({"Prospecting": "prospecting"}).fillna("engaging")
+    deals = pd.DataFrame(
+        {
+            "deal_id": opp["opportunity_id"],
+            "customer_id": opp["account"].fillna("(no account)"),
+            "rep_id": opp["sales_agent"],
+            "created_at": pd.to_datetime(opp["engage_date"]),
+            "stage": stage,
+            "amount": opp["list_price"].where(outcome != "open", opp["list_price"]),
+            "product_line": opp["product"],
+            "outcome": outcome,
+            "closed_at": pd.to_datetime(opp["close_date"]),
+        }
+    )
+    # closed deals carry the realised value as their amount, as the import fills it
+    deals.loc[outcome != "open", "amount"] = opp.loc[outcome != "open", "list_price"]
+    reps = pd.DataFrame(
+        {
+            "rep_id": agents["sales_agent"],
+            "name": agents["sales_agent"],
+            "team": agents["manager"],
+            "region": agents["regional_office"],
+            "role": "sales",
+            "manager_id": None,
+            "hired_at": pd.Timestamp("2015-01-01"),
+        }
+    )
+    customers = pd.DataFrame(
+        {
+            "customer_id": accounts["account"],
+            "segment": accounts["sector"],
+            "region": accounts["office_location"],
+            "source_channel": "unknown",
+            "created_at": pd.to_datetime(accounts["year_established"].astype(str), format="%Y"),
+        }
+    )
+    config = DatasetConfig.from_dict(
+        {
+            "name": "crm-sample",
+            "currency": "USD",
+            "timezone": "America/New_York",
+            "stage_order": ["prospecting", "engaging"],
+            "region_source": region_source,
+        }
+    )
+    return SalesData({"reps": reps, "customers": customers, "deals": deals}, config)
+
+
+@pytest.fixture(scope="module")
+def crm() -> SalesData:
+    """:func:`build_crm` with ``region_source: rep`` (the agents' offices are the regions)."""
+    return build_crm()
+
+
+@pytest.fixture(scope="module")
+def crm_by_customer() -> SalesData:
+    """:func:`build_crm` with ``region_source: customer`` (the default)."""
+    return build_crm("customer")

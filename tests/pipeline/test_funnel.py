@@ -113,7 +113,7 @@ def test_findings_both_languages(tiny: SalesData) -> None:
     assert len(en) == len(zh) >= 1
     assert "Proposal" in en[0] or "Qualification" in en[0]
     assert any("赢单率" in s for s in zh)
-    assert "<b>Funnel</b>" in r._repr_html_()
+    assert "<b>Sales funnel</b>" in r._repr_html_()  # the catalog title
 
 
 def test_cache_follows_replaced_tables(tiny: SalesData) -> None:

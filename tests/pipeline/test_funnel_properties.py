@@ -95,3 +95,24 @@ def test_breakpoints_and_durations_do_not_break(data: SalesData) -> None:
     assert d.overall["stays"].sum() == len(data.stage_history)
     med = d.overall["median_days"].dropna()
     assert (med >= 0).all()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(datasets())
+def test_deals_only_invariants(data: SalesData) -> None:
+    clear_cache()
+    deals = data.deals
+    only = SalesData({"deals": deals, "customers": data.customers})
+    t = funnel(only).table
+    first_lost = bool(((deals["outcome"] == "lost") & (deals["stage"] == STAGES[0])).any())
+    assert bool(t["measurable"].iloc[0]) == first_lost
+    if not first_lost:
+        assert np.isnan(t["conversion"].iloc[0])  # never a 100% by construction
+    assert t["reached"].iloc[0] == len(deals)
+    d = stage_durations(only, as_of="2026-12-31")
+    assert d.method == "cycle"
+    row = d.overall.iloc[0]
+    assert row["stays"] + d.n_left_out == len(deals)
+    assert row["completed"] == (deals["outcome"] != "open").sum()
+    if pd.notna(row["km_p90_days"]):
+        assert row["km_p90_days"] >= row["km_median_days"]

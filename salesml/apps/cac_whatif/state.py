@@ -11,6 +11,7 @@ import copy
 import json
 import os
 from typing import Any
+\nimport pandas as pd
 
 from traitlets import Dict, Float, Instance, Int, List, Unicode, observe
 

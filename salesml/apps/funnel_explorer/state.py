@@ -1,7 +1,10 @@
 """State of the funnel explorer: controls and results as traits; no widgets.
 
 Changing ``region``, ``segment``, ``channel`` or ``period`` recomputes the funnel,
-the breakpoint table and the stage durations (one ``result`` update per change).
+the breakpoint table and the stage durations (one ``result`` update per change). The
+controls are read once per change into a :class:`~salesml.periods.Period` and a
+:class:`~salesml.filters.FilterSpec`, which every analysis receives. ``region`` is the
+customer's region or the owning rep's, as ``dataset.yaml`` declares (``region_source``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from traitlets import Instance, List, Unicode, observe
 
 from salesml.apps.base import AppState, load_app_data
 from salesml.data.bundle import SalesData
+from salesml.filters import DIMENSIONS, FilterSpec
+from salesml.periods import Period
 from salesml.pipeline import (
     BreakpointResult,
     DurationResult,
@@ -22,6 +27,8 @@ from salesml.pipeline import (
     funnel_breakpoints,
     stage_durations,
 )
+from salesml.pipeline.index import resolve_dimension
+from salesml.results import Note
 
 __all__ = ["FunnelExplorerResult", "FunnelExplorerState"]
 
@@ -41,7 +48,7 @@ class FunnelExplorerResult:
         The rows to show: the selected region's stages, or every flagged breakpoint
         (at least the five worst gaps) when all regions are selected.
     durations
-        Days in each stage for the selection.
+        Days in each stage for the selection (the sales cycle on a deals-only dataset).
     """
 
     funnel: FunnelResult
@@ -49,8 +56,19 @@ class FunnelExplorerResult:
     breakpoint_rows: pd.DataFrame
     durations: DurationResult
 
+    @property
+    def notes(self) -> list[Note]:
+        """The caveats of the funnel and the durations, each once."""
+        out: list[Note] = []
+        for n in [*self.funnel.notes, *self.durations.notes]:
+            if n not in out:
+                out.append(n)
+        return out
 
-def _values(data: SalesData, table: str, column: str) -> list[str]:
+
+def _values(data: SalesData, dimension: str) -> list[str]:
+    """The values a control offers for ``dimension`` (empty when its table is absent)."""
+    table, column, _ = DIMENSIONS[resolve_dimension(data, dimension)]
     if not data.has(table) or column not in data[table]:
         return []
     return sorted(str(v) for v in data[table][column].dropna().unique())
@@ -62,7 +80,9 @@ class FunnelExplorerState(AppState):
     Parameters
     ----------
     data
-        The dataset (needs ``deals`` and ``customers``; ``stage_history`` when present).
+        The dataset (needs ``deals`` and the table ``region`` comes from: ``customers``,
+        or ``reps`` with ``region_source: rep``; ``stage_history`` when present, else
+        durations are the sales cycle).
     lang
         ``en`` or ``zh``.
 
@@ -71,7 +91,7 @@ class FunnelExplorerState(AppState):
     region, segment, channel
         Selected value, ``""`` for all.
     period
-        A period :func:`salesml.pipeline.parse_period` reads (``2026-09``, ``2026-Q3``)
+        A period :meth:`salesml.periods.Period.parse` reads (``2026-09``, ``2026-Q3``)
         or ``""`` for the whole history.
     regions, segments, channels, periods
         The choices offered (from the data; periods are months, newest first).
@@ -97,11 +117,12 @@ class FunnelExplorerState(AppState):
 
     def __init__(self, data: SalesData, *, lang: str = "en", **kwargs: object) -> None:
         super().__init__(lang=lang, **kwargs)
-        data.require("deals", "customers", analysis="the funnel explorer")
+        region_table = DIMENSIONS[resolve_dimension(data, "region")][0]
+        data.require("deals", region_table, analysis="the funnel explorer")
         self.data = data
-        self.regions = _values(data, "customers", "region")
-        self.segments = _values(data, "customers", "segment")
-        self.channels = _values(data, "customers", "source_channel")
+        self.regions = _values(data, "region")
+        self.segments = _values(data, "segment")
+        self.channels = _values(data, "channel")
         created = data.deals["created_at"].dropna()
         months = created.dt.to_period("M").unique() if len(created) else []
         self.periods = [str(m) for m in sorted(months, reverse=True)]
@@ -118,10 +139,15 @@ class FunnelExplorerState(AppState):
         return cls(load_app_data(dataset, cls.TABLES), lang=lang)
 
     @property
-    def filters(self) -> dict[str, str]:
-        """The active filters ``{dimension: value}``."""
+    def filters(self) -> FilterSpec:
+        """The active filters (``region``, ``segment``, ``channel``; "all" left out)."""
         chosen = {"region": self.region, "segment": self.segment, "channel": self.channel}
-        return {k: v for k, v in chosen.items() if v}
+        return FilterSpec.parse({k: v for k, v in chosen.items() if v})
+
+    @property
+    def period_value(self) -> Period | None:
+        """The selected period, parsed (``None``: the whole history)."""
+        return Period.parse(self.period) if self.period else None
 
     @observe("region", "segment", "channel", "period")
     def _on_selection(self, change: dict[str, object]) -> None:
@@ -130,17 +156,17 @@ class FunnelExplorerState(AppState):
     def recompute(self) -> None:
         """Recompute every result for the current selection (errors go to ``error``)."""
         with self.computing():
-            period = self.period or None
+            period = self.period_value
             filters = self.filters
-            f = funnel(self.data, period=period, filters=filters or None)
-            others = {k: v for k, v in filters.items() if k != "region"}
-            b = funnel_breakpoints(self.data, by="region", period=period, filters=others or None)
+            f = funnel(self.data, period=period, filters=filters)
+            others = filters.without("region")
+            b = funnel_breakpoints(self.data, by="region", period=period, filters=others)
             if self.region:
                 rows = b.table[b.table["region"] == self.region].sort_values("step")
             else:
                 flagged = b.table[b.table["breakpoint"]]
                 rows = flagged if len(flagged) >= 5 else b.table.nsmallest(5, "gap_pp")
-            d = stage_durations(self.data, period=period, filters=filters or None)
+            d = stage_durations(self.data, period=period, filters=filters)
             self.result = FunnelExplorerResult(
                 funnel=f, breakpoints=b, breakpoint_rows=rows.reset_index(drop=True), durations=d
             )

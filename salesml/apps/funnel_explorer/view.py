@@ -16,7 +16,8 @@ __all__ = ["FunnelExplorerView"]
 
 
 _BREAKPOINT_COLUMNS = ["region", "stage", "decided", "conversion", "baseline", "gap_pp"]
-_DURATION_COLUMNS = ["stage", "stays", "open", "median_days", "p90_days"]
+# the Kaplan-Meier pair only (one estimator), and why a cell is blank
+_DURATION_COLUMNS = ["stage", "stays", "open", "km_median_days", "km_p90_days", "note"]
 
 
 def _plot_funnel(result: Any, lang: str) -> Any:
@@ -53,6 +54,8 @@ class FunnelExplorerView(w.VBox):
         self.breakpoints.add_class("salesml-breakpoints")
         self.durations = w.HTML()
         self.durations.add_class("salesml-durations")
+        self.notes = w.HTML()
+        self.notes.add_class("salesml-notes")
         self.title = w.HTML()
         self.breakpoints_title = w.HTML()
         self.durations_title = w.HTML()
@@ -77,6 +80,7 @@ class FunnelExplorerView(w.VBox):
                 self.error,
                 self.chart,
                 tables,
+                self.notes,
             ],
             **kwargs,
         )
@@ -106,5 +110,7 @@ class FunnelExplorerView(w.VBox):
         self.durations.value = frame_html(
             overall[[c for c in _DURATION_COLUMNS if c in overall]],
             lang,
-            label_values=["stage"],
+            label_values=["stage", "note"],
         )
+        notes = "".join(f"<li>{html.escape(n.text(lang))}</li>" for n in r.notes)
+        self.notes.value = f"<ul><small>{notes}</small></ul>" if notes else ""

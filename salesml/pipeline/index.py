@@ -1,19 +1,26 @@
-"""Shared plumbing of the pipeline analytics: a cached deal index, dimensions, filters, groups.
+"""The deal index of the pipeline analytics: integer views of the deals, dimensions, selection.
 
 Every pipeline function works on integer codes rather than strings: the deals'
-furthest stage, outcome, cohort dates and any dimension a user groups or filters by
-are turned into numpy arrays once per dataset and kept in a small cache keyed by the
-identity of the tables (a dashboard recomputes the same dataset with new filters
-many times). Tables are treated as read-only, as everywhere in salesml: a table that
-is *replaced* (``data.replace(deals=...)``, ``data.as_of(...)``) is a new object and
-gets a fresh index; call :func:`clear_cache` after modifying a table in place.
+furthest stage, outcome, cohort dates, amounts and any dimension a user groups or
+filters by are turned into numpy arrays once per dataset and kept in a small cache
+keyed by the identity of the tables (a dashboard recomputes the same dataset with new
+filters many times). Tables are treated as read-only, as everywhere in salesml: a
+table that is *replaced* (``data.replace(deals=...)``, ``data.as_of(...)``) is a new
+object and gets a fresh index; call :func:`clear_cache` after modifying a table in place.
+
+Filters are one :class:`~salesml.filters.FilterSpec`: its column filters on deal
+columns and on the shared :data:`~salesml.filters.DIMENSIONS` are matched on the
+integer codes (no string comparison per row), its ``where`` expression is evaluated on
+the deals table by the safe grammar of :mod:`salesml.rules.expr`. ``region`` means
+the customer's or the owning rep's region as the dataset declares
+(``dataset.yaml`` ``region_source``; :func:`region_source`).
 """
 
 from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,18 +31,19 @@ import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
 from salesml.data.checks import require_columns
-from salesml.filters import DIMENSIONS
-from salesml.periods import PeriodLike, parse_period
+from salesml.filters import DIMENSIONS, FilterSpec, region_column
+from salesml.periods import Period
 
 __all__ = [
-    "DIMENSIONS",
     "MISSING",
+    "NAT",
+    "PIPELINE_TABLES",
     "DealIndex",
-    "Filters",
     "GroupBy",
     "Selection",
     "Stays",
     "clear_cache",
+    "cut_as_of",
     "datetimes_ns",
     "deal_index",
     "deal_stays",
@@ -43,20 +51,22 @@ __all__ = [
     "linear_quantiles",
     "lookup_rows",
     "normalise_by",
-    "require_columns",
+    "region_source",
+    "resolve_dimension",
     "select_deals",
     "stage_codes",
+    "to_ns",
 ]
 
-#: A filter mapping: column -> one value or a list of accepted values.
-Filters = Mapping[str, Any] | None
 #: A grouping: ``None`` (whole organisation), one dimension, or several.
 GroupBy = str | Sequence[str] | None
 #: Group label of rows whose dimension value is missing.
 MISSING = "(missing)"
+#: The int64 nanosecond value that stands for a missing timestamp.
+NAT = np.iinfo(np.int64).min
+#: Tables the deal analytics read (what :func:`cut_as_of` cuts for them).
+PIPELINE_TABLES = ("deals", "stage_history", "customers", "reps")
 
-
-_NAT = np.iinfo(np.int64).min
 _CACHE_SIZE = 4
 
 
@@ -71,6 +81,51 @@ def normalise_by(by: GroupBy) -> list[str]:
         if not isinstance(b, str):
             raise TypeError(f"group-by dimensions are column names, got {b!r}")
     return out
+
+
+def region_source(data: SalesData) -> str:
+    """Which region ``region`` means for ``data``: ``customer`` (default) or ``rep``.
+
+    Read from ``dataset.yaml`` (``region_source``): the :class:`DatasetConfig` field,
+    or, with a config that does not know the field yet, its ``extra`` mapping.
+    """
+    cfg = data.config
+    src = getattr(cfg, "region_source", None)
+    if src is None:
+        extra = getattr(cfg, "extra", None)
+        src = extra.get("region_source") if isinstance(extra, dict) else None
+    return str(src or "customer")
+
+
+def resolve_dimension(data: SalesData, name: str) -> str:
+    """The dimension ``name`` stands for in ``data`` (``region`` -> ``rep_region`` when
+    the dataset declares ``region_source: rep``); other names are returned unchanged."""
+    if name == "region":
+        return region_column(region_source(data))
+    return name
+
+
+def to_ns(ts: pd.Timestamp) -> int:
+    """A timestamp as int64 nanoseconds (timezone dropped), comparable with :func:`datetimes_ns`."""
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return int(ts.to_datetime64().astype("datetime64[ns]").view(np.int64))
+
+
+def cut_as_of(
+    data: SalesData, as_of: str | pd.Timestamp | None, tables: Iterable[str] = PIPELINE_TABLES
+) -> tuple[SalesData, pd.Timestamp | None]:
+    """``data`` as known at ``as_of`` (only ``tables``, cut by :meth:`SalesData.as_of`).
+
+    ``as_of=None`` returns ``data`` itself (everything known).
+    """
+    if as_of is None:
+        return data, None
+    ts = pd.Timestamp(as_of)
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    part = SalesData({t: data[t] for t in tables if data.has(t)}, data.config, source=data.source)
+    return part.as_of(ts), ts
 
 
 def _arrow(s: pd.Series) -> pa.Array | pa.ChunkedArray:
@@ -119,7 +174,7 @@ def stage_codes(
 
 
 def datetimes_ns(s: pd.Series, table: str, column: str, analysis: str) -> np.ndarray:
-    """A datetime column as int64 nanoseconds (missing = ``_NAT``).
+    """A datetime column as int64 nanoseconds (missing = :data:`NAT`).
 
     Raises
     ------
@@ -148,7 +203,7 @@ class Stays:
     """Every stage stay of every deal (from ``stage_history``), sorted by deal and time.
 
     ``end`` is the instant the stay ended (the next stage entered, or the deal's close);
-    ``_NAT`` where the deal is still open in it (censored).
+    :data:`NAT` where the deal is still open in it (censored).
     """
 
     row: np.ndarray
@@ -169,9 +224,16 @@ class DealIndex:
     outcome
         ``0`` open, ``1`` won, ``2`` lost, ``3`` anything else.
     created, closed
-        int64 nanoseconds (``_NAT`` when missing).
+        int64 nanoseconds (:data:`NAT` when missing).
+    amount
+        ``deals.amount`` as float (NaN where empty, or everywhere when the column is
+        absent; open deals of a real CRM often have no amount yet).
     source
         ``"stage_history"`` or ``"deals.stage"``.
+    first_stage_closes
+        Whether any deal of the dataset closed (lost) at the first stage: without stage
+        history, the only evidence that the first stage's conversion is measured rather
+        than 100% by construction.
     """
 
     n: int
@@ -179,8 +241,10 @@ class DealIndex:
     outcome: np.ndarray
     created: np.ndarray
     closed: np.ndarray
+    amount: np.ndarray
     source: str
     stage_order: list[str]
+    first_stage_closes: bool = True
     dims: dict[tuple[str, int], tuple[Any, np.ndarray, pd.Index]] = field(default_factory=dict)
     stays: Stays | None = None
 
@@ -235,16 +299,24 @@ def _build_index(
     closed = (
         datetimes_ns(deals["closed_at"], "deals", "closed_at", analysis)
         if "closed_at" in deals.columns
-        else np.full(len(deals), _NAT)
+        else np.full(len(deals), NAT)
     )
+    if "amount" in deals.columns:
+        amount = pd.to_numeric(deals["amount"], errors="coerce").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    else:
+        amount = np.full(len(deals), np.nan)
     return DealIndex(
         n=len(deals),
         reached=reached.astype(np.int64),
         outcome=outcome,
         created=datetimes_ns(deals["created_at"], "deals", "created_at", analysis),
         closed=closed,
+        amount=amount,
         source=source,
         stage_order=order,
+        first_stage_closes=bool(((outcome == 2) & (reached == 0)).any()),
     )
 
 
@@ -259,7 +331,7 @@ def deal_stays(data: SalesData, idx: DealIndex, analysis: str) -> Stays:
     step = stage_codes(hist["stage"], idx.stage_order, "stage_history", hist["deal_id"], analysis)
     row = lookup_rows(hist["deal_id"], deals["deal_id"])
     entered = datetimes_ns(hist["entered_at"], "stage_history", "entered_at", analysis)
-    keep = (row >= 0) & (step >= 0) & (entered != _NAT)
+    keep = (row >= 0) & (step >= 0) & (entered != NAT)
     row, step, entered = row[keep], step[keep], entered[keep]
     o = np.lexsort((step, entered, row))
     row, step, entered = row[o], step[o], entered[o]
@@ -268,17 +340,22 @@ def deal_stays(data: SalesData, idx: DealIndex, analysis: str) -> Stays:
     nxt = np.empty_like(entered)
     nxt[:-1] = entered[1:]
     closed = idx.closed[row]
-    closed_ok = closed != _NAT
-    end = np.where(same_next, nxt, np.where(closed_ok, closed, _NAT))
-    idx.stays = Stays(row=row, step=step, entered=entered, end=end, ended=end != _NAT)
+    closed_ok = closed != NAT
+    end = np.where(same_next, nxt, np.where(closed_ok, closed, NAT))
+    idx.stays = Stays(row=row, step=step, entered=entered, end=end, ended=end != NAT)
     return idx.stays
 
 
 def dimension(
     data: SalesData, idx: DealIndex, name: str, analysis: str
 ) -> tuple[np.ndarray, pd.Index]:
-    """Codes (one per deal) and sorted values of dimension ``name``; missing -> ``MISSING``."""
+    """Codes (one per deal) and sorted values of dimension ``name``; missing -> ``MISSING``.
+
+    ``name`` is a deals column or one of :data:`~salesml.filters.DIMENSIONS`
+    (``region`` resolved by :func:`resolve_dimension` first).
+    """
     deals = data.deals
+    name = resolve_dimension(data, name)
     if name in deals.columns:
         src_table, src = "deals", deals
         values: pd.Series = deals[name]
@@ -322,7 +399,8 @@ class Selection:
     codes
         Group code of each selected deal (``0..len(keys)-1``).
     keys
-        One row per group: the dimension values (no columns without grouping).
+        One row per group: the dimension values, columns named as the caller named
+        the dimensions (no columns without grouping).
     """
 
     idx: DealIndex
@@ -335,38 +413,39 @@ class Selection:
         return len(self.keys) if len(self.keys.columns) else 1
 
 
+def _match(uniques: pd.Index, wanted: tuple[Any, ...]) -> np.ndarray:
+    """Positions in ``uniques`` of the ``wanted`` values (typed text read as the column's type)."""
+    try:
+        probe = pd.Index(list(wanted), dtype=object).astype(uniques.dtype)
+    except (TypeError, ValueError):
+        probe = pd.Index(list(wanted), dtype=object)
+    pos = uniques.get_indexer(probe)
+    return pos[pos >= 0]
+
+
 def select_deals(
     data: SalesData,
     *,
     dims: Sequence[str],
-    period: PeriodLike,
-    filters: Filters,
+    period: Period | None,
+    filters: FilterSpec,
     analysis: str,
 ) -> Selection:
-    """Deals of the cohort (``created_at`` in ``period``, matching ``filters``), grouped."""
+    """Deals of the cohort (``created_at`` in ``period``, kept by ``filters``), grouped.
+
+    Column filters are matched on integer codes of the deal columns and dimensions;
+    the ``where`` expression is evaluated on the deals table.
+    """
     idx = deal_index(data, analysis)
     mask = np.ones(idx.n, dtype=bool)
-    bounds = parse_period(period)
-    if bounds is not None:
-        lo = bounds[0].to_datetime64().astype("datetime64[ns]").view(np.int64)
-        hi = bounds[1].to_datetime64().astype("datetime64[ns]").view(np.int64)
+    if period is not None:
+        lo, hi = to_ns(period.start), to_ns(period.end)
         mask &= (idx.created >= lo) & (idx.created < hi)
-    if filters:
-        if not isinstance(filters, Mapping):
-            raise TypeError(
-                f"filters must be a mapping column -> value or list, got {type(filters).__name__}"
-            )
-        for col, value in filters.items():
-            if value is None:
-                continue
-            codes, uniques = dimension(data, idx, str(col), analysis)
-            wanted = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
-            try:
-                probe = pd.Index(wanted, dtype=object).astype(uniques.dtype)
-            except (TypeError, ValueError):
-                probe = pd.Index(wanted, dtype=object)
-            pos = uniques.get_indexer(probe)
-            mask &= np.isin(codes, pos[pos >= 0])
+    for col, values in filters.columns:
+        codes, uniques = dimension(data, idx, col, analysis)
+        mask &= np.isin(codes, _match(uniques, values))
+    if filters.where is not None:
+        mask &= FilterSpec(where=filters.where).mask(data.deals, table="deals")
     rows = np.flatnonzero(mask)
     if not dims:
         return Selection(idx, rows, np.zeros(len(rows), dtype=np.int64), pd.DataFrame(index=[0]))
