@@ -11,8 +11,8 @@ import copy
 import json
 import os
 from typing import Any
-\nimport pandas as pd
 
+import pandas as pd
 from traitlets import Dict, Float, Instance, Int, List, Unicode, observe
 
 from salesml.apps.base import AppState, dataset_path
