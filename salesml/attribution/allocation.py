@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from salesml.attribution._checks import require_amounts, require_columns, require_dates
 from salesml.data.bundle import SalesData
 from salesml.data.schema import COST_CATEGORIES
+from salesml.data.yamlsafe import load_yaml
 from salesml.rules.expr import Expr, ExpressionError, compile_expr
 
 __all__ = [
@@ -69,7 +69,7 @@ class RuleError(ValueError):
 def default_rules() -> dict[str, Any]:
     """The rule set shipped with salesml (a fresh copy: edit it freely)."""
     text = resources.files("salesml.attribution").joinpath("default_rules.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text, what="the default cost-allocation rules")
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def load_rules(rules: str | Path | dict[str, Any] | None = None) -> dict[str, An
         p = Path(rules)
         if not p.exists():
             raise RuleError(f"rule file {str(p)!r} does not exist")
-        raw = yaml.safe_load(p.read_text("utf-8"))
+        raw = load_yaml(p, what=f"rule file {p}")
     elif isinstance(rules, dict):
         raw = copy.deepcopy(rules)
     else:

@@ -6,16 +6,13 @@ import hashlib
 import html
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from salesml.data.config import DatasetConfig
 from salesml.data.schema import SPECS, TABLE_NAMES
-
-if TYPE_CHECKING:
-    from salesml.data.validate import ValidationReport
 
 __all__ = ["MissingTableError", "SalesData"]
 
@@ -37,7 +34,10 @@ class SalesData:
     source
         Folder the data was loaded from, if any.
     validation
-        The report of the validation that produced these tables, if any.
+        The :class:`~salesml.data.validate.ValidationReport` of the validation that
+        produced these tables, if any. To validate a bundle, call
+        ``salesml.data.validate.validate(data)`` (the bundle sits below validation in
+        the import order, so it has no ``validate`` method).
 
     Examples
     --------
@@ -52,7 +52,7 @@ class SalesData:
         config: DatasetConfig | None = None,
         *,
         source: str | Path | None = None,
-        validation: ValidationReport | None = None,
+        validation: Any = None,
     ) -> None:
         unknown = sorted(set(tables) - set(TABLE_NAMES))
         if unknown:
@@ -80,6 +80,10 @@ class SalesData:
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in SPECS:
             return self[name]
+        if name == "validate":
+            raise AttributeError(
+                "SalesData has no validate(): use salesml.data.validate.validate(data)"
+            )
         raise AttributeError(name)
 
     def __contains__(self, table: object) -> bool:
@@ -167,12 +171,6 @@ class SalesData:
         return SalesData(out, self.config, source=self.source)
 
     # ------------------------------------------------------------------ checks
-    def validate(self, **kwargs: Any) -> ValidationReport:
-        """Validate every table; see :func:`salesml.data.validate.validate`."""
-        from salesml.data.validate import validate
-
-        return validate(self, **kwargs)
-
     def fingerprint(self) -> str:
         """A short stable hash of the content (for report lineage and model cards)."""
         h = hashlib.sha256()

@@ -61,6 +61,7 @@ from salesml.data.config import DatasetConfig
 from salesml.data.io import csv_line_numbers, read_csv_table, save_dataset
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import ISO_DATE_RE, ValidationReport, validate
+from salesml.data.yamlsafe import load_yaml
 
 __all__ = ["ImportMapping", "TableMapping", "apply_mapping", "import_dataset"]
 
@@ -140,7 +141,7 @@ class ImportMapping:
         """Read and check a mapping YAML file."""
         p = Path(path)
         try:
-            d = yaml.safe_load(p.read_text(encoding="utf-8"))
+            d = load_yaml(p, what=f"mapping file {p}")
         except yaml.YAMLError as e:
             raise ValueError(f"{p}: not valid YAML ({e})") from None
         return cls.from_dict(d, path=p)
