@@ -23,7 +23,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["FORMULA_TRIGGERS", "needs_escape", "restore_csv_frame", "safe_csv_frame"]
+__all__ = [
+    "FORMULA_TRIGGERS",
+    "needs_escape",
+    "restore_csv_arrays",
+    "restore_csv_frame",
+    "safe_csv_frame",
+]
 
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -124,3 +130,39 @@ def restore_csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     if not changed:
         return df
     return pd.DataFrame({c: changed.get(c, df[c]) for c in df.columns}, index=df.index, copy=False)
+
+
+def _restore(arr: pa.Array) -> pa.Array | None:
+    """``arr`` without the escape quotes, or ``None`` when it has none."""
+    starts = pc.fill_null(pc.starts_with(arr, "'"), False)
+    if not pc.any(starts).as_py():
+        return None
+    rest = pc.utf8_slice_codeunits(arr, 1)
+    hit = pc.and_(starts, pa.array(needs_escape(rest)))
+    if not pc.any(hit).as_py():
+        return None
+    return pc.if_else(hit, rest, arr)
+
+
+def restore_csv_arrays(arrays: dict[str, pa.Array]) -> dict[str, pa.Array]:
+    """:func:`restore_csv_frame` on Arrow text arrays (column -> array), batched.
+
+    One pass over all columns finds the few that hold a leading quote at all; only
+    those are looked at one by one.
+    """
+    names = list(arrays)
+    if not names:
+        return arrays
+    lengths = np.array([len(arrays[c]) for c in names])
+    stacked = pa.concat_arrays([arrays[c].cast(pa.large_string()) for c in names])
+    quoted = np.asarray(pc.fill_null(pc.starts_with(stacked, "'"), False)).astype(bool)
+    if not quoted.any():
+        return arrays
+    ends = np.cumsum(lengths)
+    with_quote = np.unique(np.searchsorted(ends, np.flatnonzero(quoted), side="right"))
+    out = dict(arrays)
+    for i in with_quote:
+        fixed = _restore(arrays[names[i]])
+        if fixed is not None:
+            out[names[i]] = fixed
+    return out

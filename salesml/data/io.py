@@ -48,13 +48,13 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.data.csvfile import CsvError, csv_line_numbers, read_csv_file
-from salesml.data.csvsafe import restore_csv_frame, safe_csv_frame
+from salesml.data.csvsafe import restore_csv_arrays, safe_csv_frame
 from salesml.data.encoding import check_encoding
 from salesml.data.errors import DatasetError
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import finalise_table, parse_table
 from salesml.data.validate import validate as _validate
-from salesml.data.validate.parse import type_extra_columns
+from salesml.data.validate.parse import text_frame, type_extra_arrays
 
 __all__ = [
     "RawTables",
@@ -339,14 +339,13 @@ def read_raw_tables(
         out.files[name] = p.name + ("/" if p.is_dir() else "")
         if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES:
             got = read_csv_file(p, encoding=declared, delimiter=config.extra.get("delimiter"))
-            df = restore_csv_frame(got.frame) if escaped else got.frame
+            arrays = restore_csv_arrays(got.columns) if escaped else got.columns
             spec = SPECS[name]
-            extras = [c for c in df.columns if c not in spec]
-            typed = type_extra_columns(df, extras, hints.get(name))
-            if typed:
-                df = pd.DataFrame(
-                    {c: typed.get(c, df[c]) for c in df.columns}, index=df.index, copy=False
-                )
+            extras = [c for c in arrays if c not in spec]
+            typed = type_extra_arrays(arrays, extras, hints.get(name), n_rows=got.n_rows)
+            done = set(typed.columns)
+            text = text_frame({c: a for c, a in arrays.items() if c not in done}, got.n_rows)
+            df = pd.concat([text, typed], axis=1)[list(arrays)] if typed.shape[1] else text
             out.tables[name] = got.table(df)
             out.notes += got.notes
             if got.lines is not None:

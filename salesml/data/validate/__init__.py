@@ -30,7 +30,7 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.data.schema import SPECS, TABLE_NAMES
-from salesml.data.validate.parse import ISO_DATE_RE, finalise_table, parse_table
+from salesml.data.validate.parse import ISO_DATE_RE, finalise_table, fresh_index, parse_table
 from salesml.data.validate.report import (
     QUARANTINE_COLUMNS,
     ValidationReport,
@@ -140,7 +140,7 @@ def validate(
         added = [c.name for c in spec.columns if c.name not in raw.columns]
         if added:
             found.append(f"{label}: optional column(s) {', '.join(added)} absent, added as empty")
-        raw = raw.reset_index(drop=True)
+        raw = fresh_index(raw)
         parsed, bad = parse_table(name, raw, config=config)
         row_lines = (lines or {}).get(name)
         if row_lines is not None and len(row_lines) != len(raw):

@@ -28,7 +28,11 @@ __all__ = [
     "arrow_text",
     "as_text",
     "finalise_table",
+    "fresh_index",
     "parse_table",
+    "replace_columns",
+    "text_frame",
+    "type_extra_arrays",
     "type_extra_columns",
     "working_dtype",
 ]
@@ -138,6 +142,14 @@ def _parse_datetime(
     return out, bad
 
 
+def fresh_index(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with a ``RangeIndex`` from 0 (itself when it has one: no copy of a wide frame)."""
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex) and idx.start == 0 and idx.step == 1:
+        return df
+    return df.reset_index(drop=True)
+
+
 def working_dtype(c: Column) -> str:
     """The dtype a model column has between parsing and :func:`finalise_table`."""
     return {"int": "float64", "bool": "boolean"}.get(c.kind, c.pandas_dtype)
@@ -171,7 +183,7 @@ def parse_table(
     config = config or DatasetConfig()
     spec = SPECS[name]
     formats = tuple(config.extra.get("date_formats") or ())
-    parsed = raw.reset_index(drop=True)
+    parsed = fresh_index(raw)
     dtypes = parsed.dtypes
     cols: dict[str, pd.Series] = {}
     bad: dict[str, np.ndarray] = {}
@@ -194,7 +206,8 @@ def parse_table(
     # once: a per-column lookup costs too much on a file with thousands of columns)
     for c, dt in dtypes.items():
         if (
-            pd.api.types.is_object_dtype(dt)
+            isinstance(dt, np.dtype)
+            and dt.kind == "O"
             and c not in spec
             and pd.api.types.infer_dtype(parsed[c], skipna=True) in ("string", "empty")
         ):
@@ -207,17 +220,28 @@ def parse_table(
         if c.name not in parsed.columns and c.nullable
     }
     if cols or absent:
-        parsed = _with_columns(parsed, cols, absent)
+        parsed = replace_columns(parsed, {**cols, **absent})
     return parsed, bad
 
 
-def _with_columns(
-    df: pd.DataFrame, replace: Mapping[str, pd.Series], add: Mapping[str, pd.Series]
-) -> pd.DataFrame:
-    """``df`` with columns replaced and added, built once (``assign`` is quadratic in width)."""
-    data = {c: replace.get(c, df[c]) for c in df.columns}
-    data.update(add)
-    return pd.DataFrame(data, index=df.index, copy=False)
+def replace_columns(df: pd.DataFrame, new: Mapping[str, pd.Series] | pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the columns in ``new`` replaced in place (new names appended).
+
+    Built with one concatenation when many columns change and by a few column
+    assignments otherwise: ``DataFrame.assign`` of many columns costs time
+    quadratic in the frame's width, and rebuilding a frame column by column costs a
+    Python step per column.
+    """
+    if isinstance(new, pd.DataFrame) and new.shape[1] > 16:
+        changed = set(new.columns)
+        present = set(df.columns)
+        keep = [c for c in df.columns if c not in changed]
+        order = list(df.columns) + [c for c in new.columns if c not in present]
+        return pd.concat([df[keep], new], axis=1)[order]
+    out = df.copy(deep=False)
+    for c, s in new.items():
+        out[c] = s
+    return out
 
 
 def finalise_table(name: str, df: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:
@@ -238,7 +262,7 @@ def finalise_table(name: str, df: pd.DataFrame, config: DatasetConfig) -> pd.Dat
         renames = {k: v for k, v in config.cost_categories.items() if k != v}
         if renames:
             casts["category"] = df["category"].replace(renames).astype("str")
-    return _with_columns(df, casts, {}) if casts else df
+    return replace_columns(df, casts) if casts else df
 
 
 # ---------------------------------------------------------------------- extra columns
@@ -248,10 +272,10 @@ def _batches(columns: Sequence[str], n_rows: int) -> Iterator[list[str]]:
         yield list(columns[i : i + step])
 
 
-def _stacked(df: pd.DataFrame, columns: Sequence[str]) -> pa.Array:
+def _stacked(arrays: Mapping[str, pa.Array], columns: Sequence[str]) -> pa.Array:
     """The text of ``columns`` one after the other, as one Arrow array."""
-    arrays = [arrow_text(df[c]) for c in columns]
-    return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
+    parts = [arrays[c] for c in columns]
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
 def _grid(arr: pa.Array, k: int) -> np.ndarray:
@@ -260,61 +284,108 @@ def _grid(arr: pa.Array, k: int) -> np.ndarray:
     return out.reshape(k, -1)
 
 
-def _series(values: np.ndarray, df: pd.DataFrame, name: str, dtype: str | None = None):
-    s = pd.Series(values, index=df.index, name=name, copy=False)
-    return s.astype(dtype) if dtype is not None else s
+def _text(arr: pa.Array) -> pd.Series:
+    return pd.Series(arr, dtype="str", copy=False)
 
 
-def _infer_batch(df: pd.DataFrame, cols: list[str], out: dict[str, pd.Series]) -> None:
-    """Type unhinted extra columns by inspection: ISO dates, numbers, else text."""
+class _Typed:
+    """Typed extra columns, kept as one 2-D block per numpy dtype.
+
+    A frame of thousands of float columns built from one block costs one step;
+    built column by column it costs thousands, and so does everything done to it later.
+    """
+
+    def __init__(self, index: pd.Index) -> None:
+        self.index = index
+        self.blocks: dict[np.dtype, tuple[list[str], list[np.ndarray]]] = {}
+        self.series: dict[str, pd.Series] = {}
+
+    def add(self, names: Sequence[str], values: np.ndarray) -> None:
+        """Add columns ``names`` holding the rows of ``values`` (shape ``(k, n_rows)``)."""
+        if not len(names):
+            return
+        got, vals = self.blocks.setdefault(values.dtype, ([], []))
+        got.extend(names)
+        vals.append(values)
+
+    def add_series(self, name: str, s: pd.Series) -> None:
+        self.series[name] = s
+
+    def frame(self) -> pd.DataFrame:
+        parts = [
+            pd.DataFrame(np.concatenate(vals).T, columns=names, index=self.index, copy=False)
+            for names, vals in self.blocks.values()
+        ]
+        if self.series:
+            parts.append(pd.DataFrame(self.series, index=self.index))
+        if not parts:
+            return pd.DataFrame(index=self.index)
+        return parts[0] if len(parts) == 1 else pd.concat(parts, axis=1)
+
+
+def _infer_batch(arrays: Mapping[str, pa.Array], cols: list[str], n: int, out: _Typed) -> None:
+    """Type unhinted extra columns by inspection: ISO dates, numbers, else text.
+
+    Every decision is taken for all columns of the batch at once, over a
+    ``(columns, rows)`` grid.
+    """
     k = len(cols)
-    arr = _stacked(df, cols)
+    arr = _stacked(arrays, cols)
     filled = _grid(arr.is_valid(), k)
     iso = _grid(pc.match_substring_regex(arr, f"^(?:{ISO_DATE_RE})$"), k)
     some = filled.any(axis=1)
     is_date = some & (iso | ~filled).all(axis=1)
-    n = len(df)
-    dates = [j for j in range(k) if is_date[j]]
-    if dates:
-        sub = _stacked(df, [cols[j] for j in dates])
-        parsed = pd.to_datetime(pd.Series(sub, dtype="str"), format="ISO8601", errors="coerce")
+    dates = np.flatnonzero(is_date)
+    if len(dates):
+        parsed = pd.to_datetime(
+            _text(_stacked(arrays, [cols[j] for j in dates])), format="ISO8601", errors="coerce"
+        )
         vals = parsed.astype("datetime64[us]").to_numpy().reshape(len(dates), n)
-        for i, j in enumerate(dates):
-            if not (filled[j] & np.isnat(vals[i])).any():
-                out[cols[j]] = _series(vals[i], df, cols[j])
-    rest = [j for j in range(k) if some[j] and not is_date[j]]
-    if not rest:
+        ok = ~(filled[dates] & np.isnat(vals)).any(axis=1)
+        out.add([cols[j] for j in dates[ok]], vals[ok])
+    rest = np.flatnonzero(some & ~is_date)
+    if not len(rest):
         return
-    sub = _stacked(df, [cols[j] for j in rest])
-    num = pd.to_numeric(pd.Series(sub, dtype="str"), errors="coerce")
+    sub = _stacked(arrays, [cols[j] for j in rest])
+    num = pd.to_numeric(_text(sub), errors="coerce")
     num = num.to_numpy(dtype="float64", na_value=np.nan).reshape(len(rest), n)
-    dotted = _grid(pc.match_substring_regex(sub, "[.eE]"), len(rest))
-    whole = []
-    for i, j in enumerate(rest):
-        f, v = filled[j], num[i]
-        if np.isnan(v[f]).any():
-            continue  # a filled cell that is not a number: the column stays text
-        w = v[f]
-        if f.all() and np.isfinite(w).all() and np.all(w == np.round(w)) and not dotted[i].any():
-            whole.append(j)
-        else:
-            out[cols[j]] = _series(v, df, cols[j])
-    if whole:
-        # whole numbers again from the text, so that ids above 2**53 keep every digit
-        exact = pd.to_numeric(pd.Series(_stacked(df, [cols[j] for j in whole]), dtype="str"))
-        if exact.dtype == np.int64:
-            vals = exact.to_numpy().reshape(len(whole), n)
-            for i, j in enumerate(whole):
-                out[cols[j]] = _series(vals[i], df, cols[j])
-        else:  # beyond int64 somewhere in the batch: column by column
-            for j in whole:
-                try:
-                    out[cols[j]] = pd.to_numeric(df[cols[j]]).astype("int64")
-                except (OverflowError, TypeError, ValueError):
-                    out[cols[j]] = pd.to_numeric(df[cols[j]], errors="coerce").astype("float64")
+    f = filled[rest]
+    numeric = ~(f & np.isnan(num)).any(axis=1)  # else a filled cell is text: stays text
+    dotted = _grid(pc.match_substring_regex(sub, "[.eE]"), len(rest)).any(axis=1)
+    with np.errstate(invalid="ignore"):
+        whole = (
+            numeric
+            & f.all(axis=1)
+            & np.isfinite(num).all(axis=1)
+            & (num == np.round(num)).all(axis=1)
+            & ~dotted
+        )
+    floats = numeric & ~whole
+    out.add([cols[j] for j in rest[floats]], num[floats])
+    if not whole.any():
+        return
+    ints = rest[whole]
+    # whole numbers again from the text, so that ids above 2**53 keep every digit
+    exact = pd.to_numeric(_text(_stacked(arrays, [cols[j] for j in ints])))
+    if exact.dtype == np.int64:
+        out.add([cols[j] for j in ints], exact.to_numpy().reshape(len(ints), n))
+        return
+    for j in ints:  # beyond int64 somewhere in the batch: column by column
+        s = pd.to_numeric(_text(arrays[cols[j]]))
+        values = s.to_numpy(dtype="int64" if s.dtype == np.int64 else "float64")
+        out.add([cols[j]], values.reshape(1, n))
 
 
-def _hinted_batch(df: pd.DataFrame, cols: list[str], hint: str, out: dict[str, pd.Series]) -> None:
+def _numpy_dtype(hint: str) -> np.dtype | None:
+    try:
+        return np.dtype(hint)
+    except TypeError:
+        return None
+
+
+def _hinted_batch(
+    arrays: Mapping[str, pa.Array], cols: list[str], hint: str, n: int, out: _Typed
+) -> None:
     """Type extra columns that ``dataset.yaml`` ``column_types`` gives the dtype ``hint``.
 
     A filled cell that does not fit the hint keeps the whole column as text.
@@ -322,47 +393,96 @@ def _hinted_batch(df: pd.DataFrame, cols: list[str], hint: str, out: dict[str, p
     h = hint.lower()
     if h in ("str", "string", "object"):
         return
-    is_number = h.startswith(("int", "uint", "float")) or hint in ("Int64", "Float64")
-    if not (h.startswith("datetime64") or h in ("bool", "boolean") or is_number):
-        for c in cols:  # another dtype (e.g. category): pandas converts it as it can
-            with contextlib.suppress(TypeError, ValueError):
-                out[c] = df[c].astype(hint)
-        return
-    k, n = len(cols), len(df)
-    arr = _stacked(df, cols)
+    k = len(cols)
+    arr = _stacked(arrays, cols)
     filled = _grid(arr.is_valid(), k)
-    text = pd.Series(arr, dtype="str")
+    text = _text(arr)
+    target = _numpy_dtype(hint)
     if h.startswith("datetime64"):
-        vals = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        grid = vals.astype("datetime64[us]").to_numpy().reshape(k, n)
+        grid = pd.to_datetime(text, format="ISO8601", errors="coerce").to_numpy()
+        grid = grid.astype("datetime64[us]").reshape(k, n)
+        missing = np.isnat(grid)
     elif h in ("bool", "boolean"):
-        grid = text.str.lower().map({"true": True, "false": False}).to_numpy().reshape(k, n)
-    else:
+        mapped = text.str.lower().map({"true": True, "false": False})
+        missing = mapped.isna().to_numpy().reshape(k, n)
+        grid = mapped.fillna(False).to_numpy(dtype=bool).reshape(k, n)
+    elif h.startswith(("int", "uint", "float")):
         num = pd.to_numeric(text, errors="coerce")
-        if h.startswith(("int", "uint")) and num.dtype.kind not in "iu":
-            grid = None  # a missing cell made the batch float: column by column, exactly
+        if num.dtype.kind in "iu":
+            grid, missing = num.to_numpy().reshape(k, n), np.zeros((k, n), dtype=bool)
         else:
-            grid = num.to_numpy().reshape(k, n)
-    for j, c in enumerate(cols):
-        conv = pd.to_numeric(df[c], errors="coerce") if grid is None else _series(grid[j], df, c)
+            grid = num.to_numpy(dtype="float64", na_value=np.nan).reshape(k, n)
+            missing = np.isnan(grid)
+            if target is not None and target.kind in "iu":
+                # whole numbers read through float would lose digits beyond 2**53: the
+                # columns without empty cells again from their text, one by one
+                for j, c in enumerate(cols):
+                    if not missing[j].any():
+                        with contextlib.suppress(TypeError, ValueError, OverflowError):
+                            exact = pd.to_numeric(_text(arrays[c])).to_numpy()
+                            out.add([c], exact.astype(target).reshape(1, n))
+                return
+    else:  # another dtype (e.g. category): pandas converts it as it can
+        for c in cols:
+            with contextlib.suppress(TypeError, ValueError):
+                out.add_series(c, _text(arrays[c]).astype(hint))
+        return
+    fits = ~(filled & missing).any(axis=1)  # else a cell does not fit: stays text
+    gaps = missing.any(axis=1)
+    if target is not None:
+        block = fits & ~(gaps & (target.kind in "iub"))  # numpy ints cannot hold a gap
+        idx = np.flatnonzero(block)
         try:
-            if h in ("bool", "boolean"):
-                s = conv.astype("boolean")
-                if h == "bool" and not s.isna().any():
-                    s = s.astype("bool")
-            else:
-                s = conv.astype(hint)
+            out.add([cols[j] for j in idx], grid[idx].astype(target))
         except (TypeError, ValueError, OverflowError):
-            continue
-        if not (filled[j] & s.isna().to_numpy()).any():
-            out[c] = s
+            for j in idx:
+                with contextlib.suppress(TypeError, ValueError, OverflowError):
+                    out.add([cols[j]], grid[j].astype(target).reshape(1, n))
+        fits = fits & ~block
+    for j in np.flatnonzero(fits):  # pandas' nullable dtypes (Int64, boolean, ...)
+        c = cols[j]
+        s = pd.Series(grid[j], index=out.index, name=c, copy=False)
+        if gaps[j]:
+            s = s.mask(missing[j])
+        with contextlib.suppress(TypeError, ValueError, OverflowError):
+            out.add_series(c, s.astype("boolean" if h == "bool" else hint))
+
+
+def type_extra_arrays(
+    arrays: Mapping[str, pa.Array],
+    columns: Sequence[str],
+    hints: Mapping[str, str] | None = None,
+    *,
+    n_rows: int,
+    index: pd.Index | None = None,
+) -> pd.DataFrame:
+    """:func:`type_extra_columns` on Arrow text arrays (column -> ``large_string``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns whose dtype changes, one 2-D block per numpy dtype.
+    """
+    hints = dict(hints or {})
+    out = _Typed(index if index is not None else pd.RangeIndex(n_rows))
+    plain = [c for c in columns if c not in hints]
+    for batch in _batches(plain, n_rows):
+        _infer_batch(arrays, batch, n_rows, out)
+    by_hint: dict[str, list[str]] = {}
+    for c in columns:
+        if c in hints:
+            by_hint.setdefault(str(hints[c]), []).append(c)
+    for hint, cols in by_hint.items():
+        for batch in _batches(cols, n_rows):
+            _hinted_batch(arrays, batch, hint, n_rows, out)
+    return out.frame()
 
 
 def type_extra_columns(
     df: pd.DataFrame,
     columns: Sequence[str],
     hints: Mapping[str, str] | None = None,
-) -> dict[str, pd.Series]:
+) -> pd.DataFrame:
     """Type the extra (non-model) text columns of a CSV table.
 
     With a hint (``dataset.yaml`` ``column_types``, written by ``save_dataset``) a
@@ -371,8 +491,10 @@ def type_extra_columns(
     when every filled cell is numeric (``int64`` if all are whole, none is empty and
     none is written with a point or exponent), else it stays text.
 
-    Columns are typed in batches of about four million cells, stacked into one Arrow
-    array per batch, so the work is a few vectorised passes whatever the width.
+    The columns are stacked into one Arrow array per batch of about four million
+    cells and typed in a few vectorised passes; the typed columns come back as one
+    2-D block per dtype. The work is linear in the number of cells, with no regular
+    expression, parse or frame operation per column.
 
     Parameters
     ----------
@@ -385,19 +507,21 @@ def type_extra_columns(
 
     Returns
     -------
-    dict
-        Column -> typed Series, for the columns whose dtype changes.
+    pandas.DataFrame
+        The columns whose dtype changes (same index as ``df``); pass it to
+        :func:`replace_columns`.
     """
-    hints = dict(hints or {})
-    out: dict[str, pd.Series] = {}
-    plain = [c for c in columns if c not in hints]
-    for batch in _batches(plain, len(df)):
-        _infer_batch(df, batch, out)
-    by_hint: dict[str, list[str]] = {}
-    for c in columns:
-        if c in hints:
-            by_hint.setdefault(str(hints[c]), []).append(c)
-    for hint, cols in by_hint.items():
-        for batch in _batches(cols, len(df)):
-            _hinted_batch(df, batch, hint, out)
-    return out
+    wanted = set(columns)
+    arrays = {c: arrow_text(s) for c, s in df.items() if c in wanted}
+    return type_extra_arrays(arrays, columns, hints, n_rows=len(df), index=df.index)
+
+
+def text_frame(arrays: Mapping[str, pa.Array], n_rows: int) -> pd.DataFrame:
+    """Arrow text arrays as a frame of pandas ``str`` columns, in one conversion."""
+    if not arrays:
+        return pd.DataFrame(index=pd.RangeIndex(n_rows))
+    table = pa.Table.from_arrays(list(arrays.values()), names=list(arrays))
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    return table.to_pandas(
+        types_mapper=lambda t: text if t in (pa.string(), pa.large_string()) else None
+    )
