@@ -403,9 +403,10 @@ def _hinted_batch(
         grid = grid.astype("datetime64[us]").reshape(k, n)
         missing = np.isnat(grid)
     elif h in ("bool", "boolean"):
-        mapped = text.str.lower().map({"true": True, "false": False})
-        missing = mapped.isna().to_numpy().reshape(k, n)
-        grid = mapped.fillna(False).to_numpy(dtype=bool).reshape(k, n)
+        lower = text.str.lower()
+        grid = (lower == "true").to_numpy(dtype=bool, na_value=False).reshape(k, n)
+        false = (lower == "false").to_numpy(dtype=bool, na_value=False).reshape(k, n)
+        missing = ~(grid | false)
     elif h.startswith(("int", "uint", "float")):
         num = pd.to_numeric(text, errors="coerce")
         if num.dtype.kind in "iu":
@@ -419,8 +420,9 @@ def _hinted_batch(
                 for j, c in enumerate(cols):
                     if not missing[j].any():
                         with contextlib.suppress(TypeError, ValueError, OverflowError):
-                            exact = pd.to_numeric(_text(arrays[c])).to_numpy()
-                            out.add([c], exact.astype(target).reshape(1, n))
+                            # pandas' cast refuses inf and NaN where numpy's would wrap
+                            exact = pd.to_numeric(_text(arrays[c])).astype(hint).to_numpy()
+                            out.add([c], exact.reshape(1, n))
                 return
     else:  # another dtype (e.g. category): pandas converts it as it can
         for c in cols:
