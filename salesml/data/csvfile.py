@@ -45,6 +45,7 @@ from salesml.data.encoding import (
     line_separator,
 )
 from salesml.data.errors import DatasetError
+from salesml.data.validate.parse import arrow_text, text_frame
 
 __all__ = [
     "MAX_UNREADABLE_LINES",
@@ -104,8 +105,6 @@ class CsvFile:
     @property
     def frame(self) -> pd.DataFrame:
         """The rows that could be read, every column pandas ``str`` (empty cells missing)."""
-        from salesml.data.validate.parse import text_frame
-
         return text_frame(self.columns, self.n_rows)
 
     def table(self, frame: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -451,8 +450,6 @@ def _read_decoded(p: Path, encoding: str, delimiter: str | None, label: str) -> 
 
 
 def _columns(df: pd.DataFrame) -> dict[str, pa.Array]:
-    from salesml.data.validate.parse import arrow_text
-
     return {str(c).strip(): arrow_text(s) for c, s in df.items()}
 
 

@@ -206,9 +206,12 @@ def utf8_lines(b: np.ndarray, sep: int = 10) -> tuple[np.ndarray, np.ndarray]:
     bad |= cont & ~claimed
     breaks = np.flatnonzero(b == sep)
     line_of = np.searchsorted(breaks, pos)
-    bad_lines = np.unique(line_of[bad])
-    wide = np.unique(line_of[lead3 | lead4])
-    return bad_lines, np.setdiff1d(wide, bad_lines, assume_unique=True)
+    n_lines = len(breaks) + 1
+    is_bad = np.zeros(n_lines, dtype=bool)
+    is_bad[line_of[bad]] = True
+    is_wide = np.zeros(n_lines, dtype=bool)
+    is_wide[line_of[lead3 | lead4]] = True
+    return np.flatnonzero(is_bad), np.flatnonzero(is_wide & ~is_bad)
 
 
 # ---------------------------------------------------------------------- GB2312 share

@@ -47,7 +47,7 @@ import pandas as pd
 
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
-from salesml.data.csvfile import CsvError, csv_line_numbers, read_csv_file
+from salesml.data.csvfile import CsvError, csv_line_numbers, read_csv_file, sniff_delimiter
 from salesml.data.csvsafe import restore_csv_arrays, safe_csv_frame
 from salesml.data.encoding import check_encoding
 from salesml.data.errors import DatasetError
@@ -231,8 +231,6 @@ def describe_files(path: str | Path) -> pd.DataFrame:
             header, n = _text_header(p)
             delim = config.extra.get("delimiter")
             if delim is None:
-                from salesml.data.csvfile import sniff_delimiter
-
                 delim = sniff_delimiter(header)
             cols = len(next(csv.reader([header], delimiter=delim), []))
             size = p.stat().st_size
