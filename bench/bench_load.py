@@ -15,6 +15,16 @@ Steps, each in a fresh subprocess so peak memory (max RSS) is per step:
    The steps run interleaved, ``--repeat`` times; each figure is the best run.
 
 Prints a Markdown table row set and writes JSON to ``bench/out/load-<tier>.json``.
+
+Wide files (issue 10: 32k columns of a 1 MB CSV took 39 s)::
+
+    python bench/bench_load.py --wide 32000            # this checkout
+    PYTHONPATH=/path/to/other/checkout python bench/bench_load.py --wide 32000
+
+writes a ``reps.csv`` of 12 rows with 7 model columns and N extra columns (a third
+text, the rest whole and decimal numbers) and times ``load_dataset`` (best of
+``--repeat``) against ``pandas.read_csv(dtype=str)`` of the same file, at N/4, N/2
+and N columns, so the growth with the width shows in one run.
 """
 
 from __future__ import annotations
@@ -108,6 +118,58 @@ MEASURE = textwrap.dedent(
 )
 
 
+WIDE = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    import pandas as pd
+    import salesml
+    from salesml.data.io import load_dataset
+    folder, n, repeat = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "dataset.yaml").write_text("name: wide\\n", encoding="utf-8")
+    model = ["rep_id", "name", "team", "region", "role", "manager_id", "hired_at"]
+    lines = [",".join(model + [f"m{i}" for i in range(n)])]
+    for r in range(12):
+        cells = [f"t{(r + i) % 5}" if i % 3 == 0 else str((r * i) % 97) + (".5" if i % 3 == 1 else "")
+                 for i in range(n)]
+        lines.append(",".join([f"R{r}", "王芳", "T1", "华东", "sales", "", "2024-01-01", *cells]))
+    f = folder / "reps.csv"
+    f.write_text("\\n".join(lines) + "\\n", encoding="utf-8")
+    best = {"pandas_read_csv_s": [], "load_dataset_s": []}
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        pd.read_csv(f, dtype="str", keep_default_na=False, na_values=[""])
+        best["pandas_read_csv_s"].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        data = load_dataset(folder, progress=False)
+        best["load_dataset_s"].append(time.perf_counter() - t0)
+    assert data.reps.shape == (12, 7 + n), data.reps.shape
+    out = {k: min(v) for k, v in best.items()}
+    out.update(columns=n, mb=f.stat().st_size / 2**20, salesml=str(Path(salesml.__file__).parent))
+    print(json.dumps(out))
+    """
+)
+
+
+def _wide(n: int, repeat: int) -> int:
+    out_dir = ROOT / "bench" / "out"
+    rows = []
+    for k in (n // 4, n // 2, n):
+        print(f"[wide] {k:,} columns ...", flush=True)
+        rows.append(_child(WIDE, str(out_dir / f"wide-{k}"), str(k), str(repeat)))
+    (out_dir / f"load-wide-{n}.json").write_text(json.dumps(rows, indent=1))
+    print(f"\nsalesml from {rows[0]['salesml']}\n")
+    print("| columns | file | pandas read_csv (text) | load_dataset | per 1k columns |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['columns']:,} | {r['mb']:.1f} MB | {r['pandas_read_csv_s']:.2f} s | "
+            f"{r['load_dataset_s']:.2f} s | {1000 * r['load_dataset_s'] / r['columns']:.2f} s |"
+        )
+    return 0
+
+
 def _child(code: str, *args: str) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -141,7 +203,16 @@ def main(argv: list[str] | None = None) -> int:
         help="also write the dataset as CSV in ENCODING and time loading it against "
         "pandas.read_csv(dtype=str) of the same files (one run)",
     )
+    ap.add_argument(
+        "--wide",
+        type=int,
+        default=None,
+        metavar="N",
+        help="instead: time loading a 12-row CSV with N extra columns (and N/4, N/2)",
+    )
     args = ap.parse_args(argv)
+    if args.wide:
+        return _wide(args.wide, args.repeat or 3)
     repeat = args.repeat or (3 if args.tier == "M" else 5)
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -107,11 +107,12 @@ def _register_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from salesml.demo import run_demo
+    from salesml.data.errors import DatasetError
     from salesml.reports.params import ParameterError
 
     try:
         return run_demo(data_dir=args.data, out_dir=args.out, lang=args.lang)
-    except ParameterError as e:
+    except (ParameterError, DatasetError) as e:
         print(f"salesml demo: {e}", file=sys.stderr)
         return 2
 

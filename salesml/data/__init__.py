@@ -16,6 +16,7 @@ _EXPORTS = {
     "TABLE_NAMES": "salesml.data.schema",
     "TableSpec": "salesml.data.schema",
     "DatasetConfig": "salesml.data.config",
+    "DatasetError": "salesml.data.errors",
     "MissingTableError": "salesml.data.bundle",
     "SalesData": "salesml.data.bundle",
     "load_dataset": "salesml.data.io",

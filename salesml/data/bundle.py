@@ -6,16 +6,15 @@ import hashlib
 import html
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from salesml.data.config import DatasetConfig
+from salesml.data.quality import card_lines
+from salesml.data.quarantine import dataset_quarantine
 from salesml.data.schema import SPECS, TABLE_NAMES
-
-if TYPE_CHECKING:
-    from salesml.data.validate import ValidationReport
 
 __all__ = ["MissingTableError", "SalesData"]
 
@@ -37,7 +36,10 @@ class SalesData:
     source
         Folder the data was loaded from, if any.
     validation
-        The report of the validation that produced these tables, if any.
+        The :class:`~salesml.data.validate.ValidationReport` of the validation that
+        produced these tables, if any. To validate a bundle, call
+        ``salesml.data.validate.validate(data)`` (the bundle sits below validation in
+        the import order, so it has no ``validate`` method).
 
     Attributes
     ----------
@@ -61,7 +63,7 @@ class SalesData:
         config: DatasetConfig | None = None,
         *,
         source: str | Path | None = None,
-        validation: ValidationReport | None = None,
+        validation: Any = None,
     ) -> None:
         unknown = sorted(set(tables) - set(TABLE_NAMES))
         if unknown:
@@ -89,6 +91,10 @@ class SalesData:
     def __getattr__(self, name: str) -> pd.DataFrame:
         if name in SPECS:
             return self[name]
+        if name == "validate":
+            raise AttributeError(
+                "SalesData has no validate(): use salesml.data.validate.validate(data)"
+            )
         raise AttributeError(name)
 
     def __contains__(self, table: object) -> bool:
@@ -180,12 +186,6 @@ class SalesData:
         return cut
 
     # ------------------------------------------------------------------ checks
-    def validate(self, **kwargs: Any) -> ValidationReport:
-        """Validate every table; see :func:`salesml.data.validate.validate`."""
-        from salesml.data.validate import validate
-
-        return validate(self, **kwargs)
-
     @property
     def quarantine(self) -> pd.DataFrame:
         """Every row this dataset lost: rejected or skipped at import, rejected at load.
@@ -193,8 +193,6 @@ class SalesData:
         Columns of :data:`salesml.data.quarantine.STORED_COLUMNS` (``stage`` is
         ``import`` or ``load``); count with :func:`salesml.data.quarantine.quarantine_counts`.
         """
-        from salesml.data.quarantine import dataset_quarantine
-
         return dataset_quarantine(self)
 
     def rows_without(self, table: str, *columns: str) -> pd.DataFrame:
@@ -279,8 +277,6 @@ class SalesData:
             )
         if self.validation is not None:
             head += f"<br><small>{html.escape(self.validation.headline())}</small>"
-        from salesml.data.quality import card_lines
-
         for line in card_lines(self):  # rows lost at import, data-quality warnings
             head += f"<br><small>{html.escape(line)}</small>"
         shown = summ[summ["present"]].drop(columns="present")

@@ -121,7 +121,15 @@ def _user_errors(
     def run(args: argparse.Namespace) -> int:
         try:
             return cmd(args)
-        except (FileNotFoundError, FileExistsError, NotADirectoryError, ValueError, KeyError) as e:
+        except (
+            FileNotFoundError,
+            FileExistsError,
+            NotADirectoryError,
+            IsADirectoryError,
+            PermissionError,
+            ValueError,
+            KeyError,
+        ) as e:
             msg = e.args[0] if isinstance(e, KeyError) and e.args else e
             print(f"salesml {args.command}: error: {msg}", file=sys.stderr)
             return 2

@@ -6,30 +6,39 @@ and one file per table, named after the table:
 - ``deals.parquet`` (native), or
 - ``deals/`` a folder of Parquet parts (read in file-name order; the simulator
   writes large tiers this way), or
-- ``deals.csv`` in UTF-8, UTF-8 with BOM, or GB18030/GBK (what Excel in China
-  writes). The encoding is taken from the ``encoding=`` argument, else from
-  ``dataset.yaml`` ``encoding``, else detected: UTF-8 (with or without BOM) is
-  tried strictly first, then GB18030, then charset-normalizer's best guess.
+- ``deals.csv`` in UTF-8 (with or without BOM), GB18030/GBK (what Excel in China
+  writes) or UTF-16 with a byte-order mark. The encoding is taken from the
+  ``encoding=`` argument, else from ``dataset.yaml`` ``encoding``, else detected
+  strictly (:mod:`salesml.data.encoding`): a file that is not valid throughout in
+  one of them is refused with the line and byte offset, never decoded best effort.
 
-``dataset.yaml`` ``files`` may point a table at another file name. Any subset of
-tables may be present; ``data.missing_tables`` lists the rest.
+``dataset.yaml`` ``files`` may point a table at another file name inside the folder
+(``.csv``, ``.tsv``, ``.txt`` or ``.parquet``); a path leading outside the folder
+(absolute, through ``..`` or a symlink) is refused. Any subset of tables may be
+present; ``data.missing_tables`` lists the rest.
 
-CSV cells are read as text and parsed to the model's dtypes by
-:func:`salesml.data.validate.validate`, so a bad cell is quarantined instead of
-crashing the load. Columns beyond the model's are carried along. In CSV they are
-typed by the ``column_types`` hints :func:`save_dataset` writes to ``dataset.yaml``
+CSV cells are read as text (:mod:`salesml.data.csvfile`) and parsed to the model's
+dtypes by :func:`salesml.data.validate.validate`, so a bad cell, and a line that is
+not a row at all (rule ``csv_syntax``), is quarantined instead of crashing the load.
+Columns beyond the model's are carried along. In CSV they are typed by the
+``column_types`` hints :func:`save_dataset` writes to ``dataset.yaml``
 (``{table: {column: dtype}}``); without a hint an extra column becomes a datetime
 when every filled cell is an ISO date, a number when every filled cell is numeric
 (``int64`` if all are whole and none is empty), else it stays text.
+
+CSV files written by :func:`save_dataset` are safe to open in a spreadsheet: text
+cells beginning with ``= + - @`` are prefixed with ``'``
+(:func:`salesml.data.csvsafe.safe_csv_frame`) and ``dataset.yaml`` records
+``csv_formulas: escaped`` so that loading removes the prefix again.
 """
 
 from __future__ import annotations
 
-import codecs
 import copy
 import csv
 import shutil
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -38,12 +47,18 @@ import pandas as pd
 
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
+from salesml.data.csvfile import CsvError, csv_line_numbers, read_csv_file, sniff_delimiter
+from salesml.data.csvsafe import restore_csv_arrays, safe_csv_frame
+from salesml.data.encoding import check_encoding
+from salesml.data.errors import DatasetError
 from salesml.data.quarantine import read_stored_quarantine
 from salesml.data.schema import SPECS, TABLE_NAMES
-from salesml.data.validate import ISO_DATE_RE, _finalise, parse_table
+from salesml.data.validate import finalise_table, parse_table
 from salesml.data.validate import validate as _validate
+from salesml.data.validate.parse import text_frame, type_extra_arrays
 
 __all__ = [
+    "RawTables",
     "csv_line_numbers",
     "describe_files",
     "detect_encoding",
@@ -54,44 +69,22 @@ __all__ = [
     "save_dataset",
 ]
 
-_SNIFF_BYTES = 4 << 20
-_ENCODING_ALIASES = {
-    "utf8": "utf-8",
-    "utf-8": "utf-8-sig",  # reading with -sig also accepts files without a BOM
-    "utf8-sig": "utf-8-sig",
-    "gbk": "gb18030",  # GB18030 is a superset of GBK and GB2312
-    "gb2312": "gb18030",
-    "cp936": "gb18030",
-}
-
-
-def _norm_encoding(enc: str) -> str:
-    e = enc.strip().lower().replace("_", "-")
-    return _ENCODING_ALIASES.get(e, e)
+#: File name endings read as delimited text.
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
 
 def detect_encoding(path: str | Path) -> str:
-    """Guess the encoding of a CSV file: ``utf-8-sig``, ``gb18030`` or a best guess.
+    """The encoding a CSV file decodes in strictly: ``utf-8-sig``, ``gb18030`` or ``utf-16``.
 
-    UTF-8 is decoded strictly first (a BOM is accepted), then GB18030; the first
-    4 MB are examined (a multi-byte character cut at the end is tolerated).
+    The whole file is checked (see :func:`salesml.data.encoding.check_encoding`);
+    a file valid in none of them raises :class:`~salesml.data.encoding.EncodingError`
+    naming the line and byte offset.
     """
-    with Path(path).open("rb") as f:
-        head = f.read(_SNIFF_BYTES)
-    for enc in ("utf-8-sig", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(enc)(errors="strict").decode(head, final=False)
-            return enc
-        except UnicodeDecodeError:
-            continue
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(head).best()
-    return best.encoding if best is not None else "gb18030"
+    return check_encoding(path).encoding
 
 
 def read_csv_table(
-    path: str | Path, *, encoding: str | None = None, delimiter: str = ","
+    path: str | Path, *, encoding: str | None = None, delimiter: str | None = ","
 ) -> tuple[pd.DataFrame, str]:
     """Read a CSV file as text columns (empty cells missing).
 
@@ -100,74 +93,72 @@ def read_csv_table(
     path
         The CSV file.
     encoding
-        Its encoding; ``None`` or ``"auto"`` detects it.
+        Its encoding; ``None`` or ``"auto"`` detects it strictly.
     delimiter
-        Field separator (``","``; ``";"`` or ``"\\t"`` for some exports).
+        Field separator (``","``; ``";"`` or ``"\\t"`` for some exports; ``None``
+        takes it from the header line).
 
     Returns
     -------
     frame, encoding
         Every column of pandas ``str`` dtype, and the encoding used.
+
+    Raises
+    ------
+    DatasetError
+        When the file does not decode strictly, its header names a column twice, or a
+        line cannot be read as a row (use :func:`salesml.data.csvfile.read_csv_file`
+        to set such lines aside instead).
     """
-    path = Path(path)
-    enc = detect_encoding(path) if encoding in (None, "", "auto") else _norm_encoding(str(encoding))
-    kwargs = {"dtype": "str", "keep_default_na": False, "na_values": [""], "sep": delimiter}
+    got = read_csv_file(path, encoding=encoding, delimiter=delimiter)
+    if len(got.unreadable):
+        first = got.unreadable.iloc[0]
+        raise CsvError(
+            f"{Path(path).name}: {len(got.unreadable)} line(s) cannot be read as rows "
+            f"(first at line {int(first['line'])}: {first['reason']})"
+        )
+    return got.frame, got.encoding
+
+
+def _inside(folder: Path, p: Path, what: str) -> Path:
+    """``p``, refusing a path that resolves outside the dataset folder."""
+    root = folder.resolve()
     try:
-        df = pd.read_csv(path, encoding=enc, **kwargs)
-    except UnicodeDecodeError as e:
-        if encoding not in (None, "", "auto"):
-            raise ValueError(
-                f"{path.name} is not valid {encoding} ({e.reason} at byte {e.start}); "
-                "fix the declared encoding in dataset.yaml or pass encoding="
-            ) from None
-        # detection looked at the head only; the tail may be GB18030
-        enc = "gb18030"
-        df = pd.read_csv(path, encoding=enc, **kwargs)
-    df.columns = [str(c).strip() for c in df.columns]
-    return df, enc
-
-
-def csv_line_numbers(
-    path: str | Path, encoding: str, n_rows: int, *, delimiter: str = ","
-) -> np.ndarray | None:
-    """The file line on which each data row of a CSV starts, when it is not row + 2.
-
-    Quoted cells that span lines and skipped blank lines shift rows against lines;
-    in the usual file neither happens and ``None`` is returned (line = row + 2,
-    the header being line 1). Counting newline bytes decides that cheaply (UTF-8 and
-    GB18030 never use the newline byte inside a character); only a file that needs
-    it is walked with the csv module.
-    """
-    path = Path(path)
-    with path.open("rb") as f:
-        newlines, last = 0, b""
-        while chunk := f.read(1 << 24):
-            newlines += chunk.count(b"\n")
-            last = chunk[-1:]
-    lines_in_file = newlines + (0 if last in (b"\n", b"") else 1)
-    if lines_in_file == n_rows + 1:
-        return None
-    starts = []
-    with path.open(encoding=encoding, newline="") as f:
-        rd = csv.reader(f, delimiter=delimiter)
-        if next(rd, None) is None:
-            return None
-        prev = rd.line_num
-        for row in rd:
-            if row:  # pandas skips blank lines
-                starts.append(prev + 1)
-            prev = rd.line_num
-    return np.asarray(starts, dtype=np.int64) if len(starts) == n_rows else None
+        real = p.resolve()
+    except (OSError, RuntimeError):
+        raise DatasetError(f"{what}: {p} cannot be resolved (a symlink loop?)") from None
+    if not real.is_relative_to(root):
+        raise DatasetError(
+            f"{what}: {p.relative_to(folder) if p.is_relative_to(folder) else p} leads "
+            f"outside the dataset folder {folder} (to {real}); table files must be inside it"
+        )
+    return p
 
 
 def find_table_files(path: str | Path, config: DatasetConfig | None = None) -> dict[str, Path]:
-    """Table name -> file (or Parquet folder) present in dataset folder ``path``."""
-    folder = Path(path)
+    """Table name -> file (or Parquet folder) present in dataset folder ``path``.
+
+    Raises
+    ------
+    DatasetError
+        When ``path`` is not a folder, or a table file (named in ``dataset.yaml``
+        ``files`` or found by name) resolves outside the folder.
+    FileNotFoundError
+        When a file named in ``files`` does not exist.
+    """
+    folder = _folder(path)
     config = config or DatasetConfig()
     out: dict[str, Path] = {}
     for name in TABLE_NAMES:
         if name in config.files:
-            p = folder / config.files[name]
+            rel = Path(config.files[name])
+            what = f"dataset.yaml files: {name}"
+            if rel.is_absolute() or ".." in rel.parts:
+                raise DatasetError(
+                    f"{what}: {config.files[name]} is not a file name inside the dataset "
+                    "folder (absolute paths and .. are refused)"
+                )
+            p = _inside(folder, folder / rel, what)
             if not p.exists():
                 raise FileNotFoundError(
                     f"dataset.yaml names {config.files[name]} for table {name}, "
@@ -177,16 +168,54 @@ def find_table_files(path: str | Path, config: DatasetConfig | None = None) -> d
             continue
         for cand in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / name):
             if cand.is_file() or (cand.is_dir() and any(cand.glob("*.parquet"))):
-                out[name] = cand
+                out[name] = _inside(folder, cand, f"table {name}")
                 break
     return out
+
+
+def _folder(path: str | Path) -> Path:
+    folder = Path(path)
+    if folder.is_file():
+        raise NotADirectoryError(
+            f"{folder} is a file, not a dataset folder: pass the folder that holds "
+            "dataset.yaml and one file per table"
+        )
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a dataset folder (expected a directory)")
+    return folder
+
+
+def _parts(p: Path, folder: Path, name: str) -> list[Path]:
+    """The Parquet files of a table file or part folder, each checked to be inside."""
+    parts = sorted(p.glob("*.parquet")) if p.is_dir() else [p]
+    return [_inside(folder, x, f"table {name}") for x in parts]
+
+
+def _text_header(p: Path) -> tuple[str, int]:
+    """The header line of a text file and its number of data lines, cheaply (no full decode)."""
+    with p.open("rb") as f:
+        head = f.read(4)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        with p.open(encoding="utf-16", errors="replace", newline="") as f:
+            header = f.readline()
+            n = sum(block.count("\n") for block in iter(lambda: f.read(1 << 22), ""))
+        return header, n
+    with p.open("rb") as f:
+        raw = f.readline()
+        n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b""))
+    try:
+        header = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        header = raw.decode("gb18030", errors="replace")
+    return header, n
 
 
 def describe_files(path: str | Path) -> pd.DataFrame:
     """What a dataset folder holds, without loading it (fast even for millions of rows).
 
     Parquet row and column counts come from the file footers; CSV rows are counted
-    as newline bytes minus the header (a cell spanning lines counts once per line).
+    as newline bytes minus the header (a cell spanning lines counts once per line)
+    and the encoding is not checked (loading does that).
 
     Returns
     -------
@@ -195,21 +224,20 @@ def describe_files(path: str | Path) -> pd.DataFrame:
     """
     import pyarrow.parquet as pq
 
-    folder = Path(path)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a dataset folder (expected a directory)")
+    folder = _folder(path)
+    config = DatasetConfig.read(folder)
     rows = []
-    for name, p in find_table_files(folder, DatasetConfig.read(folder)).items():
-        if p.suffix.lower() == ".csv":
-            with p.open("rb") as f:
-                header = f.readline()
-                n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 24), b""))
-            enc = detect_encoding(p)
-            cols = len(next(csv.reader([header.decode(enc, errors="replace")]), []))
+    for name, p in find_table_files(folder, config).items():
+        if p.suffix.lower() in TEXT_SUFFIXES:
+            header, n = _text_header(p)
+            delim = config.extra.get("delimiter")
+            if delim is None:
+                delim = sniff_delimiter(header)
+            cols = len(next(csv.reader([header], delimiter=delim), []))
             size = p.stat().st_size
-            fmt = "csv"
+            fmt = p.suffix.lower().lstrip(".")
         else:
-            parts = sorted(p.glob("*.parquet")) if p.is_dir() else [p]
+            parts = _parts(p, folder, name)
             metas = [pq.ParquetFile(x).metadata for x in parts]
             n = sum(m.num_rows for m in metas)
             cols = metas[0].num_columns if metas else 0
@@ -228,46 +256,40 @@ def describe_files(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("table")
 
 
-def _read_parquet(p: Path) -> pd.DataFrame:
-    if p.is_dir():
-        parts = sorted(p.glob("*.parquet"))
+def _read_parquet(parts: list[Path]) -> pd.DataFrame:
+    if len(parts) != 1:
         return pd.concat([pd.read_parquet(x) for x in parts], ignore_index=True)
-    return pd.read_parquet(p)
+    return pd.read_parquet(parts[0])
 
 
-def _type_extra(s: pd.Series, hint: str | None) -> pd.Series:
-    """Type an extra (non-model) CSV column from its hint, else by inspection."""
-    filled = s.notna()
-    if hint is not None:
-        h = hint.lower()
-        try:
-            if h.startswith("datetime64"):
-                out = pd.to_datetime(s, format="ISO8601", errors="coerce").astype(hint)
-            elif h in ("bool", "boolean"):
-                m = {"true": True, "false": False}
-                out = s.str.lower().map(m).astype("boolean")
-                if h == "bool" and not out.isna().any():
-                    out = out.astype("bool")
-            elif h.startswith(("int", "uint", "float")) or h in ("Int64", "Float64"):
-                out = pd.to_numeric(s, errors="coerce").astype(hint)
-            else:
-                return s.astype(hint) if h not in ("str", "string", "object") else s
-        except (TypeError, ValueError):
-            return s
-        # a cell that does not fit the hint keeps the whole column as text
-        return out if not (filled & out.isna()).any() else s
-    if not filled.any():
-        return s
-    vals = s[filled]
-    if vals.str.fullmatch(ISO_DATE_RE).all():
-        return pd.to_datetime(s, format="ISO8601").astype("datetime64[us]")
-    num = pd.to_numeric(vals, errors="coerce")
-    if num.notna().all():
-        v = num.to_numpy(dtype="float64")
-        if filled.all() and np.all(v == np.round(v)) and not vals.str.contains(r"[.eE]").any():
-            return pd.to_numeric(s).astype("int64")
-        return pd.to_numeric(s, errors="coerce").astype("float64")
-    return s
+@dataclass
+class RawTables:
+    """The tables of a dataset folder as read, before validation.
+
+    Attributes
+    ----------
+    tables
+        Table -> frame as read (CSV model columns as text, extra columns typed,
+        an empty placeholder row for each line that could not be read).
+    config
+        The folder's ``dataset.yaml``.
+    files
+        Table -> file name (for messages).
+    lines
+        Table -> CSV line of each row, for the CSV files where that is not row + 2.
+    unreadable
+        Table -> the CSV lines that could not be read as rows (``row, line, text,
+        reason``), for :func:`salesml.data.validate.validate`.
+    notes
+        Things worth telling that are not errors (from decoding).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    config: DatasetConfig
+    files: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, np.ndarray] = field(default_factory=dict)
+    unreadable: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def read_raw_tables(
@@ -276,21 +298,16 @@ def read_raw_tables(
     encoding: str | None = None,
     tables: Iterable[str] | None = None,
     progress: bool = False,
-) -> tuple[dict[str, pd.DataFrame], DatasetConfig, dict[str, str], dict[str, np.ndarray]]:
+) -> RawTables:
     """Read the tables of a dataset folder as they are, without validation.
 
     Returns
     -------
-    raw, config, files, lines
-        Table -> frame as read (CSV model columns as text, extra columns typed),
-        the folder's config, table -> file name (for messages), and table -> CSV
-        line of each row for the CSV files where that is not row + 2.
+    RawTables
     """
     from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
 
-    folder = Path(path)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a dataset folder (expected a directory)")
+    folder = _folder(path)
     config = DatasetConfig.read(folder)
     found = find_table_files(folder, config)
     if tables is not None:
@@ -311,35 +328,37 @@ def read_raw_tables(
         )
     declared = encoding if encoding not in (None, "", "auto") else config.encoding
     hints: dict[str, dict[str, str]] = config.extra.get("column_types") or {}
-    raw: dict[str, pd.DataFrame] = {}
-    files: dict[str, str] = {}
-    lines: dict[str, np.ndarray] = {}
+    escaped = config.extra.get("csv_formulas") == "escaped"
+    out = RawTables({}, config)
     bar = tqdm(
         found.items(), desc="reading", unit="table", disable=not progress, leave=False, delay=1.0
     )
     for name, p in bar:
         bar.set_postfix_str(p.name, refresh=False)
-        files[name] = p.name + ("/" if p.is_dir() else "")
-        if p.suffix.lower() == ".csv":
-            df, used = read_csv_table(p, encoding=declared)
-            starts = csv_line_numbers(p, used, len(df))
-            if starts is not None:
-                lines[name] = starts
+        out.files[name] = p.name + ("/" if p.is_dir() else "")
+        if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES:
+            got = read_csv_file(p, encoding=declared, delimiter=config.extra.get("delimiter"))
+            arrays = restore_csv_arrays(got.columns) if escaped else got.columns
             spec = SPECS[name]
-            extras = {
-                c: _type_extra(df[c], (hints.get(name) or {}).get(c))
-                for c in df.columns
-                if c not in spec
-            }
-            raw[name] = df.assign(**extras) if extras else df
+            extras = [c for c in arrays if c not in spec]
+            typed = type_extra_arrays(arrays, extras, hints.get(name), n_rows=got.n_rows)
+            done = set(typed.columns)
+            text = text_frame({c: a for c, a in arrays.items() if c not in done}, got.n_rows)
+            df = pd.concat([text, typed], axis=1)[list(arrays)] if typed.shape[1] else text
+            out.tables[name] = got.table(df)
+            out.notes += got.notes
+            if got.lines is not None:
+                out.lines[name] = got.lines
+            if len(got.unreadable):
+                out.unreadable[name] = got.unreadable
         elif p.is_dir() or p.suffix.lower() in (".parquet", ".pq"):
-            raw[name] = _read_parquet(p)
+            out.tables[name] = _read_parquet(_parts(p, folder, name))
         else:
-            raise ValueError(
+            raise DatasetError(
                 f"{p.name} (table {name}): unsupported file type {p.suffix!r}; "
                 "save it as CSV (UTF-8 or GB18030) or Parquet"
             )
-    return raw, config, files, lines
+    return out
 
 
 def load_dataset(
@@ -359,7 +378,8 @@ def load_dataset(
     validate
         Validate and quarantine bad rows (the default). With ``False`` the model
         columns are only parsed (unparseable cells become missing) and nothing
-        is checked: use it only for data you trust.
+        is checked: use it only for data you trust. A CSV line that cannot be read
+        as a row is then an error (it could not be quarantined).
     encoding
         Encoding of the CSV files, overriding ``dataset.yaml`` (default: detected).
     tables
@@ -375,6 +395,12 @@ def load_dataset(
         ``salesml import`` rejected or skipped (``quarantine.parquet``; no rows when
         the folder has none); ``.quarantine`` holds both.
 
+    Raises
+    ------
+    DatasetError
+        (a ``ValueError``) for a file, setting or encoding that cannot be used, in one
+        line naming the file and the key, line or byte.
+
     Examples
     --------
     >>> data = load_dataset("datasets/demo")                 # doctest: +SKIP
@@ -382,21 +408,35 @@ def load_dataset(
     >>> data.validation.quarantine                           # doctest: +SKIP
     """
     folder = Path(path)
-    raw, config, files, lines = read_raw_tables(
-        folder, encoding=encoding, tables=tables, progress=progress
-    )
+    raw = read_raw_tables(folder, encoding=encoding, tables=tables, progress=progress)
+    config = raw.config
     if validate:
-        report = _validate(raw, config=config, files=files, lines=lines, progress=progress)
+        report = _validate(
+            raw.tables,
+            config=config,
+            files=raw.files,
+            lines=raw.lines,
+            unreadable=raw.unreadable,
+            notes=raw.notes,
+            progress=progress,
+        )
         data = report.data
         data.source = folder
         data.validation = report
         data.stored_quarantine = read_stored_quarantine(folder)  # what `salesml import` lost
         return data
+    if raw.unreadable:
+        name, bad = next(iter(raw.unreadable.items()))
+        raise CsvError(
+            f"{raw.files[name]}: {len(bad)} line(s) cannot be read as rows (first at line "
+            f"{int(bad['line'].iloc[0])}: {bad['reason'].iloc[0]}); load with validate=True "
+            "to quarantine them"
+        )
     out = {}
-    for name, df in raw.items():
+    for name, df in raw.tables.items():
         parsed, _ = parse_table(name, df, config=config)
         try:
-            out[name] = _finalise(name, parsed, config)
+            out[name] = finalise_table(name, parsed, config)
         except (TypeError, ValueError):
             out[name] = parsed  # e.g. an empty cell in a true/false column
     data = SalesData(out, config, source=folder)
@@ -425,7 +465,8 @@ def save_dataset(
         ``parquet`` (default) or ``csv``.
     encoding
         Encoding of CSV files (``utf-8``, ``utf-8-sig`` for Excel, ``gb18030``);
-        recorded in ``dataset.yaml``.
+        recorded in ``dataset.yaml``. Text cells a spreadsheet would run as formulas
+        are written with a leading ``'`` (removed again on load).
     overwrite
         Replace existing table files; with ``False`` raise if the folder already
         holds a dataset.
@@ -474,13 +515,15 @@ def save_dataset(
         if format == "parquet":
             df.to_parquet(folder / f"{name}.parquet", index=False)
         else:
-            df.to_csv(folder / f"{name}.csv", index=False, encoding=encoding)
+            safe_csv_frame(df).to_csv(folder / f"{name}.csv", index=False, encoding=encoding)
             extra = {c: str(df[c].dtype) for c in df.columns if c not in SPECS[name]}
             if extra:
                 hints[name] = extra
     config.extra.pop("column_types", None)
+    config.extra.pop("csv_formulas", None)
     if format == "csv":
         config.encoding = encoding
+        config.extra["csv_formulas"] = "escaped"
         if hints:
             config.extra["column_types"] = hints
     config.write(folder)

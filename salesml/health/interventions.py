@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
+
+from salesml.data.yamlsafe import load_yaml
 
 __all__ = ["ACTION_COLUMNS", "DEFAULT_ACTIONS_PATH", "interventions", "load_actions"]
 
@@ -46,7 +47,7 @@ def load_actions(actions: str | Path | Mapping[str, Any] | None = None) -> dict[
         p = Path(actions)
         if not p.exists():
             raise FileNotFoundError(f"actions file {p} does not exist")
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = load_yaml(p, what=f"actions file {p}")
     if not isinstance(raw, Mapping) or not isinstance(raw.get("actions"), list):
         raise ValueError("an actions mapping needs a list under 'actions' (see actions.yaml)")
     by_reason: dict[str, dict[str, str]] = {}

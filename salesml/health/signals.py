@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from salesml.data.yamlsafe import load_yaml
 from salesml.rules.expr import Expr, compile_expr
 from salesml.rules.template import render_template, render_template_column
 
@@ -99,9 +99,9 @@ def load_signal_rules(
         path = Path(rules)
         if not path.exists():
             raise FileNotFoundError(f"signal rules file {path} does not exist")
-        parsed: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        parsed: Any = load_yaml(path, what=f"signal rules file {path}")
     elif isinstance(rules, str):
-        parsed = yaml.safe_load(rules)
+        parsed = load_yaml(rules, what="signal rules")
     else:
         parsed = list(rules)
     if isinstance(parsed, Mapping):

@@ -99,6 +99,7 @@ def _fail(message: object) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from salesml.data.errors import DatasetError
     from salesml.reports.params import ParameterError, parse_cli_value
     from salesml.reports.registry import get_report
     from salesml.reports.runner import ReportBusy, ReportFailed, run_report
@@ -115,7 +116,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.lang is not None:
             values["lang"] = args.lang
         result = run_report(args.name, values, args.out, progress=args.progress, wait=args.wait)
-    except ParameterError as e:
+    except (ParameterError, DatasetError) as e:
         _fail(e)
         return 2
     except ReportBusy as e:
@@ -133,6 +134,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_due(args: argparse.Namespace) -> int:
+    from salesml.data.errors import DatasetError
     from salesml.reports.params import ParameterError
     from salesml.reports.schedule import DueOutcome, run_due
     from salesml.reports.store import ReportBusy
@@ -165,7 +167,7 @@ def _cmd_due(args: argparse.Namespace) -> int:
             max_catch_up=args.max_catch_up,
             echo=echo,
         )
-    except ParameterError as e:
+    except (ParameterError, DatasetError) as e:
         _fail(e)
         return 2
     except ReportBusy as e:

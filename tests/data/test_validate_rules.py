@@ -392,7 +392,7 @@ def test_pandera_schemas_accept_clean_and_reject_bad(small_data):
 
 
 def test_validating_a_bundle_keeps_its_config(small_data):
-    r = small_data.validate()
+    r = validate(small_data)
     assert r.ok
     assert r.data.config is small_data.config
     for name in small_data.tables:

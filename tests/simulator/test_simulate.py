@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from salesml.data.schema import COST_CATEGORIES, DEFAULT_STAGE_ORDER, TABLE_NAMES
+from salesml.data.validate import validate
 from salesml.simulator import Truth, simulate, write_simulated
 
 
@@ -39,7 +40,7 @@ def test_demo_sizes_and_tables(sim):
 
 def test_simulated_data_is_clean(sim):
     data, _ = sim
-    report = data.validate()
+    report = validate(data)
     assert report.quarantine.empty, report.quarantine.head().to_string()
 
 

@@ -21,10 +21,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from salesml.attribution.allocation.drivers import DRIVERS
 from salesml.data.schema import COST_CATEGORIES
+from salesml.data.yamlsafe import load_yaml
 from salesml.rules.expr import Expr, ExpressionError, compile_expr
 
 __all__ = ["Rule", "RuleError", "RulesLike", "compile_rules", "default_rules", "load_rules"]
@@ -42,7 +41,7 @@ class RuleError(ValueError):
 def default_rules() -> dict[str, Any]:
     """The rule set shipped with salesml (a fresh copy: edit it freely)."""
     text = resources.files("salesml.attribution").joinpath("default_rules.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text, what="the default cost-allocation rules")
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def load_rules(rules: RulesLike = None) -> dict[str, Any]:
         p = Path(rules)
         if not p.exists():
             raise RuleError(f"rule file {str(p)!r} does not exist")
-        raw = yaml.safe_load(p.read_text("utf-8"))
+        raw = load_yaml(p, what=f"rule file {p}")
     elif isinstance(rules, dict):
         raw = copy.deepcopy(rules)
     else:

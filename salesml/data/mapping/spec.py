@@ -16,9 +16,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import yaml
 
 from salesml.data.schema import SPECS, TABLE_NAMES
+from salesml.data.yamlsafe import load_yaml
 from salesml.rules.expr import compile_expr
 
 __all__ = [
@@ -72,20 +72,15 @@ ROW_FIELD = "_row"
 def read_yaml(path: Path) -> Any:
     """Parse a YAML file safely, bounded in size.
 
-    The one safe loader the "io" work adds (``salesml.data.yamlsafe``) replaces
-    this once it lands; until then ``yaml.safe_load`` (no object construction).
+    Through the package's one safe loader (:func:`salesml.data.yamlsafe.load_yaml`:
+    no anchors or aliases, no tags, bounded depth), in one-line errors.
     """
     size = path.stat().st_size
     if size > LIMITS["yaml_bytes"]:
         raise ValueError(
             f"{path}: {size:,} bytes; a mapping file is at most {LIMITS['yaml_bytes']:,} bytes"
         )
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML ({e})") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{path}: not UTF-8 text; save the mapping as UTF-8") from None
+    return load_yaml(path, what=str(path))
 
 
 def cell_text(v: Any) -> str | None:

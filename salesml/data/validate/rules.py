@@ -1,0 +1,493 @@
+"""The validation rules: which rows of a parsed table break which rule.
+
+Rules (names are stable; the simulator's fault injector uses the same ones):
+
+``csv_syntax``
+    A line of a CSV file that cannot be read as one row: more fields than the
+    header, or a quote that is never closed properly, which would swallow the lines
+    after it. The line is set aside (its row is empty) and the rest of the file loads.
+``dtype``
+    A non-empty cell of a number or true/false column that does not parse.
+``date_format``
+    A non-empty cell of a date column that is not ISO ``YYYY-MM-DD[ HH:MM[:SS]]``
+    (nor one of the ``date_formats`` declared in ``dataset.yaml``).
+``not_null``
+    An empty cell in a required column.
+``allowed_values``
+    A category outside its closed set (e.g. deal ``outcome``; deal ``stage`` must
+    be one of the dataset's ``stage_order``; cost ``category`` one of the 12 model
+    categories or a name mapped to one in ``dataset.yaml``).
+``non_negative``
+    A number below its column's lower bound (amounts, quantities, durations).
+``unique_key``
+    A later duplicate of a key; the first row with that key is kept.
+``time_order``
+    A date earlier than the date it must follow (the spec's time orders, plus a
+    payment before its contract was signed).
+``foreign_key``
+    A reference to an id that does not exist in the parent table as read.
+``parent_rejected``
+    A reference to a parent row that exists but was itself quarantined; reported
+    apart from ``foreign_key`` so cascades are visible.
+
+References to a table the dataset does not have are not checked (a note says so).
+
+Every check is vectorised over whole columns (Arrow compute for text). pandera
+expresses the single-table rules declaratively (:func:`to_pandera`, used in tests
+as an independent oracle) but is not on the load path: it cannot parse text cells
+while recording which failed, nor express cross-table rules or the per-row
+quarantine records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from salesml.data.config import DatasetConfig
+from salesml.data.schema import COST_CATEGORIES, SPECS, TABLE_NAMES, Column, TableSpec
+from salesml.data.validate.parse import arrow_text, as_text
+
+__all__ = [
+    "RULES",
+    "CheckedTable",
+    "Issue",
+    "allowed_values",
+    "check_references",
+    "check_table",
+    "fmt_values",
+    "to_pandera",
+    "where_text",
+]
+
+RULES: tuple[str, ...] = (
+    "csv_syntax",
+    "dtype",
+    "date_format",
+    "not_null",
+    "allowed_values",
+    "non_negative",
+    "unique_key",
+    "time_order",
+    "foreign_key",
+    "parent_rejected",
+)
+
+#: Cross-table time orders: (table, column, foreign-key column, parent table, parent column).
+_CROSS_TIME_ORDERS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("payments", "paid_at", "contract_id", "contracts", "signed_at"),
+)
+
+
+# ---------------------------------------------------------------------- pandera
+def to_pandera(spec: TableSpec, *, config: DatasetConfig | None = None) -> Any:
+    """A pandera ``DataFrameSchema`` equivalent to the single-table rules of ``spec``.
+
+    Covers dtypes, nullability, allowed values, lower bounds and key uniqueness
+    (cross-table rules need the whole dataset and live in :func:`validate`).
+    Extra columns are allowed (``strict=False``).
+
+    Parameters
+    ----------
+    spec
+        The table spec (``salesml.data.schema.SPECS[name]``).
+    config
+        Dataset settings; gives the allowed deal stages and cost category names.
+
+    Returns
+    -------
+    pandera.pandas.DataFrameSchema
+    """
+    import pandera.pandas as pdr
+
+    config = config or DatasetConfig()
+    cols = {}
+    for c in spec.columns:
+        checks = []
+        allowed = allowed_values(spec.name, c, config)
+        if allowed is not None:
+            checks.append(pdr.Check.isin(sorted(allowed)))
+        if c.min_value is not None:
+            checks.append(pdr.Check.ge(c.min_value))
+        single_key = len(spec.key) == 1 and c.name == spec.key[0]
+        cols[c.name] = pdr.Column(
+            c.pandas_dtype,
+            nullable=c.nullable and not single_key,
+            unique=single_key,
+            checks=checks or None,
+        )
+    return pdr.DataFrameSchema(
+        cols,
+        strict=False,
+        unique=list(spec.key) if len(spec.key) > 1 else None,
+        name=spec.name,
+    )
+
+
+def allowed_values(table: str, col: Column, config: DatasetConfig) -> set[str] | None:
+    """The closed set of values a category column accepts (``None``: open set)."""
+    if table in ("deals", "stage_history") and col.name == "stage" and config.stage_order:
+        allowed = set(config.stage_order)
+    elif table == "costs" and col.name == "category":
+        allowed = set(COST_CATEGORIES) | set(config.cost_categories)
+    else:
+        allowed = set(col.allowed) if col.allowed is not None else None
+    # dataset.yaml value_sets with strict: true narrow a text column further
+    strict = config.strict_values(table, col.name)
+    if strict is not None and col.kind in ("id", "str", "category"):
+        return set(strict) if allowed is None else allowed & strict
+    return allowed
+
+
+TEXT_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt")
+
+
+@dataclass
+class Issue:
+    """Rows of one table that break one rule in one column."""
+
+    positions: np.ndarray
+    column: str
+    rule: str
+    explain: pd.Series | str
+    #: the values to show (default: the table's cells at ``positions`` in ``column``)
+    values: pd.Series | None = None
+
+
+@dataclass
+class CheckedTable:
+    """A table under validation: as read, as parsed, and what was found so far.
+
+    Rows marked ``unreadable`` (CSV lines that could not be read as a row) carry no
+    cells: they are quarantined under ``csv_syntax`` only and no other rule looks at
+    them.
+    """
+
+    name: str
+    raw: pd.DataFrame
+    parsed: pd.DataFrame
+    file: str | None
+    issues: list[Issue] = field(default_factory=list)
+    rejected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: whether the rows are strictly sorted by the key (then lookups can bisect)
+    key_sorted: bool = False
+    #: CSV line of each row when it is not row + 2
+    lines: np.ndarray | None = None
+    #: rows standing for CSV lines that could not be read
+    unreadable: np.ndarray | None = None
+
+    @property
+    def is_csv(self) -> bool:
+        """Whether the table was read from a delimited text file (rows have lines)."""
+        return bool(self.file and self.file.lower().endswith(TEXT_SUFFIXES))
+
+    def line_of(self, pos: np.ndarray) -> np.ndarray:
+        """CSV line of rows at ``pos`` (header = line 1)."""
+        pos = np.asarray(pos, dtype="int64")
+        return self.lines[pos] if self.lines is not None else pos + 2
+
+    def add(self, mask: np.ndarray, column: str, rule: str, explain: pd.Series | str) -> None:
+        """Record that the rows in ``mask`` break ``rule`` in ``column``, and reject them."""
+        if self.unreadable is not None and rule != "csv_syntax":
+            mask = mask & ~self.unreadable
+        pos = np.flatnonzero(mask)
+        if not len(pos):
+            return
+        if isinstance(explain, pd.Series):
+            explain = explain.iloc[pos] if len(explain) == len(mask) else explain
+        self.issues.append(Issue(pos, column, rule, explain))
+        self.rejected[pos] = True
+
+    def add_unreadable(self, lines: pd.DataFrame) -> None:
+        """Quarantine the rows standing for unreadable CSV lines.
+
+        ``lines`` has the columns ``row`` (the placeholder row), ``line``, ``text``
+        (the line, shortened) and ``reason`` (why it could not be read).
+        """
+        if not len(lines):
+            return
+        n = len(self.parsed)
+        rows = lines["row"].to_numpy(dtype=np.int64)
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+        self.unreadable = mask
+        order = np.argsort(rows, kind="stable")
+        reason = lines["reason"].astype("str").iloc[order].reset_index(drop=True)
+        text = lines["text"].astype("str").iloc[order].reset_index(drop=True)
+        self.issues.append(Issue(rows[order], "*", "csv_syntax", reason, values=text))
+        self.rejected[rows] = True
+
+    @property
+    def noun(self) -> str:
+        return self.name[:-1] if self.name.endswith("s") else self.name
+
+    def key_text(self, pos: np.ndarray) -> pd.Series:
+        spec = SPECS[self.name]
+        parts = [
+            as_text(self.parsed[k].iloc[pos]).fillna("") if k in self.parsed else None
+            for k in spec.key
+        ]
+        parts = [p for p in parts if p is not None]
+        if not parts:
+            return pd.Series("", index=range(len(pos)), dtype="str")
+        out = parts[0].reset_index(drop=True)
+        for p in parts[1:]:
+            out = out + "|" + p.reset_index(drop=True)
+        return out.astype("str")
+
+
+def fmt_values(s: pd.Series) -> pd.Series:
+    """Values as short text for messages (missing -> empty)."""
+    return as_text(s).fillna("").reset_index(drop=True) if len(s) else s.astype("str")
+
+
+def check_table(t: CheckedTable, bad: dict[str, np.ndarray], config: DatasetConfig) -> None:
+    """Apply the single-table rules to ``t`` (``bad``: cells that did not parse)."""
+    spec = SPECS[t.name]
+    df = t.parsed
+    n = len(df)
+    fmts = tuple(config.extra.get("date_formats") or ())
+    for c in spec.columns:
+        if c.name not in df.columns:
+            continue
+        col_bad = bad.get(c.name, np.zeros(n, dtype=bool))
+        if col_bad.any():
+            if c.kind == "datetime":
+                extra = f" or one of {', '.join(fmts)}" if fmts else ""
+                t.add(
+                    col_bad,
+                    c.name,
+                    "date_format",
+                    f", which is not a date in a known format (expected 2025-05-01 or "
+                    f"2025-05-01 14:30[:00]{extra})",
+                )
+            else:
+                what = {"int": "a whole number", "bool": "true or false"}.get(c.kind, "a number")
+                t.add(col_bad, c.name, "dtype", f", which is not {what}")
+        s = df[c.name]
+        isna = s.isna().to_numpy()
+        if not c.nullable:
+            t.add(isna & ~col_bad, c.name, "not_null", "; this column must be filled in")
+        allowed = allowed_values(t.name, c, config)
+        if allowed is not None:
+            out = ~isna & ~_is_in(s, pa.array(sorted(allowed), type=pa.large_string()))
+            shown = ", ".join(sorted(allowed)) if len(allowed) <= 14 else f"{len(allowed)} names"
+            t.add(out, c.name, "allowed_values", f", which is not allowed (use one of: {shown})")
+        if c.min_value is not None:
+            v = s.to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                low = v < c.min_value
+            label = c.name.replace("_", " ")
+            text = (
+                f"; {label} cannot be negative"
+                if c.min_value == 0
+                else f"; {label} must be at least {c.min_value:g}"
+            )
+            t.add(low, c.name, "non_negative", text)
+    # unique key: later duplicates rejected, the first kept
+    key = [k for k in spec.key if k in df.columns]
+    if len(key) == len(spec.key):
+        complete = df[key].notna().all(axis=1).to_numpy()
+        t.key_sorted = _strictly_increasing([df[k] for k in key])
+        dup = (
+            np.zeros(n, dtype=bool)
+            if t.key_sorted
+            else _later_duplicates([df[k] for k in key]) & complete
+        )
+        if dup.any():
+            first = pd.Series(np.flatnonzero(complete & ~dup), dtype="int64")
+            ktxt_all = t.key_text(np.arange(n))
+            first.index = ktxt_all.iloc[first.to_numpy()].to_numpy()
+            firstpos = ktxt_all.iloc[np.flatnonzero(dup)].map(first).to_numpy()
+            where = where_text(t, firstpos)
+            explain = pd.Series("", index=range(n), dtype="str")
+            explain.iloc[np.flatnonzero(dup)] = (
+                ", which repeats the key of " + where + "; only the first row with this key is kept"
+            ).to_numpy()
+            t.add(dup, key[0] if len(key) == 1 else "+".join(key), "unique_key", explain)
+    # time order within a row
+    for earlier, later in spec.time_orders:
+        if earlier in df.columns and later in df.columns:
+            a, b = df[earlier], df[later]
+            wrong = (b < a).fillna(False).to_numpy(dtype=bool)
+            if wrong.any():
+                explain = pd.Series("", index=range(n), dtype="str")
+                idx = np.flatnonzero(wrong)
+                explain.iloc[idx] = (
+                    f", before {earlier} (" + fmt_values(a.iloc[idx]) + f"); {later} cannot "
+                    f"come before {earlier}"
+                ).to_numpy()
+                t.add(wrong, later, "time_order", explain)
+
+
+def where_text(t: CheckedTable, pos: np.ndarray) -> pd.Series:
+    """'line 17' (CSV) or 'row 15' for row positions (int array)."""
+    pos = np.asarray(pos, dtype="int64")
+    if t.is_csv:
+        return "line " + pd.Series(t.line_of(pos)).astype("str")
+    return "row " + pd.Series(pos).astype("str")
+
+
+def _is_in(s: pd.Series, values: pa.Array) -> np.ndarray:
+    """``s.isin(values)`` for text, through Arrow (pandas' isin loops in Python for str)."""
+    return pc.is_in(arrow_text(s), value_set=values).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _codes(s: pd.Series) -> np.ndarray:
+    """Integer codes of a column's values (missing -> -1), fast for Arrow-backed text."""
+    if isinstance(s.dtype, pd.StringDtype):
+        enc = pc.dictionary_encode(arrow_text(s))
+        return pc.fill_null(enc.indices, -1).to_numpy().astype(np.int64)
+    codes, _ = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def _strictly_increasing(cols: list[pd.Series]) -> bool:
+    """Whether the rows are sorted strictly by the key ``cols`` (then no key repeats).
+
+    Exports and simulators usually write ids in order: this check costs one
+    comparison pass instead of hashing every key.
+    """
+    n = len(cols[0])
+    if n < 2:
+        return True
+    arrs = []
+    for c in cols:
+        a = arrow_text(c) if isinstance(c.dtype, pd.StringDtype) else pa.array(c, from_pandas=True)
+        if a.null_count:
+            return False
+        arrs.append(a)
+    ok = None
+    for a in reversed(arrs):
+        lo, hi = a.slice(0, n - 1), a.slice(1)
+        lt = pc.less(lo, hi)
+        ok = lt if ok is None else pc.or_(lt, pc.and_(pc.equal(lo, hi), ok))
+    return bool(pc.all(ok).as_py())
+
+
+def _fixed_width(arr: pa.Array) -> np.ndarray | None:
+    """Zero-copy ``S<w>`` view of a text array whose values all take ``w`` bytes.
+
+    ``None`` when there are missing values or the widths differ. Ids in exports
+    usually have one width ("A0000001"), which lets lookups run as binary search.
+    """
+    if arr.null_count or not len(arr) or arr.type != pa.large_string():
+        return None
+    _, off_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    w = int(offsets[1] - offsets[0])
+    if w <= 0 or not np.all(np.diff(offsets) == w):
+        return None
+    return np.frombuffer(data_buf, dtype=f"S{w}", count=len(arr), offset=int(offsets[0]))
+
+
+def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarray:
+    """For each child value, the first parent row holding it (-1: none; nulls: -1).
+
+    Hashing the parent costs most when it is the larger side (3M activity ids
+    referenced by 300k cost lines): then a sorted parent is bisected instead.
+    """
+    if parent_sorted and len(parent) > len(child) - child.null_count:
+        keys = _fixed_width(parent)
+        present = np.asarray(child.is_valid())
+        vals = _fixed_width(child.drop_null()) if keys is not None else None
+        if vals is not None and vals.dtype == keys.dtype:
+            i = np.searchsorted(keys, vals)
+            ic = np.minimum(i, len(keys) - 1)
+            hit = keys[ic] == vals
+            pos = np.full(len(child), -1, dtype=np.int64)
+            pos[present] = np.where(hit, ic, -1)
+            return pos
+    found = pc.index_in(child, value_set=parent)
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
+def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
+    """Rows whose key (all ``cols``) already appeared at an earlier row."""
+    codes = [_codes(c) for c in cols]
+    if len(codes) == 1:
+        return pd.Series(codes[0]).duplicated(keep="first").to_numpy()
+    return pd.DataFrame({i: c for i, c in enumerate(codes)}).duplicated(keep="first").to_numpy()
+
+
+def check_references(tables: dict[str, CheckedTable], notes: list[str]) -> None:
+    """Apply the cross-table rules: payment dates, foreign keys, rejected parents."""
+    # cross-table time orders (use the first row of each parent key as read)
+    for child, col, fk, parent, pcol in _CROSS_TIME_ORDERS:
+        if child not in tables or parent not in tables:
+            continue
+        c, p = tables[child], tables[parent]
+        if col not in c.parsed or fk not in c.parsed or pcol not in p.parsed:
+            continue
+        pk = SPECS[parent].key[0]
+        pos = _lookup(arrow_text(c.parsed[fk]), arrow_text(p.parsed[pk]), False)
+        ref = p.parsed[pcol].to_numpy()
+        if len(ref):
+            bound = pd.Series(ref[np.maximum(pos, 0)], index=c.parsed.index).mask(pos < 0)
+        else:
+            bound = pd.Series(pd.NaT, index=c.parsed.index, dtype=p.parsed[pcol].dtype)
+        wrong = (c.parsed[col] < bound).fillna(False).to_numpy(dtype=bool)
+        if wrong.any():
+            idx = np.flatnonzero(wrong)
+            explain = pd.Series("", index=range(len(wrong)), dtype="str")
+            explain.iloc[idx] = (
+                f", before its {parent[:-1]}'s {pcol} (" + fmt_values(bound.iloc[idx]) + ")"
+            ).to_numpy()
+            c.add(wrong, col, "time_order", explain)
+
+    # foreign keys in topological order; self references iterate to a fixpoint
+    for name in TABLE_NAMES:
+        if name not in tables:
+            continue
+        t = tables[name]
+        for col, parent, pcol in SPECS[name].foreign_keys:
+            if col not in t.parsed:
+                continue
+            if parent not in tables:
+                notes.append(
+                    f"{name}.{col} refers to {parent}, which the dataset does not have: not checked"
+                )
+                continue
+            p = tables[parent]
+            child = t.parsed[col]
+            present = child.notna().to_numpy()
+            # index_in gives the first parent row holding each key; later rows with the
+            # same key are always rejected (unique_key), so that row decides whether
+            # the reference is loaded
+            single_key = SPECS[parent].key == (pcol,)
+            pos = _lookup(
+                arrow_text(child), arrow_text(p.parsed[pcol]), p.key_sorted and single_key
+            )
+            missing = present & (pos < 0)
+            pfile = p.file or parent
+            t.add(
+                missing,
+                col,
+                "foreign_key",
+                f", which is not in {pfile}: it points at a {p.noun.replace('_', ' ')} that does not exist",
+            )
+            found = present & (pos >= 0)
+            while True:
+                orphan = found & p.rejected[np.maximum(pos, 0)]
+                new = orphan & ~_rule_mask(t, col, "parent_rejected")
+                t.add(
+                    new,
+                    col,
+                    "parent_rejected",
+                    f", whose row in {pfile} was itself rejected (see its quarantine rows)",
+                )
+                if parent != name or not new.any():
+                    break
+
+
+def _rule_mask(t: CheckedTable, column: str, rule: str) -> np.ndarray:
+    m = np.zeros(len(t.parsed), dtype=bool)
+    for i in t.issues:
+        if i.column == column and i.rule == rule:
+            m[i.positions] = True
+    return m
