@@ -106,8 +106,8 @@ def _register_demo(sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from salesml.demo import run_demo
     from salesml.data.errors import DatasetError
+    from salesml.demo import run_demo
     from salesml.reports.params import ParameterError
 
     try:
