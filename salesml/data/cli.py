@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+\nfrom salesml.data.csvsafe import safe_csv_frame
 
 __all__ = ["register"]
 
@@ -297,7 +298,8 @@ def _write_quarantine(frame: pd.DataFrame, path: str) -> Path:
     if p.suffix == ".parquet":
         frame.to_parquet(p, index=False)
     else:
-        frame.to_csv(p, index=False, encoding="utf-8-sig")
+        # cells a spreadsheet would run as formulas are neutralised
+        safe_csv_frame(frame).to_csv(p, index=False, encoding="utf-8-sig")
     return p
 
 
