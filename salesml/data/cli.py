@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-\nfrom salesml.data.csvsafe import safe_csv_frame
+
+from salesml.data.csvsafe import safe_csv_frame
 
 __all__ = ["register"]
 
