@@ -139,7 +139,7 @@ def interventions(
         out["change"] = np.nan
     # what hurts first, marked: "▼ No reply 5 days after quote viewed; ▲ Customer ..."
     text = reason_lists(explanations, by="deal_id", top=top_reasons, lang=lang)
-    out["top_reasons"] = out["deal_id"].map(text).fillna("").astype("str")
+    out["top_reasons"] = out["deal_id"].map(text.astype("str")).astype("str").fillna("")
     negative = explanations.loc[explanations["contribution"] < 0].sort_values(
         ["deal_id", "contribution"], kind="stable"
     )

@@ -141,6 +141,8 @@ FEATURE_COLUMNS: dict[str, tuple[str, str]] = {
     "visit_quality_mean": ("activities", "quality"),
     "rep_activity_quality": ("activities", "quality"),
     "tier": ("customers", "tier"),
+    "channel": ("customers", "source_channel"),
+    "segment": ("customers", "segment"),
 }
 
 

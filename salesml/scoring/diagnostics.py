@@ -47,7 +47,8 @@ VerdictStatus = Literal["ok", "calibration_worse", "use_baseline", "not_checked"
 @dataclass(frozen=True)
 class LabelledNote(Note):
     """A :class:`~salesml.results.Note` some of whose values are data codes (a feature,
-    a baseline, a table), shown by their catalog label in the reader's language."""
+    a baseline), shown by their catalog label in the reader's language; a tuple of
+    codes is shown as a list ("Plan revisions, Terms revisions")."""
 
     labelled: tuple[str, ...] = ()
 
@@ -55,8 +56,13 @@ class LabelledNote(Note):
         """The caveat in ``lang``."""
         values = dict(self.values)
         for k in self.labelled:
-            if k in values:
-                values[k] = label(values[k], lang)
+            if k not in values:
+                continue
+            v = values[k]
+            if isinstance(v, tuple | list):
+                values[k] = t("scoring.list_separator", lang).join(label(x, lang) for x in v)
+            else:
+                values[k] = label(v, lang)
         return t(self.key, lang, **values)
 
 

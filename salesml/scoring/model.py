@@ -504,32 +504,21 @@ class ScoringModel:
         self._check_fitted()
         dropped = self.leak_guard == "drop"
         out: list[Note] = [w.note(dropped=dropped) for w in self.leaks_]
+        by_why: dict[str, list[str]] = {}
         for f, why in self.unavailable_.items():
-            if why == "leak":
-                continue
+            if why != "leak":
+                by_why.setdefault(why, []).append(f)
+        for why, feats in by_why.items():
+            names = ("features", tuple(feats))
             if why.startswith("table:"):
-                out.append(
-                    LabelledNote(
-                        "scoring.unavailable.table",
-                        (("feature", f), ("table", why.split(":", 1)[1])),
-                        labelled=("feature",),
-                    )
-                )
+                key, values = "scoring.unavailable.table", (names, ("table", why[6:]))
             elif why.startswith("column:"):
-                table, _, column = why.split(":", 1)[1].partition(".")
-                out.append(
-                    LabelledNote(
-                        "scoring.unavailable.column",
-                        (("feature", f), ("table", table), ("column", column)),
-                        labelled=("feature",),
-                    )
-                )
+                table, _, column = why[7:].partition(".")
+                key = "scoring.unavailable.column"
+                values = (names, ("table", table), ("column", column))
             else:
-                out.append(
-                    LabelledNote(
-                        f"scoring.unavailable.{why}", (("feature", f),), labelled=("feature",)
-                    )
-                )
+                key, values = f"scoring.unavailable.{why}", (names,)
+            out.append(LabelledNote(key, values, labelled=("features",)))
         return out + list(self.notes_)
 
     def summary(self, *, lang: str = "en") -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from salesml.apps.deal_whatif.state import DealWhatifState
-from salesml.health import ACTIONABLE_FEATURES, build_features
+from salesml.health import build_features
 
 
 @pytest.fixture(scope="module")
@@ -95,9 +95,7 @@ def test_a_driver_without_effect_for_this_deal_is_named(state):
         d
         for d in state.deals
         if np.ptp(
-            state._pd_scores(
-                state.features.loc[[d]], "plan_revisions", np.arange(0.0, 10.0)
-            )[0]
+            state._pd_scores(state.features.loc[[d]], "plan_revisions", np.arange(0.0, 10.0))[0]
         )
         >= 0.5
     )
