@@ -387,7 +387,8 @@ class ScoringModel:
 
     def decision_function(self, frame: pd.DataFrame) -> pd.Series:
         """Uncalibrated log-odds (the scale reason codes add up on), indexed like the input."""
-        raw = self.engine_model_.predict_raw(self._design(frame))
+        X = self._design(frame)
+        raw = self.engine_model_.predict_raw(X)
         return pd.Series(raw, index=frame.index, name="log_odds")
 
     def predict_proba(self, frame: pd.DataFrame) -> pd.Series:
@@ -444,7 +445,8 @@ class ScoringModel:
         :meth:`decision_function`. LightGBM: exact TreeSHAP (``pred_contrib``);
         logistic: coefficient x standardised value.
         """
-        contrib = self.engine_model_.contributions(self._design(frame))
+        X = self._design(frame)
+        contrib = self.engine_model_.contributions(X)
         names = self.encoder_.columns
         groups = [self.encoder_.group_of(c) for c in names]
         part = pd.DataFrame(contrib[:, :-1], columns=names, index=frame.index)
