@@ -305,13 +305,21 @@ def _stage_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame, created:
     out["stage_p90_days"] = out["stage"].map(p90).astype("float64")
 
 
+def _counts(keys: pd.Series, kind: pd.Series, index: pd.Index) -> pd.DataFrame:
+    """Rows per (deal, kind) as a deal x kind table over ``index`` (a fast ``crosstab``)."""
+    if not len(keys):
+        return pd.DataFrame(index=index)
+    n = pd.Series(1, index=[keys.to_numpy(), kind.to_numpy()]).groupby(level=[0, 1]).size()
+    return n.unstack(fill_value=0).reindex(index=index, fill_value=0)
+
+
 def _activity_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -> None:
     if not cut.has("activities"):
         return
     act = cut.activities
     act = act.loc[act["deal_id"].isin(out.index)]
     kind = act["kind"].astype("str")
-    counts = pd.crosstab(act["deal_id"], kind).reindex(index=out.index, fill_value=0)
+    counts = _counts(act["deal_id"], kind, out.index)
     for k in ACTIVITY_KINDS:
         out[f"n_{k}"] = counts[k].astype("float64") if k in counts else 0.0
     g = act.groupby("deal_id", sort=False)
@@ -379,7 +387,7 @@ def _collab_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -> None
     ev = ev.loc[ev["deal_id"].isin(out.index)]
     kind = ev["kind"].astype("str")
     role = ev["role"].astype("str")
-    counts = pd.crosstab(ev["deal_id"], kind).reindex(index=out.index, fill_value=0)
+    counts = _counts(ev["deal_id"], kind, out.index)
 
     def _count(k: str) -> pd.Series:
         return counts[k].astype("float64") if k in counts else pd.Series(0.0, index=out.index)

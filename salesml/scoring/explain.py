@@ -30,6 +30,7 @@ __all__ = [
     "check_template",
     "explain_contributions",
     "join_reasons",
+    "reason_items",
     "reason_lists",
     "render_template",
 ]
@@ -317,6 +318,19 @@ def _marked(phrases: pd.Series, effects: pd.Series | None, lang: str) -> pd.Seri
     return text
 
 
+def reason_items(
+    phrases: Iterable[str], effects: Iterable[str] | None = None, *, lang: str = "en"
+) -> list[str]:
+    """Reasons as list items: ``["▼ No reply 5 days after quote viewed", "▲ ..."]``.
+
+    English items start with a capital; ``effects`` (``hurts``/``helps``) adds the markers.
+    """
+    lang = check_lang(lang)
+    p = pd.Series(list(phrases), dtype="str")
+    e = pd.Series(list(effects), dtype="str") if effects is not None else None
+    return _marked(p, e, lang).tolist()
+
+
 def join_reasons(
     phrases: Iterable[str], effects: Iterable[str] | None = None, *, lang: str = "en"
 ) -> str:
@@ -326,10 +340,8 @@ def join_reasons(
     phrases are joined unmarked. In English each reason starts with a capital after
     the "; "; Chinese reasons are separated by a full-width "；".
     """
-    lang = check_lang(lang)
-    p = pd.Series(list(phrases), dtype="str")
-    e = pd.Series(list(effects), dtype="str") if effects is not None else None
-    return t("scoring.reason.separator", lang).join(_marked(p, e, lang).tolist())
+    items = reason_items(phrases, effects, lang=lang)
+    return t("scoring.reason.separator", lang).join(items)
 
 
 def reason_lists(

@@ -308,10 +308,9 @@ def weekly(demo):
 
 
 @pytest.mark.slow
-def test_weekly_health_review(demo, weekly):
+def test_weekly_health_review(weekly):
     from salesml.results import AnalysisResult
 
-    data, _ = demo
     wk = weekly
     assert isinstance(wk, AnalysisResult) and wk.table is wk.scored
     assert wk.model.training_window_[1] < wk.as_of

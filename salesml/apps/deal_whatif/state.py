@@ -42,7 +42,7 @@ from salesml.health import (
     review_as_of,
 )
 from salesml.i18n import label, money, t
-from salesml.scoring.explain import join_reasons
+from salesml.scoring.explain import join_reasons, reason_items
 
 __all__ = ["PERIOD_ENV", "DealWhatifResult", "DealWhatifState", "Driver"]
 
@@ -102,6 +102,8 @@ class DealWhatifResult:
     reasons
         The five strongest reasons of the edited snapshot, what hurts first
         (``rank``, ``reason``, ``contribution``, ``direction``, ``effect``, ``phrase``).
+    reason_items
+        The same as list items for people: ``"▼ No reply 5 days after quote viewed"``.
     reasons_text
         The same as one line: ``"▼ No reply 5 days after quote viewed; ▲ ..."``.
     contributions
@@ -121,6 +123,7 @@ class DealWhatifResult:
     low: float
     high: float
     reasons: pd.DataFrame
+    reason_items: tuple[str, ...]
     reasons_text: str
     contributions: pd.Series
     phrases: pd.Series
@@ -309,8 +312,8 @@ class DealWhatifState(AppState):
         ids = self.matching(self.search)[: self.max_options]
         if self.deal_id and self.deal_id in self._labels.index and self.deal_id not in ids:
             ids = [self.deal_id, *ids]
-        self.options = [(self._labels.loc[d], d) for d in ids]
         self.n_matching = len(self.matching(self.search))
+        self.options = [(self._labels.loc[d], d) for d in ids]
 
     @observe("search")
     def _on_search(self, change: dict[str, object]) -> None:
@@ -392,6 +395,7 @@ class DealWhatifState(AppState):
                 low=float(100 * sc["low"]),
                 high=float(100 * sc["high"]),
                 reasons=top[["rank", "reason", "contribution", "direction", "effect", "phrase"]],
+                reason_items=tuple(reason_items(top["phrase"], top["effect"], lang=self.lang)),
                 reasons_text=join_reasons(top["phrase"], top["effect"], lang=self.lang),
                 contributions=contrib,
                 phrases=every.set_index("reason")["phrase"],
