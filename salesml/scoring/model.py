@@ -12,7 +12,8 @@ row; everything else is here:
   default, left out), features that could not be computed named with their reason;
 - calibration on a later time slice, intervals, 0-100 scores and bands;
 - additive contributions grouped into reasons, phrased from the label catalog;
-- a model card (:meth:`summary`, :meth:`card`), and saving as JSON plus LightGBM's
+- a model card (:meth:`summary`; judged against baselines by
+  :func:`salesml.scoring.model_card`), and saving as JSON plus LightGBM's
   own model text (:meth:`save` / :meth:`load`; nothing pickled).
 
 Settings go in ``__init__`` (no work there); :meth:`fit` returns the model; fitted

@@ -150,3 +150,16 @@ def test_same_instant_and_scores_as_the_report(demo):
     theirs = app.scores["health_score"]
     assert np.allclose(theirs.loc[ours.index], ours)
     assert "2026-09" in app.heading()
+
+
+def test_reasons_hurt_first_marked_and_capitalised(state):
+    """Issue 10 item 11 in the app: what hurts first (▼), what helps marked (▲)."""
+    for deal in state.deals[:10]:
+        state.deal_id = deal
+        r = state.result
+        c = r.reasons["contribution"].to_numpy()
+        assert list(c) == sorted(c[c < 0]) + sorted(c[c >= 0], reverse=True)
+        marks = [i[0] for i in r.reason_items]
+        assert marks == ["▼" if x < 0 else "▲" for x in c]
+        assert all(i[2].isupper() or i[2].isdigit() for i in r.reason_items)
+        assert r.reasons_text == "; ".join(r.reason_items)

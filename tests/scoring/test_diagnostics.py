@@ -41,8 +41,9 @@ def test_leak_check_finds_an_amount_recorded_at_close() -> None:
 
 
 def test_verdicts() -> None:
-    facts = FitFacts(n_features=6, n_features_wanted=29, n_closed=300, n_calibration_rows=400,
-                     train_rate=0.45)
+    facts = FitFacts(
+        n_features=6, n_features_wanted=29, n_closed=300, n_calibration_rows=400, train_rate=0.45
+    )
     # a model no better than the stage baseline (within noise) steps aside
     v = judge(_metrics(0.56, 0.17, 0.57, 0.12), test_rate=0.4, facts=facts)
     assert v.status == "use_baseline" and v.baseline == "stage_baseline"
@@ -73,8 +74,7 @@ def test_verdicts() -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_verdict_notes_exist_in_both_languages(lang: str) -> None:
-    v = judge(_metrics(0.56, 0.17, 0.57, 0.12), test_rate=0.4,
-              facts=FitFacts(6, 29, 300, 400, 0.2))
+    v = judge(_metrics(0.56, 0.17, 0.57, 0.12), test_rate=0.4, facts=FitFacts(6, 29, 300, 400, 0.2))
     for n in v.notes():
         text = n.text(lang)
         assert "{" not in text and not text.startswith("scoring.")

@@ -13,7 +13,10 @@ from salesml.scoring.explain import render_template
 register(
     {
         "tests.reason.visits": {"en": "{visits:.0f} visits so far", "zh": "已拜访 {visits:.0f} 次"},
-        "tests.reason.visits.one": {"en": "{visits:.0f} visit so far", "zh": "已拜访 {visits:.0f} 次"},
+        "tests.reason.visits.one": {
+            "en": "{visits:.0f} visit so far",
+            "zh": "已拜访 {visits:.0f} 次",
+        },
         "tests.reason.response_hours": {
             "en": "answered in {response_hours:.0f} h",
             "zh": "{response_hours:.0f} 小时内回复",
@@ -101,7 +104,9 @@ def test_join_marks_direction_capitalises_and_uses_chinese_punctuation() -> None
         ["hurts", "helps"],
     )
     assert line == "▼ No reply 5 days after quote viewed; ▲ Customer messages answered in 1 h"
-    zh = join_reasons(["报价查看后 5 天未回复", "客户消息平均 1 小时回复"], ["hurts", "helps"], lang="zh")
+    zh = join_reasons(
+        ["报价查看后 5 天未回复", "客户消息平均 1 小时回复"], ["hurts", "helps"], lang="zh"
+    )
     assert zh == "▼ 报价查看后 5 天未回复；▲ 客户消息平均 1 小时回复"
     assert join_reasons(["a", "b"]) == "A; B"
 
