@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from salesml.i18n import check_lang, t
+from salesml.i18n import LANGS, check_lang, t
 from salesml.scoring.explain import reason_lists
 
 __all__ = ["ACTION_COLUMNS", "DEFAULT_ACTIONS_PATH", "interventions", "load_actions"]
@@ -31,6 +31,10 @@ ACTION_COLUMNS: tuple[str, ...] = (
     "suggested_action",
     "escalate",
 )
+
+
+def _catalog_texts(key: str) -> dict[str, str]:
+    return {lang: t(key, lang) for lang in LANGS}
 
 
 def load_actions(actions: str | Path | Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -58,8 +62,8 @@ def load_actions(actions: str | Path | Mapping[str, Any] | None = None) -> dict[
             raise ValueError(f"action #{i} needs 'reasons' (a list) and 'en' (and 'zh') texts")
         for r in item["reasons"]:
             by_reason[str(r)] = {"en": str(item["en"]), "zh": str(item.get("zh", item["en"]))}
-    default = dict(raw.get("default") or {"en": "Review the deal", "zh": "复盘该商机"})
-    escalate = dict(raw.get("escalate") or {"en": "Escalate to the manager", "zh": "升级至主管"})
+    default = dict(raw.get("default") or _catalog_texts("health.action.default"))
+    escalate = dict(raw.get("escalate") or _catalog_texts("health.action.escalate"))
     return {"by_reason": by_reason, "default": default, "escalate": escalate}
 
 
