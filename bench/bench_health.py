@@ -23,14 +23,14 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from salesml.health import (
+    DRIVER_FEATURES,
     DealHealthModel,
     backtest,
     build_features,
     classification_metrics,
     deal_snapshots,
+    stage_win_rate,
 )
-from salesml.health.backtest import _stage_baseline
-from salesml.health.model import DRIVER_FEATURES
 from salesml.simulator import simulate
 
 
@@ -89,14 +89,16 @@ def main() -> None:
         "rows": len(train),
         "seconds": round(t_fit, 1),
         "engine": model.engine_,
-        "calibration": model.calibrator_["method"],
+        "calibration": model.calibrator_.method,
+        "leaks": [w.feature for w in model.leaks_],
+        "unavailable": model.unavailable_,
         "peak_rss_mb": round(_peak_mb()),
     }
 
     y = test["label"].to_numpy()
     p = model.predict_proba(test).to_numpy()
     ours = classification_metrics(y, p)
-    stage = classification_metrics(y, _stage_baseline(train, test))
+    stage = classification_metrics(y, stage_win_rate(train, test))
     truth_p = truth.win_prob_at(test)
     open_now = build_features(data, as_of=end)
     rho_now = spearmanr(model.predict_proba(open_now), truth.win_prob_at(open_now)).statistic
@@ -167,10 +169,11 @@ def main() -> None:
     import shap
 
     X = model.encoder_.transform(big.iloc[: args.shap_rows])
-    ours_c, t_ours = _timed(model.booster_.predict, X, pred_contrib=True, num_threads=1)
+    booster = model.engine_model_.booster_
+    ours_c, t_ours = _timed(booster.predict, X, pred_contrib=True, num_threads=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sv, t_shap = _timed(shap.TreeExplainer(model.booster_).shap_values, X)
+        sv, t_shap = _timed(shap.TreeExplainer(booster).shap_values, X)
     sv = sv[1] if isinstance(sv, list) else sv
     out["pred_contrib_vs_shap"] = {
         "rows": len(X),
@@ -190,7 +193,10 @@ def main() -> None:
             snapshot_freq="W-MON" if args.tier == "demo" else "MS",
         )
         m = bt.metrics.set_index("model")
+        verdict = bt.verdict(model.facts())
         out["backtest"] = {
+            "verdict": verdict.status,
+            "verdict_causes": list(verdict.causes),
             "origins": int(bt.by_origin["origin"].nunique()),
             "seconds": round(t_bt, 1),
             **{f"{k}_auc": round(float(m.loc[k, "auc"]), 4) for k in m.index},

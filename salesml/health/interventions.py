@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.yamlsafe import load_yaml
+from salesml.i18n import LANGS, check_lang, t
+from salesml.scoring.explain import reason_lists
 
 __all__ = ["ACTION_COLUMNS", "DEFAULT_ACTIONS_PATH", "interventions", "load_actions"]
 
@@ -29,6 +31,10 @@ ACTION_COLUMNS: tuple[str, ...] = (
     "suggested_action",
     "escalate",
 )
+
+
+def _catalog_texts(key: str) -> dict[str, str]:
+    return {lang: t(key, lang) for lang in LANGS}
 
 
 def load_actions(actions: str | Path | Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -56,8 +62,8 @@ def load_actions(actions: str | Path | Mapping[str, Any] | None = None) -> dict[
             raise ValueError(f"action #{i} needs 'reasons' (a list) and 'en' (and 'zh') texts")
         for r in item["reasons"]:
             by_reason[str(r)] = {"en": str(item["en"]), "zh": str(item.get("zh", item["en"]))}
-    default = dict(raw.get("default") or {"en": "Review the deal", "zh": "复盘该商机"})
-    escalate = dict(raw.get("escalate") or {"en": "Escalate to the manager", "zh": "升级至主管"})
+    default = dict(raw.get("default") or _catalog_texts("health.action.default"))
+    escalate = dict(raw.get("escalate") or _catalog_texts("health.action.escalate"))
     return {"by_reason": by_reason, "default": default, "escalate": escalate}
 
 
@@ -92,7 +98,8 @@ def interventions(
     drop_points
         A fall of at least this many score points since last week counts as falling.
     top_reasons
-        Reasons listed per deal (negative ones first: what hurts the deal).
+        Reasons listed per deal: what hurts first (most harmful first), then what
+        helps, each marked ▼ (hurts) or ▲ (helps).
     include
         Bands listed; escalated deals are always listed.
     lang
@@ -103,11 +110,10 @@ def interventions(
     pandas.DataFrame
         One row per listed deal, most urgent first: ``deal_id``, ``owner`` (rep_id),
         ``amount``, ``health_score``, ``band``, ``change`` (points since last week, NaN
-        if unknown), ``top_reasons`` (phrases joined by "; "), ``suggested_action``,
-        ``escalate`` (high value and falling), ``priority`` (1 = most urgent).
+        if unknown), ``top_reasons`` (marked phrases joined by "; ", "；" in Chinese),
+        ``suggested_action``, ``escalate`` (high value and falling), ``priority`` (1 = most urgent).
     """
-    if lang not in ("en", "zh"):
-        raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
+    lang = check_lang(lang)
     for col in ("deal_id", "health_score", "band"):
         if col not in scored:
             raise ValueError(f"scored needs a {col!r} column (use DealHealthModel.score)")
@@ -119,7 +125,13 @@ def interventions(
         {
             "deal_id": scored["deal_id"].to_numpy(),
             "owner": scored["rep_id"].to_numpy() if "rep_id" in scored else None,
-            "amount": scored["amount"].to_numpy(dtype="float64") if "amount" in scored else np.nan,
+            "amount": (
+                pd.to_numeric(scored["amount"], errors="coerce").to_numpy(
+                    dtype="float64", na_value=np.nan
+                )
+                if "amount" in scored
+                else np.nan
+            ),
             "health_score": scored["health_score"].to_numpy(dtype="float64"),
             "band": scored["band"].astype("str").to_numpy(),
         }
@@ -129,15 +141,10 @@ def interventions(
         out["change"] = out["health_score"] - out["deal_id"].map(prev).astype("float64")
     else:
         out["change"] = np.nan
-    c = explanations["contribution"].to_numpy(dtype="float64")
-    # what hurts first (most negative first), then what helps (largest first)
-    key = np.where(c < 0, c, 1e9 - c)
-    ex = explanations.assign(_key=key).sort_values(["deal_id", "_key"], kind="stable")
-    neg_first = ex
-    listed = neg_first.groupby("deal_id", sort=False).head(top_reasons)
-    text = listed.groupby("deal_id", sort=False)["phrase"].agg(lambda s: "; ".join(s))
-    out["top_reasons"] = out["deal_id"].map(text).fillna("").astype("str")
-    negative = ex.loc[ex["contribution"] < 0].sort_values(
+    # what hurts first, marked: "▼ No reply 5 days after quote viewed; ▲ Customer ..."
+    text = reason_lists(explanations, by="deal_id", top=top_reasons, lang=lang)
+    out["top_reasons"] = out["deal_id"].map(text.astype("str")).astype("str").fillna("")
+    negative = explanations.loc[explanations["contribution"] < 0].sort_values(
         ["deal_id", "contribution"], kind="stable"
     )
     by_reason = acts["by_reason"]
@@ -153,8 +160,9 @@ def interventions(
         hv = float(amounts.quantile(0.8)) if len(amounts) else np.inf
     out["escalate"] = (out["amount"] >= hv) & (out["change"] <= -abs(drop_points))
     esc = out["escalate"].to_numpy()
+    sep = t("scoring.reason.separator", lang)
     out.loc[esc, "suggested_action"] = [
-        f"{acts['escalate'][lang]}; {a}" for a in out.loc[esc, "suggested_action"]
+        f"{acts['escalate'][lang]}{sep}{a}" for a in out.loc[esc, "suggested_action"]
     ]
     keep = out["band"].isin(list(include)) | out["escalate"]
     out = out.loc[keep].copy()

@@ -18,10 +18,19 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.yamlsafe import load_yaml
+from salesml.i18n import check_lang, t
 from salesml.rules.expr import Expr, compile_expr
-from salesml.rules.template import render_template, render_template_column
+from salesml.rules.template import check_template, render_template, render_template_column
 
-__all__ = ["DEFAULT_SIGNALS_PATH", "SignalRule", "health_signals", "load_signal_rules"]
+__all__ = [
+    "DEFAULT_SIGNALS_PATH",
+    "SignalRule",
+    "health_signals",
+    "load_signal_rules",
+    "render_phrase",
+    "render_phrases",
+    "signal_availability",
+]
 
 #: The shipped rule file.
 DEFAULT_SIGNALS_PATH = Path(__file__).with_name("signals.yaml")
@@ -68,8 +77,8 @@ def render_phrase(template: str, row: Mapping[str, Any]) -> str:
     return render_template(template, row)
 
 
-def _render_column(template: str, frame: pd.DataFrame) -> pd.Series:
-    """Vectorised :func:`render_phrase` over the rows of ``frame``."""
+def render_phrases(template: str, frame: pd.DataFrame) -> pd.Series:
+    """:func:`render_phrase` over every row of ``frame`` (vectorised, same placeholders)."""
     return render_template_column(template, frame)
 
 
@@ -133,6 +142,11 @@ def load_signal_rules(
                 f"signal rule #{i} ({name}): severity {severity!r} is not one of {_SEVERITIES}"
             )
         compile_expr(when)  # refuse bad conditions now, with a caret message
+        for key in ("phrase_en", "phrase_zh"):
+            try:
+                check_template(str(item.get(key, "")))
+            except ValueError as e:
+                raise ValueError(f"signal rule #{i} ({name}): {key}: {e}") from None
         out.append(
             SignalRule(
                 name=name,
@@ -145,11 +159,54 @@ def load_signal_rules(
     return out
 
 
-def health_signals(
+def _rules(
+    rules: str | Path | Sequence[Mapping[str, Any]] | Sequence[SignalRule] | None,
+) -> list[SignalRule]:
+    if (
+        isinstance(rules, Sequence)
+        and not isinstance(rules, str)
+        and rules
+        and all(isinstance(r, SignalRule) for r in rules)
+    ):
+        return list(rules)  # type: ignore[arg-type]
+    return load_signal_rules(rules)  # type: ignore[arg-type]
+
+
+def signal_availability(
     snapshots: pd.DataFrame,
     rules: str | Path | Sequence[Mapping[str, Any]] | Sequence[SignalRule] | None = None,
     *,
+    unavailable: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Rules that cannot be computed on ``snapshots`` -> why.
+
+    A rule is unavailable when a column it reads is not in the snapshots
+    (``column:<name>``) or comes from a table the dataset lacks (``table:<name>``;
+    ``unavailable`` defaults to ``snapshots.attrs["unavailable"]``, see
+    :func:`salesml.health.snapshots.unavailable_features`).
+    """
+    missing_tables = dict(
+        unavailable if unavailable is not None else snapshots.attrs.get("unavailable") or {}
+    )
+    out = {}
+    for rule in _rules(rules):
+        for col in rule.expr.columns:
+            if col in missing_tables:
+                what = str(missing_tables[col])
+                out[rule.name] = f"column:{what}" if "." in what else f"table:{what}"
+                break
+            if col not in snapshots.columns:
+                out[rule.name] = f"column:{col}"
+                break
+    return out
+
+
+def health_signals(
+    snapshots: pd.DataFrame,
+    *,
+    rules: str | Path | Sequence[Mapping[str, Any]] | Sequence[SignalRule] | None = None,
     lang: str = "en",
+    unavailable: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Evaluate rule signals on deal snapshots.
 
@@ -164,38 +221,53 @@ def health_signals(
         14 days, quote viewed > 48 h without reply, stalled beyond the stage's p90.
     lang
         ``en`` or ``zh`` for the phrases.
+    unavailable
+        Feature -> missing table (default ``snapshots.attrs["unavailable"]``).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``snapshots``: one boolean column per rule (named by the rule),
-        ``n_signals`` (how many fired) and ``signal_text`` (the fired rules' phrases,
-        joined by ``"; "``, empty when none fired).
+        Indexed like ``snapshots``: one nullable boolean column per rule (named by the
+        rule): ``True`` fired, ``False`` did not, ``<NA>`` *unavailable*: the rule reads
+        a column the snapshots lack or one from a table the dataset does not have
+        (never reported as ``False``); ``n_signals`` (how many fired),
+        ``n_unavailable`` (how many could not be computed) and ``signal_text`` (the
+        fired rules' phrases joined in the language's way, empty when none fired).
+        ``attrs["unavailable"]`` maps each unavailable rule to its reason.
     """
-    if lang not in ("en", "zh"):
-        raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
-    parsed = (
-        list(rules)
-        if isinstance(rules, Sequence)
-        and not isinstance(rules, str)
-        and all(isinstance(r, SignalRule) for r in rules)
-        else load_signal_rules(rules)  # type: ignore[arg-type]
-    )
+    lang = check_lang(lang)
+    parsed = _rules(rules)
+    off = signal_availability(snapshots, parsed, unavailable=unavailable)
     out = pd.DataFrame(index=snapshots.index)
     for rule in parsed:
-        out[rule.name] = rule.expr.mask(snapshots, table="deal snapshots").astype(bool)
-    out["n_signals"] = out[[r.name for r in parsed]].sum(axis=1).astype("int64")
-    parts = []
+        if rule.name in off:
+            out[rule.name] = pd.Series(pd.NA, index=snapshots.index, dtype="boolean")
+        else:
+            fired = rule.expr.mask(snapshots, table="deal snapshots").astype(bool)
+            out[rule.name] = fired.astype("boolean")
+    names = [r.name for r in parsed]
+    out["n_signals"] = out[names].fillna(False).sum(axis=1).astype("int64")
+    out["n_unavailable"] = np.int64(len(off))
+    phrases = []
     for rule in parsed:
-        fired = out[rule.name].to_numpy()
+        fired = out[rule.name].fillna(False).to_numpy(dtype=bool)
         phrase = pd.Series("", index=snapshots.index, dtype="str")
         if fired.any():
             template = (rule.phrase_zh if lang == "zh" else rule.phrase_en) or rule.name
-            phrase[fired] = _render_column(template, snapshots.loc[fired])
-        parts.append(phrase)
-    texts = pd.Series("", index=snapshots.index, dtype="str")
-    for phrase in parts:
-        both = (texts != "") & (phrase != "")
-        texts = texts + np.where(both, "; ", "") + phrase
-    out["signal_text"] = texts
+            phrase[fired] = render_phrases(template, snapshots.loc[fired]).to_numpy()
+        phrases.append(phrase)
+    out["signal_text"] = _join_columns(phrases, snapshots.index, lang)
+    out.attrs["unavailable"] = off
     return out
+
+
+def _join_columns(parts: Sequence[pd.Series], index: pd.Index, lang: str) -> pd.Series:
+    """Join per-row phrases (empty ones skipped) as :func:`join_reasons` would."""
+    texts = pd.Series("", index=index, dtype="str")
+    sep = t("scoring.reason.separator", lang)
+    for phrase in parts:
+        if lang == "en":
+            phrase = phrase.str.slice(0, 1).str.upper() + phrase.str.slice(1)
+        both = (texts != "") & (phrase != "")
+        texts = texts + np.where(both, sep, "") + phrase
+    return texts

@@ -18,11 +18,14 @@ from salesml.data.schema import ACTIVITY_KINDS
 
 __all__ = [
     "CATEGORICAL_FEATURES",
+    "FEATURE_COLUMNS",
+    "FEATURE_TABLES",
     "ID_COLUMNS",
     "LABEL_COLUMNS",
     "NUMERIC_FEATURES",
     "build_features",
     "deal_snapshots",
+    "unavailable_features",
 ]
 
 #: Tables the feature builder reads (only ``deals`` is required).
@@ -71,6 +74,55 @@ NUMERIC_FEATURES: tuple[str, ...] = (
     "customer_prior_wins",
 )
 
+#: The table each feature is computed from (beyond ``deals``): a dataset without it
+#: cannot have the feature (the model card says which table is missing).
+FEATURE_TABLES: dict[str, tuple[str, ...]] = {
+    "stage_p90_days": ("stage_history",),
+    **{f"n_{k}": ("activities",) for k in ACTIVITY_KINDS},
+    **{
+        f: ("activities",)
+        for f in (
+            "n_activities",
+            "touches_14d",
+            "touches_30d",
+            "days_since_activity",
+            "days_since_visit",
+            "reply_delay_hours_mean",
+            "reply_delay_hours_max",
+            "unanswered_messages",
+            "message_wait_hours",
+            "visit_quality_mean",
+            "rep_activity_quality",
+        )
+    },
+    **{
+        f: ("quotes",)
+        for f in (
+            "n_quotes",
+            "quote_amount_change",
+            "quotes_viewed",
+            "quote_unanswered_hours",
+            "quote_wait_hours_max",
+        )
+    },
+    **{
+        f: ("collab_events",)
+        for f in (
+            "plan_revisions",
+            "terms_revisions",
+            "doc_versions",
+            "collab_requests",
+            "collab_open_requests",
+            "collab_response_hours_mean",
+            "collab_response_quality_mean",
+        )
+    },
+    "segment": ("customers",),
+    "channel": ("customers",),
+    "tier": ("customers",),
+    "region": ("customers", "reps"),
+}
+
 #: Columns about the outcome (never features).
 LABEL_COLUMNS: tuple[str, ...] = ("label", "label_known_at", "final_outcome", "closed_at")
 
@@ -78,6 +130,37 @@ _HOUR = pd.Timedelta(hours=1)
 _DAY = pd.Timedelta(days=1)
 #: Pseudo-count of closed deals behind the smoothed rep win rate.
 _REP_PRIOR_DEALS = 10.0
+
+
+#: Features that need an optional column of their table: feature -> (table, column).
+FEATURE_COLUMNS: dict[str, tuple[str, str]] = {
+    "reply_delay_hours_mean": ("activities", "responded_at"),
+    "reply_delay_hours_max": ("activities", "responded_at"),
+    "unanswered_messages": ("activities", "responded_at"),
+    "message_wait_hours": ("activities", "responded_at"),
+    "visit_quality_mean": ("activities", "quality"),
+    "rep_activity_quality": ("activities", "quality"),
+    "tier": ("customers", "tier"),
+    "channel": ("customers", "source_channel"),
+    "segment": ("customers", "segment"),
+}
+
+
+def unavailable_features(data: SalesData) -> dict[str, str]:
+    """Features ``data`` cannot have -> what is missing: a table (``activities``; the
+    first one when any of several would do) or a column (``customers.tier``)."""
+    out = {}
+    for feature, tables in FEATURE_TABLES.items():
+        if not any(data.has(t) for t in tables):
+            out[feature] = tables[0]
+    for feature, (table, column) in FEATURE_COLUMNS.items():
+        if feature not in out and data.has(table) and column not in data[table].columns:
+            out[feature] = f"{table}.{column}"
+    return out
+
+
+def _attrs(data: SalesData) -> dict[str, object]:
+    return {"unavailable": unavailable_features(data), "currency": data.config.currency}
 
 
 def _as_dates(as_of: str | pd.Timestamp | Iterable[str | pd.Timestamp]) -> list[pd.Timestamp]:
@@ -146,10 +229,16 @@ def build_features(
           ``rep_closed_deals``, ``rep_activity_quality``, ``customer_prior_wins``;
         - ``region``, ``segment``, ``channel`` (customer source channel),
           ``product_line``, ``tier`` (``customers.tier`` when present, else missing).
+
+        Features of a table the dataset lacks are missing; ``attrs["unavailable"]``
+        names them with the table (:func:`unavailable_features`), and ``attrs["currency"]``
+        is the dataset's currency.
     """
     t = pd.Timestamp(as_of)
     cut = _restricted(data).as_of(t)
-    return _features_from_cut(cut, t, deal_ids=deal_ids)
+    out = _features_from_cut(cut, t, deal_ids=deal_ids)
+    out.attrs = _attrs(data)
+    return out
 
 
 def _features_from_cut(
@@ -170,7 +259,12 @@ def _features_from_cut(
     out["stage_index"] = out["stage"].map(order).astype("float64")
     created = pd.Series(open_deals["created_at"].to_numpy(), index=idx)
     out["age_days"] = (t - created) / _DAY
-    amount = pd.Series(open_deals["amount"].to_numpy(dtype="float64"), index=idx)
+    amount = pd.Series(
+        pd.to_numeric(open_deals["amount"], errors="coerce").to_numpy(
+            dtype="float64", na_value=np.nan
+        ),
+        index=idx,
+    )
     out["amount"] = amount
     out["log_amount"] = np.log1p(amount.clip(lower=0))
     out["product_line"] = open_deals["product_line"].astype("str").to_numpy()
@@ -211,13 +305,21 @@ def _stage_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame, created:
     out["stage_p90_days"] = out["stage"].map(p90).astype("float64")
 
 
+def _counts(keys: pd.Series, kind: pd.Series, index: pd.Index) -> pd.DataFrame:
+    """Rows per (deal, kind) as a deal x kind table over ``index`` (a fast ``crosstab``)."""
+    if not len(keys):
+        return pd.DataFrame(index=index)
+    n = pd.Series(1, index=[keys.to_numpy(), kind.to_numpy()]).groupby(level=[0, 1]).size()
+    return n.unstack(fill_value=0).reindex(index=index, fill_value=0)
+
+
 def _activity_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -> None:
     if not cut.has("activities"):
         return
     act = cut.activities
     act = act.loc[act["deal_id"].isin(out.index)]
     kind = act["kind"].astype("str")
-    counts = pd.crosstab(act["deal_id"], kind).reindex(index=out.index, fill_value=0)
+    counts = _counts(act["deal_id"], kind, out.index)
     for k in ACTIVITY_KINDS:
         out[f"n_{k}"] = counts[k].astype("float64") if k in counts else 0.0
     g = act.groupby("deal_id", sort=False)
@@ -285,7 +387,7 @@ def _collab_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -> None
     ev = ev.loc[ev["deal_id"].isin(out.index)]
     kind = ev["kind"].astype("str")
     role = ev["role"].astype("str")
-    counts = pd.crosstab(ev["deal_id"], kind).reindex(index=out.index, fill_value=0)
+    counts = _counts(ev["deal_id"], kind, out.index)
 
     def _count(k: str) -> pd.Series:
         return counts[k].astype("float64") if k in counts else pd.Series(0.0, index=out.index)
@@ -400,7 +502,9 @@ def deal_snapshots(
         - ``final_outcome`` and ``closed_at``: the deal's outcome in the full data
           (for evaluation only, never features).
 
-        ``attrs`` holds ``data_fingerprint``, ``horizon_days`` and ``data_end``.
+        ``attrs`` holds ``data_fingerprint``, ``horizon_days``, ``data_end``,
+        ``currency`` (the dataset's) and ``unavailable`` (feature -> missing table, see
+        :func:`unavailable_features`).
     """
     dates = _as_dates(as_of)
     src = _restricted(data)
@@ -412,6 +516,7 @@ def deal_snapshots(
         "data_fingerprint": data.fingerprint() if fingerprint else None,
         "horizon_days": horizon_days,
         "data_end": f"{end:%Y-%m-%d %H:%M:%S}",
+        **_attrs(data),
     }
     return out
 

@@ -1,64 +1,109 @@
-"""The weekly deal-health review in one call (what the ``deal_health_weekly`` report shows)."""
+"""The deal-health review in one call (what the ``deal_health_weekly`` report shows)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
+from scipy.stats import norm
 
 from salesml.data.bundle import SalesData
-from salesml.health.backtest import BacktestResult, backtest
+from salesml.filters import FilterLike, FilterSpec
+from salesml.health.asof import fit_as_of
+from salesml.health.backtest import backtest as run_backtest
+from salesml.health.baselines import health_baselines
 from salesml.health.interventions import interventions
 from salesml.health.model import DealHealthModel
-from salesml.health.snapshots import build_features, deal_snapshots
+from salesml.health.scope import deal_mask
+from salesml.health.snapshots import build_features
+from salesml.i18n import check_lang, t
+from salesml.periods import PeriodLike, as_period
+from salesml.results import AnalysisResult
+from salesml.scoring.asof import AsOfFit
+from salesml.scoring.backtest import BacktestResult
+from salesml.scoring.calibration import wilson
+from salesml.scoring.card import ModelCard, model_card
 
 __all__ = ["WeeklyHealth", "weekly_health"]
 
+#: Name of the model in ``scored_by`` (the alternative: a baseline's name).
+MODEL_NAME = "health_model"
 
-@dataclass
-class WeeklyHealth:
-    """Everything the weekly review shows.
+
+@dataclass(kw_only=True)
+class WeeklyHealth(AnalysisResult):
+    """Everything the deal-health review shows.
 
     Attributes
     ----------
-    as_of
-        The review instant.
+    table
+        The open deals at ``as_of`` (those the filters keep): ``deal_id``, ``as_of``,
+        ``rep_id``, ``customer_id``, ``stage``, ``amount``, ``region``, ``win_prob``,
+        ``low``, ``high``, ``health_score``, ``band`` (as :meth:`DealHealthModel.score`),
+        ``change`` (points since 7 days before), ``scored_by`` (``health_model``, or the
+        baseline that scores instead when the model does not beat it on held-out
+        time) and ``reliable`` (whether the probabilities can be read at face value).
     model
         The model fit on snapshots whose outcome was known at ``as_of``.
-    scored
-        This week's open deals with ``win_prob``, ``low``, ``high``, ``health_score``,
-        ``band`` (see :meth:`DealHealthModel.score`) and ``change`` since last week.
+    fit
+        The fit itself (training snapshots, fingerprint).
     explanations
         Top reasons per open deal (:meth:`DealHealthModel.explain`).
     actions
         The director's list (:func:`interventions`).
     movers
-        Deals whose score moved most since last week (``deal_id``, ``owner``,
-        ``amount``, ``health_score``, ``previous``, ``change``), biggest falls first.
+        Deals whose score moved most in the 7 days (``deal_id``, ``owner``, ``amount``,
+        ``health_score``, ``previous``, ``change``), biggest moves first.
     by_region, by_rep
         Open deals, pipeline amount, mean score and at-risk count per region / rep.
     backtest
         Rolling-origin backtest up to ``as_of`` (``None`` when skipped or impossible).
+    card
+        The model card, judged by the backtest.
     """
 
-    as_of: pd.Timestamp
+    title_key: ClassVar[str] = "deal_health_weekly.title"
+
     model: DealHealthModel
-    scored: pd.DataFrame
+    fit: AsOfFit
     explanations: pd.DataFrame
     actions: pd.DataFrame
     movers: pd.DataFrame
     by_region: pd.DataFrame
     by_rep: pd.DataFrame
     backtest: BacktestResult | None
+    card: ModelCard
 
-    def _repr_html_(self) -> str:
-        n_risk = int((self.scored["band"] == "at_risk").sum())
-        return (
-            f"<div><b>Deal health</b> as of {self.as_of:%Y-%m-%d}: {len(self.scored):,} open "
-            f"deals, {n_risk:,} at risk, {int(self.actions['escalate'].sum())} escalations"
-            f"{self.model.summary.to_html(index=False)}</div>"
+    @property
+    def scored(self) -> pd.DataFrame:
+        """The open deals with their scores (:attr:`table`)."""
+        return self.table
+
+    @property
+    def scored_by(self) -> str:
+        """``health_model`` or the baseline that scores instead."""
+        return str(self.table["scored_by"].iloc[0]) if len(self.table) else MODEL_NAME
+
+    def summary(self) -> pd.DataFrame:
+        """The director's list."""
+        return self.actions
+
+    def key_findings(self, lang: str = "en") -> list[str]:
+        """What the card says first (verdict, leaks, missing features), then the counts."""
+        lang = check_lang(lang)
+        out = self.card.key_findings(lang)
+        n_risk = int((self.table["band"] == "at_risk").sum()) if len(self.table) else 0
+        out.append(
+            t(
+                "health.finding.counts",
+                lang,
+                n=f"{len(self.table):,}",
+                at_risk=f"{n_risk:,}",
+                escalations=f"{int(self.actions['escalate'].sum()):,}",
+            )
         )
+        return out + [n.text(lang) for n in self.notes]
 
 
 def _group_summary(scored: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -68,7 +113,7 @@ def _group_summary(scored: pd.DataFrame, by: str) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "open_deals": g.size(),
-            "pipeline": g["amount"].sum(),
+            "pipeline": g["amount"].sum(min_count=1),
             "mean_score": g["health_score"].mean().round(1),
             "at_risk": g["band"].apply(lambda b: int((b == "at_risk").sum())),
         }
@@ -76,11 +121,40 @@ def _group_summary(scored: pd.DataFrame, by: str) -> pd.DataFrame:
     return out.reset_index().sort_values("mean_score", kind="stable").reset_index(drop=True)
 
 
+def _backtest(
+    past: SalesData,
+    fit: AsOfFit,
+    *,
+    t: pd.Timestamp,
+    horizon_days: int,
+    origins: int,
+    model_kwargs: dict[str, Any] | None,
+) -> BacktestResult | None:
+    if origins <= 0:
+        return None
+    # origins a full horizon before the review, so their outcomes are known by now
+    last = (t - pd.Timedelta(days=horizon_days)).normalize() - pd.offsets.MonthBegin(1)
+    dates = pd.date_range(end=last, periods=origins, freq="MS")
+    try:
+        return run_backtest(
+            past,
+            start=dates[0],
+            end=dates[-1],
+            freq="MS",
+            horizon_days=horizon_days,
+            snapshots=fit.snapshots,
+            model_kwargs=model_kwargs,
+        )
+    except ValueError:
+        return None
+
+
 def weekly_health(
     data: SalesData,
     *,
-    as_of: str | pd.Timestamp,
-    region: str | None = None,
+    period: PeriodLike | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    filters: FilterLike = None,
     horizon_days: int = 90,
     snapshot_freq: str = "W-MON",
     history_days: int = 540,
@@ -88,55 +162,100 @@ def weekly_health(
     top_reasons: int = 3,
     lang: str = "en",
     model_kwargs: dict[str, Any] | None = None,
+    fingerprint: str | None = None,
 ) -> WeeklyHealth:
-    """Fit, score, explain and list the deals to act on, as of one instant.
+    """Fit, judge, score, explain and list the deals to act on, as of one instant.
 
-    The model trains on snapshots taken before ``as_of`` whose outcome was known at
-    ``as_of`` (so the review could have been produced on that day), and scores the
-    deals open at ``as_of`` and one week earlier.
+    The model trains on snapshots taken before the review instant whose outcome was
+    known then (:func:`~salesml.health.fit_as_of`, the same fit the what-if app
+    makes), and scores the deals open then and 7 days earlier. A short backtest
+    compares it with its baselines: when a baseline ranks deals as well (the model
+    does not beat it on held-out time), the scores are the baseline's and the card
+    says so first, with the likely cause.
 
     Parameters
     ----------
     data
-        The dataset (its later history, if any, is never used).
-    as_of
-        The review instant (for a weekly report: the end of the week).
-    region
-        Show only this region's deals (the model still learns from all regions).
+        The dataset (its later history, if any, is never used). Only ``deals`` is
+        required; features of absent tables are named on the card.
+    period, as_of
+        The review instant: ``as_of``, else the end of ``period`` (or of the data, if
+        earlier), else the end of the data.
+    filters
+        Which deals to show (:class:`~salesml.filters.FilterSpec`); the model still
+        learns from every deal.
     horizon_days
         The health score is P(won within this many days).
     snapshot_freq, history_days
-        Training snapshots: every ``snapshot_freq`` over the ``history_days`` before ``as_of``.
+        Training snapshots: every ``snapshot_freq`` over the ``history_days`` before
+        the instant.
     backtest_origins
-        Monthly origins of the backtest shown in the model card (0: skip it).
+        Monthly origins of the backtest behind the card's verdict (0: skip it).
     top_reasons, lang
         Reasons per deal in the action list; language of phrases and actions.
     model_kwargs
         Settings for :class:`DealHealthModel`.
+    fingerprint
+        Dataset fingerprint for the card (default: ``data.fingerprint()``).
+
+    Raises
+    ------
+    InsufficientDataError
+        Too few closed deals (or a single outcome) to fit any model.
     """
-    t = pd.Timestamp(as_of)
-    past = data.as_of(t)
-    first = max(
-        pd.Timestamp(past.deals["created_at"].min()).normalize(),
-        t - pd.Timedelta(days=history_days),
+    lang = check_lang(lang)
+    spec = FilterSpec.parse(filters)
+    fit = fit_as_of(
+        data,
+        as_of=as_of,
+        period=period,
+        horizon_days=horizon_days,
+        history_days=history_days,
+        snapshot_freq=snapshot_freq,
+        model_kwargs=model_kwargs,
+        fingerprint=fingerprint,
     )
-    dates = pd.date_range(first, t - pd.Timedelta(days=1), freq=snapshot_freq)
-    snaps = deal_snapshots(past, as_of=dates, horizon_days=horizon_days, data_end=t)
-    known = snaps.loc[snaps["label_known_at"] <= t]
-    known.attrs = snaps.attrs
-    model = DealHealthModel(**(model_kwargs or {})).fit(known)
-    now = build_features(past, as_of=t)
-    before = build_features(past, as_of=t - pd.Timedelta(days=7))
-    if region is not None:
-        now = now.loc[now["region"] == region]
-        before = before.loc[before["region"] == region]
-    scored = model.score(now).reset_index(drop=True)
-    prev = model.score(before)
+    tt, model = fit.as_of, fit.model
+    past = data.as_of(tt)
+    bt = _backtest(
+        past,
+        fit,
+        t=tt,
+        horizon_days=horizon_days,
+        origins=backtest_origins,
+        model_kwargs=model_kwargs,
+    )
+    card = model_card(model, backtest=bt, as_of=tt)
+    verdict = card.verdict
+    now = build_features(past, as_of=tt)
+    before = build_features(past, as_of=tt - pd.Timedelta(days=7))
+    now = now.loc[deal_mask(now, spec, data)].reset_index(drop=True)
+    before = before.loc[deal_mask(before, spec, data)].reset_index(drop=True)
+    scorer = MODEL_NAME
+    baseline = None
+    if verdict.status == "use_baseline" and verdict.baseline:
+        baseline = health_baselines()[verdict.baseline].fit(fit.training)
+        scorer = verdict.baseline
+
+    def score(frame: pd.DataFrame) -> pd.DataFrame:
+        out = model.score(frame)
+        if baseline is not None and len(frame):
+            p = baseline.predict(frame)
+            low, high = wilson(p, baseline.support(frame), float(norm.ppf(0.95)))
+            out["win_prob"], out["low"], out["high"] = p, low, high
+            out["health_score"] = (100 * out["win_prob"]).round(1)
+            out["band"] = model.band(out["health_score"])
+        return out
+
+    scored = score(now)
+    prev = score(before)
     prev_score = prev.set_index("deal_id")["health_score"]
     scored["change"] = scored["health_score"] - scored["deal_id"].map(prev_score)
-    explanations = model.explain(now.reset_index(drop=True), top=5, lang=lang)
+    scored["scored_by"] = scorer
+    scored["reliable"] = verdict.reliable
+    explanations = model.explain(now, top=5, lang=lang)
     # the action list quotes what the team can change (not stage, size or owner)
-    actionable = model.explain(now.reset_index(drop=True), top=5, lang=lang, scope="actionable")
+    actionable = model.explain(now, top=5, lang=lang, scope="actionable")
     actions = interventions(scored, actionable, previous=prev, top_reasons=top_reasons, lang=lang)
     movers = (
         scored.assign(previous=scored["deal_id"].map(prev_score))
@@ -146,31 +265,18 @@ def weekly_health(
     movers = movers.loc[movers["change"].abs() >= 5]
     movers = movers.reindex(movers["change"].abs().sort_values(ascending=False).index)
     movers = movers[["deal_id", "owner", "amount", "health_score", "previous", "change"]].head(20)
-    bt = None
-    if backtest_origins > 0:
-        # origins a full horizon before the review, so their outcomes are known by now
-        last = (t - pd.Timedelta(days=horizon_days)).normalize() - pd.offsets.MonthBegin(1)
-        origins = pd.date_range(end=last, periods=backtest_origins, freq="MS")
-        try:
-            bt = backtest(
-                past,
-                start=origins[0],
-                end=origins[-1],
-                freq="MS",
-                horizon_days=horizon_days,
-                snapshots=snaps,
-                model_kwargs=model_kwargs,
-            )
-        except ValueError:
-            bt = None
     return WeeklyHealth(
-        as_of=t,
+        table=scored,
+        period=as_period(period),
+        as_of=tt,
+        filters=spec,
         model=model,
-        scored=scored,
+        fit=fit,
         explanations=explanations,
         actions=actions,
         movers=movers.reset_index(drop=True),
         by_region=_group_summary(scored, "region"),
         by_rep=_group_summary(scored, "rep_id"),
         backtest=bt,
+        card=card,
     )

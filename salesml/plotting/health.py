@@ -10,54 +10,21 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from salesml.i18n import check_lang, label, t
+
 __all__ = ["calibration_curve", "reason_waterfall", "score_distribution"]
 
-_NAMES = {
-    "en": {
-        "model": "health model",
-        "stage_baseline": "stage win rate",
-        "rules_baseline": "rule signals",
-        "perfect": "perfect calibration",
-        "pred": "predicted win probability",
-        "obs": "observed win rate",
-        "score": "health score (0-100)",
-        "deals": "deals",
-        "calib": "Calibration on held-out time",
-        "dist": "Health score distribution",
-        "wf": "Why deal {deal} scores {score:.0f}",
-        "base": "average deal",
-        "final": "this deal",
-        "logodds": "log-odds of winning",
-        "other": "other reasons",
-    },
-    "zh": {
-        "model": "健康度模型",
-        "stage_baseline": "阶段历史赢率",
-        "rules_baseline": "规则信号",
-        "perfect": "完美校准",
-        "pred": "预测赢单概率",
-        "obs": "实际赢单率",
-        "score": "健康分 (0-100)",
-        "deals": "商机数",
-        "calib": "时间外样本校准曲线",
-        "dist": "健康分分布",
-        "wf": "商机 {deal} 得分 {score:.0f} 的原因",
-        "base": "平均商机",
-        "final": "该商机",
-        "logodds": "赢单对数几率",
-        "other": "其他原因",
-    },
-}
 
-
-def _t(lang: str) -> dict[str, str]:
-    if lang not in _NAMES:
-        raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
-    return _NAMES[lang]
+def _t(key: str, lang: str, **values: object) -> str:
+    return t(f"health.plot.{key}", check_lang(lang), **values)
 
 
 def calibration_curve(calibration: pd.DataFrame, *, lang: str = "en") -> go.Figure:
     """Reliability diagram from ``BacktestResult.calibration`` (or one model's table).
+
+    Each point is labelled with its bin's count (``n=412``) and the model's counts are
+    drawn as bars on a second axis, so a point resting on a handful of snapshots is
+    seen as such.
 
     Parameters
     ----------
@@ -66,40 +33,61 @@ def calibration_curve(calibration: pd.DataFrame, *, lang: str = "en") -> go.Figu
     lang
         ``en`` or ``zh``.
     """
-    t = _t(lang)
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
             x=[0, 1],
             y=[0, 1],
             mode="lines",
-            name=t["perfect"],
+            name=_t("perfect", lang),
             line={"dash": "dash", "color": "grey"},
         )
     )
     groups = (
-        calibration.groupby("model", sort=False)
+        list(calibration.groupby("model", sort=False))
         if "model" in calibration
         else [("model", calibration)]
     )
     for name, g in groups:
+        shown = "health_model" if str(name) == "model" else str(name)
+        n = g["n"].to_numpy(dtype=float)
         fig.add_trace(
             go.Scatter(
                 x=g["mean_pred"],
                 y=g["observed"],
-                mode="lines+markers",
-                name=t.get(str(name), str(name)),
-                marker={"size": np.clip(np.sqrt(g["n"].to_numpy(dtype=float)), 4, 20)},
+                mode="lines+markers+text" if str(name) == "model" else "lines+markers",
+                name=label(shown, lang),
+                marker={"size": np.clip(np.sqrt(n), 4, 20)},
+                text=[f"n={int(v):,}" for v in n],
+                textposition="top center",
                 customdata=g["n"],
                 hovertemplate="%{x:.2f} → %{y:.2f} (n=%{customdata})",
             )
         )
+    first = groups[0][1] if groups else calibration
+    fig.add_trace(
+        go.Bar(
+            x=first["mean_pred"],
+            y=first["n"],
+            name=_t("bin_counts", lang),
+            yaxis="y2",
+            opacity=0.25,
+            width=0.08,
+            marker={"color": "grey"},
+        )
+    )
     fig.update_layout(
-        title=t["calib"],
-        xaxis_title=t["pred"],
-        yaxis_title=t["obs"],
+        title=_t("calibration", lang),
+        xaxis_title=_t("predicted", lang),
+        yaxis_title=_t("observed", lang),
         xaxis_range=[0, 1],
         yaxis_range=[0, 1],
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "title": _t("bin_counts", lang),
+            "showgrid": False,
+        },
         template="plotly_white",
     )
     return fig
@@ -109,24 +97,28 @@ def score_distribution(
     scored: pd.DataFrame, *, by: str | None = None, lang: str = "en", bins: int = 20
 ) -> go.Figure:
     """Histogram of ``health_score`` from :meth:`DealHealthModel.score`, optionally split by a column."""
-    t = _t(lang)
     fig = go.Figure()
     if by is not None and by in scored:
         for key, g in scored.groupby(by, sort=True):
             fig.add_trace(
                 go.Histogram(
-                    x=g["health_score"], name=str(key), xbins={"size": 100 / bins}, opacity=0.6
+                    x=g["health_score"],
+                    name=label(key, lang),
+                    xbins={"size": 100 / bins},
+                    opacity=0.6,
                 )
             )
         fig.update_layout(barmode="overlay")
     else:
         fig.add_trace(
-            go.Histogram(x=scored["health_score"], xbins={"size": 100 / bins}, name=t["deals"])
+            go.Histogram(
+                x=scored["health_score"], xbins={"size": 100 / bins}, name=_t("deals", lang)
+            )
         )
     fig.update_layout(
-        title=t["dist"],
-        xaxis_title=t["score"],
-        yaxis_title=t["deals"],
+        title=_t("distribution", lang),
+        xaxis_title=_t("score", lang),
+        yaxis_title=_t("deals", lang),
         xaxis_range=[0, 100],
         template="plotly_white",
     )
@@ -156,7 +148,6 @@ def reason_waterfall(
     top
         Reasons shown; the rest are summed into "other".
     """
-    t = _t(lang)
     c = contributions.drop(labels=["bias"], errors="ignore").astype(float)
     bias = float(contributions.get("bias", 0.0))
     order = c.abs().sort_values(ascending=False).index
@@ -165,20 +156,20 @@ def reason_waterfall(
     labels = [str(phrases.get(k, k)) if phrases is not None else str(k) for k in shown.index]
     values = list(shown.to_numpy())
     if len(order) > top:
-        labels.append(t["other"])
+        labels.append(_t("other", lang))
         values.append(rest)
     fig = go.Figure(
         go.Waterfall(
             orientation="h",
             measure=["absolute", *["relative"] * len(values), "total"],
-            y=[t["base"], *labels, t["final"]],
+            y=[_t("base", lang), *labels, _t("final", lang)],
             x=[bias, *values, bias + float(c.sum())],
             connector={"line": {"color": "lightgrey"}},
         )
     )
     fig.update_layout(
-        title=t["wf"].format(deal=deal_id, score=health_score),
-        xaxis_title=t["logodds"],
+        title=_t("waterfall", lang, deal=deal_id, score=health_score),
+        xaxis_title=_t("log_odds", lang),
         template="plotly_white",
         yaxis={"autorange": "reversed"},
     )

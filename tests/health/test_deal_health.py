@@ -20,8 +20,8 @@ from salesml.health import (
     health_signals,
     interventions,
     load_signal_rules,
+    stage_win_rate,
 )
-from salesml.health.backtest import _stage_baseline
 from salesml.plotting.health import calibration_curve, reason_waterfall, score_distribution
 from salesml.rules.expr import ExpressionError
 
@@ -94,7 +94,8 @@ def test_signals_thresholds_and_phrases(demo_snapshots):
     assert (sig["no_recent_activity"] == (s["days_since_activity"] >= 14)).all()
     row = sig.index[sig["plan_revised_often"]][0]
     n = int(s.loc[row, "plan_revisions"])
-    assert f"technical plan revised {n} times" in sig.loc[row, "signal_text"]
+    # each fired signal reads as a list item: a capital first letter in English
+    assert f"Technical plan revised {n} times" in sig.loc[row, "signal_text"]
     zh = health_signals(s.loc[[row]], lang="zh")
     assert f"技术方案已修改 {n} 次" in zh.loc[row, "signal_text"]
     assert (sig["signal_text"] == "").sum() == (sig["n_signals"] == 0).sum()
@@ -125,7 +126,7 @@ def test_predict_keeps_index_scores_and_bands(fitted, split):
     assert set(sc["band"]) <= {"at_risk", "watch", "healthy"}
     assert (sc.loc[sc["health_score"] < 25, "band"] == "at_risk").all()
     assert ((sc["low"] <= sc["win_prob"]) & (sc["win_prob"] <= sc["high"])).all()
-    card = fitted.summary.set_index("item")["value"]
+    card = fitted.summary().set_index("item")["value"]
     assert card["engine"] == "lightgbm"
     assert "lightgbm" in fitted._repr_html_()
 
@@ -153,8 +154,9 @@ def test_pred_contrib_equals_shap_tree_explainer(fitted, split):
     shap = pytest.importorskip("shap")
     _, test = split
     X = fitted.encoder_.transform(test.iloc[:40])
-    ours = fitted.booster_.predict(X, pred_contrib=True)
-    sv = shap.TreeExplainer(fitted.booster_).shap_values(X)
+    booster = fitted.engine_model_.booster_
+    ours = booster.predict(X, pred_contrib=True)
+    sv = shap.TreeExplainer(booster).shap_values(X)
     sv = sv[1] if isinstance(sv, list) else sv
     assert np.allclose(ours[:, :-1], sv, atol=1e-6)
 
@@ -168,7 +170,7 @@ def test_save_load_round_trip(fitted, split, tmp_path):
     assert back.explain(sub, top=3).equals(fitted.explain(sub, top=3))
     assert back.features_ == fitted.features_
     assert back.training_window_ == fitted.training_window_
-    card = back.summary.set_index("item")["value"]
+    card = back.summary().set_index("item")["value"]
     assert card["salesml version"] == fitted.salesml_version_
 
 
@@ -199,7 +201,7 @@ def test_small_data_falls_back_to_logistic_with_intervals(split):
     small = train.loc[train["deal_id"].isin(ids)]
     m = DealHealthModel().fit(small)
     assert m.engine_ == "logistic"
-    assert any("small data" in n for n in m.notes_)
+    assert any("small data" in n.text("en") for n in m.notes_)
     iv = m.predict_interval(test.iloc[:300])
     assert ((iv["low"] < iv["win_prob"]) & (iv["win_prob"] < iv["high"])).all()
     # the small model still ranks held-out deals better than chance
@@ -224,7 +226,7 @@ def test_calibrated_and_beats_stage_baseline_on_held_out_time(fitted, split):
     y = test["label"].to_numpy()
     p = fitted.predict_proba(test).to_numpy()
     ours = classification_metrics(y, p)
-    stage = classification_metrics(y, _stage_baseline(train, test))
+    stage = classification_metrics(y, stage_win_rate(train, test))
     assert ours["auc"] >= stage["auc"] + 0.10
     assert ours["ece"] <= 0.12
     assert ours["brier"] < stage["brier"]
@@ -258,7 +260,7 @@ def test_backtest_two_origins_against_baselines(demo, demo_snapshots):
     assert {"mean_pred", "observed", "n"} <= set(bt.calibration.columns)
     assert "AUC lift" in bt._repr_html_()
     fig = calibration_curve(bt.calibration, lang="zh")
-    assert len(fig.data) == 4
+    assert len(fig.data) == 5  # the diagonal, three predictors, the bin counts
 
 
 # --------------------------------------------------------------------------- director list, plots
@@ -295,12 +297,22 @@ def test_plots_build(fitted, split):
     assert fig.data[0].x[0] == pytest.approx(c["bias"])
 
 
-@pytest.mark.slow
-def test_weekly_health_review(demo):
+@pytest.fixture(scope="module")
+def weekly(demo):
     from salesml.health import weekly_health
 
     data, _ = demo
-    wk = weekly_health(data, as_of="2026-10-25 23:59", region="华东", backtest_origins=1)
+    return weekly_health(
+        data, as_of="2026-10-25 23:59", filters={"region": "华东"}, backtest_origins=1
+    )
+
+
+@pytest.mark.slow
+def test_weekly_health_review(weekly):
+    from salesml.results import AnalysisResult
+
+    wk = weekly
+    assert isinstance(wk, AnalysisResult) and wk.table is wk.scored
     assert wk.model.training_window_[1] < wk.as_of
     assert set(wk.scored["region"]) == {"华东"}
     assert len(wk.actions) and wk.actions["deal_id"].isin(wk.scored["deal_id"]).all()
@@ -310,6 +322,72 @@ def test_weekly_health_review(demo):
     assert wk.by_region["open_deals"].sum() == len(wk.scored)
     assert wk.backtest is not None and len(wk.backtest.metrics) == 3
     assert "open deals" in wk._repr_html_()
+    assert wk.filters.get("region") == ("华东",)
+
+
+@pytest.mark.slow
+def test_one_fingerprint_for_one_dataset(demo, weekly):
+    """Issue 10 item 12: the card carries the fingerprint a report header shows (the data's,
+    not that of the data cut at the review instant, which the card used to show)."""
+    data, _ = demo
+    card = weekly.card.rows("en").set_index("item")["value"]
+    assert card["data fingerprint"] == data.fingerprint()
+    assert data.as_of(weekly.as_of).fingerprint() != data.fingerprint()
+    assert weekly.model.data_fingerprint_ == data.fingerprint()
+
+
+@pytest.mark.slow
+def test_card_says_first_when_calibration_is_worse_than_every_baseline(weekly):
+    """Issue 10 item 12: whatever the verdict, it is the card's first line, and a calibration
+    error worse than both baselines' is said in words."""
+    m = weekly.backtest.table.set_index("model")
+    rows = weekly.card.rows("en")
+    assert rows["item"].iloc[0] == "verdict"
+    worse = (m.loc["model", "ece"] > m.drop(index="model")["ece"]).all()
+    first = weekly.key_findings("en")[0]
+    if worse:
+        assert weekly.card.verdict.status in ("calibration_worse", "use_baseline")
+        assert f"{m.loc['model', 'ece']:.3f}" in first
+    else:
+        assert weekly.card.verdict.status in ("ok", "use_baseline")
+    # the calibration curve labels every point with its bin's count
+    fig = calibration_curve(weekly.backtest.calibration)
+    model_trace = next(tr for tr in fig.data if tr.name == "Health model")
+    n = weekly.backtest.calibration.query("model == 'model'")["n"]
+    assert list(model_trace.text) == [f"n={int(v):,}" for v in n]
+    assert any(getattr(tr, "yaxis", None) == "y2" for tr in fig.data)
+
+
+@pytest.mark.slow
+def test_action_reasons_show_what_hurts_first_and_mark_what_helps(weekly):
+    """Issue 10 item 11."""
+    at_risk = weekly.actions.loc[weekly.actions["band"] == "at_risk", "top_reasons"]
+    assert len(at_risk)
+    for text in at_risk:
+        items = text.split("; ")
+        marks = [i[0] for i in items]
+        assert set(marks) <= {"▼", "▲"}
+        assert marks == sorted(marks, key=lambda m: m != "▼")  # hurts first
+        assert all(i[2].isupper() or i[2].isdigit() for i in items)  # a capital after "; "
+    assert at_risk.str.startswith("▼").mean() > 0.9
+    singular = r"(?<![\d.,])1 (?:activities|visits|days|touches|customer messages)\b"
+    assert not weekly.actions["top_reasons"].str.contains(singular, regex=True).any()
+
+
+def test_reason_grammar_and_chinese_punctuation(fitted, split):
+    _, test = split
+    one = test.iloc[:40].assign(n_activities=1.0, touches_30d=1.0, unanswered_messages=1.0)
+    ex = fitted.explain(one, top=30)
+    by = ex.set_index(["row", "reason"])["phrase"]
+    row = one.index[0]
+    assert by[(row, "n_activities")] == "1 activity so far"
+    assert by[(row, "touches_30d")] == "1 touch in the last 30 days"
+    assert by[(row, "unanswered_messages")] == "1 customer message unanswered"
+    zh = fitted.explain(one.iloc[:5], top=5, lang="zh", scope="actionable")
+    scored = fitted.score(one.iloc[:5])
+    todo = interventions(scored, zh, include=("at_risk", "watch", "healthy"), lang="zh")
+    assert todo["top_reasons"].str.contains("；").all()
+    assert not todo["top_reasons"].str.contains("; ").any()
 
 
 def test_actions_mapping_is_checked():

@@ -1,18 +1,25 @@
-"""``deal_health_weekly``: at-risk deals with reasons and actions, movers, model card."""
+"""``deal_health_weekly``: at-risk deals with reasons and actions, movers, model card.
+
+The notebook calls :func:`review` (one :func:`~salesml.health.weekly_health` call at the
+period's review instant, the instant the ``deal_whatif`` app uses too), shows what the
+card says first (:func:`show_findings`), then the sections below. Row functions format
+for people only (whole points, money in the dataset's currency); they compute nothing.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-from salesml.data.bundle import SalesData
-from salesml.health import WeeklyHealth
+from salesml.health import WeeklyHealth, describe_bands, weekly_health
 from salesml.health.interventions import ACTION_COLUMNS
-from salesml.health.model import describe_bands
-from salesml.i18n import t
-from salesml.reports.params import ReportParams, period_bounds
+from salesml.i18n import money
+from salesml.periods import Period
+from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
+from salesml.scoring import InsufficientDataError
 
 __all__ = [
     "REPORT",
@@ -20,11 +27,14 @@ __all__ = [
     "at_risk_rows",
     "backtest_rows",
     "band_rule",
+    "calibration_rows",
+    "card_note_key",
     "group_rows",
     "model_card_rows",
     "mover_rows",
-    "review_instant",
+    "review",
     "section_key",
+    "show_findings",
 ]
 
 
@@ -43,7 +53,7 @@ class DealHealthWeeklyParams(ReportParams):
     top_n
         Rows of the action list.
     backtest_origins
-        Monthly origins of the backtest in the model card (0 skips it).
+        Monthly origins of the backtest behind the model card's verdict (0 skips it).
     """
 
     horizon_days: int = 90
@@ -57,9 +67,33 @@ class DealHealthWeeklyParams(ReportParams):
         self._check_between("backtest_origins", 0, 12)
 
 
+def review(ctx: Any) -> WeeklyHealth | None:
+    """The review of the report's period and region (``None``, said in the report, when
+    the dataset lacks a table or holds too few closed deals to fit a model)."""
+    p = ctx.params
+    try:
+        return ctx.attempt(
+            weekly_health,
+            ctx.data,
+            period=p.period,
+            filters=ctx.filters,
+            horizon_days=p.horizon_days,
+            backtest_origins=p.backtest_origins,
+            lang=ctx.lang,
+            fingerprint=ctx.fingerprint,
+        )
+    except InsufficientDataError as e:
+        ctx.text("deal_health_weekly.insufficient", detail=str(e))
+        return None
 
 
-
+def show_findings(ctx: Any, weekly: WeeklyHealth | None) -> None:
+    """What a reader must know before the scores: the verdict against the baselines,
+    leaking features, features that could not be computed; then the counts."""
+    if weekly is None:
+        return
+    ctx.heading("deal_health_weekly.findings")
+    ctx.bullets(weekly.key_findings(ctx.lang))
 
 
 def _points(score: pd.Series) -> pd.Series:
@@ -79,28 +113,30 @@ def _signed_points(change: pd.Series) -> pd.Series:
     return change.map(show)
 
 
+def _money(values: pd.Series, currency: str) -> pd.Series:
+    return values.map(lambda x: money(x, currency)).astype("str")
+
+
+def _currency(weekly: WeeklyHealth) -> str:
+    return str(getattr(weekly.model, "currency_", "CNY"))
+
+
 def section_key(period: str, section: str) -> str:
     """Message key of a section title: claims "this week" only when the period is one week.
 
     ``section`` is ``"actions"`` or ``"movers"``.
     """
-    start, end = period_bounds(period)
-    weekly = end - start == pd.Timedelta(days=7) and start.dayofweek == 0
+    p = Period.parse(period)
+    weekly = p.end - p.start == pd.Timedelta(days=7) and p.start.dayofweek == 0
     return f"deal_health_weekly.{section}_{'week' if weekly else 'now'}"
-
-
-def review_instant(data: SalesData, period_end: pd.Timestamp) -> pd.Timestamp:
-    """The review instant: the end of the period, or the end of the data if earlier."""
-    last = period_end - pd.Timedelta(seconds=1)
-    tr = data.time_range
-    return min(last, tr[1]) if tr is not None else last
 
 
 def at_risk_rows(weekly: WeeklyHealth | None, top_n: int) -> pd.DataFrame | None:
     """The action list's first ``top_n`` rows, in display order.
 
     Output columns: :data:`~salesml.health.interventions.ACTION_COLUMNS`, with
-    ``health_score`` rounded to whole points and ``change`` as signed text (``+12``).
+    ``health_score`` rounded to whole points, ``change`` as signed text (``+12``) and
+    ``amount`` in the dataset's currency.
     """
     if weekly is None:
         return None
@@ -108,20 +144,22 @@ def at_risk_rows(weekly: WeeklyHealth | None, top_n: int) -> pd.DataFrame | None
     return rows.assign(
         health_score=_points(rows["health_score"]),
         change=_signed_points(rows["change"]),
+        amount=_money(rows["amount"], _currency(weekly)),
     )
 
 
 def group_rows(weekly: WeeklyHealth | None, by: str) -> pd.DataFrame | None:
     """Open deals by ``region`` or ``rep_id``.
 
-    Output columns: ``by``, ``open_deals``, ``pipeline`` (yuan), ``mean_score``
-    (whole points), ``at_risk_deals``.
+    Output columns: ``by``, ``open_deals``, ``pipeline`` (in the dataset's currency),
+    ``mean_score`` (whole points), ``at_risk_deals``.
     """
     if weekly is None:
         return None
     g = weekly.by_region if by == "region" else weekly.by_rep
     return g.rename(columns={"at_risk": "at_risk_deals"}).assign(
         open_deals=g["open_deals"].astype("int64"),
+        pipeline=_money(g["pipeline"], _currency(weekly)),
         mean_score=_points(g["mean_score"]),
         at_risk_deals=g["at_risk"].astype("int64"),
     )
@@ -130,13 +168,14 @@ def group_rows(weekly: WeeklyHealth | None, by: str) -> pd.DataFrame | None:
 def mover_rows(weekly: WeeklyHealth | None) -> pd.DataFrame | None:
     """Deals whose score moved most in the 7 days before the review.
 
-    Output columns: ``deal_id``, ``owner``, ``amount``, ``health_score`` and
-    ``score_7d_before`` (whole points), ``change`` (signed text, ``+12``).
+    Output columns: ``deal_id``, ``owner``, ``amount`` (dataset currency),
+    ``health_score`` and ``score_7d_before`` (whole points), ``change`` (signed text).
     """
     if weekly is None:
         return None
     m = weekly.movers
     return m.rename(columns={"previous": "score_7d_before"}).assign(
+        amount=_money(m["amount"], _currency(weekly)),
         health_score=_points(m["health_score"]),
         score_7d_before=_points(m["previous"]),
         change=_signed_points(m["change"]),
@@ -153,31 +192,19 @@ def band_rule(weekly: WeeklyHealth | None, lang: str = "en") -> str:
 
 
 def model_card_rows(weekly: WeeklyHealth | None, lang: str = "en") -> pd.DataFrame | None:
-    """The model card (``item``, ``value``) for people: counts with separators, the base
-    win rate as a percentage, methods and the band rule in ``lang``."""
+    """The model card for people (``item``, ``value``): the verdict against the baselines
+    first, then counts with separators, the base rate as a percentage, methods and the
+    band rule in ``lang``, the caveats last."""
     if weekly is None:
         return None
-    m = weekly.model
-    shown = {
-        "engine": t(f"deal_health_weekly.method.{m.engine_}", lang),
-        "labelled deals": f"{m.n_closed_deals_:,}",
-        "labelled snapshots": f"{m.n_rows_:,}",
-        "base win rate": f"{m.base_rate_:.1%}",
-        "calibration": t(f"deal_health_weekly.method.{m.calibrator_['method']}", lang),
-        "bands (score)": band_rule(weekly, lang),
-    }
-    if m.calibration_window_ is not None:
-        a, b = m.calibration_window_
-        shown["calibration slice"] = t(
-            "deal_health_weekly.calibration_slice",
-            lang,
-            start=f"{a:%Y-%m-%d}",
-            end=f"{b:%Y-%m-%d}",
-            rows=f"{m.n_calibration_rows_:,}",
-        )
-    card = m.summary.copy()
-    card["value"] = [shown.get(i, v) for i, v in zip(card["item"], card["value"], strict=True)]
-    return card
+    return weekly.card.rows(lang)
+
+
+def card_note_key(weekly: WeeklyHealth | None) -> str:
+    """The sentence under the card: how to read the backtest, or why there is none."""
+    if weekly is not None and weekly.backtest is not None:
+        return "deal_health_weekly.card_note"
+    return "deal_health_weekly.no_backtest"
 
 
 def backtest_rows(weekly: WeeklyHealth | None) -> pd.DataFrame | None:
@@ -188,16 +215,24 @@ def backtest_rows(weekly: WeeklyHealth | None) -> pd.DataFrame | None:
     """
     if weekly is None or weekly.backtest is None:
         return None
-    m = weekly.backtest.metrics[["model", "auc", "brier", "log_loss", "ece", "n"]]
+    m = weekly.backtest.table[["model", "auc", "brier", "log_loss", "ece", "n"]]
     return m.rename(columns={"n": "n_snapshots"}).assign(
         model=m["model"].replace({"model": "health_model"}),
         n_snapshots=m["n"].round().astype("int64"),
     )
 
 
+def calibration_rows(weekly: WeeklyHealth | None) -> pd.DataFrame | None:
+    """The backtest's reliability tables (``model``, ``bin``, ``mean_pred``, ``observed``,
+    ``n``) for the calibration curve, ``None`` without a backtest."""
+    if weekly is None or weekly.backtest is None:
+        return None
+    return weekly.backtest.calibration
+
+
 REPORT = ReportSpec(
     name="deal_health_weekly",
     params=DealHealthWeeklyParams,
     description="At-risk deals with reasons and actions, score distribution, movers, model card.",
-    tables=("deals", "stage_history"),
+    tables=("deals",),
 )
