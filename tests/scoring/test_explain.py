@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from salesml.i18n import register
-from salesml.scoring import Phrasing, explain_contributions, join_reasons, reason_lists
 from salesml.rules.template import render_template_column as render_template
+from salesml.scoring import Phrasing, explain_contributions, join_reasons, reason_lists
 
 register(
     {
