@@ -330,28 +330,35 @@ def bench_threads(channels: int = 200, order: int = 2, n: int = 100_000) -> dict
 
 # ---------------------------------------------------------------------- CAC coverage
 def bench_coverage(seeds: int, n_boot: int, overrides: dict) -> dict:
+    """Coverage of the channels' expected (long-run) CAC, the target of the bootstrap interval.
+
+    Coverage of the CAC one run realised is reported beside it: that figure is nearly exact
+    (allocation error well under the interval's width), so it is covered trivially.
+    """
     from salesml.simulator import simulate
 
-    hits = total = 0
+    hits = hits_realised = total = 0
     rel_err = []
     t0 = time.perf_counter()
-    for s in range(seeds):
+    for s in range(1, seeds + 1):
         data, truth = simulate(preset="demo", seed=s, **overrides)
         al = allocate_costs(data)
         c = cac(al, n_boot=n_boot, seed=s).table.set_index("channel")
-        t = truth.channel_cac
-        t = t[t["acquired_customers"] > 0]
-        est = c.reindex(t.index)
+        expected = truth.channel_expected_cac["cac"]
+        t = truth.channel_cac.reindex(expected.index)
+        est = c.reindex(expected.index)
+        hits += int(((est["cac_low"] <= expected) & (expected <= est["cac_high"])).sum())
         inside = (est["cac_low"] <= t["cac"]) & (t["cac"] <= est["cac_high"])
-        hits += int(inside.sum())
-        total += len(t)
+        hits_realised += int(inside.sum())
+        total += len(expected)
         rel_err.extend((est["cac"] / t["cac"] - 1).abs().tolist())
     out = {
         "seeds": seeds,
         "intervals": total,
-        "coverage": round(hits / total, 4),
-        "median_abs_rel_error": round(float(np.median(rel_err)), 4),
-        "max_abs_rel_error": round(float(np.max(rel_err)), 4),
+        "coverage_expected_cac": round(hits / total, 4),
+        "coverage_realised_cac": round(hits_realised / total, 4),
+        "median_abs_rel_error_vs_realised": round(float(np.median(rel_err)), 4),
+        "max_abs_rel_error_vs_realised": round(float(np.max(rel_err)), 4),
         "seconds": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(out), flush=True)

@@ -121,17 +121,25 @@ def test_what_if_with_rules(demo_allocation) -> None:
 
 @pytest.mark.slow
 def test_interval_coverage_over_seeds() -> None:
-    """95% intervals cover the planted channel CAC (bench_attribution.py runs 50 seeds)."""
+    """95% intervals cover each channel's expected (long-run) CAC near nominally over 50 seeds.
+
+    The bootstrap interval targets the channel's long-run CAC (``truth.channel_expected_cac``,
+    from the simulator's parameters), not the CAC one run realised: against the realised figure
+    coverage is trivially 100%, which is what this test used to check. Over 50 demo seeds and
+    7 channels (350 intervals) coverage must be near the nominal 95%: within [0.90, 0.98].
+    """
     from salesml.attribution import allocate_costs
     from salesml.simulator import simulate
 
     hits = total = 0
-    for seed in range(1, 5):
+    for seed in range(1, 51):
         data, truth = simulate(preset="demo", seed=seed)
         c = cac(allocate_costs(data), n_boot=300, seed=seed).table.set_index("channel")
-        t = truth.channel_cac
-        est = c.reindex(t.index)
-        hits += int(((est["cac_low"] <= t["cac"]) & (t["cac"] <= est["cac_high"])).sum())
-        total += len(t)
-        assert ((est["cac"] / t["cac"] - 1).abs() < 0.05).all()
-    assert hits / total >= 0.9
+        expected = truth.channel_expected_cac["cac"]
+        est = c.reindex(expected.index)
+        hits += int(((est["cac_low"] <= expected) & (expected <= est["cac_high"])).sum())
+        total += len(expected)
+        realised = truth.channel_cac["cac"].reindex(expected.index)
+        assert ((est["cac"] / realised - 1).abs() < 0.05).all()
+    assert total == 350
+    assert 0.90 <= hits / total <= 0.98
