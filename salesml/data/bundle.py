@@ -56,6 +56,10 @@ class SalesData:
     """
 
     stored_quarantine: pd.DataFrame | None = None
+    #: The folder this bundle was loaded from unchanged (set by ``load_dataset``); bundles
+    #: derived from it (``as_of``, ``replace``) do not carry it.
+    fingerprint_folder: Path | None = None
+    _fingerprint: str | None = None
 
     def __init__(
         self,
@@ -211,7 +215,23 @@ class SalesData:
         return df.loc[df[list(columns)].isna().any(axis=1).to_numpy()]
 
     def fingerprint(self) -> str:
-        """A short stable hash of the content (for report lineage and model cards)."""
+        """A short stable hash identifying the data (for report lineage and model cards).
+
+        For a bundle loaded from a dataset folder it is the folder's fingerprint
+        (:func:`salesml.data.io.folder_fingerprint`: every file of the dataset, whichever
+        tables were loaded; computed once), so every report, model card and dataset card made
+        from one folder shows the same one. For a bundle built or changed in memory
+        (``as_of``, ``replace``, a simulation) it hashes every row of its tables.
+        """
+        if self.fingerprint_folder is None:
+            return self._content_fingerprint()
+        if self._fingerprint is None:
+            from salesml.data.io import folder_fingerprint
+
+            self._fingerprint = folder_fingerprint(self.fingerprint_folder)
+        return self._fingerprint
+
+    def _content_fingerprint(self) -> str:
         h = hashlib.sha256()
         for name in sorted(self.tables):
             df = self.tables[name]

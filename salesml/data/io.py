@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -51,7 +52,7 @@ from salesml.data.csvfile import CsvError, csv_line_numbers, read_csv_file, snif
 from salesml.data.csvsafe import restore_csv_arrays, safe_csv_frame
 from salesml.data.encoding import check_encoding
 from salesml.data.errors import DatasetError
-from salesml.data.quarantine import read_stored_quarantine
+from salesml.data.quarantine import QUARANTINE_FILE, read_stored_quarantine
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import finalise_table, parse_table
 from salesml.data.validate import validate as _validate
@@ -63,6 +64,7 @@ __all__ = [
     "describe_files",
     "detect_encoding",
     "find_table_files",
+    "folder_fingerprint",
     "load_dataset",
     "read_csv_table",
     "read_raw_tables",
@@ -171,6 +173,42 @@ def find_table_files(path: str | Path, config: DatasetConfig | None = None) -> d
                 out[name] = _inside(folder, cand, f"table {name}")
                 break
     return out
+
+
+def folder_fingerprint(path: str | Path) -> str:
+    """A short stable hash of a dataset folder: ``dataset.yaml``, every table file, the quarantine.
+
+    Every file :func:`load_dataset` can read is hashed (name, size and bytes), whichever
+    tables a caller loads, so every report, model card and dataset card made from one
+    folder shows the same fingerprint, and it changes when any of those files changes.
+    Cost: one sequential read of the files (no parsing).
+
+    Parameters
+    ----------
+    path
+        The dataset folder.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+    """
+    folder = _folder(path)
+    config = DatasetConfig.read(folder) if (folder / "dataset.yaml").is_file() else None
+    files: list[Path] = []
+    if (folder / "dataset.yaml").is_file():
+        files.append(folder / "dataset.yaml")
+    for name, p in sorted(find_table_files(folder, config).items()):
+        files.extend(_parts(p, folder, name))
+    if (folder / QUARANTINE_FILE).is_file():
+        files.append(folder / QUARANTINE_FILE)
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.relative_to(folder).as_posix().encode())
+        h.update(str(f.stat().st_size).encode())
+        with f.open("rb") as fh:
+            h.update(hashlib.file_digest(fh, "sha256").digest())
+    return h.hexdigest()[:16]
 
 
 def _folder(path: str | Path) -> Path:
@@ -422,6 +460,7 @@ def load_dataset(
         )
         data = report.data
         data.source = folder
+        data.fingerprint_folder = folder
         data.validation = report
         data.stored_quarantine = read_stored_quarantine(folder)  # what `salesml import` lost
         return data
@@ -440,6 +479,7 @@ def load_dataset(
         except (TypeError, ValueError):
             out[name] = parsed  # e.g. an empty cell in a true/false column
     data = SalesData(out, config, source=folder)
+    data.fingerprint_folder = folder
     data.stored_quarantine = read_stored_quarantine(folder)
     return data
 

@@ -2,7 +2,7 @@
 
 Run ``python -m salesml.simulator.refresh [PRESET ...]`` (default: demo, tiny, S, M)
 whenever the generator changes; ``tests/simulator/test_expected_cac.py`` fails until
-then, because each entry records the fingerprint of its preset's seed-0 data.
+then, because each entry records the digest (salesml.simulator.digest) of its preset's seed-0 data.
 Entries of presets not named are kept.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from salesml.simulator.config import PRESETS
+from salesml.simulator.digest import stable_digest
 from salesml.simulator.expected import (
     EXPECTED_CAC_COLUMNS,
     EXPECTED_CAC_FILE,
@@ -40,7 +41,7 @@ def write_expected_cac(presets: Sequence[str] = DEFAULT_PRESETS) -> Path:
             "config": cfg.to_dict(),
             "mc_customers": SHIPPED_MC_CUSTOMERS,
             "mc_entropy": MC_ENTROPY,
-            "seed0_fingerprint": data.fingerprint(),
+            "seed0_digest": stable_digest(data),
             "channels": {
                 ch: {c: float(frame.loc[ch, c]) for c in EXPECTED_CAC_COLUMNS} for ch in frame.index
             },

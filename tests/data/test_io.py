@@ -7,7 +7,13 @@ import pytest
 import yaml
 
 from salesml.data.bundle import SalesData
-from salesml.data.io import detect_encoding, load_dataset, read_csv_table, save_dataset
+from salesml.data.io import (
+    detect_encoding,
+    folder_fingerprint,
+    load_dataset,
+    read_csv_table,
+    save_dataset,
+)
 
 
 def assert_same(a: SalesData, b: SalesData) -> None:
@@ -250,3 +256,26 @@ def test_unsupported_file_type_is_named(small_data, tmp_path):
     (folder / "dataset.yaml").write_text(yaml.safe_dump(y, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match=r"deals.xlsx \(table deals\): unsupported file type"):
         load_dataset(folder, progress=False)
+
+
+def test_one_fingerprint_per_dataset_folder(small_data, tmp_dataset):
+    """Issue 10 item 12: one dataset folder has one fingerprint, whichever tables are loaded.
+
+    It changes when any file changes (even a table not loaded), and bundles derived in
+    memory (``as_of``, ``replace``) hash their content instead of claiming the folder's.
+    """
+    folder = tmp_dataset(small_data)
+    full = load_dataset(folder, progress=False)
+    part = load_dataset(folder, progress=False, tables=["reps", "customers", "deals"])
+    raw = load_dataset(folder, progress=False, validate=False, tables=["deals"])
+    fp = folder_fingerprint(folder)
+    assert full.fingerprint() == part.fingerprint() == raw.fingerprint() == fp
+    assert len(fp) == 16
+    cut = full.as_of(full.deals["created_at"].median())
+    assert cut.fingerprint() not in (fp, small_data.fingerprint())
+    assert full.replace(deals=full.deals.head(3)).fingerprint() != fp
+    # a change in a table this load did not read still changes the folder's fingerprint
+    acts = pd.read_parquet(folder / "activities.parquet")
+    acts.head(len(acts) - 1).to_parquet(folder / "activities.parquet", index=False)
+    assert folder_fingerprint(folder) != fp
+    assert load_dataset(folder, progress=False, tables=["deals"]).fingerprint() != fp

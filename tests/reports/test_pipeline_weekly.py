@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 from salesml.cli import main
-from salesml.data.io import load_dataset
+from salesml.data.io import folder_fingerprint, load_dataset
 from salesml.demo import latest_complete_month
 from salesml.reports.catalog.pipeline_weekly import (
     REPORT,
@@ -44,13 +44,15 @@ def test_cli_run_then_failing_run_keeps_good_report(
     assert "start_report(" not in page  # code hidden
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert run["title"]["zh"] == "销售漏斗月报" and run["period_kind"] == "month"
-    # one fingerprint definition: SalesData.fingerprint() over exactly the tables loaded,
-    # and the header says which tables those are
+    # one fingerprint per dataset folder (issue 10 item 12): the same whichever tables a
+    # report loads, the same as the full load's, and the header says which tables it read
     data = load_dataset(tiny_dataset, progress=False, tables=list(REPORT.loads))
-    assert run["dataset_fingerprint"] == data.fingerprint()
+    everything = load_dataset(tiny_dataset, progress=False)
+    assert run["dataset_fingerprint"] == data.fingerprint() == everything.fingerprint()
+    assert run["dataset_fingerprint"] == folder_fingerprint(tiny_dataset)
     assert run["fingerprint_covers"] == sorted(REPORT.loads)
     assert sorted(run["dataset"]["tables"]) == sorted(REPORT.loads)
-    assert f"指纹 {data.fingerprint()}" in page and ", ".join(sorted(REPORT.loads)) in page
+    assert f"数据集指纹 {data.fingerprint()}" in page and ", ".join(sorted(REPORT.loads)) in page
     assert run["parameters"]["lang"] == "zh" and run["status"] == "ok"
     good = html_path.read_bytes()
 

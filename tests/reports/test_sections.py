@@ -143,7 +143,7 @@ def test_rows_rejected_at_import_reach_the_header_and_lineage(imported_with_reje
     assert lineage["fingerprint"] == data.fingerprint()
     assert lineage["fingerprint_covers"] == sorted(data.tables)
     # the header says which tables the fingerprint covers
-    assert f"Fingerprint {data.fingerprint()}" in page and "customers, deals, reps" in page
+    assert f"Dataset fingerprint {data.fingerprint()}" in page and "customers, deals, reps" in page
 
 
 def test_rows_quarantined_at_load_are_counted_apart(imported_with_rejects, shown) -> None:
