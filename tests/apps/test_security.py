@@ -111,3 +111,24 @@ def test_token_bucket() -> None:
     assert sum(b.take() for _ in range(10)) == 3  # never more than the burst
     with pytest.raises(ValueError):
         TokenBucket(rate=0, burst=1)
+
+
+def test_app_errors_shown_to_viewers_carry_no_server_path(tmp_path) -> None:
+    from salesml.apps.base import AppState, viewer_error
+
+    missing = tmp_path / "crm" / "datasets" / "deals.parquet"
+    try:
+        missing.read_bytes()
+    except OSError as e:
+        shown = viewer_error(e)
+    assert "deals.parquet" in shown and str(tmp_path) not in shown
+    assert shown.startswith("FileNotFoundError")
+    assert (
+        viewer_error(ValueError(r"C:\Users\bob\deals.csv: bad")) == "ValueError: …/deals.csv: bad"
+    )
+    assert "https://example.com/a" in viewer_error(ValueError("see https://example.com/a"))
+
+    state = AppState()
+    with state.computing():
+        raise FileNotFoundError(f"dataset folder {str(tmp_path)!r} not found")
+    assert state.error.startswith("FileNotFoundError") and str(tmp_path) not in state.error
