@@ -44,7 +44,19 @@ def _register_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     serve.add_argument(
         "--host", default="127.0.0.1", help="interface to bind (default: localhost only)"
     )
-    serve.add_argument("--token", default=None, help="require this token in the URL")
+    serve.add_argument(
+        "--token", default=None, help="require this token in the URL (default: a random one)"
+    )
+    serve.add_argument(
+        "--no-token", action="store_true", help="serve without a token (anyone who can connect)"
+    )
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer to this host name (repeatable; localhost is always allowed)",
+    )
     serve.add_argument(
         "--data", default=None, metavar="PATH", help="dataset the apps open (default datasets/demo)"
     )
@@ -52,7 +64,28 @@ def _register_serve(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--no-preheat", action="store_true", help="do not keep a pre-started kernel per app"
     )
     serve.add_argument(
-        "--cull-idle", type=int, default=900, metavar="S", help="shut kernels idle for S seconds"
+        "--cull-idle",
+        type=int,
+        default=120,
+        metavar="S",
+        help="shut a kernel whose page is closed after S idle seconds (default 120; 0: never)",
+    )
+    serve.add_argument(
+        "--cull-open",
+        type=int,
+        default=600,
+        metavar="S",
+        help="shut a kernel whose tab is open but unused after S seconds (default 600)",
+    )
+    serve.add_argument(
+        "--max-kernels", type=int, default=8, metavar="N", help="kernels at once (default 8)"
+    )
+    serve.add_argument(
+        "--max-kernels-per-client",
+        type=int,
+        default=3,
+        metavar="N",
+        help="kernels one client address may hold (default 3)",
     )
     serve.set_defaults(func=_cmd_serve)
 
@@ -85,9 +118,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             host=args.host,
             token=args.token,
+            no_token=args.no_token,
             dataset=args.data,
             preheat=not args.no_preheat,
             cull_idle=args.cull_idle,
+            cull_open=args.cull_open,
+            max_kernels=args.max_kernels,
+            max_kernels_per_client=args.max_kernels_per_client,
+            allow_hosts=tuple(args.allow_host),
         )
     except (FileNotFoundError, ValueError) as e:
         print(f"salesml serve: {e}", file=sys.stderr)

@@ -155,6 +155,13 @@ def _serving(folder: Path, log: Path) -> Iterator[str]:
                 str(port),
                 "--data",
                 str(folder),
+                # app tests drive the apps, not the protection (tests/apps/test_serve_security.py):
+                # no token in their URLs, and room for one page per test of a module
+                "--no-token",
+                "--max-kernels-per-client",
+                "16",
+                "--max-kernels",
+                "16",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -15,7 +16,7 @@ from traitlets import Bool, Enum, Float, HasTraits, Unicode
 if TYPE_CHECKING:
     from salesml.data.bundle import SalesData
 
-__all__ = ["AppState", "dataset_path", "load_app_data"]
+__all__ = ["AppState", "dataset_path", "load_app_data", "viewer_error"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,27 @@ def load_app_data(dataset: str | os.PathLike[str] | None, tables: Iterable[str] 
     return load_dataset(path, progress=False, tables=wanted)
 
 
+#: A filesystem path in a message: absolute POSIX, Windows or home-relative, up to
+#: a quote, space or bracket (not the ``//`` of a URL).
+_PATH = re.compile(r"(?<![\w:/.])(?:[A-Za-z]:[\\/]|~?/)[^\s'\"<>()\[\]]*")
+
+
+def viewer_error(error: BaseException) -> str:
+    """The text an app shows a viewer for ``error``: its kind and message, paths cut.
+
+    The viewer of a dashboard is not the person who runs the server: folders of the
+    server (``/srv/crm/datasets/...``) are cut to their last part, so a message
+    still says which file (``deals.parquet``) without showing where it lives. The
+    full message is in the server log (:meth:`AppState.computing` logs it).
+    """
+
+    def cut(m: re.Match[str]) -> str:
+        tail = re.split(r"[\\/]", m.group(0).rstrip("/\\"))[-1]
+        return f"…/{tail}" if tail else "…"
+
+    return _PATH.sub(cut, f"{type(error).__name__}: {error}")
+
+
 class AppState(HasTraits):
     """Base of every app state: what the view shows besides the results.
 
@@ -94,7 +116,7 @@ class AppState(HasTraits):
             yield
         except Exception as e:  # shown in the app instead of killing the widget
             log.exception("recomputation failed")
-            self.error = f"{type(e).__name__}: {e}"
+            self.error = viewer_error(e)
         else:
             self.error = ""
         finally:

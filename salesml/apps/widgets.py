@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import ipywidgets as w
 
-from salesml.apps.base import AppState
+from salesml.apps.base import AppState, viewer_error
 from salesml.i18n import label, t
 from salesml.reports.tables import frame_html
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FigureSlot",
@@ -210,7 +213,8 @@ def draw_chart(state: AppState, chart: FigureSlot, draw: Callable[[], Any]) -> N
     try:
         chart.show(draw())
     except Exception as e:
-        state.error = f"{type(e).__name__}: {e}"
+        log.exception("drawing the chart failed")
+        state.error = viewer_error(e)
 
 
 def linked_text(state: AppState, trait: str, description: str, **kwargs: Any) -> w.Text:
@@ -237,13 +241,14 @@ def launch(
     try:
         return view(state(**kwargs))
     except Exception as e:
+        log.exception("the app could not start")
         lang = kwargs.get("lang", "en")
         lang = lang if lang in ("en", "zh") else "en"
         box = w.HTML(
             "<div style='border:1px solid #c62828;background:#ffebee;color:#b71c1c;"
             "padding:8px;border-radius:4px'>"
             f"<b>{html.escape(t('app.error', lang))}</b><br>"
-            f"{html.escape(f'{type(e).__name__}: {e}')}</div>"
+            f"{html.escape(viewer_error(e))}</div>"
         )
         box.add_class("salesml-error")
         return box
