@@ -38,6 +38,10 @@ __all__ = ["ComponentFit", "adjusted_rep_means", "combine_components"]
 
 #: Backfitting passes (the fit changes by far less than the sampling error after these).
 _PASSES = 6
+#: Residual degrees of freedom needed to trust the fitted noise level.
+_MIN_DOF = 5
+#: Reps with events needed before a component's spread across reps is estimated.
+MIN_REPS = 4
 
 
 @dataclass
@@ -97,8 +101,13 @@ def adjusted_rep_means(
             fitted_f = partial + eff[k][f]
         rep_eff = _group_mean(r - fitted_f, rep, n_reps)
     resid = r - rep_eff[rep] - fitted_f
-    dof = max(len(r) - int((n > 0).sum()) - sum(len(np.unique(f)) for f in factors), 1)
-    s2 = float(resid @ resid / dof)
+    dof = len(r) - int((n > 0).sum()) - sum(len(np.unique(f)) for f in factors)
+    if dof >= max(_MIN_DOF, 0.2 * len(r)):
+        s2 = float(resid @ resid / dof)
+    else:  # too few events beyond the fitted effects: the total spread, conservatively
+        s2 = float(r @ r / max(len(r) - 1, 1))
+    if not s2 > 0:
+        s2 = np.nan  # all values equal: nothing to tell reps apart by
     has = n > 0
     mean = np.where(has, rep_eff, np.nan)
     # compare reps within their region
@@ -116,7 +125,7 @@ def _between_cov(fits: list[ComponentFit]) -> np.ndarray:
         for j in range(i, k):
             a, b = fits[i], fits[j]
             m = (a.n > 0) & (b.n > 0)
-            if m.sum() < 3:
+            if m.sum() < MIN_REPS or not (np.isfinite(a.s2) and np.isfinite(b.s2)):
                 continue
             x, y = a.mean[m], b.mean[m]
             c = float(np.mean((x - x.mean()) * (y - y.mean())) * m.sum() / (m.sum() - 1))

@@ -16,7 +16,7 @@ import pandas as pd
 from scipy import stats
 
 from salesml.capability.evidence import COMPONENTS, SCENARIOS, Evidence, collect_evidence
-from salesml.capability.model import adjusted_rep_means, codes, combine_components
+from salesml.capability.model import MIN_REPS, adjusted_rep_means, codes, combine_components
 from salesml.data.bundle import SalesData
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, label, t
@@ -159,7 +159,7 @@ class CapabilityResult(AnalysisResult):
         n_low = int(tab.loc[tab["low_evidence"], "rep_id"].nunique())
         if n_low:
             out.append(t("capability.finding.low_evidence", lang, n=n_low, k=self.min_events))
-        out.extend(n.text(lang) for n in self.notes)
+        out.extend(_note_text(n, lang) for n in self.notes)
         return out
 
     def _repr_html_(self) -> str:
@@ -170,6 +170,12 @@ class CapabilityResult(AnalysisResult):
             f"<details><summary>{html.escape(t('capability.components', lang))}</summary>"
             f"{comp.to_html(border=0, float_format=lambda x: f'{x:.3f}')}</details></div>"
         )
+
+
+def _note_text(note: Note, lang: str) -> str:
+    """A note in ``lang``, its scenario, component and role values in that language too."""
+    values = {k: label(v, lang) if k in ("scenario", "component") else v for k, v in note.values}
+    return t(note.key, lang, **values)
 
 
 def _who(row: pd.Series) -> str:
@@ -319,7 +325,15 @@ def capability_scores(
                 }
             )
             if fits[k].n.sum() > 0 and not used:
-                notes.append(Note("capability.note.no_signal", (("scenario", s), ("component", c))))
+                n_seen = int((fits[k].n > 0).sum())
+                key = (
+                    "capability.note.too_few_reps"
+                    if n_seen < MIN_REPS
+                    else "capability.note.no_signal"
+                )
+                notes.append(
+                    Note(key, (("scenario", s), ("component", c), ("n", n_seen), ("k", MIN_REPS)))
+                )
         n_used = np.zeros(n_reps)
         for k, f in enumerate(fits):
             if np.isfinite(comb.b[k]):
