@@ -126,12 +126,15 @@ def _deal_frame(data: SalesData) -> pd.DataFrame:
 
 
 def _attach(obs: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFrame:
-    """Difficulty columns of each observation's deal (``unknown`` without a deal)."""
-    d = deals.set_index("deal_id")[list(_DEAL_DIMS)]
-    pos = d.index.get_indexer(obs["deal_id"])
+    """Difficulty codes of each observation's deal (one more code: no deal).
+
+    Columns ``region, segment, size_band, product_line`` hold integer codes (the
+    model only compares levels); ``deal_id`` stays as it is.
+    """
+    pos = pd.Index(deals["deal_id"]).get_indexer(obs["deal_id"])
     for c in _DEAL_DIMS:
-        vals = d[c].to_numpy(dtype=object)
-        obs[c] = np.where(pos >= 0, vals[np.maximum(pos, 0)], "unknown")
+        codes, uniques = pd.factorize(deals[c].to_numpy(dtype=object))
+        obs[c] = np.where(pos >= 0, codes[np.maximum(pos, 0)], len(uniques))
     return obs
 
 
@@ -389,6 +392,6 @@ def collect_evidence(
     obs = pd.concat(parts, ignore_index=True)
     obs["at"] = pd.to_datetime(obs["at"])
     obs = _attach(obs, deals)
-    obs["month"] = obs["at"].dt.strftime("%Y-%m").astype(object)
+    obs["month"] = obs["at"].to_numpy().astype("datetime64[M]").astype(np.int64)
     ev.obs = obs
     return ev

@@ -213,5 +213,9 @@ def combine_components(fits: list[ComponentFit]) -> Combined:
 
 def codes(values: pd.Series | np.ndarray) -> np.ndarray:
     """Integer codes of a column (missing values get a code of their own)."""
-    c, _ = pd.factorize(pd.Series(values).astype(object).fillna("unknown"), sort=False)
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        c, _ = pd.factorize(arr, sort=False)
+    else:
+        c, _ = pd.factorize(pd.Series(values).astype(object).fillna("unknown"), sort=False)
     return c.astype(np.int64)
