@@ -1,9 +1,12 @@
 """How a scenario's skill moves a deal outcome, estimated from history.
 
-``skill_effect`` regresses a deal outcome on the capability score of the deal's rep in
-one scenario, net of segment and deal size, with standard errors clustered by rep::
+``skill_effect`` estimates how a deal outcome moves with the capability score of the
+deal's rep in one scenario, in two stages: the outcome net of segment and deal size is
+averaged per rep, then the rep means are regressed on the reps' three scenario scores
+(ordinary least squares, a t interval with reps - 4 degrees of freedom: the reps, not
+the deals, are the independent units)::
 
-    outcome_d = a + β · score_rep(d) + segment + size band + e
+    mean_r(outcome - segment - size band) = a + β_s · score_rs + Σ_other β_o · score_ro + e_r
 
 Regressing on the *shrunk* scores (posterior means) rather than on noisy raw means
 keeps ``β`` free of the attenuation that measurement error would cause (regression
@@ -138,22 +141,19 @@ def skill_effect(
             "capability.effect.too_few",
             _Z,
         )
-    # every scenario's score at once: skills correlate, and a group is judged by the
-    # effect of its own scenario net of the others
-    wide = scores.table.pivot(index="rep_id", columns="scenario", values="score")
-    cols = [c for c in SCENARIOS if c in wide.columns]
-    x_scores = wide[cols].reindex(d["rep_id"].to_numpy()).reset_index(drop=True)
+    # two stages, so a handful of reps does not pass for many independent deals:
+    # (1) the outcome net of segment and deal size, averaged per rep;
     seg = pd.get_dummies(d["segment"].astype(str), prefix="seg", drop_first=True, dtype=float)
     bands = pd.get_dummies(d["size_band"].astype(str), prefix="band", drop_first=True, dtype=float)
-    X = pd.concat([x_scores, seg.reset_index(drop=True), bands.reset_index(drop=True)], axis=1)
-    X = sm.add_constant(X, has_constant="add")
-    groups = pd.factorize(d["rep_id"])[0]
-    fit = sm.OLS(d["y"].to_numpy(float), X.to_numpy(float)).fit(
-        cov_type="cluster", cov_kwds={"groups": groups}
-    )
-    j = 1 + cols.index(scenario)
-    b, se = float(fit.params[j]), float(fit.bse[j])
-    if not np.isfinite(se) or float(x_scores[scenario].std()) < 1e-6:
+    z = sm.add_constant(pd.concat([seg, bands], axis=1).to_numpy(float), has_constant="add")
+    resid = d["y"].to_numpy(float) - z @ np.linalg.lstsq(z, d["y"].to_numpy(float), rcond=None)[0]
+    per_rep = pd.Series(resid).groupby(d["rep_id"].to_numpy()).mean()
+    # (2) those rep means on every scenario's score at once (skills correlate, and a
+    # group is judged by the effect of its own scenario net of the others)
+    wide = scores.table.pivot(index="rep_id", columns="scenario", values="score")
+    cols = [c for c in SCENARIOS if c in wide.columns]
+    x = wide[cols].reindex(per_rep.index)
+    if n_reps <= len(cols) + 2 or float(x[scenario].std()) < 1e-6:
         return SkillEffect(
             scenario,
             outcome,
@@ -166,9 +166,12 @@ def skill_effect(
             left,
             False,
             "capability.effect.no_spread",
+            _Z,
         )
-    # few clusters: a t quantile with (reps - 1) degrees of freedom
-    q = float(stats.t.ppf(0.5 + LEVEL / 2, n_reps - 1))
+    fit = sm.OLS(per_rep.to_numpy(float), sm.add_constant(x.to_numpy(float))).fit()
+    j = 1 + cols.index(scenario)
+    b, se = float(fit.params[j]), float(fit.bse[j])
+    q = float(stats.t.ppf(0.5 + LEVEL / 2, fit.df_resid))
     return SkillEffect(
         scenario, outcome, b, se, b - q * se, b + q * se, n_deals, n_reps, left, True, "", q
     )

@@ -177,7 +177,7 @@ class RegroupResult(AnalysisResult):
                 key,
                 lang,
                 rep=_who(r),
-                group=r["group"],
+                group=label(r["group"], lang),
                 scenario=label(r["scenario"], lang),
                 score=r["score"],
                 lower=r["lower"],
@@ -188,7 +188,7 @@ class RegroupResult(AnalysisResult):
                 text += t(
                     "capability.regroup.tradeoff",
                     lang,
-                    alt=r["alt_group"],
+                    alt=label(r["alt_group"], lang),
                     alt_score=r["alt_score"],
                     loss=r["loss_if_moved"],
                 )
@@ -205,7 +205,7 @@ class RegroupResult(AnalysisResult):
                     t(
                         "capability.regroup.group_effect",
                         lang,
-                        group=g["group"],
+                        group=label(g["group"], lang),
                         n=int(g["size"]),
                         scenario=label(g["scenario"], lang),
                         mean=g["mean_capability"],
@@ -221,7 +221,7 @@ class RegroupResult(AnalysisResult):
                     t(
                         "capability.regroup.group_no_effect",
                         lang,
-                        group=g["group"],
+                        group=label(g["group"], lang),
                         n=int(g["size"]),
                         scenario=label(g["scenario"], lang),
                         mean=g["mean_capability"],

@@ -40,6 +40,9 @@ _Z = float(stats.norm.ppf(0.5 + LEVEL / 2))
 MAX_WINDOW_DAYS = 3660
 #: Rep dimensions a filter may restrict the listed reps by.
 _REP_DIMS = {"team": "team", "rep_region": "region", "manager_id": "manager_id"}
+#: A ``region`` filter (the customers' region) also lists only the reps of that region,
+#: unless the filter names ``rep_region`` itself.
+_REGION_AS_REP = "region"
 
 
 def parse_window(window: int | float | str | pd.Timedelta | None) -> pd.Timedelta | None:
@@ -221,6 +224,9 @@ def _reps_frame(data: SalesData, seen: pd.Index, spec: FilterSpec) -> pd.DataFra
         wanted = spec.get(dim)
         if wanted is not None:
             reps = reps[reps[col].isin(list(wanted)).to_numpy()]
+    region = spec.get(_REGION_AS_REP)
+    if region is not None and spec.get("rep_region") is None:
+        reps = reps[reps["region"].isin(list(region)).to_numpy()]
     return reps.reset_index(drop=True)
 
 

@@ -8,7 +8,14 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from salesml.capability.scores import _Z, _end_of, _who, capability_scores, parse_window
+from salesml.capability.scores import (
+    _Z,
+    _end_of,
+    _note_text,
+    _who,
+    capability_scores,
+    parse_window,
+)
 from salesml.data.bundle import SalesData
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, label, t
@@ -75,7 +82,7 @@ class CapabilityTrendResult(AnalysisResult):
                         n=int((self.movers["direction"] == direction).sum()),
                     )
                 )
-        return out + [n.text(lang) for n in self.notes]
+        return out + [_note_text(n, lang) for n in self.notes]
 
 
 def movers(table: pd.DataFrame, first: str, last: str) -> pd.DataFrame:
