@@ -104,7 +104,7 @@ def test_expected_effect_covers_the_planted_effect(planted) -> None:
     # nothing is planted on the key-account group's cycle time: its interval covers 0
     assert g.loc["key_accounts", "effect_lower"] <= 0 <= g.loc["key_accounts", "effect_upper"]
     found = " ".join(r.key_findings("en"))
-    assert "pricing" in found and "days" in found
+    assert "Pricing-strategy group" in found and "days" in found
     assert "天" in " ".join(r.key_findings("zh"))
 
 
