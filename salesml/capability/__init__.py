@@ -1,1 +1,15 @@
-"""salesml.capability."""
+"""salesml.capability: rep capability scores (technical, commercial, delivery), fair to
+reps with few events, with intervals; trends; team regrouping."""
+
+from salesml.capability.evidence import COMPONENTS, SCENARIOS
+from salesml.capability.scores import CapabilityResult, capability_scores
+from salesml.capability.trend import CapabilityTrendResult, capability_trend
+
+__all__ = [
+    "COMPONENTS",
+    "SCENARIOS",
+    "CapabilityResult",
+    "CapabilityTrendResult",
+    "capability_scores",
+    "capability_trend",
+]
