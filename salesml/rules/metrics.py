@@ -214,8 +214,12 @@ def customer_metrics(
             p = data.payments[["contract_id", "paid_at", "amount"]]
             p = p.loc[(p["paid_at"] <= ts).to_numpy()]
             gp = p.groupby("contract_id")
-            paid = k["contract_id"].map(gp["amount"].sum()).fillna(0.0)
-            first_paid = k["contract_id"].map(gp["paid_at"].min())
+            paid = pd.Series(
+                gp["amount"].sum().reindex(k["contract_id"]).to_numpy(), index=k.index
+            ).fillna(0.0)
+            first_paid = pd.Series(
+                gp["paid_at"].min().reindex(k["contract_id"]).to_numpy(), index=k.index
+            )
         is_due = due <= t64
         owed = np.where(is_due, np.clip(amt - paid.to_numpy(dtype=float), 0.0, None), 0.0)
         out["overdue_amount"] = pd.Series(owed).groupby(by).sum().reindex(idx).fillna(0.0)

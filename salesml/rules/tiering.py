@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,11 +50,11 @@ from salesml.rules.rulefile import (
 )
 
 __all__ = [
-    "DEFAULT_TIER_RULES",
     "METRIC_DTYPES",
     "TierResult",
     "TierRule",
     "TierRules",
+    "default_tier_rules",
     "tier_customers",
 ]
 
@@ -78,15 +79,11 @@ METRIC_DTYPES: dict[str, str] = {
     "last_purchase_at": "datetime64[us]",
 }
 
-#: The tier rules used when none are given (the issue's example first).
-DEFAULT_TIER_RULES = """\
-tiers:
-  - tier: A
-    when: 月采购额 > 50000 and 复购率 > 0.6
-  - tier: B
-    when: 月采购额 > 10000 or 复购率 > 0.3
-default: C
-"""
+
+def default_tier_rules() -> str:
+    """The text of the shipped default tier rules (``salesml/rules/tiers.yaml``)."""
+    return (resources.files("salesml.rules") / "tiers.yaml").read_text(encoding="utf-8")
+
 
 #: Most customers a rule may select before "selects everyone" is an error.
 _EVERYONE_MIN = 20
@@ -131,7 +128,7 @@ class TierRules:
     def parse(
         cls, source: str | os.PathLike[str] | Mapping[str, Any] | TierRules | None = None
     ) -> TierRules:
-        """Read and check a tier rule book (``None``: :data:`DEFAULT_TIER_RULES`).
+        """Read and check a tier rule book (``None``: :func:`default_tier_rules`).
 
         Raises
         ------
@@ -142,7 +139,7 @@ class TierRules:
         if isinstance(source, TierRules):
             return source
         parsed, text = read_rule_source(
-            DEFAULT_TIER_RULES if source is None else source, what="tier rules"
+            default_tier_rules() if source is None else source, what="tier rules"
         )
         unknown = sorted(set(parsed) - {"tiers", "default"})
         if unknown:
@@ -154,7 +151,7 @@ class TierRules:
         if not items:
             raise RuleError(
                 "the tier rules are empty: list at least one rule under 'tiers:', "
-                "e.g. '- {tier: A, when: 月采购额 > 50000}'"
+                "e.g. '- {tier: A, when: monthly_purchase > 50000}'"
             )
         if not isinstance(items, list):
             raise RuleError("tier rules: 'tiers:' must be a list of rules (lines starting '- ')")
@@ -188,7 +185,7 @@ class TierRules:
             if not isinstance(when, str) or not when.strip():
                 raise RuleError(
                     f"tier rule {i} ({tier}): 'when:' is missing; write a condition such as "
-                    "月采购额 > 50000",
+                    "monthly_purchase > 50000",
                     rule=i,
                 )
             where = f"tier rule {i} ({tier})"
@@ -200,7 +197,7 @@ class TierRules:
             if not expr.columns:
                 raise RuleError(
                     f"{where}: the condition names no metric, so it holds for every customer "
-                    "or for none; compare a metric, e.g. 月采购额 > 50000",
+                    "or for none; compare a metric, e.g. monthly_purchase > 50000",
                     when,
                     0,
                     length=len(when),
@@ -210,7 +207,7 @@ class TierRules:
             if expr.kind not in ("bool", None):
                 raise RuleError(
                     f"{where}: the condition gives a value, not true/false; compare it, "
-                    "e.g. 月采购额 > 50000",
+                    "e.g. monthly_purchase > 50000",
                     when,
                     0,
                     length=len(when),
@@ -363,7 +360,7 @@ def tier_customers(
         The bundle (not modified); needs ``customers`` (purchases need contracts and deals).
     rules
         YAML text, a YAML file, a mapping or :class:`TierRules`; default
-        :data:`DEFAULT_TIER_RULES`.
+        :func:`default_tier_rules`.
     as_of
         The date the tiers describe (default: the end of the data).
     history_months
