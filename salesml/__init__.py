@@ -43,6 +43,10 @@ _EXPORTS = {
     "DealHealthModel": "salesml.health",
     "backtest": "salesml.health",
     "interventions": "salesml.health",
+    # tiering and follow-ups
+    "tier_customers": "salesml.rules",
+    "due_followups": "salesml.rules",
+    "customer_metrics": "salesml.rules",
     # reports
     "run_report": "salesml.reports",
 }

@@ -10,6 +10,7 @@ and ``demo`` (:mod:`salesml.demo`: data, every report, the landing page).
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data_cli.register(sub)
     reports_cli.register(sub)
+    importlib.import_module("salesml.rules.cli").register(sub)
     _register_serve(sub)
     _register_demo(sub)
     return parser
