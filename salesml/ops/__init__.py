@@ -43,4 +43,5 @@ __all__ = [
     "verify_audit_pack",
     "war_room",
     "war_room_impact",
+    "write_audit_pack",
 ]
