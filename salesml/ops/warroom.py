@@ -390,7 +390,8 @@ class ImpactResult(AnalysisResult):
     table
         One row per KPI (``response_hours``: mean request -> response hours, by request
         time; ``requests_per_deal_month``: cross-functional requests per open deal and
-        30 days): ``before``, ``after``, ``change`` (after / before - 1), ``low``,
+        30 days; ``proactive_requests_per_deal_month``: those raised by a colleague who
+        does not own the deal): ``before``, ``after``, ``change`` (after / before - 1), ``low``,
         ``high`` (95% interval, deals as clusters), ``n_before``, ``n_after``.
     go_live
         The go-live instant.
@@ -524,26 +525,37 @@ def war_room_impact(
         e = np.minimum(closed, b)
         return np.maximum((e - s) / day, 0.0)
 
-    rq = (
-        pairs.groupby(["deal_id", pd.Series(after, index=pairs.index)]).size().unstack(fill_value=0)
-    )
-    rq = rq.reindex(columns=[False, True], fill_value=0).reindex(deals["deal_id"]).fillna(0)
     db, da = open_days(lo_t, g), open_days(g, hi_t)
     mb, ma = db > 0, da > 0
-    qb, qa = rq[False].to_numpy(float)[mb], rq[True].to_numpy(float)[ma]
-    c, lo, hi = _ratio_ci(qb, db[mb] / 30.0, qa, da[ma] / 30.0)
-    rows.append(
-        {
-            "kpi": "requests_per_deal_month",
-            "before": qb.sum() / (db[mb].sum() / 30.0),
-            "after": qa.sum() / (da[ma].sum() / 30.0),
-            "change": c,
-            "low": lo,
-            "high": hi,
-            "n_before": int(mb.sum()),
-            "n_after": int(ma.sum()),
-        }
-    )
+    owner = data["deals"].drop_duplicates("deal_id").set_index("deal_id")["rep_id"]
+    proactive = pairs["actor_id"].to_numpy(dtype=object) != owner.reindex(
+        pairs["deal_id"]
+    ).to_numpy(dtype=object)
+    for kpi, which in (
+        ("requests_per_deal_month", np.ones(len(pairs), dtype=bool)),
+        ("proactive_requests_per_deal_month", proactive),
+    ):
+        part = pairs[which]
+        rq = part.groupby(["deal_id", pd.Series(after[which], index=part.index)]).size()
+        rq = rq.unstack(fill_value=0) if len(rq) else pd.DataFrame(columns=[False, True])
+        rq = rq.reindex(columns=[False, True], fill_value=0).reindex(deals["deal_id"]).fillna(0)
+        qb, qa = rq[False].to_numpy(float)[mb], rq[True].to_numpy(float)[ma]
+        if qb.sum() > 0 and qa.sum() > 0:
+            c, lo, hi = _ratio_ci(qb, db[mb] / 30.0, qa, da[ma] / 30.0)
+        else:  # no such request on one side: nothing to compare
+            c = lo = hi = float("nan")
+        rows.append(
+            {
+                "kpi": kpi,
+                "before": qb.sum() / (db[mb].sum() / 30.0),
+                "after": qa.sum() / (da[ma].sum() / 30.0),
+                "change": c,
+                "low": lo,
+                "high": hi,
+                "n_before": int(mb.sum()),
+                "n_after": int(ma.sum()),
+            }
+        )
     res = ImpactResult(table=pd.DataFrame(rows), go_live=gl, period=p, as_of=ts, filters=spec)
     if len(problems):
         res.notes.append(

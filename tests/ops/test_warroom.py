@@ -106,3 +106,51 @@ def test_bad_options() -> None:
         war_room(_fixture(), overdue_h=0)
     with pytest.raises(Exception, match="collab_events"):
         war_room(SalesData({}))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_the_seed_scenario_effects_are_recovered(seed: int) -> None:
+    """Response -71.2% and proactive cross-functional requests x4.8 (opt-in plant)."""
+    from salesml.simulator.warroom import plant_war_room_effects
+
+    data, truth = simulate(preset="demo", seed=seed)
+    planted, truth2 = plant_war_room_effects(data, truth)
+    assert truth2.kpi_effects["collab_response_hours"] == pytest.approx(-0.712)
+    assert truth2.kpi_effects["proactive_requests"] == pytest.approx(3.8)
+    t = war_room_impact(planted).table.set_index("kpi")
+    for kpi, key in (
+        ("response_hours", "collab_response_hours"),
+        ("proactive_requests_per_deal_month", "proactive_requests"),
+    ):
+        row = t.loc[kpi]
+        assert row["low"] <= truth2.kpi_effects[key] <= row["high"], (kpi, row)
+    # the default world has no proactive requests to compare
+    assert np.isnan(
+        war_room_impact(data)
+        .table.set_index("kpi")
+        .loc["proactive_requests_per_deal_month", "change"]
+    )
+
+
+def test_the_plant_changes_only_collab_events(demo_data) -> None:
+    from salesml.simulator.warroom import plant_war_room_effects
+
+    data, truth = demo_data
+    before = data["collab_events"].copy()
+    planted, _ = plant_war_room_effects(data, truth)
+    pd.testing.assert_frame_equal(data["collab_events"], before)  # input untouched
+    assert truth.kpi_effects["collab_response_hours"] == pytest.approx(-0.30)
+    for name in data:
+        if name != "collab_events":
+            assert planted[name] is data[name]
+    ev = planted["collab_events"]
+    assert ev["event_id"].is_unique and (ev["occurred_at"] < truth.end).all()
+    old = before[before["kind"] != "response"]
+    kept = ev[ev["event_id"].isin(old["event_id"])].set_index("event_id").sort_index()
+    pd.testing.assert_frame_equal(kept, old.set_index("event_id").sort_index(), check_like=True)
+    # same seed, same plant
+    again, _ = plant_war_room_effects(data, truth)
+    pd.testing.assert_frame_equal(again["collab_events"], ev)
+    r = war_room(planted)
+    assert len(r.problems) == 0
