@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from salesml.ops.warroom import ImpactResult, WarRoomResult, war_room, war_room_impact
+from salesml.plotting.ops import response_trend
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 from salesml.reports.sections import Section, Table
@@ -171,6 +172,7 @@ SECTIONS: tuple[Section, ...] = (
         "trend",
         title="war_room_weekly.trend",
         compute=_history,
+        figure=response_trend,
         tables=(Table(rows="trend", counts=("requests",)),),
     ),
     Section(
