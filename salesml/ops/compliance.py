@@ -16,6 +16,7 @@ Rows that cannot be measured are not dropped silently: they land in the result's
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -36,6 +37,7 @@ __all__ = [
     "ApprovalResult",
     "BusinessCalendar",
     "approval_sla",
+    "china_calendar",
     "sla_hours_of",
 ]
 
@@ -46,6 +48,7 @@ DEFAULT_SLA_HOURS: dict[str, float] = {"initial": 2.0, "final": 4.0}
 #: Holidays or extra working days a calendar may list at most.
 MAX_CALENDAR_DAYS = 5_000
 
+_SUBSTITUTED = re.compile(r"substituted from (\d{2})/(\d{2})/(\d{4})")
 _COLUMNS = ("approval_id", "subject_id", "step", "reviewer_id", "submitted_at", "decided_at")
 _DECISIONS = ("approved", "rejected", "pending")
 _NS_PER_H = 3_600 * 10**9
@@ -560,6 +563,10 @@ def china_calendar(
 ) -> BusinessCalendar:
     """A :class:`BusinessCalendar` with China's public holidays, from the ``holidays`` package.
 
+    The weekday holidays become ``holidays``; the make-up working days of the holiday
+    shifts (调休), which ``holidays`` names in its "Day off (substituted from MM/DD/YYYY)"
+    entries, become ``workdays`` (none when its wording differs).
+
     Raises
     ------
     ImportError
@@ -571,5 +578,12 @@ def china_calendar(
         raise ImportError(
             "Chinese public holidays need the optional 'holidays' package: pip install holidays"
         ) from e
-    days = sorted(d for d in hol.China(years=list(years)) if d.weekday() < 5)
-    return BusinessCalendar(open_hour, close_hour, tuple(days))
+    cn = hol.China(years=sorted({int(y) for y in years}), language="en_US")
+    days = sorted(d for d in cn if d.weekday() < 5)
+    made_up = set()
+    for name in cn.values():
+        for m in _SUBSTITUTED.finditer(str(name)):
+            d = dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+            if d.weekday() >= 5:
+                made_up.add(d)
+    return BusinessCalendar(open_hour, close_hour, tuple(days), tuple(sorted(made_up)))

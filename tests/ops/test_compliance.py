@@ -152,3 +152,20 @@ def test_missing_table_and_columns_are_named() -> None:
     ap = pd.read_csv(FIX / "approvals_export.csv").drop(columns=["reviewer_id"])
     with pytest.raises(ValueError, match="reviewer_id"):
         approval_sla(SalesData({"approvals": ap}))
+
+
+def test_china_calendar_from_the_holidays_package() -> None:
+    pytest.importorskip("holidays")
+    from salesml.ops.compliance import china_calendar
+
+    cal = china_calendar([2026])
+    assert pd.Timestamp("2026-10-01").date() in cal.holidays  # National Day
+    assert pd.Timestamp("2026-02-17").date() in cal.holidays  # Spring Festival
+    assert all(d.weekday() >= 5 for d in cal.workdays)
+    # 2026-01-04 (a Sunday) is the make-up working day of the New Year shift
+    assert pd.Timestamp("2026-01-04").date() in cal.workdays
+    h = cal.hours_between(
+        np.array(["2026-09-30T17:00"], dtype="datetime64[ns]"),
+        np.array(["2026-10-09T10:00"], dtype="datetime64[ns]"),
+    )
+    assert h[0] < 9 + 9  # the holiday week does not count
