@@ -30,11 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     from salesml.data import cli as data_cli
+    from salesml.ops.cli import register as _register_audit
     from salesml.reports import cli as reports_cli
 
     data_cli.register(sub)
     reports_cli.register(sub)
     importlib.import_module("salesml.rules.cli").register(sub)
+    _register_audit(sub)
     _register_serve(sub)
     _register_demo(sub)
     return parser

@@ -72,6 +72,10 @@ class DatasetConfig:
         (:func:`salesml.data.quality.quality_warnings`); with ``strict`` they are
         quarantined at load (rule ``allowed_values``). Kept normalised to the
         second form.
+    approval_sla_hours
+        Service levels of the approval steps in hours, ``{"initial": 2, "final": 4}``
+        (a step not listed falls back to that policy; see :mod:`salesml.ops.compliance`).
+        Empty: the default policy.
     extra
         Anything else found in the YAML, kept and written back unchanged.
     """
@@ -86,6 +90,7 @@ class DatasetConfig:
     files: dict[str, str] = field(default_factory=dict)
     region_source: str = "customer"
     value_sets: dict[str, Any] = field(default_factory=dict)
+    approval_sla_hours: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -168,6 +173,8 @@ class DatasetConfig:
             d.pop("files")
         if not d["value_sets"]:
             d.pop("value_sets")
+        if not d["approval_sla_hours"]:
+            d.pop("approval_sla_hours")
         d.update(extra)
         return d
 
@@ -228,6 +235,21 @@ def _check(kw: dict[str, Any], extra: dict[str, Any], source: str) -> None:
             pd.Timestamp(str(kw["go_live"]))
         except ValueError:
             raise bad("go_live", "a date (2026-03-01)", kw["go_live"]) from None
+    if "approval_sla_hours" in kw:
+        sla = kw["approval_sla_hours"] or {}
+        if (
+            not isinstance(sla, dict)
+            or len(sla) > 20
+            or not all(
+                isinstance(k, str)
+                and isinstance(v, int | float)
+                and not isinstance(v, bool)
+                and 0 < v <= 10_000
+                for k, v in sla.items()
+            )
+        ):
+            raise bad("approval_sla_hours", "a mapping {step: hours} with 0 < hours <= 10000", sla)
+        kw["approval_sla_hours"] = {k: float(v) for k, v in sla.items()}
     if "date_formats" in extra and not _str_list(extra["date_formats"] or []):
         raise bad(
             "date_formats", 'a list of strptime formats (["%d.%m.%Y"])', extra["date_formats"]

@@ -15,6 +15,7 @@ from salesml.simulator.config import SimulationConfig, resolve_config
 from salesml.simulator.dirty import inject_faults
 from salesml.simulator.helpers import finish_tables
 from salesml.simulator.ledger import campaign_budgets
+from salesml.simulator.params import SLA_HOURS
 from salesml.simulator.state import ChunkOutput
 from salesml.simulator.truth import Truth, build_truth
 from salesml.simulator.world import World, build_world
@@ -85,6 +86,7 @@ def simulate(
     config = DatasetConfig(
         name=f"simulated-{preset}-seed{seed}",
         go_live=f"{go_live:%Y-%m-%d}",
+        approval_sla_hours={"initial": SLA_HOURS, "final": SLA_HOURS},
         extra={
             "simulator": {"preset": preset, "seed": seed, "months": cfg.months, "start": cfg.start}
         },

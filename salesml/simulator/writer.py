@@ -12,6 +12,7 @@ from salesml.simulator.config import resolve_config
 from salesml.simulator.generate import iter_chunks
 from salesml.simulator.helpers import finish_tables
 from salesml.simulator.ledger import campaign_budgets
+from salesml.simulator.params import SLA_HOURS
 from salesml.simulator.state import ChunkOutput
 from salesml.simulator.truth import Truth, build_truth
 from salesml.simulator.world import World
@@ -68,6 +69,7 @@ def write_simulated(
     DatasetConfig(
         name=f"simulated-{preset}-seed{seed}",
         go_live=f"{go_live:%Y-%m-%d}",
+        approval_sla_hours={"initial": SLA_HOURS, "final": SLA_HOURS},
         extra={"simulator": {"preset": preset, "seed": seed}},
     ).write(folder)
     truth = build_truth(world, kept, cfg, seed, preset, go_live)
