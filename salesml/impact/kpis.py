@@ -127,7 +127,9 @@ def _first_response(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> 
 
 
 def _stage_spells(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    sh = data.stage_history[["deal_id", "entered_at"]].dropna()
+    sh = data.stage_history[["deal_id", "entered_at", "stage"]].dropna(
+        subset=["deal_id", "entered_at"]
+    )
     sh = sh.sort_values(["deal_id", "entered_at"], kind="stable")
     nxt = sh.groupby("deal_id", sort=False)["entered_at"].shift(-1)
     closed = sh["deal_id"].map(data.deals.set_index("deal_id")["closed_at"])
@@ -136,7 +138,13 @@ def _stage_spells(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd
     stop = stop.fillna(end)
     days = ((stop - sh["entered_at"]) / pd.Timedelta(days=1)).clip(lower=0.0)
     days = days.clip(upper=STAGE_CAP_DAYS)
-    return _frame(sh["entered_at"].to_numpy(), _deal_region(data, sh["deal_id"]), days, 1.0)
+    # stages last very differently (qualification a week, proposal two): each spell
+    # counts as its stage's mean over the overall mean, so a period with many early
+    # stages (the first weeks of a dataset) does not look fast (stage mix held fixed)
+    mature = sh["entered_at"] < end - pd.Timedelta(days=STAGE_CAP_DAYS)
+    st_mean = days[mature].groupby(sh.loc[mature, "stage"]).mean()
+    weight = sh["stage"].map(st_mean / days[mature].mean()).fillna(1.0).to_numpy(float)
+    return _frame(sh["entered_at"].to_numpy(), _deal_region(data, sh["deal_id"]), days, weight)
 
 
 #: Stage spells are counted up to this many days (and only those entered that long
@@ -414,6 +422,41 @@ NOT_MEASURABLE: dict[str, str] = {
 }
 
 
+#: Tables whose dates are events (not master data such as a rep's hiring date).
+EVENT_TABLES = (
+    "leads",
+    "deals",
+    "stage_history",
+    "activities",
+    "quotes",
+    "contracts",
+    "payments",
+    "costs",
+    "material_movements",
+    "approvals",
+    "collab_events",
+)
+
+
+def event_span(data: SalesData) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last event time over the event tables (``None`` without any)."""
+    from salesml.data.schema import SPECS
+
+    lo, hi = [], []
+    for name in EVENT_TABLES:
+        if name not in data:
+            continue
+        col = SPECS[name].time_column
+        df = data[name]
+        if col and col in df and len(df) and pd.api.types.is_datetime64_any_dtype(df[col]):
+            lo.append(df[col].min())
+            hi.append(df[col].max())
+    lo, hi = [x for x in lo if pd.notna(x)], [x for x in hi if pd.notna(x)]
+    if not lo:
+        return None
+    return min(lo), max(hi)
+
+
 def period_start(ts: pd.Series | np.ndarray, freq: str) -> pd.DatetimeIndex:
     """The start of the period (of length ``freq``) each instant falls in."""
     idx = pd.DatetimeIndex(ts)
@@ -464,9 +507,9 @@ def kpi_events(data: SalesData, kpi: str) -> tuple[pd.DataFrame, pd.Timestamp, p
             f"KPI {kpi!r} is not measurable: it needs a {NOT_MEASURABLE[kpi]!r} table, "
             "which the data model does not have"
         )
-    rng = data.time_range
+    rng = event_span(data)
     if rng is None:
-        raise ValueError("the dataset has no dated rows: no KPI series can be built")
+        raise ValueError("the dataset has no dated events: no KPI series can be built")
     start, end = rng[0], rng[1] + pd.Timedelta(microseconds=1)
     d = KPIS[kpi]
     data.require(*d.tables, analysis=f"the KPI {kpi!r}")

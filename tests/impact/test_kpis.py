@@ -9,6 +9,7 @@ import pytest
 from salesml.data.bundle import SalesData
 from salesml.i18n import has_label
 from salesml.impact import KPIS, NOT_MEASURABLE, kpi_series
+from salesml.impact.kpis import event_span
 
 T = pd.Timestamp
 
@@ -48,7 +49,7 @@ def test_open_deal_days_add_up_to_each_deals_time_open(demo_data) -> None:
     data, _ = demo_data
     s = kpi_series(data, freq="M", kpis=["touches_per_deal_day"]).series("touches_per_deal_day")
     d = data.deals
-    end = data.time_range[1] + pd.Timedelta(microseconds=1)
+    end = event_span(data)[1] + pd.Timedelta(microseconds=1)
     open_days = ((d["closed_at"].fillna(end) - d["created_at"]) / pd.Timedelta(days=1)).sum()
     assert s["denominator"].sum() == pytest.approx(open_days, rel=1e-6)
     touches = data.activities["deal_id"].notna() & data.activities["kind"].isin(
