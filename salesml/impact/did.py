@@ -103,6 +103,7 @@ def _fit(y: np.ndarray, X: pd.DataFrame, w: np.ndarray, p: pd.DataFrame) -> Any:
     lags = hac_lags(int(p.groupby("region").size().median()))
     groups = pd.factorize(p["region"])[0]
     return sm.WLS(y, X, weights=w).fit(
+        method="qr",  # the fixed-effect design is wide: QR is much faster than pinv
         cov_type="hac-panel",
         cov_kwds={"groups": groups, "maxlags": lags, "use_correction": "hac"},
         use_t=True,
