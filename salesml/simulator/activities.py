@@ -7,6 +7,7 @@ import pandas as pd
 
 from salesml.simulator.helpers import lognormal, make_ids
 from salesml.simulator.params import KPI_EFFECTS, WIN_MODEL
+from salesml.simulator.rollout import go_live_of
 from salesml.simulator.state import Activities, ChunkState
 
 __all__ = ["draw_activities"]
@@ -38,7 +39,6 @@ def draw_activities(s: ChunkState) -> None:
     """
     w, rng, cu, d, sg = s.world, s.rng, s.customers, s.deals, s.stages
     T = s.end
-    gl = w.go_live
     nD, nC = len(d.ids), len(cu.ids)
     deal_t, cust_t = d.created, cu.created
     quotes = s.tables["quotes"]
@@ -51,6 +51,7 @@ def draw_activities(s: ChunkState) -> None:
     u = rng.random(nA)  # a constant rate until the deal closes: no hint of the outcome
     a_t = deal_t[ad] + u * life[ad]
     # go-live: +12% touches after it; thin the earlier ones
+    gl = go_live_of(w, d.region[ad])
     keep_a = (a_t >= gl) | (rng.random(nA) < 1.0 / (1 + KPI_EFFECTS["daily_touches"]))
     keep_a &= a_t < T
     ad, a_t = ad[keep_a], a_t[keep_a]

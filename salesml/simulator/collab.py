@@ -7,6 +7,7 @@ import pandas as pd
 
 from salesml.simulator.helpers import make_ids
 from salesml.simulator.params import KPI_EFFECTS
+from salesml.simulator.rollout import go_live_of, season
 from salesml.simulator.stages import STAGE_INDEX
 from salesml.simulator.state import ChunkState
 
@@ -42,7 +43,6 @@ def draw_collab(s: ChunkState) -> None:
     """
     w, rng, d, sg = s.world, s.rng, s.deals, s.stages
     T = s.end
-    gl = w.go_live
     nD = len(d.ids)
     deal_t, d_rep, entered, dur, life_end = d.created, d.rep, sg.entered, sg.duration, sg.life_end
     ce_parts = []
@@ -76,9 +76,12 @@ def draw_collab(s: ChunkState) -> None:
     req_t = deal_t[rq] + rng.random(nR) * (life_end[rq] - deal_t[rq])
     csk = w.skills[colleague, role_i]
     resp_hours = np.exp(np.log(8.0) - 0.45 * csk + 0.5 * rng.standard_normal(nR))
+    gl = go_live_of(w, reg)
     resp_hours = np.where(
         req_t >= gl, resp_hours * (1 + KPI_EFFECTS["collab_response_hours"]), resp_hours
     )
+    if w.cfg.kpi_seasonality:
+        resp_hours = resp_hours * season(w.t0, req_t)
     quality = np.clip(np.round(3.0 + 0.9 * csk + 0.7 * rng.standard_normal(nR)), 1, 5)
     ce_parts.append(_part(rq, _ROLES[role_i], "request", req_t, d_rep[rq], np.nan, -1))
     ce_parts.append(

@@ -20,10 +20,24 @@ class SimulationConfig:
     activities_per_deal: float = 13.0
     go_live_month: int | None = None  # months after start; default two thirds in
     chunk_customers: int = 100_000
+    # opt-in planted behaviour for impact measurement (salesml.simulator.rollout)
+    staggered_go_live: bool = False
+    kpi_seasonality: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict (JSON-ready)."""
-        return asdict(self)
+        """The fields as a plain dict (JSON-ready).
+
+        The opt-in switches are left out while off, so the configuration of every
+        dataset generated without them reads as before (shipped expected CAC included).
+        """
+        out = asdict(self)
+        for name in _OPT_IN:
+            if out[name] is False:
+                del out[name]
+        return out
+
+
+_OPT_IN = ("staggered_go_live", "kpi_seasonality")
 
 
 PRESETS: dict[str, SimulationConfig] = {

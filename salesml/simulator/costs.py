@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.simulator.params import CHANNELS, EXHIBITION_COST, KPI_EFFECTS, MEDIA_CPL
+from salesml.simulator.rollout import go_live_of
 from salesml.simulator.state import ChunkState
 
 __all__ = ["draw_costs"]
@@ -60,7 +61,11 @@ def _lead_costs(s: ChunkState) -> list[pd.DataFrame]:
         m = lead_ch == CHANNELS.index(ch)
         c = (
             cpl
-            * np.where(lead_t[m] >= w.go_live, 1 + KPI_EFFECTS["media_cost_per_lead"], 1.0)
+            * np.where(
+                lead_t[m] >= go_live_of(w, ld.region[m]),
+                1 + KPI_EFFECTS["media_cost_per_lead"],
+                1.0,
+            )
             * np.exp(0.3 * rng.standard_normal(m.sum()))
         )
         out.append(

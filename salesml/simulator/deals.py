@@ -8,6 +8,7 @@ import pandas as pd
 from salesml.data.schema import DEFAULT_STAGE_ORDER
 from salesml.simulator.helpers import lognormal, make_ids
 from salesml.simulator.params import KPI_EFFECTS, PL_PROB, PL_TECH, PRODUCT_LINES, SEG_AMOUNT
+from salesml.simulator.rollout import go_live_of
 from salesml.simulator.state import ChunkState, Deals
 
 __all__ = ["deals_table", "draw_deals"]
@@ -23,7 +24,6 @@ def draw_deals(s: ChunkState) -> None:
     """
     w, rng, cu = s.world, s.rng, s.customers
     T = s.end
-    gl = w.go_live
     nC = len(cu.ids)
     cust_t, cust_seg = cu.created, cu.segment
     n_extra = max(0, s.n_deals - nC) if nC else 0
@@ -54,6 +54,7 @@ def draw_deals(s: ChunkState) -> None:
     plan_rev = rng.poisson(1.4 * PL_TECH[d_pl] * np.exp(-0.45 * sk[:, 0]))
     terms_rev = rng.poisson(1.1 * np.array([1.5, 1.0, 0.8])[d_seg] * np.exp(-0.4 * sk[:, 1]))
     reply_h = w.reply_base[d_rep] * np.exp(0.5 * rng.standard_normal(nD))
+    gl = go_live_of(w, cu.region[deal_c])
     reply_h = np.where(deal_t >= gl, reply_h * (1 + KPI_EFFECTS["first_response_hours"]), reply_h)
     quote_unans = rng.random(nD) < 0.22
     # latent engagement: engaged customers get more touches and win more often

@@ -16,6 +16,7 @@ from salesml.simulator.params import (
     REGION_WEIGHTS,
     UNEXPLAINED_LOSS_SHARE,
 )
+from salesml.simulator.rollout import go_live_of, season
 from salesml.simulator.state import ChunkState, Leads
 
 __all__ = ["draw_leads", "leads_table"]
@@ -33,7 +34,6 @@ def draw_leads(s: ChunkState) -> None:
     """
     w, rng = s.world, s.rng
     T = s.end
-    gl = w.go_live
     n_ch = len(CHANNELS)
     n_leads_ch = rng.poisson(s.n_customers * CH_CUST_SHARE / CH_CONV)
     lead_ch = np.repeat(np.arange(n_ch), n_leads_ch)
@@ -55,7 +55,10 @@ def draw_leads(s: ChunkState) -> None:
     lead_region = rng.choice(5, size=nL, p=REGION_WEIGHTS)
     # first response
     resp_h = lognormal(rng, CH_RESPONSE_H[lead_ch], 1.0, nL)
+    gl = go_live_of(w, lead_region)
     resp_h = np.where(lead_t >= gl, resp_h * (1 + KPI_EFFECTS["first_response_hours"]), resp_h)
+    if w.cfg.kpi_seasonality:
+        resp_h = resp_h * season(w.t0, lead_t)
     never = rng.random(nL) < 0.04
     resp_t = np.where(never, np.nan, lead_t + resp_h / 24.0)
     # conversion: faster responses convert more (normalised so channel mean ~ conv)

@@ -16,6 +16,7 @@ from salesml.simulator.params import (
     STAGE_MEDIAN_DAYS,
     WIN_MODEL,
 )
+from salesml.simulator.rollout import go_live_of
 from salesml.simulator.state import ChunkState, Deals, Stages
 
 __all__ = ["STAGE_INDEX", "draw_stages", "pass_logits"]
@@ -75,7 +76,7 @@ def draw_stages(s: ChunkState) -> None:
     """
     w, rng, d = s.world, s.rng, s.deals
     T = s.end
-    gl = w.go_live
+    gl = go_live_of(w, d.region)
     K = len(DEFAULT_STAGE_ORDER)
     nD = len(d.ids)
     k_idx = np.arange(K)[None, :]

@@ -56,6 +56,14 @@ class Truth:
         True acquisition cost per customer (index ``customer_id``).
     go_live, kpi_effects
         Go-live timestamp and the relative change of each KPI after it.
+    region_go_live
+        With ``staggered_go_live=True`` only: region -> go-live date (``YYYY-MM-DD``);
+        each KPI effect applies from the go-live of the region of the lead, deal or
+        request (empty otherwise: everything goes live at :attr:`go_live`).
+    kpi_season
+        With ``kpi_seasonality=True`` only: the planted Chinese New Year slowdown of
+        response times (``holiday``, ``rebound`` factors minus 1, the KPI effect keys it
+        applies to); empty otherwise.
     anomalous_stores
         Stores with planted anomalies (store_id, kind, cost_ratio, since).
     sla_hours, sla_breaches
@@ -101,6 +109,8 @@ class Truth:
     seed: int = 0
     preset: str = "demo"
     config: dict[str, Any] = field(default_factory=dict)
+    region_go_live: dict[str, str] = field(default_factory=dict)
+    kpi_season: dict[str, Any] = field(default_factory=dict)
     # backing value of :attr:`channel_expected_cac` (None until known)
     _channel_expected_cac: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -338,5 +348,31 @@ def build_truth(
         seed=seed,
         preset=preset,
         config=cfg.to_dict(),
+        region_go_live=_region_go_live(world),
+        kpi_season=_kpi_season(cfg),
         _channel_expected_cac=shipped_expected_cac(cfg),
     )
+
+
+def _region_go_live(world: World) -> dict[str, str]:
+    """Region -> go-live date of a staggered rollout (empty when not staggered)."""
+    if world.region_go_live is None:
+        return {}
+    t0 = pd.Timestamp(world.t0)
+    return {
+        r: f"{t0 + pd.Timedelta(days=float(d)):%Y-%m-%d}"
+        for r, d in zip(REGIONS, world.region_go_live, strict=True)
+    }
+
+
+def _kpi_season(cfg: SimulationConfig) -> dict[str, Any]:
+    """The planted response-time seasonality (empty when off)."""
+    if not cfg.kpi_seasonality:
+        return {}
+    from salesml.simulator.rollout import SEASON_HOLIDAY, SEASON_REBOUND
+
+    return {
+        "holiday": SEASON_HOLIDAY,
+        "rebound": SEASON_REBOUND,
+        "applies_to": ["first_response_hours", "collab_response_hours"],
+    }

@@ -19,6 +19,7 @@ from salesml.simulator.params import (
     REGIONS,
     STORES_PER_REGION,
 )
+from salesml.simulator.rollout import region_go_live_days
 
 __all__ = ["World", "build_world", "cny_dates", "day_weights"]
 
@@ -92,6 +93,7 @@ class World:
     anomalous_store: int
     anomaly_since: float
     month_starts: np.ndarray  # calendar month starts, days since start (plus the end)
+    region_go_live: np.ndarray | None = None  # per-region go-live (staggered rollout only)
 
     def month_of(self, t: np.ndarray) -> np.ndarray:
         """Calendar-month index of times ``t`` (days since start)."""
@@ -282,5 +284,8 @@ def build_world(cfg: SimulationConfig, rng: np.random.Generator) -> World:
         anomaly_since=float(n_days // 3),
         month_starts=np.unique(
             np.r_[0.0, [(m - t0p).days for m in pd.date_range(t0p, end, freq="MS")], n_days]
+        ),
+        region_go_live=(
+            region_go_live_days(cfg, t0p, go_live_month) if cfg.staggered_go_live else None
         ),
     )

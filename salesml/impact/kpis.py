@@ -1,0 +1,694 @@
+"""The KPIs a process change is judged by, each defined once, as period series.
+
+Every KPI is a ratio of two sums over the events of a period: a *numerator* (hours
+waited, days spent, touches made, money spent) and a *denominator* (responses, stage
+spells, open deal-days, leads). A period's value is ``sum(numerator) / sum(denominator)``,
+so periods and regions aggregate exactly (a quarter is not the mean of its weeks).
+
+Each definition names the tables it needs. A KPI whose tables the dataset does not
+have, and the seed's KPIs no table of the data model records (month-end close time,
+coordination hours), are listed as *not measurable* with the table that would make
+them measurable; no number is made up for them.
+
+Events too close to the end of the data to be complete (a lead created an hour ago
+has no response yet, a stage entered last week has not ended) are left out for a
+KPI's ``maturity_days``, so the last periods are not biased toward fast cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from salesml.data.bundle import SalesData
+from salesml.i18n import check_lang, label, t
+from salesml.results import AnalysisResult, Note
+
+__all__ = [
+    "FREQS",
+    "KPIS",
+    "NOT_MEASURABLE",
+    "KpiDef",
+    "KpiSeriesResult",
+    "kpi_events",
+    "kpi_series",
+    "period_start",
+]
+
+#: Period lengths a series can be built at (pandas period codes).
+FREQS: dict[str, str] = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC"}
+_GRAIN_ORDER = ("D", "W", "M", "Q")
+_DAY = np.timedelta64(1, "D")
+_HOUR = np.timedelta64(1, "h")
+#: Activity kinds that are a touch of a customer (quote mirrors are not).
+TOUCH_KINDS = ("visit", "call", "message", "email", "demo", "sample", "meeting")
+
+
+@dataclass(frozen=True)
+class KpiDef:
+    """One KPI: what is divided by what, from which tables.
+
+    Attributes
+    ----------
+    key
+        The KPI's name (``first_response_hours``); its display name is the catalog
+        entry ``impact.kpi.<key>``, its numerator and denominator in words
+        ``impact.kpi.<key>.num`` / ``.den``.
+    tables
+        The tables it needs.
+    unit
+        ``hours``, ``days``, ``count``, ``money`` or ``share`` (catalog ``impact.unit.<unit>``).
+    better
+        ``lower`` or ``higher``: which direction is an improvement.
+    grain
+        The finest period the KPI is meaningful at (``M`` for costs booked monthly).
+    maturity_days
+        Events within this many days of the end of the data are left out.
+    groups
+        The ``by`` columns the KPI can be split by.
+    columns
+        The columns it reads beyond the tables' keys, as ``table.column``.
+    planted
+        The key of :attr:`salesml.simulator.Truth.kpi_effects` this KPI measures
+        exactly (``None``: the simulator plants no exact effect on it).
+    """
+
+    key: str
+    tables: tuple[str, ...]
+    unit: str
+    better: str
+    grain: str = "D"
+    maturity_days: float = 0.0
+    groups: tuple[str, ...] = ("region",)
+    planted: str | None = None
+    columns: tuple[str, ...] = ()
+    events: Callable[[SalesData, pd.Timestamp, pd.Timestamp], pd.DataFrame] = field(
+        default=lambda d, a, b: pd.DataFrame(), repr=False, compare=False
+    )
+
+
+# --------------------------------------------------------------------------- events
+# Each builder returns the KPI's events: columns ``t`` (the instant that dates the
+# event), ``region`` (may be missing), ``num`` and ``den``.
+
+
+def _customer_region(data: SalesData, customer_ids: pd.Series) -> np.ndarray:
+    if "customers" not in data:
+        return np.full(len(customer_ids), None, dtype=object)
+    reg = data.customers.set_index("customer_id")["region"]
+    return customer_ids.map(reg).to_numpy(dtype=object)
+
+
+def _deal_region(data: SalesData, deal_ids: pd.Series) -> np.ndarray:
+    deals = data.deals
+    cust = deal_ids.map(deals.set_index("deal_id")["customer_id"])
+    return _customer_region(data, cust)
+
+
+def _frame(t: object, region: object, num: object, den: object) -> pd.DataFrame:
+    return pd.DataFrame({"t": t, "region": region, "num": num, "den": den})
+
+
+def _first_response(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    ld = data.leads
+    ok = ld["first_response_at"].notna() & ld["created_at"].notna()
+    ld = ld[ok]
+    hours = (ld["first_response_at"] - ld["created_at"]) / pd.Timedelta(hours=1)
+    # channels answer at very different speeds (a trade-show lead waits a day, a walk-in
+    # minutes): each lead counts as its channel's mean over the overall mean, so a week
+    # full of trade-show leads does not look like a slowdown (channel mix held fixed)
+    ch_mean = hours.groupby(ld["channel"]).transform("mean")
+    weight = (ch_mean / hours.mean()).to_numpy(float) if len(hours) else 1.0
+    return _frame(ld["created_at"].to_numpy(), None, hours.to_numpy(float), weight)
+
+
+def _stage_spells(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    sh = data.stage_history[["deal_id", "entered_at", "stage"]].dropna(
+        subset=["deal_id", "entered_at"]
+    )
+    sh = sh.sort_values(["deal_id", "entered_at"], kind="stable")
+    nxt = sh.groupby("deal_id", sort=False)["entered_at"].shift(-1)
+    closed = sh["deal_id"].map(data.deals.set_index("deal_id")["closed_at"])
+    stop = nxt.fillna(closed)
+    # a spell still running at the end counts as lasting until then (capped below)
+    stop = stop.fillna(end)
+    days = ((stop - sh["entered_at"]) / pd.Timedelta(days=1)).clip(lower=0.0)
+    days = days.clip(upper=STAGE_CAP_DAYS)
+    # stages last very differently (qualification a week, proposal two): each spell
+    # counts as its stage's mean over the overall mean, so a period with many early
+    # stages (the first weeks of a dataset) does not look fast (stage mix held fixed)
+    mature = sh["entered_at"] < end - pd.Timedelta(days=STAGE_CAP_DAYS)
+    st_mean = days[mature].groupby(sh.loc[mature, "stage"]).mean()
+    weight = sh["stage"].map(st_mean / days[mature].mean()).fillna(1.0).to_numpy(float)
+    return _frame(sh["entered_at"].to_numpy(), _deal_region(data, sh["deal_id"]), days, weight)
+
+
+#: Stage spells are counted up to this many days (and only those entered that long
+#: before the end), so every spell of a period is observed to the same horizon.
+STAGE_CAP_DAYS = 90.0
+
+
+def _won_cycle(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    d = data.deals
+    d = d[(d["outcome"] == "won") & d["closed_at"].notna() & d["created_at"].notna()]
+    days = ((d["closed_at"] - d["created_at"]) / pd.Timedelta(days=1)).clip(lower=0.0)
+    return _frame(d["closed_at"].to_numpy(), _deal_region(data, d["deal_id"]), days, 1.0)
+
+
+def _exposure(
+    starts: np.ndarray,
+    stops: np.ndarray,
+    region: np.ndarray,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+) -> pd.DataFrame:
+    """Daily time at risk (days) of intervals ``[starts, stops)``, by region.
+
+    Vectorised with a difference array over the days of ``[lo, hi)``: each interval
+    adds its fraction of its first and last day and 1 for the days in between.
+    """
+    day0 = lo.floor("D")
+    n_days = int(np.ceil((hi - day0) / pd.Timedelta(days=1))) + 1
+    s = np.clip((starts - day0.to_datetime64()) / _DAY, 0.0, n_days - 1e-9)
+    e = np.clip((stops - day0.to_datetime64()) / _DAY, 0.0, n_days - 1e-9)
+    keep = e > s
+    s, e, region = s[keep], e[keep], region[keep]
+    codes, uniques = pd.factorize(pd.Series(region, dtype=object), use_na_sentinel=False)
+    n_g = max(len(uniques), 1)
+    diff = np.zeros((n_g, n_days + 2))
+    si, ei = np.floor(s).astype(int), np.floor(e).astype(int)
+    # whole-day coverage from si+1 .. ei-1, partial days at both ends
+    np.add.at(diff, (codes, si + 1), 1.0)
+    np.add.at(diff, (codes, np.maximum(ei, si + 1)), -1.0)
+    cover = np.cumsum(diff, axis=1)[:, :n_days]
+    part = np.zeros((n_g, n_days + 1))
+    same = si == ei
+    np.add.at(part, (codes[same], si[same]), (e - s)[same])
+    np.add.at(part, (codes[~same], si[~same]), (si + 1 - s)[~same])
+    np.add.at(part, (codes[~same], ei[~same]), (e - ei)[~same])
+    total = cover + part[:, :n_days]
+    days = day0 + pd.to_timedelta(np.arange(n_days), unit="D")
+    frames = [
+        _frame(days.to_numpy(), uniques[g] if len(uniques) else None, 0.0, total[g])
+        for g in range(n_g)
+    ]
+    out = pd.concat(frames, ignore_index=True)
+    return out[out["den"] > 0]
+
+
+def _touches_per_deal_day(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    a = data.activities
+    a = a[a["deal_id"].notna() & a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()]
+    touches = _frame(a["occurred_at"].to_numpy(), _deal_region(data, a["deal_id"]), 1.0, 0.0)
+    d = data.deals[data.deals["created_at"].notna()]
+    stop = d["closed_at"].fillna(end).to_numpy()
+    open_days = _exposure(
+        d["created_at"].to_numpy(), stop, _customer_region(data, d["customer_id"]), start, end
+    )
+    return pd.concat([touches, open_days], ignore_index=True)
+
+
+def _touches_per_rep_day(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    a = data.activities
+    a = a[a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()]
+    reps = data.reps.set_index("rep_id")
+    touches = _frame(a["occurred_at"].to_numpy(), a["rep_id"].map(reps["region"]), 1.0, 0.0)
+    # reps who touch customers, from the first recorded touch (the hiring dates of the
+    # reps table reach back years before the activity export starts)
+    sellers = data.reps[data.reps["rep_id"].isin(a["rep_id"].unique())]
+    start = a["occurred_at"].min().floor("D") if len(a) else start
+    hired = sellers["hired_at"].fillna(start).clip(lower=start).to_numpy()
+    exp = _exposure(
+        hired,
+        np.full(len(sellers), end.to_datetime64()),
+        sellers["region"].to_numpy(dtype=object),
+        start,
+        end,
+    )
+    exp = exp[pd.DatetimeIndex(exp["t"]).day_of_week < 5]  # working days
+    return pd.concat([touches, exp], ignore_index=True)
+
+
+def _collab_response(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    ce = data.collab_events
+    req = ce[ce["kind"] == "request"].set_index("event_id")
+    resp = ce[(ce["kind"] == "response") & ce["request_id"].notna()]
+    resp = resp.drop_duplicates("request_id")
+    asked = resp["request_id"].map(req["occurred_at"])
+    ok = asked.notna()
+    resp, asked = resp[ok], asked[ok]
+    hours = ((resp["occurred_at"] - asked) / pd.Timedelta(hours=1)).clip(lower=0.0)
+    return _frame(asked.to_numpy(), _deal_region(data, resp["deal_id"]), hours.to_numpy(), 1.0)
+
+
+def _media_cost_per_lead(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    c = data.costs
+    media = c[(c["category"] == "media") & c["incurred_at"].notna()]
+    channels = media["channel"].dropna().unique() if "channel" in media else []
+    ld = data.leads
+    ld = ld[ld["channel"].isin(channels) & ld["created_at"].notna()]
+    return pd.concat(
+        [
+            _frame(media["incurred_at"].to_numpy(), None, media["amount"].to_numpy(float), 0.0),
+            _frame(ld["created_at"].to_numpy(), None, 0.0, 1.0),
+        ],
+        ignore_index=True,
+    )
+
+
+def _blended_cac(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    c = data.costs[data.costs["incurred_at"].notna()]
+    cu = data.customers[data.customers["created_at"].notna()]
+    return pd.concat(
+        [
+            _frame(c["incurred_at"].to_numpy(), None, c["amount"].to_numpy(float), 0.0),
+            _frame(cu["created_at"].to_numpy(), cu["region"].to_numpy(dtype=object), 0.0, 1.0),
+        ],
+        ignore_index=True,
+    )
+
+
+def _payment_delay(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    p = data.payments[data.payments["paid_at"].notna()]
+    first = p.groupby("contract_id", sort=False)["paid_at"].min()
+    ct = data.contracts.set_index("contract_id")
+    ct = ct.loc[ct.index.intersection(first.index)]
+    due = ct["signed_at"] + pd.to_timedelta(ct["payment_terms_days"].astype(float), unit="D")
+    paid = first.loc[ct.index]
+    days = (paid - due) / pd.Timedelta(days=1)
+    return _frame(
+        paid.to_numpy(), _deal_region(data, ct["deal_id"]), days.to_numpy(float), 1.0
+    ).dropna(subset=["num"])
+
+
+def _material_loss(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    mm = data.material_movements
+    mm = mm[mm["occurred_at"].notna()]
+    region = (
+        mm["store_id"].map(data.stores.set_index("store_id")["region"]).to_numpy(dtype=object)
+        if "stores" in data
+        else None
+    )
+    qty = mm["qty"].astype(float).abs().to_numpy()
+    kind = mm["kind"].to_numpy(dtype=object)
+    num = np.where(kind == "loss", qty, 0.0)
+    den = np.where(np.isin(kind, ["issue", "redeem", "loss"]), qty, 0.0)
+    return _frame(mm["occurred_at"].to_numpy(), region, num, den)
+
+
+KPIS: dict[str, KpiDef] = {
+    k.key: k
+    for k in (
+        KpiDef(
+            "first_response_hours",
+            ("leads",),
+            "hours",
+            "lower",
+            columns=("leads.created_at", "leads.first_response_at", "leads.channel"),
+            maturity_days=7.0,
+            groups=(),
+            planted="first_response_hours",
+            events=_first_response,
+        ),
+        KpiDef(
+            "stage_days",
+            ("deals", "stage_history"),
+            "days",
+            "lower",
+            columns=("stage_history.entered_at", "deals.closed_at"),
+            maturity_days=STAGE_CAP_DAYS,
+            planted="stage_duration_days",
+            events=_stage_spells,
+        ),
+        KpiDef(
+            "won_cycle_days",
+            ("deals",),
+            "days",
+            "lower",
+            columns=("deals.outcome", "deals.created_at", "deals.closed_at"),
+            events=_won_cycle,
+        ),
+        KpiDef(
+            "touches_per_deal_day",
+            ("deals", "activities"),
+            "count",
+            "higher",
+            columns=(
+                "activities.kind",
+                "activities.occurred_at",
+                "deals.created_at",
+                "deals.closed_at",
+            ),
+            planted="daily_touches",
+            events=_touches_per_deal_day,
+        ),
+        KpiDef(
+            "touches_per_rep_day",
+            ("reps", "activities"),
+            "count",
+            "higher",
+            columns=("activities.kind", "activities.occurred_at", "reps.region", "reps.hired_at"),
+            events=_touches_per_rep_day,
+        ),
+        KpiDef(
+            "collab_response_hours",
+            ("deals", "collab_events"),
+            "hours",
+            "lower",
+            columns=("collab_events.kind", "collab_events.request_id", "collab_events.occurred_at"),
+            maturity_days=7.0,
+            planted="collab_response_hours",
+            events=_collab_response,
+        ),
+        KpiDef(
+            "media_cost_per_lead",
+            ("costs", "leads"),
+            "money",
+            "lower",
+            columns=(
+                "costs.category",
+                "costs.amount",
+                "costs.incurred_at",
+                "costs.channel",
+                "leads.channel",
+                "leads.created_at",
+            ),
+            grain="M",
+            groups=(),
+            planted="media_cost_per_lead",
+            events=_media_cost_per_lead,
+        ),
+        KpiDef(
+            "cac",
+            ("costs", "customers"),
+            "money",
+            "lower",
+            columns=("costs.amount", "costs.incurred_at", "customers.created_at"),
+            grain="M",
+            groups=(),
+            events=_blended_cac,
+        ),
+        KpiDef(
+            "payment_delay_days",
+            ("deals", "contracts", "payments"),
+            "days",
+            "lower",
+            columns=("payments.paid_at", "contracts.signed_at", "contracts.payment_terms_days"),
+            events=_payment_delay,
+        ),
+        KpiDef(
+            "material_loss_rate",
+            ("material_movements",),
+            "share",
+            "lower",
+            columns=(
+                "material_movements.kind",
+                "material_movements.qty",
+                "material_movements.occurred_at",
+            ),
+            events=_material_loss,
+        ),
+    )
+}
+
+#: Seed KPIs no table of the data model records: key -> the table that would.
+NOT_MEASURABLE: dict[str, str] = {
+    "month_end_close_days": "finance_close",
+    "coordination_hours": "timesheets",
+}
+
+
+#: Tables whose dates are events (not master data such as a rep's hiring date).
+EVENT_TABLES = (
+    "leads",
+    "deals",
+    "stage_history",
+    "activities",
+    "quotes",
+    "contracts",
+    "payments",
+    "costs",
+    "material_movements",
+    "approvals",
+    "collab_events",
+)
+
+
+def event_span(data: SalesData) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """First and last event time over the event tables (``None`` without any)."""
+    from salesml.data.schema import SPECS
+
+    lo, hi = [], []
+    for name in EVENT_TABLES:
+        if name not in data:
+            continue
+        col = SPECS[name].time_column
+        df = data[name]
+        if col and col in df and len(df) and pd.api.types.is_datetime64_any_dtype(df[col]):
+            lo.append(df[col].min())
+            hi.append(df[col].max())
+    lo, hi = [x for x in lo if pd.notna(x)], [x for x in hi if pd.notna(x)]
+    if not lo:
+        return None
+    return min(lo), max(hi)
+
+
+def period_start(ts: pd.Series | np.ndarray, freq: str) -> pd.DatetimeIndex:
+    """The start of the period (of length ``freq``) each instant falls in."""
+    idx = pd.DatetimeIndex(ts)
+    return idx.to_period(FREQS[freq]).start_time
+
+
+def _check_freq(freq: str) -> str:
+    if freq not in FREQS:
+        raise ValueError(
+            f"freq must be one of {', '.join(FREQS)} (day, week, month, quarter); got {freq!r}"
+        )
+    return freq
+
+
+def _coarser(a: str, b: str) -> str:
+    return a if _GRAIN_ORDER.index(a) >= _GRAIN_ORDER.index(b) else b
+
+
+def _check_kpis(kpis: Sequence[str] | str | None) -> list[str]:
+    if kpis is None:
+        return list(KPIS) + list(NOT_MEASURABLE)
+    if isinstance(kpis, str):
+        kpis = [kpis]
+    known = set(KPIS) | set(NOT_MEASURABLE)
+    bad = [k for k in kpis if k not in known]
+    if bad:
+        raise ValueError(f"unknown KPI(s) {bad}; choose from {', '.join([*KPIS, *NOT_MEASURABLE])}")
+    return list(dict.fromkeys(kpis))
+
+
+def kpi_events(data: SalesData, kpi: str) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+    """The events of ``kpi`` with the data's time range (mature events only).
+
+    Returns
+    -------
+    events, start, end
+        ``events`` has columns ``t``, ``region``, ``num``, ``den``; ``start`` and
+        ``end`` bound the data (``end`` exclusive).
+
+    Raises
+    ------
+    ValueError
+        For an unknown KPI, one the data model cannot measure, or a dataset without dates.
+    """
+    if kpi not in KPIS:
+        _check_kpis([kpi])
+        raise ValueError(
+            f"KPI {kpi!r} is not measurable: it needs a {NOT_MEASURABLE[kpi]!r} table, "
+            "which the data model does not have"
+        )
+    rng = event_span(data)
+    if rng is None:
+        raise ValueError("the dataset has no dated events: no KPI series can be built")
+    start, end = rng[0], rng[1] + pd.Timedelta(microseconds=1)
+    d = KPIS[kpi]
+    data.require(*d.tables, analysis=f"the KPI {kpi!r}")
+    ev = d.events(data, start, end)
+    if d.maturity_days:
+        ev = ev[ev["t"] < end - pd.Timedelta(days=d.maturity_days)]
+    return ev, start, end
+
+
+@dataclass(kw_only=True)
+class KpiSeriesResult(AnalysisResult):
+    """KPI values per period (and group).
+
+    Attributes
+    ----------
+    table
+        One row per KPI, period (and group): ``kpi``, ``period`` (its first day),
+        the ``by`` column if any, ``numerator``, ``denominator``, ``value``
+        (``numerator / denominator``; missing when the denominator is 0: no data).
+    definitions
+        One row per measurable KPI: ``kpi``, ``tables``, ``unit``, ``better``,
+        ``grain``, ``freq`` (the period length used), ``maturity_days``, ``planted``.
+    not_measurable
+        ``kpi``, ``needs`` (the table that would make it measurable) and ``reason``
+        (``no_table_in_model``, ``missing_table``, ``missing_column`` or ``no_group``).
+    freq, by
+        As asked.
+    """
+
+    title_key: ClassVar[str] = "impact.title.kpis"
+
+    definitions: pd.DataFrame
+    not_measurable: pd.DataFrame
+    freq: str = "W"
+    by: str | None = None
+
+    def series(self, kpi: str) -> pd.DataFrame:
+        """The rows of one KPI."""
+        return self.table[self.table["kpi"] == kpi].reset_index(drop=True)
+
+    def key_findings(self, lang: str = "en") -> list[str]:
+        """One sentence per KPI that cannot be measured, then the notes."""
+        check_lang(lang)
+        out = [
+            t(
+                f"impact.not_measurable.{r.reason}",
+                lang,
+                kpi=t(f"impact.kpi.{r.kpi}", lang),
+                table=label(r.needs, lang) if r.reason == "no_group" else r.needs,
+            )
+            for r in self.not_measurable.itertuples()
+        ]
+        return out + [n.text(lang) for n in self.notes]
+
+
+def kpi_series(
+    data: SalesData,
+    *,
+    kpis: Sequence[str] | str | None = None,
+    freq: str = "W",
+    by: str | None = None,
+) -> KpiSeriesResult:
+    """KPI values per period: each a ratio of summed numerator and denominator.
+
+    Parameters
+    ----------
+    data
+        The dataset.
+    kpis
+        KPI keys (default: every KPI of :data:`KPIS` and :data:`NOT_MEASURABLE`).
+    freq
+        ``D``, ``W`` (weeks starting Monday), ``M`` or ``Q``. A KPI booked at a
+        coarser grain (media costs are monthly) is built at its own grain; the
+        ``freq`` column of :attr:`KpiSeriesResult.definitions` says which.
+    by
+        ``None`` or ``"region"`` (the customer's region; the rep's for touches per
+        rep, the store's for materials). KPIs without a region are listed as not
+        measurable by region.
+
+    Returns
+    -------
+    KpiSeriesResult
+        See its attributes for the columns.
+
+    Raises
+    ------
+    ValueError
+        For an unknown KPI, ``freq`` or ``by``.
+    """
+    freq = _check_freq(freq)
+    if by not in (None, "region"):
+        raise ValueError(f"by must be None or 'region'; got {by!r}")
+    wanted = _check_kpis(kpis)
+    frames, defs, nm = [], [], []
+    no_region: dict[str, int] = {}
+    for key in wanted:
+        if key in NOT_MEASURABLE:
+            nm.append({"kpi": key, "needs": NOT_MEASURABLE[key], "reason": "no_table_in_model"})
+            continue
+        d = KPIS[key]
+        missing = [tb for tb in d.tables if tb not in data]
+        if missing:
+            nm.append({"kpi": key, "needs": ", ".join(missing), "reason": "missing_table"})
+            continue
+        absent = [c for c in d.columns if c.split(".")[1] not in data[c.split(".")[0]].columns]
+        if absent:
+            nm.append({"kpi": key, "needs": ", ".join(absent), "reason": "missing_column"})
+            continue
+        if by is not None and by not in d.groups:
+            nm.append({"kpi": key, "needs": by, "reason": "no_group"})
+            continue
+        ev, _, _ = kpi_events(data, key)
+        f = _coarser(freq, d.grain)
+        if by:
+            n_none = int(ev["region"].isna().sum())
+            if n_none:
+                no_region[key] = n_none
+        frames.append(_aggregate(ev, key, f, by))
+        defs.append(
+            {
+                "kpi": key,
+                "tables": ", ".join(d.tables),
+                "unit": d.unit,
+                "better": d.better,
+                "grain": d.grain,
+                "freq": f,
+                "maturity_days": d.maturity_days,
+                "planted": d.planted,
+            }
+        )
+    cols = ["kpi", "period", *([by] if by else []), "numerator", "denominator", "value"]
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    notes = []
+    for key, n in no_region.items():
+        notes.append(Note("impact.note.no_region", (("kpi", key), ("n", n))))
+    return KpiSeriesResult(
+        table=table[cols],
+        definitions=pd.DataFrame(
+            defs,
+            columns=[
+                "kpi",
+                "tables",
+                "unit",
+                "better",
+                "grain",
+                "freq",
+                "maturity_days",
+                "planted",
+            ],
+        ),
+        not_measurable=pd.DataFrame(nm, columns=["kpi", "needs", "reason"]),
+        freq=freq,
+        by=by,
+        notes=notes,
+    )
+
+
+def _aggregate(ev: pd.DataFrame, key: str, freq: str, by: str | None) -> pd.DataFrame:
+    """Sum numerator and denominator per period (and group); value = ratio."""
+    keys = [pd.Series(period_start(ev["t"].to_numpy(), freq), name="period")]
+    if by:
+        keys.append(ev["region"].astype("object").rename(by).reset_index(drop=True))
+    ev = ev.reset_index(drop=True)
+    g = ev[["num", "den"]].groupby(keys, dropna=True, sort=True).sum()
+    g = g.rename(columns={"num": "numerator", "den": "denominator"}).reset_index()
+    full = pd.date_range(g["period"].min(), g["period"].max(), freq=_range_freq(freq))
+    if by:
+        idx = pd.MultiIndex.from_product(
+            [full, sorted(g[by].dropna().unique())], names=["period", by]
+        )
+        g = g.set_index(["period", by]).reindex(idx, fill_value=0.0).reset_index()
+    else:
+        g = g.set_index("period").reindex(full, fill_value=0.0).rename_axis("period").reset_index()
+    den = g["denominator"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g["value"] = np.where(den > 0, g["numerator"].to_numpy(float) / den, np.nan)
+    g.insert(0, "kpi", key)
+    return g
+
+
+def _range_freq(freq: str) -> str:
+    return {"D": "D", "W": "W-MON", "M": "MS", "Q": "QS"}[freq]

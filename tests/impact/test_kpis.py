@@ -1,0 +1,180 @@
+"""KPI series (issue 14): each KPI defined once, exact aggregation, honest 'not measurable'."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesml.data.bundle import SalesData
+from salesml.i18n import has_label
+from salesml.impact import KPIS, NOT_MEASURABLE, kpi_series
+from salesml.impact.kpis import event_span
+
+T = pd.Timestamp
+
+
+@pytest.fixture(scope="module")
+def weekly(demo_data):
+    data, _ = demo_data
+    return kpi_series(data, freq="W")
+
+
+def test_every_kpi_has_a_name_numerator_and_denominator_in_both_languages() -> None:
+    for key, d in KPIS.items():
+        for suffix in ("", ".num", ".den"):
+            assert has_label(f"impact.kpi.{key}{suffix}"), key + suffix
+        assert has_label(f"impact.unit.{d.unit}")
+        assert d.better in ("lower", "higher")
+    for key in NOT_MEASURABLE:
+        assert has_label(f"impact.kpi.{key}")
+
+
+def test_months_are_the_exact_sum_of_their_days(demo_data, weekly) -> None:
+    data, _ = demo_data
+    daily = kpi_series(data, freq="D", kpis=["collab_response_hours", "touches_per_deal_day"])
+    monthly = kpi_series(data, freq="M", kpis=["collab_response_hours", "touches_per_deal_day"])
+    for key in ("collab_response_hours", "touches_per_deal_day"):
+        d = daily.series(key)
+        by_month = d.groupby(d["period"].dt.to_period("M").dt.start_time)[
+            ["numerator", "denominator"]
+        ].sum()
+        m = monthly.series(key).set_index("period")
+        np.testing.assert_allclose(m["numerator"], by_month["numerator"], rtol=1e-9)
+        np.testing.assert_allclose(m["denominator"], by_month["denominator"], rtol=1e-9)
+        np.testing.assert_allclose(m["value"], m["numerator"] / m["denominator"])
+
+
+def test_open_deal_days_add_up_to_each_deals_time_open(demo_data) -> None:
+    data, _ = demo_data
+    s = kpi_series(data, freq="M", kpis=["touches_per_deal_day"]).series("touches_per_deal_day")
+    d = data.deals
+    end = event_span(data)[1] + pd.Timedelta(microseconds=1)
+    open_days = ((d["closed_at"].fillna(end) - d["created_at"]) / pd.Timedelta(days=1)).sum()
+    assert s["denominator"].sum() == pytest.approx(open_days, rel=1e-6)
+    touches = data.activities["deal_id"].notna() & data.activities["kind"].isin(
+        ["visit", "call", "message", "email", "demo", "sample", "meeting"]
+    )
+    assert s["numerator"].sum() == touches.sum()
+
+
+def test_regions_add_up_to_the_total(demo_data) -> None:
+    data, _ = demo_data
+    total = kpi_series(data, freq="M", kpis=["stage_days"]).series("stage_days")
+    split = kpi_series(data, freq="M", kpis=["stage_days"], by="region").series("stage_days")
+    assert split["region"].nunique() == 5
+    agg = split.groupby("period")[["numerator", "denominator"]].sum()
+    np.testing.assert_allclose(agg["denominator"], total.set_index("period")["denominator"])
+
+
+def test_planted_kpis_move_by_their_planted_effect_before_after_go_live(demo_data) -> None:
+    # not the estimator (that is test_impact): the definitions measure what was planted.
+    data, truth = demo_data
+    r = kpi_series(data, freq="M")
+    for key in ("stage_days", "collab_response_hours", "touches_per_deal_day"):
+        s = r.series(key)
+        post = s["period"] >= truth.go_live
+        before = s.loc[~post, "numerator"].sum() / s.loc[~post, "denominator"].sum()
+        after = s.loc[post, "numerator"].sum() / s.loc[post, "denominator"].sum()
+        planted = truth.kpi_effects[KPIS[key].planted]
+        assert after / before - 1 == pytest.approx(planted, abs=0.04), key
+
+
+def test_the_seeds_unmeasurable_kpis_are_listed_with_the_table_they_need(weekly) -> None:
+    nm = weekly.not_measurable.set_index("kpi")
+    assert nm.loc["month_end_close_days", "needs"] == "finance_close"
+    assert "month_end_close_days" not in set(weekly.table["kpi"])
+    text = " ".join(weekly.key_findings("en"))
+    assert "finance_close" in text
+    assert "月结" in " ".join(weekly.key_findings("zh"))
+
+
+def test_kpis_without_a_region_are_refused_by_region_not_guessed(demo_data) -> None:
+    data, _ = demo_data
+    r = kpi_series(data, freq="W", by="region", kpis=["first_response_hours", "stage_days"])
+    assert set(r.table["kpi"]) == {"stage_days"}
+    assert r.not_measurable.set_index("kpi").loc["first_response_hours", "reason"] == "no_group"
+    assert "区域" in " ".join(r.key_findings("zh"))
+
+
+def test_bad_options_are_named() -> None:
+    data = SalesData({})
+    with pytest.raises(ValueError, match="freq"):
+        kpi_series(data, freq="fortnight")
+    with pytest.raises(ValueError, match="unknown KPI"):
+        kpi_series(data, kpis=["nps"])
+    with pytest.raises(ValueError, match="by must be"):
+        kpi_series(data, by="planet")
+
+
+@pytest.fixture(scope="module")
+def export() -> SalesData:
+    """A hand-made export: no stage history, a lead never answered, an empty date,
+    a request nobody answered, responses without their request, USD."""
+    from salesml.data.config import DatasetConfig
+
+    leads = pd.DataFrame(
+        {
+            "lead_id": ["L1", "L2", "L3", "L4"],
+            "customer_id": [None] * 4,
+            "channel": ["wechat", "wechat", "Online Ads", "wechat"],
+            "created_at": [T("2026-01-05 09:00"), T("2026-01-06"), pd.NaT, T("2026-02-10")],
+            "first_response_at": [
+                T("2026-01-05 11:00"),
+                pd.NaT,
+                T("2026-01-07"),
+                T("2026-02-10 04:00"),
+            ],
+            "status": ["open"] * 4,
+        }
+    )
+    deals = pd.DataFrame(
+        {
+            "deal_id": ["D1", "D2"],
+            "customer_id": ["C1", "C2"],
+            "rep_id": ["R1", "R1"],
+            "created_at": [T("2026-01-02"), T("2026-01-20")],
+            "stage": ["contract", "proposal"],
+            "amount": [1000.0, 2000.0],
+            "product_line": ["x", "x"],
+            "outcome": ["won", "open"],
+            "closed_at": [T("2026-02-01"), pd.NaT],
+        }
+    )
+    collab = pd.DataFrame(
+        {
+            "event_id": ["E1", "E2", "E3", "E4"],
+            "deal_id": ["D1", "D1", "D2", "D2"],
+            "role": ["technical"] * 4,
+            "actor_id": ["R1"] * 4,
+            "kind": ["request", "response", "request", "response"],
+            "occurred_at": [
+                T("2026-01-03"),
+                T("2026-01-03 06:00"),
+                T("2026-01-21"),
+                T("2026-01-22"),
+            ],
+            "request_id": [None, "E1", None, "E9"],
+        }
+    )
+    return SalesData(
+        {"leads": leads, "deals": deals, "collab_events": collab},
+        DatasetConfig(currency="USD"),
+    )
+
+
+def test_a_hand_made_export_gets_what_it_supports_and_is_told_the_rest(export) -> None:
+    r = kpi_series(export, freq="M")
+    nm = r.not_measurable.set_index("kpi")
+    assert nm.loc["stage_days", "reason"] == "missing_table"
+    assert nm.loc["stage_days", "needs"] == "stage_history"
+    assert nm.loc["payment_delay_days", "reason"] == "missing_table"
+    # the lead without a response and the lead without a date are not counted as zero;
+    # the lead of the export's last week is too recent to be complete (maturity 7 days)
+    fr = r.series("first_response_hours")
+    assert fr["numerator"].sum() == pytest.approx(2.0)
+    # only the request whose response names it counts: 6 hours
+    cr = r.series("collab_response_hours")
+    assert cr["denominator"].sum() == 1 and cr["numerator"].sum() == pytest.approx(6.0)
+    won = r.series("won_cycle_days")
+    assert won["value"].dropna().tolist() == [30.0]
