@@ -1,0 +1,1 @@
+"""Lead and account potential: which leads and accounts to work next, and why."""
