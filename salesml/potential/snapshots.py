@@ -35,6 +35,8 @@ __all__ = [
     "unavailable_lead_features",
 ]
 
+#: The lead statuses the snapshots understand.
+LEAD_STATUSES: tuple[str, ...] = ("open", "converted", "lost")
 _DAY = pd.Timedelta(days=1)
 _HOUR = pd.Timedelta(hours=1)
 #: Pseudo-leads at the overall rate behind the smoothed channel conversion rate.
@@ -122,7 +124,14 @@ def _data_end(data: SalesData) -> pd.Timestamp:
     tr = data.time_range
     if tr is None:
         raise ValueError("the dataset has no dated rows: cannot tell when labels are known")
-    return pd.Timestamp(tr[1])
+    end = pd.Timestamp(tr[1])
+    # outcomes are dated facts too (a deal closed, a lead converted or lost)
+    for table, col in (("deals", "closed_at"), ("leads", "converted_at"), ("leads", "lost_at")):
+        if data.has(table) and col in data[table]:
+            last = data[table][col].max()
+            if pd.notna(last):
+                end = max(end, pd.Timestamp(last))
+    return end
 
 
 def _require_leads(data: SalesData) -> None:
@@ -135,6 +144,18 @@ def _require_leads(data: SalesData) -> None:
     missing = [c for c in ("lead_id", "channel", "created_at", "status") if c not in data.leads]
     if missing:
         raise ValueError(f"the leads table lacks column(s) {', '.join(missing)}")
+    status = data.leads["status"].astype("str")
+    bad = ~status.isin(LEAD_STATUSES)
+    if bad.any():
+        at = np.flatnonzero(bad.to_numpy())
+        rows = ", ".join(
+            f"row {i + 1} ({data.leads['lead_id'].iloc[i]}: {status.iloc[i]!r})" for i in at[:5]
+        )
+        more = f" and {len(at) - 5:,} more" if len(at) > 5 else ""
+        raise ValueError(
+            f"leads.status must be one of {', '.join(LEAD_STATUSES)}; {len(at):,} row(s) are "
+            f"not: {rows}{more}. Map the export's status values in the mapping's value map."
+        )
 
 
 def _num(frame: pd.DataFrame, col: str) -> pd.Series:
@@ -184,6 +205,10 @@ def _lead_features_at(
     out["lead_id"] = op["lead_id"].astype("str")
     for c in ("customer_id", "campaign_id", "rep_id"):
         out[c] = op[c].astype("str") if c in op else pd.Series(pd.NA, index=op.index, dtype="str")
+    # the customer a lead becomes is not known before it converts (as SalesData.as_of hides it)
+    late = (op["converted_at"] > t).fillna(False) if "converted_at" in op else None
+    if late is not None and late.any():
+        out.loc[late.to_numpy(), "customer_id"] = pd.NA
     out["lead_age_days"] = (t - op["created_at"]) / _DAY
     if "first_response_at" in op:
         fr = op["first_response_at"].where(op["first_response_at"] <= t)
@@ -203,9 +228,10 @@ def _lead_features_at(
     elif "findings_reported" in op:
         out["findings_reported"] = _num(op, "findings_reported")
     if activities is not None and "customer_id" in op and len(op):
-        act = activities.loc[activities["occurred_at"] <= t, ["customer_id"]]
-        n = act.groupby("customer_id").size()
-        out["n_activities"] = op["customer_id"].map(n).fillna(0).astype("float64").to_numpy()
+        who = out["customer_id"].dropna()
+        act = activities.loc[activities["customer_id"].isin(who), ["customer_id", "occurred_at"]]
+        n = act.loc[act["occurred_at"] <= t].groupby("customer_id").size()
+        out["n_activities"] = out["customer_id"].map(n).fillna(0).astype("float64").to_numpy()
     # the channel's conversion among leads decided by t (known then), smoothed
     decided = converted | lost
     rate = (
