@@ -43,6 +43,10 @@ _EXPORTS = {
     "DealHealthModel": "salesml.health",
     "backtest": "salesml.health",
     "interventions": "salesml.health",
+    # lead potential
+    "lead_snapshots": "salesml.potential",
+    "PotentialModel": "salesml.potential",
+    "visit_plan": "salesml.potential",
     # reports
     "run_report": "salesml.reports",
 }

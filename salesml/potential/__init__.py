@@ -24,11 +24,14 @@ from salesml.potential.snapshots import (
     lead_snapshots,
     unavailable_lead_features,
 )
+from salesml.potential.visits import VisitBacktest, VisitPlan, visit_backtest, visit_plan
 
 __all__ = [
     "AccountPotentialModel",
     "PotentialModel",
     "RevenuePerWin",
+    "VisitBacktest",
+    "VisitPlan",
     "account_baselines",
     "account_features",
     "account_snapshots",
@@ -39,4 +42,6 @@ __all__ = [
     "lead_snapshots",
     "potential_signals",
     "unavailable_lead_features",
+    "visit_backtest",
+    "visit_plan",
 ]

@@ -24,6 +24,11 @@ from salesml.scoring.backtest import BacktestResult, rolling_origin
 __all__ = ["Kind", "backtest", "first_instant", "snapshot_builder"]
 
 Kind = Literal["lead", "account"]
+#: Snapshot columns carried into the backtest's predictions (visit planning reads them).
+KEEP: dict[str, tuple[str, ...]] = {
+    "lead": ("channel", "rep_id", "revenue", "lead_age_days"),
+    "account": ("segment", "region", "rep_id", "revenue", "account_age_days"),
+}
 
 
 def _kind(kind: str) -> Kind:
@@ -140,7 +145,7 @@ def backtest(
         origins=list(origins),
         make_model=lambda: cls(**kwargs),
         make_baselines=lead_baselines if kind == "lead" else account_baselines,
-        keep=("channel",) if kind == "lead" else ("segment",),
+        keep=KEEP[kind],
         evaluate=evaluate if spec else None,
         reference=reference,
         settings={
