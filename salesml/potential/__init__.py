@@ -16,6 +16,7 @@ from __future__ import annotations
 from salesml.potential.asof import fit_as_of
 from salesml.potential.backtest import backtest
 from salesml.potential.baselines import account_baselines, lead_baselines, potential_signals
+from salesml.potential.cash import LeadToCash, lead_to_cash
 from salesml.potential.model import AccountPotentialModel, PotentialModel, RevenuePerWin
 from salesml.potential.snapshots import (
     account_features,
@@ -28,6 +29,7 @@ from salesml.potential.visits import VisitBacktest, VisitPlan, visit_backtest, v
 
 __all__ = [
     "AccountPotentialModel",
+    "LeadToCash",
     "PotentialModel",
     "RevenuePerWin",
     "VisitBacktest",
@@ -40,6 +42,7 @@ __all__ = [
     "lead_baselines",
     "lead_features",
     "lead_snapshots",
+    "lead_to_cash",
     "potential_signals",
     "unavailable_lead_features",
     "visit_backtest",
