@@ -17,6 +17,7 @@ from salesml.potential.asof import fit_as_of
 from salesml.potential.backtest import backtest
 from salesml.potential.baselines import account_baselines, lead_baselines, potential_signals
 from salesml.potential.cash import LeadToCash, lead_to_cash
+from salesml.potential.flat import FlatPotential, flat_potential
 from salesml.potential.model import AccountPotentialModel, PotentialModel, RevenuePerWin
 from salesml.potential.snapshots import (
     account_features,
@@ -29,6 +30,7 @@ from salesml.potential.visits import VisitBacktest, VisitPlan, visit_backtest, v
 
 __all__ = [
     "AccountPotentialModel",
+    "FlatPotential",
     "LeadToCash",
     "PotentialModel",
     "RevenuePerWin",
@@ -39,6 +41,7 @@ __all__ = [
     "account_snapshots",
     "backtest",
     "fit_as_of",
+    "flat_potential",
     "lead_baselines",
     "lead_features",
     "lead_snapshots",
