@@ -47,6 +47,10 @@ _EXPORTS = {
     "tier_customers": "salesml.rules",
     "due_followups": "salesml.rules",
     "customer_metrics": "salesml.rules",
+    # lead potential
+    "lead_snapshots": "salesml.potential",
+    "PotentialModel": "salesml.potential",
+    "visit_plan": "salesml.potential",
     # reports
     "run_report": "salesml.reports",
 }

@@ -18,8 +18,7 @@ from typing import Literal
 
 import pandas as pd
 
-from salesml.i18n import label, money
-from salesml.scoring.explain import Phrasing
+from salesml.scoring.explain import Phrasing, money_texts, value_labels
 from salesml.scoring.model import ScoringModel
 
 __all__ = ["CONTEXT_REASONS", "HEALTH_PHRASING", "explain_deals", "phrase_columns"]
@@ -55,26 +54,14 @@ _LABELLED = {
 }
 
 
-def _labels(values: pd.Series, lang: str) -> pd.Series:
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    names = [label(u, lang) for u in uniques]
-    out = pd.Series([names[c] if c >= 0 else "" for c in codes], index=values.index, dtype="str")
-    return out
-
-
 def phrase_columns(frame: pd.DataFrame, lang: str, currency: str) -> pd.DataFrame:
     """``frame`` plus the derived columns the health phrases quote (see the module docstring)."""
     extra = {}
     for src, dst in _LABELLED.items():
         if src in frame.columns:
-            extra[dst] = _labels(frame[src], lang)
+            extra[dst] = value_labels(frame[src], lang)
     if "amount" in frame.columns:
-        amounts = pd.to_numeric(frame["amount"], errors="coerce")
-        codes, uniques = pd.factorize(amounts, use_na_sentinel=True)
-        texts = [money(u, currency) for u in uniques]
-        extra["amount_text"] = pd.Series(
-            [texts[c] if c >= 0 else "" for c in codes], index=frame.index, dtype="str"
-        )
+        extra["amount_text"] = money_texts(frame["amount"], currency)
     for src, dst in (
         ("quote_unanswered_hours", "quote_unanswered_days"),
         ("quote_wait_hours_max", "quote_wait_days"),

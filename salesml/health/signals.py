@@ -1,26 +1,28 @@
-"""Rule signals on deal snapshots: thresholds in YAML, evaluated by the safe parser.
+"""Deal-health rule signals: the shipped ``signals.yaml`` on the shared signal engine.
 
-The default rules live in ``signals.yaml`` next to this module; a user passes
-their own as a path, a YAML string, or a list of mappings with the same keys
-(``name``, ``when``, ``severity``, ``phrase_en``, ``phrase_zh``). Conditions are
-parsed by :mod:`salesml.rules.expr` (a whitelist; never ``eval``).
+The rule engine (parsing, availability, evaluation, phrases) is
+:mod:`salesml.scoring.signals`; this module is its deal configuration: the default
+rules in ``signals.yaml`` next to it, evaluated on deal snapshots.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from salesml.data.yamlsafe import load_yaml
-from salesml.i18n import check_lang, t
-from salesml.rules.expr import Expr, compile_expr
-from salesml.rules.template import check_template, render_template, render_template_column
+from salesml.scoring.signals import (
+    RulesLike,
+    SignalRule,
+    evaluate_signals,
+    parse_rules,
+    render_phrase,
+    render_phrases,
+)
+from salesml.scoring.signals import load_signal_rules as _load_rules
+from salesml.scoring.signals import signal_availability as _availability
 
 __all__ = [
     "DEFAULT_SIGNALS_PATH",
@@ -35,176 +37,35 @@ __all__ = [
 #: The shipped rule file.
 DEFAULT_SIGNALS_PATH = Path(__file__).with_name("signals.yaml")
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_SEVERITIES = ("low", "medium", "high")
-
-
-@dataclass(frozen=True)
-class SignalRule:
-    """One rule signal.
-
-    Parameters
-    ----------
-    name
-        Identifier (lower-case, digits, underscores); the output column name.
-    when
-        Condition in the :mod:`salesml.rules.expr` grammar over snapshot columns.
-    severity
-        ``low``, ``medium`` or ``high``.
-    phrase_en, phrase_zh
-        What a manager reads; ``{column}`` / ``{column:.0f}`` quote the deal's values.
-    """
-
-    name: str
-    when: str
-    severity: str = "medium"
-    phrase_en: str = ""
-    phrase_zh: str = ""
-
-    @property
-    def expr(self) -> Expr:
-        """The compiled condition."""
-        return compile_expr(self.when)
-
-    def phrase(self, row: Mapping[str, Any], lang: str = "en") -> str:
-        """The phrase for one deal (``row`` maps column -> value)."""
-        template = (self.phrase_zh if lang == "zh" else self.phrase_en) or self.name
-        return render_phrase(template, row)
-
-
-def render_phrase(template: str, row: Mapping[str, Any]) -> str:
-    """Fill ``{column}`` / ``{column:spec}`` placeholders from ``row`` (nothing else)."""
-    return render_template(template, row)
-
-
-def render_phrases(template: str, frame: pd.DataFrame) -> pd.Series:
-    """:func:`render_phrase` over every row of ``frame`` (vectorised, same placeholders)."""
-    return render_template_column(template, frame)
-
 
 def load_signal_rules(
     rules: str | Path | Sequence[Mapping[str, Any]] | None = None,
 ) -> list[SignalRule]:
-    """Read and check signal rules.
+    """Read and check signal rules (``None``: the shipped ``signals.yaml``).
 
-    Parameters
-    ----------
-    rules
-        ``None`` (the shipped ``signals.yaml``), a path to a YAML file, YAML text, or a
-        list of mappings. The YAML holds ``signals:`` followed by the list.
-
-    Raises
-    ------
-    ValueError
-        Naming the rule (by position and name) and the field at fault; a condition
-        outside the safe grammar raises :class:`salesml.rules.expr.ExpressionError`
-        (a ``ValueError``) pointing at the offending part.
+    See :func:`salesml.scoring.signals.load_signal_rules`.
     """
-    if rules is None:
-        rules = DEFAULT_SIGNALS_PATH
-    if isinstance(rules, Path) or (
-        isinstance(rules, str) and "\n" not in rules and rules.endswith((".yaml", ".yml"))
-    ):
-        path = Path(rules)
-        if not path.exists():
-            raise FileNotFoundError(f"signal rules file {path} does not exist")
-        parsed: Any = load_yaml(path, what=f"signal rules file {path}")
-    elif isinstance(rules, str):
-        parsed = load_yaml(rules, what="signal rules")
-    else:
-        parsed = list(rules)
-    if isinstance(parsed, Mapping):
-        parsed = parsed.get("signals")
-    if not isinstance(parsed, list) or not parsed:
-        raise ValueError("signal rules must be a non-empty list under the key 'signals'")
-    out: list[SignalRule] = []
-    seen: set[str] = set()
-    for i, item in enumerate(parsed, start=1):
-        if not isinstance(item, Mapping):
-            raise ValueError(f"signal rule #{i} must be a mapping with 'name' and 'when'")
-        unknown = set(item) - {"name", "when", "severity", "phrase_en", "phrase_zh"}
-        if unknown:
-            raise ValueError(f"signal rule #{i}: unknown field(s) {sorted(unknown)}")
-        name = str(item.get("name", ""))
-        if not _NAME.match(name):
-            raise ValueError(
-                f"signal rule #{i}: name {name!r} must be lower-case letters, digits, underscores"
-            )
-        if name in seen:
-            raise ValueError(f"signal rule #{i}: name {name!r} is used twice")
-        seen.add(name)
-        when = item.get("when")
-        if not isinstance(when, str) or not when.strip():
-            raise ValueError(f"signal rule #{i} ({name}): 'when' must be a condition text")
-        severity = str(item.get("severity", "medium"))
-        if severity not in _SEVERITIES:
-            raise ValueError(
-                f"signal rule #{i} ({name}): severity {severity!r} is not one of {_SEVERITIES}"
-            )
-        compile_expr(when)  # refuse bad conditions now, with a caret message
-        for key in ("phrase_en", "phrase_zh"):
-            try:
-                check_template(str(item.get(key, "")))
-            except ValueError as e:
-                raise ValueError(f"signal rule #{i} ({name}): {key}: {e}") from None
-        out.append(
-            SignalRule(
-                name=name,
-                when=when,
-                severity=severity,
-                phrase_en=str(item.get("phrase_en", "")),
-                phrase_zh=str(item.get("phrase_zh", "")),
-            )
-        )
-    return out
-
-
-def _rules(
-    rules: str | Path | Sequence[Mapping[str, Any]] | Sequence[SignalRule] | None,
-) -> list[SignalRule]:
-    if (
-        isinstance(rules, Sequence)
-        and not isinstance(rules, str)
-        and rules
-        and all(isinstance(r, SignalRule) for r in rules)
-    ):
-        return list(rules)  # type: ignore[arg-type]
-    return load_signal_rules(rules)  # type: ignore[arg-type]
+    return _load_rules(rules, default=DEFAULT_SIGNALS_PATH)
 
 
 def signal_availability(
     snapshots: pd.DataFrame,
-    rules: str | Path | Sequence[Mapping[str, Any]] | Sequence[SignalRule] | None = None,
+    rules: RulesLike = None,
     *,
     unavailable: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Rules that cannot be computed on ``snapshots`` -> why.
+    """Rules that cannot be computed on ``snapshots`` -> why (default rules: ``signals.yaml``).
 
-    A rule is unavailable when a column it reads is not in the snapshots
-    (``column:<name>``) or comes from a table the dataset lacks (``table:<name>``;
-    ``unavailable`` defaults to ``snapshots.attrs["unavailable"]``, see
-    :func:`salesml.health.snapshots.unavailable_features`).
+    See :func:`salesml.scoring.signals.signal_availability`.
     """
-    missing_tables = dict(
-        unavailable if unavailable is not None else snapshots.attrs.get("unavailable") or {}
-    )
-    out = {}
-    for rule in _rules(rules):
-        for col in rule.expr.columns:
-            if col in missing_tables:
-                what = str(missing_tables[col])
-                out[rule.name] = f"column:{what}" if "." in what else f"table:{what}"
-                break
-            if col not in snapshots.columns:
-                out[rule.name] = f"column:{col}"
-                break
-    return out
+    parsed = parse_rules(rules, default=DEFAULT_SIGNALS_PATH)
+    return _availability(snapshots, parsed, unavailable=unavailable)
 
 
 def health_signals(
     snapshots: pd.DataFrame,
     *,
-    rules: str | Path | Sequence[Mapping[str, Any]] | Sequence[SignalRule] | None = None,
+    rules: RulesLike = None,
     lang: str = "en",
     unavailable: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
@@ -227,47 +88,11 @@ def health_signals(
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``snapshots``: one nullable boolean column per rule (named by the
-        rule): ``True`` fired, ``False`` did not, ``<NA>`` *unavailable*: the rule reads
-        a column the snapshots lack or one from a table the dataset does not have
-        (never reported as ``False``); ``n_signals`` (how many fired),
-        ``n_unavailable`` (how many could not be computed) and ``signal_text`` (the
-        fired rules' phrases joined in the language's way, empty when none fired).
-        ``attrs["unavailable"]`` maps each unavailable rule to its reason.
+        See :func:`salesml.scoring.signals.evaluate_signals`: one nullable boolean
+        column per rule (``<NA>``: unavailable), ``n_signals``, ``n_unavailable``,
+        ``signal_text``; ``attrs["unavailable"]`` names each unavailable rule's reason.
     """
-    lang = check_lang(lang)
-    parsed = _rules(rules)
-    off = signal_availability(snapshots, parsed, unavailable=unavailable)
-    out = pd.DataFrame(index=snapshots.index)
-    for rule in parsed:
-        if rule.name in off:
-            out[rule.name] = pd.Series(pd.NA, index=snapshots.index, dtype="boolean")
-        else:
-            fired = rule.expr.mask(snapshots, table="deal snapshots").astype(bool)
-            out[rule.name] = fired.astype("boolean")
-    names = [r.name for r in parsed]
-    out["n_signals"] = out[names].fillna(False).sum(axis=1).astype("int64")
-    out["n_unavailable"] = np.int64(len(off))
-    phrases = []
-    for rule in parsed:
-        fired = out[rule.name].fillna(False).to_numpy(dtype=bool)
-        phrase = pd.Series("", index=snapshots.index, dtype="str")
-        if fired.any():
-            template = (rule.phrase_zh if lang == "zh" else rule.phrase_en) or rule.name
-            phrase[fired] = render_phrases(template, snapshots.loc[fired]).to_numpy()
-        phrases.append(phrase)
-    out["signal_text"] = _join_columns(phrases, snapshots.index, lang)
-    out.attrs["unavailable"] = off
-    return out
-
-
-def _join_columns(parts: Sequence[pd.Series], index: pd.Index, lang: str) -> pd.Series:
-    """Join per-row phrases (empty ones skipped) as :func:`join_reasons` would."""
-    texts = pd.Series("", index=index, dtype="str")
-    sep = t("scoring.reason.separator", lang)
-    for phrase in parts:
-        if lang == "en":
-            phrase = phrase.str.slice(0, 1).str.upper() + phrase.str.slice(1)
-        both = (texts != "") & (phrase != "")
-        texts = texts + np.where(both, sep, "") + phrase
-    return texts
+    parsed = parse_rules(rules, default=DEFAULT_SIGNALS_PATH)
+    return evaluate_signals(
+        snapshots, rules=parsed, lang=lang, unavailable=unavailable, table="deal snapshots"
+    )

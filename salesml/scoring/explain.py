@@ -21,7 +21,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from salesml.i18n import check_lang, has_label, label, t
+from salesml.i18n import check_lang, has_label, label, money, t
 from salesml.rules.template import render_template_column
 
 __all__ = [
@@ -30,8 +30,10 @@ __all__ = [
     "capitalise",
     "explain_contributions",
     "join_reasons",
+    "money_texts",
     "reason_items",
     "reason_lists",
+    "value_labels",
 ]
 
 #: ``effect`` of a reason: lowers the win probability (``hurts``) or raises it (``helps``).
@@ -99,6 +101,21 @@ class Phrasing:
         if self.missing_prefix and has_label(key):
             return t(key, lang)
         return t("scoring.reason.no_data", lang, reason=label(reason, lang))
+
+
+def value_labels(values: pd.Series, lang: str) -> pd.Series:
+    """Display names of data values (``value.<code>`` in the catalog), once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    names = [label(u, lang) for u in uniques]
+    return pd.Series([names[c] if c >= 0 else "" for c in codes], index=values.index, dtype="str")
+
+
+def money_texts(amounts: pd.Series, currency: str) -> pd.Series:
+    """Amounts as money in ``currency`` (``¥12,000``), once per distinct amount; empty when missing."""
+    values = pd.to_numeric(amounts, errors="coerce")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = [money(u, currency) for u in uniques]
+    return pd.Series([texts[c] if c >= 0 else "" for c in codes], index=amounts.index, dtype="str")
 
 
 def _first_field(template: str) -> tuple[str, str] | None:

@@ -20,6 +20,7 @@ from salesml.simulator.collab import draw_collab
 from salesml.simulator.costs import draw_costs
 from salesml.simulator.customers import customers_table, draw_customers
 from salesml.simulator.deals import deals_table, draw_deals
+from salesml.simulator.lead_quality import quality_truth
 from salesml.simulator.leads import draw_leads, lead_ids, leads_table
 from salesml.simulator.ledger import draw_ledger
 from salesml.simulator.materials import draw_materials
@@ -73,10 +74,21 @@ def run_steps(
     n_deals: int,
     offsets: dict[str, int],
     steps: Sequence[Step] = STEPS,
+    *,
+    quality_rng: np.random.Generator | None = None,
 ) -> ChunkState:
-    """Run ``steps`` in order over one chunk and return its final state."""
+    """Run ``steps`` in order over one chunk and return its final state.
+
+    ``quality_rng`` (opt-in) plants latent lead quality from that stream
+    (:mod:`salesml.simulator.lead_quality`).
+    """
     state = ChunkState(
-        world=world, rng=rng, n_customers=n_customers, n_deals=n_deals, offsets=offsets
+        world=world,
+        rng=rng,
+        n_customers=n_customers,
+        n_deals=n_deals,
+        offsets=offsets,
+        quality_rng=quality_rng,
     )
     for step in steps:
         step(state)
@@ -113,6 +125,9 @@ def chunk_output(s: ChunkState) -> ChunkOutput:
         unanswered_quote_ids=s.truth["unanswered_quote_ids"],
         unpaid_contract_ids=s.truth["unpaid_contract_ids"],
         anomaly_cost_ratio=s.truth["anomaly_cost_ratio"],
+        lead_quality=(
+            quality_truth(lead_ids(s), s.lead_quality) if s.lead_quality is not None else None
+        ),
     )
 
 
@@ -122,6 +137,10 @@ def simulate_chunk(
     n_customers: int,
     n_deals: int,
     offsets: dict[str, int],
+    *,
+    quality_rng: np.random.Generator | None = None,
 ) -> ChunkOutput:
     """Generate one chunk of about ``n_customers`` customers and ``n_deals`` deals."""
-    return chunk_output(run_steps(world, rng, n_customers, n_deals, offsets))
+    return chunk_output(
+        run_steps(world, rng, n_customers, n_deals, offsets, quality_rng=quality_rng)
+    )

@@ -14,6 +14,7 @@ from salesml.simulator.chunk import simulate_chunk
 from salesml.simulator.config import SimulationConfig, resolve_config
 from salesml.simulator.dirty import inject_faults
 from salesml.simulator.helpers import finish_tables
+from salesml.simulator.lead_quality import LEAD_QUALITY_TAG
 from salesml.simulator.ledger import campaign_budgets
 from salesml.simulator.params import SLA_HOURS
 from salesml.simulator.state import ChunkOutput
@@ -44,6 +45,7 @@ def simulate(
     dirty: bool = False,
     *,
     progress: bool = False,
+    lead_quality: bool = False,
     **overrides: Any,
 ) -> tuple[SalesData, Truth]:
     """Generate a realistic sales dataset with planted truth.
@@ -62,6 +64,12 @@ def simulate(
         rows listed in ``truth.faults``.
     progress
         Show a progress bar over chunks.
+    lead_quality
+        Plant latent lead quality (opt-in; :mod:`salesml.simulator.lead_quality`): the
+        ``leads`` table gains ``project_area_m2``, ``budget_band``, ``inspected_at`` and
+        ``findings_reported``, conversion depends on quality, and ``truth.lead_quality``
+        holds each lead's quality and true conversion probability. Off, every table is
+        as without it.
     **overrides
         Any field of :class:`SimulationConfig` (``n_reps``, ``n_customers``,
         ``n_deals``, ``months``, ``start``, ``activities_per_deal``, ``go_live_month``).
@@ -71,7 +79,7 @@ def simulate(
     (SalesData, Truth)
     """
     cfg = resolve_config(preset, overrides)
-    parts = list(iter_chunks(cfg, seed, progress=progress))
+    parts = list(iter_chunks(cfg, seed, progress=progress, lead_quality=lead_quality))
     world = parts[0][0]
     chunks = [c for _, c in parts]
     tables = {
@@ -102,9 +110,12 @@ def simulate(
 
 
 def iter_chunks(
-    cfg: SimulationConfig, seed: int, *, progress: bool = False
+    cfg: SimulationConfig, seed: int, *, progress: bool = False, lead_quality: bool = False
 ) -> Iterator[tuple[World, ChunkOutput]]:
-    """Yield ``(world, chunk)`` per block of customers (ids offset across blocks)."""
+    """Yield ``(world, chunk)`` per block of customers (ids offset across blocks).
+
+    ``lead_quality`` plants latent lead quality from a stream of its own per chunk.
+    """
     from tqdm.auto import tqdm
 
     rng = np.random.default_rng(seed)
@@ -118,7 +129,8 @@ def iter_chunks(
         crng = np.random.default_rng([seed, i])
         nc = cfg.n_customers // n_chunks + (1 if i < cfg.n_customers % n_chunks else 0)
         nd = cfg.n_deals // n_chunks + (1 if i < cfg.n_deals % n_chunks else 0)
-        ch = simulate_chunk(world, crng, nc, nd, offs)
+        qrng = np.random.default_rng([seed, i, LEAD_QUALITY_TAG]) if lead_quality else None
+        ch = simulate_chunk(world, crng, nc, nd, offs, quality_rng=qrng)
         for key, table in _ID_TABLES.items():
             offs[key] += _max_num(ch.tables[table].iloc[:, 0])
         yield world, ch

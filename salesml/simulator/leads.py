@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.simulator.helpers import lognormal, make_ids, sample_times
+from salesml.simulator.lead_quality import lead_signal_columns, plant_lead_quality
 from salesml.simulator.params import (
     CH_CONV,
     CH_CUST_SHARE,
@@ -65,6 +66,8 @@ def draw_leads(s: ChunkState) -> None:
     fac = np.exp(-0.18 * (np.log1p(resp_h) - np.log1p(CH_RESPONSE_H[lead_ch])))
     p_conv = np.clip(CH_CONV[lead_ch] * fac, 0.01, 0.95)
     p_conv[never] *= 0.1
+    if s.quality_rng is not None:  # opt-in; its own stream, the shared one is unchanged
+        p_conv, s.lead_quality = plant_lead_quality(s.quality_rng, lead_t, p_conv)
     converted = rng.random(nL) < p_conv
     conv_t = np.where(
         converted, np.nan_to_num(resp_t, nan=lead_t) + lognormal(rng, 6.0, 0.8, nL), np.nan
@@ -95,6 +98,7 @@ def leads_table(s: ChunkState) -> pd.DataFrame:
     """The ``leads`` table of the chunk (ids numbered after earlier chunks')."""
     ld, cu, w = s.leads, s.customers, s.world
     lead_cust = cu.of_lead
+    planted = lead_signal_columns(s.lead_quality, w.t0, s.end) if s.lead_quality is not None else {}
     return pd.DataFrame(
         {
             "lead_id": lead_ids(s),
@@ -111,6 +115,7 @@ def leads_table(s: ChunkState) -> pd.DataFrame:
             "lost_reason": ld.lost_reason,
             "converted_at": np.where(ld.converted, ld.converted_at, np.nan),
             "lost_at": np.where(ld.lost, ld.lost_at, np.nan),
+            **planted,
         }
     ).sort_values("created_at", kind="stable")
 

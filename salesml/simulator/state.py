@@ -129,6 +129,9 @@ class ChunkState:
     n_deals: int  # target number of deals of the chunk
     offsets: dict[str, int]  # id numbers already used by earlier chunks
     leads: Leads | None = None
+    # opt-in planted lead quality: its own random stream, and what it planted
+    quality_rng: np.random.Generator | None = None
+    lead_quality: dict[str, np.ndarray] | None = None
     customers: Customers | None = None
     deals: Deals | None = None
     stages: Stages | None = None
@@ -172,3 +175,4 @@ class ChunkOutput:
     unanswered_quote_ids: np.ndarray
     unpaid_contract_ids: np.ndarray
     anomaly_cost_ratio: float
+    lead_quality: pd.DataFrame | None = None  # opt-in planted lead quality (index lead_id)

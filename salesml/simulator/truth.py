@@ -72,6 +72,10 @@ class Truth:
         Quote ids viewed and not answered within 48 hours (as of the end).
     unpaid_contracts
         Contract ids planted to stay unpaid.
+    lead_quality
+        Opt-in (``simulate(..., lead_quality=True)``): each lead's latent ``quality`` and
+        true probability ``p_convert`` of converting, at creation (index ``lead_id``;
+        empty otherwise). See :mod:`salesml.simulator.lead_quality`.
     faults
         Dirty mode only: injected faults (table, row, column, fault, rule, value).
     encoding
@@ -106,6 +110,12 @@ class Truth:
         )
     )
     encoding: str = "utf-8"
+    lead_quality: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(
+            {"quality": pd.Series(dtype="float64"), "p_convert": pd.Series(dtype="float64")},
+            index=pd.Index([], name="lead_id", dtype="str"),
+        )
+    )
     seed: int = 0
     preset: str = "demo"
     config: dict[str, Any] = field(default_factory=dict)
@@ -351,6 +361,7 @@ def build_truth(
         region_go_live=_region_go_live(world),
         kpi_season=_kpi_season(cfg),
         _channel_expected_cac=shipped_expected_cac(cfg),
+        **_lead_quality(chunks),
     )
 
 
@@ -376,3 +387,7 @@ def _kpi_season(cfg: SimulationConfig) -> dict[str, Any]:
         "rebound": SEASON_REBOUND,
         "applies_to": ["first_response_hours", "collab_response_hours"],
     }
+
+def _lead_quality(chunks: list[ChunkOutput]) -> dict[str, pd.DataFrame]:
+    parts = [c.lead_quality for c in chunks if c.lead_quality is not None]
+    return {"lead_quality": pd.concat(parts)} if parts else {}

@@ -1,0 +1,599 @@
+"""Leak-free as-of snapshots of open leads and of accounts without an open deal.
+
+Every feature of a snapshot taken at ``t`` comes from ``data.as_of(t)`` only (a lead's
+inspection counts once it happened, its conversion is hidden until it happened), so a
+model trained on past snapshots never sees the future. The same builders serve
+training (:func:`lead_snapshots`, :func:`account_snapshots`), scoring and the reports.
+
+Labels (deal health's conventions: ``label``, ``label_known_at``):
+
+- a lead: ``label`` 1 when it converts within ``horizon_days`` of the snapshot, 0 when
+  it is lost or the horizon passes first; ``revenue`` the won deal amounts of its
+  customer closed within the horizon;
+- an account: ``label`` 1 when it wins a deal within the horizon; ``revenue`` the
+  won amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from salesml.data.bundle import SalesData
+
+__all__ = [
+    "ACCOUNT_CATEGORICAL",
+    "ACCOUNT_NUMERIC",
+    "LEAD_CATEGORICAL",
+    "LEAD_NUMERIC",
+    "account_features",
+    "account_snapshots",
+    "lead_features",
+    "lead_snapshots",
+    "unavailable_lead_features",
+]
+
+#: The lead statuses the snapshots understand.
+LEAD_STATUSES: tuple[str, ...] = ("open", "converted", "lost")
+_DAY = pd.Timedelta(days=1)
+_HOUR = pd.Timedelta(hours=1)
+#: Pseudo-leads at the overall rate behind the smoothed channel conversion rate.
+_CHANNEL_PRIOR = 20.0
+
+#: Numeric lead features, in design order.
+LEAD_NUMERIC: tuple[str, ...] = (
+    "lead_age_days",
+    "responded",
+    "first_response_hours",
+    "waiting_hours",
+    "log_project_area",
+    "project_area_m2",
+    "inspected",
+    "findings_reported",
+    "days_since_inspection",
+    "n_activities",
+    "channel_conversion_rate",
+    "campaign_leads_30d",
+)
+#: Text lead features (one-hot encoded).
+LEAD_CATEGORICAL: tuple[str, ...] = ("channel", "budget_band", "segment", "region")
+#: Identifying columns of a lead snapshot.
+LEAD_ID_COLUMNS: tuple[str, ...] = ("as_of", "lead_id", "customer_id", "campaign_id", "rep_id")
+
+#: Numeric account features.
+ACCOUNT_NUMERIC: tuple[str, ...] = (
+    "account_age_days",
+    "past_wins",
+    "past_losses",
+    "log_past_revenue",
+    "past_revenue",
+    "days_since_win",
+    "days_since_deal_closed",
+    "touches_90d",
+    "visits_90d",
+    "days_since_activity",
+    "open_leads",
+)
+ACCOUNT_CATEGORICAL: tuple[str, ...] = ("segment", "region", "channel", "tier")
+ACCOUNT_ID_COLUMNS: tuple[str, ...] = ("as_of", "customer_id", "rep_id")
+
+#: Columns about the outcome (never features).
+LABEL_COLUMNS: tuple[str, ...] = ("label", "label_known_at", "revenue", "revenue_known_at")
+
+#: Lead features that need an optional column: feature -> (table, column).
+_LEAD_COLUMNS: dict[str, tuple[str, str]] = {
+    "first_response_hours": ("leads", "first_response_at"),
+    "responded": ("leads", "first_response_at"),
+    "waiting_hours": ("leads", "first_response_at"),
+    "project_area_m2": ("leads", "project_area_m2"),
+    "log_project_area": ("leads", "project_area_m2"),
+    "budget_band": ("leads", "budget_band"),
+    "inspected": ("leads", "inspected_at"),
+    "days_since_inspection": ("leads", "inspected_at"),
+    "findings_reported": ("leads", "findings_reported"),
+    "campaign_leads_30d": ("leads", "campaign_id"),
+}
+_LEAD_TABLES: dict[str, str] = {"n_activities": "activities"}
+
+
+def unavailable_lead_features(data: SalesData) -> dict[str, str]:
+    """Lead features ``data`` cannot have -> the missing table or ``table.column``."""
+    out: dict[str, str] = {}
+    cols = set(data.leads.columns) if data.has("leads") else set()
+    for f, (table, column) in _LEAD_COLUMNS.items():
+        if column not in cols:
+            out[f] = f"{table}.{column}"
+    for f, table in _LEAD_TABLES.items():
+        if not data.has(table):
+            out[f] = table
+    return out
+
+
+def _as_dates(as_of: str | pd.Timestamp | Iterable[str | pd.Timestamp]) -> list[pd.Timestamp]:
+    if isinstance(as_of, str | pd.Timestamp) or not isinstance(as_of, Iterable):
+        return [pd.Timestamp(as_of)]
+    dates = sorted({pd.Timestamp(d) for d in as_of})
+    if not dates:
+        raise ValueError("as_of is empty: give at least one date")
+    return dates
+
+
+def _data_end(data: SalesData) -> pd.Timestamp:
+    tr = data.time_range
+    if tr is None:
+        raise ValueError("the dataset has no dated rows: cannot tell when labels are known")
+    end = pd.Timestamp(tr[1])
+    # outcomes are dated facts too (a deal closed, a lead converted or lost)
+    for table, col in (("deals", "closed_at"), ("leads", "converted_at"), ("leads", "lost_at")):
+        if data.has(table) and col in data[table]:
+            last = data[table][col].max()
+            if pd.notna(last):
+                end = max(end, pd.Timestamp(last))
+    return end
+
+
+def _require_leads(data: SalesData) -> None:
+    if not data.has("leads"):
+        raise ValueError(
+            "lead potential needs a leads table (lead_id, channel, created_at, status); "
+            "the dataset has none. Map the marketing or CRM lead export, or score accounts "
+            "instead with account_snapshots."
+        )
+    missing = [c for c in ("lead_id", "channel", "created_at", "status") if c not in data.leads]
+    if missing:
+        raise ValueError(f"the leads table lacks column(s) {', '.join(missing)}")
+    status = data.leads["status"].astype("str")
+    bad = ~status.isin(LEAD_STATUSES)
+    if bad.any():
+        at = np.flatnonzero(bad.to_numpy())
+        rows = ", ".join(
+            f"row {i + 1} ({data.leads['lead_id'].iloc[i]}: {status.iloc[i]!r})" for i in at[:5]
+        )
+        more = f" and {len(at) - 5:,} more" if len(at) > 5 else ""
+        raise ValueError(
+            f"leads.status must be one of {', '.join(LEAD_STATUSES)}; {len(at):,} row(s) are "
+            f"not: {rows}{more}. Map the export's status values in the mapping's value map."
+        )
+
+
+def _num(frame: pd.DataFrame, col: str) -> pd.Series:
+    return pd.to_numeric(frame[col], errors="coerce").astype("float64")
+
+
+def lead_features(data: SalesData, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """Features of every lead open at ``as_of``, from ``data.as_of(as_of)`` only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per open lead: ``as_of``, ``lead_id``, ``customer_id``,
+        ``campaign_id``, ``rep_id`` (the lead's owner when the export has one);
+        ``lead_age_days``; ``responded`` (0/1), ``first_response_hours``, ``waiting_hours``
+        (unanswered so far); ``project_area_m2`` / ``log_project_area`` and
+        ``budget_band`` (enquiry form); ``inspected`` (0/1 by ``as_of``),
+        ``findings_reported``, ``days_since_inspection``; ``n_activities`` (with the
+        lead's customer, if any); ``channel_conversion_rate`` (the channel's historic
+        conversion of leads decided by ``as_of``, smoothed); ``campaign_leads_30d``;
+        ``channel``, ``segment``, ``region`` (when the export has them).
+        ``attrs["unavailable"]`` names the features the dataset cannot have.
+    """
+    _require_leads(data)
+    t = pd.Timestamp(as_of)
+    out = _lead_features_at(data.leads, data.activities if data.has("activities") else None, t)
+    out.attrs = {"unavailable": unavailable_lead_features(data), "currency": data.config.currency}
+    return out
+
+
+def _lead_features_at(
+    leads_all: pd.DataFrame, activities: pd.DataFrame | None, t: pd.Timestamp
+) -> pd.DataFrame:
+    leads = leads_all.loc[leads_all["created_at"] <= t]
+    status = leads["status"].astype("str")
+    conv_at = leads["converted_at"] if "converted_at" in leads else pd.Series(pd.NaT, leads.index)
+    lost_at = leads["lost_at"] if "lost_at" in leads else pd.Series(pd.NaT, leads.index)
+    converted = (status == "converted") & (conv_at.isna() | (conv_at <= t))
+    lost = (status == "lost") & (lost_at.isna() | (lost_at <= t))
+    # a lead converted/lost after t was open at t (the same cut SalesData.as_of makes)
+    decided_late = ((status == "converted") & (conv_at > t)) | ((status == "lost") & (lost_at > t))
+    is_open = (status == "open") | decided_late.fillna(False)
+    is_open &= ~(converted | lost)
+    op = leads.loc[is_open.to_numpy()]
+    out = pd.DataFrame(index=op.index)
+    out["as_of"] = t
+    out["lead_id"] = op["lead_id"].astype("str")
+    for c in ("customer_id", "campaign_id", "rep_id"):
+        out[c] = op[c].astype("str") if c in op else pd.Series(pd.NA, index=op.index, dtype="str")
+    # the customer a lead becomes is not known before it converts (as SalesData.as_of hides it)
+    late = (op["converted_at"] > t).fillna(False) if "converted_at" in op else None
+    if late is not None and late.any():
+        out.loc[late.to_numpy(), "customer_id"] = pd.NA
+    out["lead_age_days"] = (t - op["created_at"]) / _DAY
+    if "first_response_at" in op:
+        fr = op["first_response_at"].where(op["first_response_at"] <= t)
+        out["responded"] = fr.notna().astype("float64")
+        out["first_response_hours"] = ((fr - op["created_at"]) / _HOUR).clip(lower=0)
+        out["waiting_hours"] = np.where(fr.isna(), (t - op["created_at"]) / _HOUR, 0.0)
+    if "project_area_m2" in op:
+        area = _num(op, "project_area_m2").where(lambda a: a >= 0)
+        out["project_area_m2"] = area
+        out["log_project_area"] = np.log1p(area)
+    if "inspected_at" in op:
+        done = op["inspected_at"].notna() & (op["inspected_at"] <= t)
+        out["inspected"] = done.astype("float64")
+        out["days_since_inspection"] = ((t - op["inspected_at"]) / _DAY).where(done)
+        if "findings_reported" in op:
+            out["findings_reported"] = _num(op, "findings_reported").where(done)
+    elif "findings_reported" in op:
+        out["findings_reported"] = _num(op, "findings_reported")
+    if activities is not None and "customer_id" in op and len(op):
+        who = out["customer_id"].dropna()
+        act = activities.loc[activities["customer_id"].isin(who), ["customer_id", "occurred_at"]]
+        n = act.loc[act["occurred_at"] <= t].groupby("customer_id").size()
+        out["n_activities"] = out["customer_id"].map(n).fillna(0).astype("float64").to_numpy()
+    # the channel's conversion among leads decided by t (known then), smoothed
+    decided = converted | lost
+    rate = (
+        converted[decided].groupby(leads.loc[decided, "channel"].astype("str")).agg(["sum", "size"])
+    )
+    base = float(converted[decided].mean()) if decided.any() else 0.2
+    smooth = (rate["sum"] + _CHANNEL_PRIOR * base) / (rate["size"] + _CHANNEL_PRIOR)
+    ch = op["channel"].astype("str")
+    out["channel_conversion_rate"] = ch.map(smooth).fillna(base).astype("float64")
+    if "campaign_id" in leads:
+        recent = leads.loc[leads["created_at"] > t - pd.Timedelta(days=30), "campaign_id"]
+        per = recent.astype("str").value_counts()
+        out["campaign_leads_30d"] = (
+            op["campaign_id"].astype("str").map(per).where(op["campaign_id"].notna()).fillna(0.0)
+        ).astype("float64")
+    out["channel"] = ch
+    for c in ("budget_band", "segment", "region"):
+        if c in op:
+            out[c] = op[c].astype("str")
+    for col in LEAD_NUMERIC:
+        if col not in out:
+            out[col] = np.nan
+    for col in LEAD_CATEGORICAL:
+        if col not in out:
+            out[col] = pd.Series(pd.NA, index=op.index, dtype="str")
+    res = out[[*LEAD_ID_COLUMNS, *LEAD_NUMERIC, *LEAD_CATEGORICAL]]
+    return res.sort_values("lead_id", kind="stable").reset_index(drop=True)
+
+
+def _won_deals(data: SalesData) -> pd.DataFrame:
+    if not data.has("deals"):
+        return pd.DataFrame(
+            {
+                "customer_id": pd.Series(dtype="str"),
+                "closed_at": pd.Series(dtype="datetime64[us]"),
+                "amount": pd.Series(dtype="float64"),
+            }
+        )
+    d = data.deals
+    won = d.loc[(d["outcome"].astype("str") == "won") & d["closed_at"].notna()]
+    amount = won["won_amount"] if "won_amount" in won else won["amount"]
+    return pd.DataFrame(
+        {
+            "customer_id": won["customer_id"].astype("str"),
+            "closed_at": won["closed_at"],
+            "amount": pd.to_numeric(amount, errors="coerce").fillna(0.0).astype("float64"),
+        }
+    )
+
+
+def _revenue_in(
+    keys: pd.Series, starts: pd.Series, won: pd.DataFrame, horizon: pd.Timedelta
+) -> np.ndarray:
+    """Won amount per row of ``keys`` (customer ids) closed in ``(start, start + horizon]``."""
+    out = np.zeros(len(keys))
+    if not len(won) or not len(keys):
+        return out
+    rows = pd.DataFrame({"customer_id": keys.to_numpy(), "start": starts.to_numpy()})
+    rows["row"] = np.arange(len(rows))
+    rows = rows.loc[rows["customer_id"].notna() & (rows["customer_id"] != "")]
+    m = rows.merge(won, on="customer_id", how="inner")
+    m = m.loc[(m["closed_at"] > m["start"]) & (m["closed_at"] <= m["start"] + horizon)]
+    s = m.groupby("row")["amount"].sum()
+    out[s.index.to_numpy()] = s.to_numpy()
+    return out
+
+
+def _first_win_in(
+    keys: pd.Series, starts: pd.Series, won: pd.DataFrame, horizon: pd.Timedelta
+) -> pd.Series:
+    """First win of each row's customer in ``(start, start + horizon]`` (NaT: none)."""
+    out = pd.Series(pd.NaT, index=range(len(keys)), dtype="datetime64[us]")
+    if not len(won) or not len(keys):
+        return out
+    rows = pd.DataFrame({"customer_id": keys.to_numpy(), "start": starts.to_numpy()})
+    rows["row"] = np.arange(len(rows))
+    m = rows.merge(won, on="customer_id", how="inner")
+    m = m.loc[(m["closed_at"] > m["start"]) & (m["closed_at"] <= m["start"] + horizon)]
+    first = m.groupby("row")["closed_at"].min()
+    out.iloc[first.index.to_numpy()] = first.to_numpy()
+    return out
+
+
+def lead_snapshots(
+    data: SalesData,
+    *,
+    as_of: str | pd.Timestamp | Iterable[str | pd.Timestamp],
+    horizon_days: int = 90,
+    data_end: str | pd.Timestamp | None = None,
+    fingerprint: bool = True,
+) -> pd.DataFrame:
+    """One row per lead open at each as-of date: leak-free features plus labels.
+
+    Parameters
+    ----------
+    data
+        The full dataset; features still come from what was known at each date.
+    as_of
+        One date or several.
+    horizon_days
+        ``label`` is "converted within this many days"; ``revenue`` the won amount of
+        the lead's customer within the same window.
+    data_end
+        The instant the data runs to (default: its latest dated fact); a label is known
+        once the lead converted or was lost, or once the horizon has passed before it.
+    fingerprint
+        Record ``data.fingerprint()`` in ``attrs``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`lead_features` plus ``label`` (1.0, 0.0, NaN unknown),
+        ``label_known_at``, ``revenue`` (NaN until the horizon has passed, or 0.0 when
+        the lead was lost), ``revenue_known_at``. ``attrs``: ``data_fingerprint``,
+        ``horizon_days``, ``data_end``, ``currency``, ``unavailable``.
+    """
+    _require_leads(data)
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    dates = _as_dates(as_of)
+    end = pd.Timestamp(data_end) if data_end is not None else _data_end(data)
+    leads = data.leads
+    act = data.activities[["customer_id", "occurred_at"]] if data.has("activities") else None
+    frames = [_lead_features_at(leads, act, t) for t in dates]
+    snaps = pd.concat(frames, ignore_index=True)
+    h = pd.Timedelta(days=horizon_days)
+    final = leads.assign(lead_id=leads["lead_id"].astype("str")).drop_duplicates("lead_id")
+    final = final.set_index("lead_id")
+    status = final["status"].astype("str").reindex(snaps["lead_id"]).to_numpy()
+    conv = pd.Series(
+        final["converted_at"].reindex(snaps["lead_id"]).to_numpy()
+        if "converted_at" in final
+        else pd.NaT,
+        index=snaps.index,
+        dtype="datetime64[us]",
+    )
+    lost = pd.Series(
+        final["lost_at"].reindex(snaps["lead_id"]).to_numpy() if "lost_at" in final else pd.NaT,
+        index=snaps.index,
+        dtype="datetime64[us]",
+    )
+    t = snaps["as_of"]
+    h_end = t + h
+    conv_in = (status == "converted") & conv.notna() & (conv > t) & (conv <= h_end)
+    lost_in = (status == "lost") & lost.notna() & (lost > t) & (lost <= h_end)
+    label = pd.Series(np.nan, index=snaps.index)
+    known = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
+    label[conv_in] = 1.0
+    known[conv_in] = conv[conv_in]
+    label[lost_in] = 0.0
+    known[lost_in] = lost[lost_in]
+    timed_out = label.isna() & (h_end <= end)
+    label[timed_out] = 0.0
+    known[timed_out] = h_end[timed_out]
+    # the customer a lead became (known in the full data; never a feature)
+    cust = (
+        final["customer_id"].astype("str").reindex(snaps["lead_id"])
+        if "customer_id" in final
+        else None
+    )
+    won = _won_deals(data)
+    rev = (
+        _revenue_in(cust.reset_index(drop=True), t, won, h)
+        if cust is not None
+        else np.zeros(len(snaps))
+    )
+    revenue = pd.Series(np.where(h_end <= end, rev, np.nan), index=snaps.index)
+    revenue[lost_in] = 0.0
+    rev_known = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
+    rev_known[h_end <= end] = h_end[h_end <= end]
+    rev_known[lost_in] = lost[lost_in]
+    out = snaps.copy()
+    out["label"] = label
+    out["label_known_at"] = known
+    out["revenue"] = revenue
+    out["revenue_known_at"] = rev_known
+    out.attrs = {
+        "data_fingerprint": data.fingerprint() if fingerprint else None,
+        "horizon_days": horizon_days,
+        "data_end": f"{end:%Y-%m-%d %H:%M:%S}",
+        "unavailable": unavailable_lead_features(data),
+        "currency": data.config.currency,
+        "kind": "lead",
+    }
+    return out
+
+
+# ---------------------------------------------------------------------- accounts
+def _require_accounts(data: SalesData) -> None:
+    if not data.has("customers"):
+        raise ValueError(
+            "account potential needs a customers table (customer_id, segment, region, "
+            "source_channel, created_at); the dataset has none"
+        )
+    if not data.has("deals"):
+        raise ValueError(
+            "account potential needs a deals table: without deals no account has an outcome"
+        )
+
+
+def _account_tables(data: SalesData) -> SalesData:
+    """Only the tables account features read (each as-of cut copies less)."""
+    keep = ("customers", "deals", "activities", "leads")
+    return SalesData({n: data[n] for n in keep if data.has(n)}, data.config)
+
+
+def _account_features_at(data: SalesData, t: pd.Timestamp) -> pd.DataFrame:
+    cust = data.customers
+    if "created_at" in cust:
+        cust = cust.loc[cust["created_at"].isna() | (cust["created_at"] <= t)]
+    cust = cust.drop_duplicates("customer_id")
+    deals = data.deals.loc[data.deals["created_at"] <= t]
+    closed_by_t = deals["closed_at"].notna() & (deals["closed_at"] <= t)
+    open_ids = set(deals.loc[~closed_by_t, "customer_id"].astype("str"))
+    ids = cust["customer_id"].astype("str")
+    cust = cust.loc[~ids.isin(open_ids).to_numpy()]
+    idx = pd.Index(cust["customer_id"].astype("str").to_numpy(), name="customer_id")
+    out = pd.DataFrame(index=idx)
+    out["as_of"] = t
+    owner = "owner_rep_id" if "owner_rep_id" in cust else ("rep_id" if "rep_id" in cust else None)
+    out["rep_id"] = cust[owner].astype("str").to_numpy() if owner else pd.NA
+    created = pd.Series(cust["created_at"].to_numpy(), index=idx) if "created_at" in cust else None
+    out["account_age_days"] = (t - created) / _DAY if created is not None else np.nan
+    closed = deals.loc[closed_by_t]
+    outcome = closed["outcome"].astype("str")
+    cid = closed["customer_id"].astype("str")
+    won = closed.loc[(outcome == "won").to_numpy()]
+    amount = won["won_amount"] if "won_amount" in won else won["amount"]
+    wcid = won["customer_id"].astype("str")
+    out["past_wins"] = wcid.value_counts().reindex(idx).fillna(0).astype("float64")
+    out["past_losses"] = (
+        cid[(outcome == "lost").to_numpy()].value_counts().reindex(idx).fillna(0).astype("float64")
+    )
+    rev = pd.to_numeric(amount, errors="coerce").fillna(0.0).groupby(wcid.to_numpy()).sum()
+    out["past_revenue"] = rev.reindex(idx).fillna(0.0)
+    out["log_past_revenue"] = np.log1p(out["past_revenue"].clip(lower=0))
+    last_win = won.groupby(wcid.to_numpy())["closed_at"].max().reindex(idx)
+    out["days_since_win"] = (t - last_win) / _DAY
+    last_closed = closed.groupby(cid.to_numpy())["closed_at"].max().reindex(idx)
+    out["days_since_deal_closed"] = (t - last_closed) / _DAY
+    if data.has("activities"):
+        act = data.activities
+        act = act.loc[act["occurred_at"] <= t, ["customer_id", "occurred_at", "kind"]]
+        acid = act["customer_id"].astype("str")
+        recent = act["occurred_at"] > t - pd.Timedelta(days=90)
+        out["touches_90d"] = acid[recent].value_counts().reindex(idx).fillna(0).astype("float64")
+        visit = recent & (act["kind"].astype("str") == "visit")
+        out["visits_90d"] = acid[visit].value_counts().reindex(idx).fillna(0).astype("float64")
+        last = act.groupby(acid.to_numpy())["occurred_at"].max().reindex(idx)
+        out["days_since_activity"] = (t - last) / _DAY
+    if data.has("leads") and "customer_id" in data.leads:
+        ld = data.leads.loc[data.leads["created_at"] <= t]
+        ld_open = ld.loc[ld["status"].astype("str") == "open", "customer_id"].astype("str")
+        out["open_leads"] = ld_open.value_counts().reindex(idx).fillna(0).astype("float64")
+    for src, dst in (
+        ("segment", "segment"),
+        ("region", "region"),
+        ("source_channel", "channel"),
+        ("tier", "tier"),
+    ):
+        if src in cust:
+            out[dst] = cust[src].astype("str").to_numpy()
+    for col in ACCOUNT_NUMERIC:
+        if col not in out:
+            out[col] = np.nan
+    for col in ACCOUNT_CATEGORICAL:
+        if col not in out:
+            out[col] = pd.Series(pd.NA, index=idx, dtype="str")
+    res = out.reset_index()[[*ACCOUNT_ID_COLUMNS, *ACCOUNT_NUMERIC, *ACCOUNT_CATEGORICAL]]
+    return res.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def _unavailable_account(data: SalesData) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if not data.has("activities"):
+        out.update(
+            dict.fromkeys(("touches_90d", "visits_90d", "days_since_activity"), "activities")
+        )
+    if not data.has("leads"):
+        out["open_leads"] = "leads"
+    cols = set(data.customers.columns)
+    for f, c in (
+        ("segment", "segment"),
+        ("region", "region"),
+        ("channel", "source_channel"),
+        ("tier", "tier"),
+    ):
+        if c not in cols:
+            out[f] = f"customers.{c}"
+    return out
+
+
+def account_features(data: SalesData, *, as_of: str | pd.Timestamp) -> pd.DataFrame:
+    """Features of every account (customer) without an open deal at ``as_of``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per account: ``as_of``, ``customer_id``, ``rep_id`` (owner);
+        ``account_age_days``, ``past_wins``, ``past_losses``, ``past_revenue`` /
+        ``log_past_revenue``, ``days_since_win``, ``days_since_deal_closed``,
+        ``touches_90d``, ``visits_90d``, ``days_since_activity``, ``open_leads``;
+        ``segment``, ``region``, ``channel`` (source), ``tier``.
+    """
+    _require_accounts(data)
+    t = pd.Timestamp(as_of)
+    out = _account_features_at(_account_tables(data).as_of(t), t)
+    out.attrs = {"unavailable": _unavailable_account(data), "currency": data.config.currency}
+    return out
+
+
+def account_snapshots(
+    data: SalesData,
+    *,
+    as_of: str | pd.Timestamp | Iterable[str | pd.Timestamp],
+    horizon_days: int = 90,
+    data_end: str | pd.Timestamp | None = None,
+    fingerprint: bool = True,
+) -> pd.DataFrame:
+    """One row per account without an open deal at each date: features plus labels.
+
+    ``label`` is 1.0 when the account wins a deal within ``horizon_days`` (known at the
+    win), 0.0 once the horizon passed without one; ``revenue`` is the won amount in the
+    window (known when the horizon has passed). See :func:`lead_snapshots` for the
+    other parameters.
+    """
+    _require_accounts(data)
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    dates = _as_dates(as_of)
+    end = pd.Timestamp(data_end) if data_end is not None else _data_end(data)
+    src = _account_tables(data)
+    frames = [_account_features_at(src.as_of(t), t) for t in dates]
+    snaps = pd.concat(frames, ignore_index=True)
+    h = pd.Timedelta(days=horizon_days)
+    won = _won_deals(data)
+    t = snaps["as_of"]
+    first = _first_win_in(snaps["customer_id"], t, won, h)
+    first.index = snaps.index
+    rev = _revenue_in(snaps["customer_id"], t, won, h)
+    h_end = t + h
+    label = pd.Series(np.nan, index=snaps.index)
+    known = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
+    hit = first.notna()
+    label[hit] = 1.0
+    known[hit] = first[hit]
+    timed = ~hit & (h_end <= end)
+    label[timed] = 0.0
+    known[timed] = h_end[timed]
+    out = snaps.copy()
+    out["label"] = label
+    out["label_known_at"] = known
+    out["revenue"] = np.where(h_end <= end, rev, np.nan)
+    rk = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
+    rk[h_end <= end] = h_end[h_end <= end]
+    out["revenue_known_at"] = rk
+    out.attrs = {
+        "data_fingerprint": data.fingerprint() if fingerprint else None,
+        "horizon_days": horizon_days,
+        "data_end": f"{end:%Y-%m-%d %H:%M:%S}",
+        "unavailable": _unavailable_account(data),
+        "currency": data.config.currency,
+        "kind": "account",
+    }
+    return out
