@@ -388,6 +388,7 @@ def _kpi_season(cfg: SimulationConfig) -> dict[str, Any]:
         "applies_to": ["first_response_hours", "collab_response_hours"],
     }
 
+
 def _lead_quality(chunks: list[ChunkOutput]) -> dict[str, pd.DataFrame]:
     parts = [c.lead_quality for c in chunks if c.lead_quality is not None]
     return {"lead_quality": pd.concat(parts)} if parts else {}
