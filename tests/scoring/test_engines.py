@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from conftest import LeadModel, lead_snapshots
 from scipy.stats import spearmanr
+from scoring_toy import LeadModel, lead_snapshots
 
 from salesml.scoring import (
     ENGINES,

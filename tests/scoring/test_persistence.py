@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import LeadModel, lead_snapshots
+from scoring_toy import LeadModel, lead_snapshots
 
 from salesml.scoring import FeatureMismatchError, ScoringModel
 from salesml.scoring.persistence import read_model, write_model
