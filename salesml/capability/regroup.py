@@ -270,6 +270,7 @@ def regroup(
     groups: str | os.PathLike[str] | list | dict,
     data: SalesData | None = None,
     reps: list[str] | None = None,
+    tradeoffs: bool = True,
 ) -> RegroupResult:
     """Place reps into the declared groups to maximise their scores in each group's scenario.
 
@@ -284,6 +285,9 @@ def regroup(
         outcome is estimated from history (:func:`~salesml.capability.effects.skill_effect`).
     reps
         Only these reps may be placed (default: every scored rep).
+    tradeoffs
+        Compute ``loss_if_moved`` (one more exact solve per placed rep); ``False``
+        leaves it ``nan`` (an app re-placing reps live).
 
     Raises
     ------
@@ -321,7 +325,7 @@ def regroup(
         others = [g for g in range(len(specs)) if g != g_i]
         alt = max(others, key=lambda g: value[r_i, g]) if others else None
         loss = np.nan
-        if alt is not None and rep not in spec.must_keep:
+        if tradeoffs and alt is not None and rep not in spec.must_keep:
             y = _solve(value, specs, [*fixed, (r_i, alt)])
             loss = objective - float((value * y).sum()) if y is not None else np.nan
         rows.append(
