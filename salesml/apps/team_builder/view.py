@@ -9,7 +9,7 @@ import ipywidgets as w
 
 from salesml.apps.team_builder.state import NO_GROUP, TeamBuilderState
 from salesml.apps.widgets import draw_chart, language_toggle, linked_dropdown, result_widgets
-from salesml.i18n import t
+from salesml.i18n import label, t
 from salesml.reports.tables import frame_html
 
 __all__ = ["TeamBuilderView"]
@@ -75,7 +75,7 @@ class TeamBuilderView(w.VBox):
         self.evidence.value = frame_html(s.evidence, lang, label_values=["scenario"])
         group = s.assignment.get(s.rep, NO_GROUP)
         self.headline.value = html.escape(
-            t("team_builder.in_group", lang, rep=s.rep, group=group)
+            t("team_builder.in_group", lang, rep=s.rep, group=label(group, lang))
             if group
             else t("team_builder.in_no_group", lang, rep=s.rep)
         )
