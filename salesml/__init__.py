@@ -43,6 +43,10 @@ _EXPORTS = {
     "DealHealthModel": "salesml.health",
     "backtest": "salesml.health",
     "interventions": "salesml.health",
+    # rep capability
+    "capability_scores": "salesml.capability",
+    "capability_trend": "salesml.capability",
+    "regroup": "salesml.capability",
     # reports
     "run_report": "salesml.reports",
 }

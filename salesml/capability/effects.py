@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from salesml.capability.evidence import SCENARIOS
-from salesml.capability.scores import _Z, LEVEL, CapabilityResult
+from salesml.capability.scores import LEVEL, Z90, CapabilityResult
 from salesml.data.bundle import SalesData
 
 __all__ = ["DEFAULT_OUTCOME", "OUTCOMES", "SkillEffect", "deal_outcomes", "skill_effect"]
@@ -64,7 +64,7 @@ class SkillEffect:
     left_out: int
     supported: bool
     reason: str = ""
-    quantile: float = _Z
+    quantile: float = Z90
 
 
 def deal_outcomes(data: SalesData, outcome: str, *, settle_days: int = 180) -> pd.DataFrame:
@@ -146,7 +146,7 @@ def skill_effect(
             left,
             False,
             "capability.effect.too_few",
-            _Z,
+            Z90,
         )
     # two stages, so a handful of reps does not pass for many independent deals:
     # (1) the outcome net of segment and deal size, averaged per rep;
@@ -173,7 +173,7 @@ def skill_effect(
             left,
             False,
             "capability.effect.no_spread",
-            _Z,
+            Z90,
         )
     fit = sm.OLS(per_rep.to_numpy(float), sm.add_constant(x.to_numpy(float))).fit()
     j = 1 + cols.index(scenario)

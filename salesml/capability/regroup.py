@@ -34,7 +34,7 @@ from salesml.capability.effects import (
     skill_effect,
 )
 from salesml.capability.evidence import SCENARIOS
-from salesml.capability.scores import CapabilityResult, _who
+from salesml.capability.scores import CapabilityResult, rep_label
 from salesml.data.bundle import SalesData
 from salesml.data.yamlsafe import load_yaml
 from salesml.i18n import check_lang, label, t
@@ -176,7 +176,7 @@ class RegroupResult(AnalysisResult):
             text = t(
                 key,
                 lang,
-                rep=_who(r),
+                rep=rep_label(r),
                 group=label(r["group"], lang),
                 scenario=label(r["scenario"], lang),
                 score=r["score"],
