@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -128,10 +129,17 @@ def parse_groups(doc: Any, what: str = "groups") -> list[GroupSpec]:
 
 
 def load_groups(source: str | os.PathLike[str] | list | dict) -> list[GroupSpec]:
-    """Groups from a YAML file, YAML text, or an already parsed declaration."""
+    """Groups from a YAML file (a path, or a string ending in ``.yaml``/``.yml``), YAML
+    text, or an already parsed declaration."""
     if isinstance(source, (list, dict)):
         return parse_groups(source)
-    what = str(source) if not isinstance(source, str) or "\n" not in source else "YAML text"
+    if (
+        isinstance(source, str)
+        and "\n" not in source
+        and source.strip().endswith((".yaml", ".yml"))
+    ):
+        source = Path(source.strip())  # a file name, not YAML text
+    what = str(source) if not isinstance(source, str) else "YAML text"
     return parse_groups(load_yaml(source, what=what), what)
 
 
