@@ -246,16 +246,15 @@ def _solve(
     banned: list[tuple[int, int]] = (),
 ) -> np.ndarray | None:
     """Binary placement ``x[r, g]`` maximising ``sum value * x`` (``None``: infeasible)."""
+    from scipy import sparse
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n_r, n_g = value.shape
     c = -value.ravel()
-    a_rep = np.zeros((n_r, n_r * n_g))
-    for r in range(n_r):
-        a_rep[r, r * n_g : (r + 1) * n_g] = 1
-    a_grp = np.zeros((n_g, n_r * n_g))
-    for g in range(n_g):
-        a_grp[g, g::n_g] = 1
+    # variable r * n_g + g is "rep r in group g": one row per rep, one per group (sparse)
+    cols = np.arange(n_r * n_g)
+    a_rep = sparse.csr_array((np.ones(n_r * n_g), (cols // n_g, cols)), shape=(n_r, n_r * n_g))
+    a_grp = sparse.csr_array((np.ones(n_r * n_g), (cols % n_g, cols)), shape=(n_g, n_r * n_g))
     lo = np.zeros(n_r * n_g)
     hi = np.ones(n_r * n_g)
     for r, g in fixed:
