@@ -6,6 +6,7 @@ Usage::
     python bench/bench_capability.py --tier M --seeds 0 1 2
     python bench/bench_capability.py --part effect --tier demo --seeds $(seq 0 29)
     python bench/bench_capability.py --part effect --tier M --seeds 0 1 --size 40
+    python bench/bench_capability.py --part app --tier M --size 40
 
 Each seed is simulated in process (tier M: about 20 s, 3 GB). Reported per scenario:
 Spearman with the planted skill (region-centred, see
@@ -159,15 +160,42 @@ def run_effect(tier: str, seeds: list[int], size: int) -> None:
     )
 
 
+def run_app(tier: str, seed: int, size: int, changes: int = 20) -> None:
+    """Team builder at ``tier``: time to open, then server-side time per control change."""
+    from salesml.apps.team_builder.state import TeamBuilderState, default_groups
+
+    data, _ = salesml.simulate(preset=tier, seed=seed)
+    t0 = time.perf_counter()
+    state = TeamBuilderState(data, groups=default_groups(size))
+    t_open = time.perf_counter() - t0
+    free = [r for r in state.reps if r not in state.assignment][:changes]
+    pick, move = [], []
+    for i, rep in enumerate(free):
+        t0 = time.perf_counter()
+        state.rep = rep
+        pick.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        state.move(rep, state.group_names[i % len(state.group_names)])
+        move.append(time.perf_counter() - t0)
+    print(
+        f"{tier}: {len(state.reps)} reps, groups of {size}; open {t_open:.1f} s; "
+        f"select rep median {1000 * np.median(pick):.1f} ms (max {1000 * max(pick):.1f}); "
+        f"move rep median {1000 * np.median(move):.1f} ms (max {1000 * max(move):.1f}); "
+        f"peak RSS {_peak_gb():.2f} GB"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--part", default="scores", choices=["scores", "effect"])
+    ap.add_argument("--part", default="scores", choices=["scores", "effect", "app"])
     ap.add_argument("--tier", default="demo", choices=["tiny", "demo", "S", "M"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--windows", type=int, nargs="+", default=[365, 30])
     ap.add_argument("--size", type=int, default=4, help="group size (--part effect)")
     a = ap.parse_args()
-    if a.part == "effect":
+    if a.part == "app":
+        run_app(a.tier, a.seeds[0], a.size)
+    elif a.part == "effect":
         run_effect(a.tier, a.seeds, a.size)
     else:
         run(a.tier, a.seeds, a.windows)

@@ -51,6 +51,10 @@ _EXPORTS = {
     "lead_snapshots": "salesml.potential",
     "PotentialModel": "salesml.potential",
     "visit_plan": "salesml.potential",
+    # rep capability
+    "capability_scores": "salesml.capability",
+    "capability_trend": "salesml.capability",
+    "regroup": "salesml.capability",
     # reports
     "run_report": "salesml.reports",
 }

@@ -15,7 +15,8 @@ calibration). Outcomes:
 - ``payment_days``: days from signing until the contract is fully paid, beyond its
   payment terms (contracts signed at least ``settle_days`` before the data's end, so
   every one had time to be paid; contracts never fully paid are left out and counted);
-- ``cycle_days``: days from creation to close of won deals.
+- ``cycle_days``: days from creation to close of won deals;
+- ``won``: 1 for a won, 0 for a lost deal (closed deals; a linear probability).
 """
 
 from __future__ import annotations
@@ -27,13 +28,13 @@ import pandas as pd
 from scipy import stats
 
 from salesml.capability.evidence import SCENARIOS
-from salesml.capability.scores import _Z, LEVEL, CapabilityResult
+from salesml.capability.scores import LEVEL, Z90, CapabilityResult
 from salesml.data.bundle import SalesData
 
 __all__ = ["DEFAULT_OUTCOME", "OUTCOMES", "SkillEffect", "deal_outcomes", "skill_effect"]
 
 #: Outcomes an effect can be estimated on.
-OUTCOMES: tuple[str, ...] = ("payment_days", "cycle_days")
+OUTCOMES: tuple[str, ...] = ("payment_days", "cycle_days", "won")
 #: The outcome a group needing each scenario is judged by, unless its YAML says otherwise.
 DEFAULT_OUTCOME = {
     "technical": "cycle_days",
@@ -63,7 +64,7 @@ class SkillEffect:
     left_out: int
     supported: bool
     reason: str = ""
-    quantile: float = _Z
+    quantile: float = Z90
 
 
 def deal_outcomes(data: SalesData, outcome: str, *, settle_days: int = 180) -> pd.DataFrame:
@@ -72,7 +73,13 @@ def deal_outcomes(data: SalesData, outcome: str, *, settle_days: int = 180) -> p
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
     deals = data.deals
-    if outcome == "cycle_days":
+    if outcome == "won":
+        closed = deals[deals["outcome"].isin(["won", "lost"])]
+        out = pd.DataFrame(
+            {"deal_id": closed["deal_id"], "y": (closed["outcome"] == "won").to_numpy(float)}
+        )
+        left = int((deals["outcome"] == "open").sum())
+    elif outcome == "cycle_days":
         won = deals[(deals["outcome"] == "won") & deals["closed_at"].notna()]
         y = (won["closed_at"] - won["created_at"]) / pd.Timedelta(days=1)
         out = pd.DataFrame({"deal_id": won["deal_id"], "y": y.to_numpy(float)})
@@ -139,7 +146,7 @@ def skill_effect(
             left,
             False,
             "capability.effect.too_few",
-            _Z,
+            Z90,
         )
     # two stages, so a handful of reps does not pass for many independent deals:
     # (1) the outcome net of segment and deal size, averaged per rep;
@@ -166,7 +173,7 @@ def skill_effect(
             left,
             False,
             "capability.effect.no_spread",
-            _Z,
+            Z90,
         )
     fit = sm.OLS(per_rep.to_numpy(float), sm.add_constant(x.to_numpy(float))).fit()
     j = 1 + cols.index(scenario)

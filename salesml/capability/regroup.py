@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -34,7 +35,7 @@ from salesml.capability.effects import (
     skill_effect,
 )
 from salesml.capability.evidence import SCENARIOS
-from salesml.capability.scores import CapabilityResult, _who
+from salesml.capability.scores import CapabilityResult, rep_label
 from salesml.data.bundle import SalesData
 from salesml.data.yamlsafe import load_yaml
 from salesml.i18n import check_lang, label, t
@@ -128,10 +129,17 @@ def parse_groups(doc: Any, what: str = "groups") -> list[GroupSpec]:
 
 
 def load_groups(source: str | os.PathLike[str] | list | dict) -> list[GroupSpec]:
-    """Groups from a YAML file, YAML text, or an already parsed declaration."""
+    """Groups from a YAML file (a path, or a string ending in ``.yaml``/``.yml``), YAML
+    text, or an already parsed declaration."""
     if isinstance(source, (list, dict)):
         return parse_groups(source)
-    what = str(source) if not isinstance(source, str) or "\n" not in source else "YAML text"
+    if (
+        isinstance(source, str)
+        and "\n" not in source
+        and source.strip().endswith((".yaml", ".yml"))
+    ):
+        source = Path(source.strip())  # a file name, not YAML text
+    what = str(source) if not isinstance(source, str) else "YAML text"
     return parse_groups(load_yaml(source, what=what), what)
 
 
@@ -176,7 +184,7 @@ class RegroupResult(AnalysisResult):
             text = t(
                 key,
                 lang,
-                rep=_who(r),
+                rep=rep_label(r),
                 group=label(r["group"], lang),
                 scenario=label(r["scenario"], lang),
                 score=r["score"],
@@ -238,16 +246,15 @@ def _solve(
     banned: list[tuple[int, int]] = (),
 ) -> np.ndarray | None:
     """Binary placement ``x[r, g]`` maximising ``sum value * x`` (``None``: infeasible)."""
+    from scipy import sparse
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     n_r, n_g = value.shape
     c = -value.ravel()
-    a_rep = np.zeros((n_r, n_r * n_g))
-    for r in range(n_r):
-        a_rep[r, r * n_g : (r + 1) * n_g] = 1
-    a_grp = np.zeros((n_g, n_r * n_g))
-    for g in range(n_g):
-        a_grp[g, g::n_g] = 1
+    # variable r * n_g + g is "rep r in group g": one row per rep, one per group (sparse)
+    cols = np.arange(n_r * n_g)
+    a_rep = sparse.csr_array((np.ones(n_r * n_g), (cols // n_g, cols)), shape=(n_r, n_r * n_g))
+    a_grp = sparse.csr_array((np.ones(n_r * n_g), (cols % n_g, cols)), shape=(n_g, n_r * n_g))
     lo = np.zeros(n_r * n_g)
     hi = np.ones(n_r * n_g)
     for r, g in fixed:
@@ -270,6 +277,7 @@ def regroup(
     groups: str | os.PathLike[str] | list | dict,
     data: SalesData | None = None,
     reps: list[str] | None = None,
+    tradeoffs: bool = True,
 ) -> RegroupResult:
     """Place reps into the declared groups to maximise their scores in each group's scenario.
 
@@ -284,6 +292,9 @@ def regroup(
         outcome is estimated from history (:func:`~salesml.capability.effects.skill_effect`).
     reps
         Only these reps may be placed (default: every scored rep).
+    tradeoffs
+        Compute ``loss_if_moved`` (one more exact solve per placed rep); ``False``
+        leaves it ``nan`` (an app re-placing reps live).
 
     Raises
     ------
@@ -321,7 +332,7 @@ def regroup(
         others = [g for g in range(len(specs)) if g != g_i]
         alt = max(others, key=lambda g: value[r_i, g]) if others else None
         loss = np.nan
-        if alt is not None and rep not in spec.must_keep:
+        if tradeoffs and alt is not None and rep not in spec.must_keep:
             y = _solve(value, specs, [*fixed, (r_i, alt)])
             loss = objective - float((value * y).sum()) if y is not None else np.nan
         rows.append(

@@ -22,7 +22,16 @@ from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, label, t
 from salesml.results import AnalysisResult, Note
 
-__all__ = ["CapabilityResult", "capability_scores", "parse_window"]
+__all__ = [
+    "LEVEL",
+    "Z90",
+    "CapabilityResult",
+    "capability_scores",
+    "data_end",
+    "note_text",
+    "parse_window",
+    "rep_label",
+]
 
 #: Tables the scores read (the rest of a dataset is not cut or copied).
 TABLES = ("collab_events", "activities", "deals", "customers", "reps", "stage_history")
@@ -35,7 +44,7 @@ _FACTORS = {
 }
 #: Two-sided level of the intervals.
 LEVEL = 0.90
-_Z = float(stats.norm.ppf(0.5 + LEVEL / 2))
+Z90 = float(stats.norm.ppf(0.5 + LEVEL / 2))
 #: Longest window accepted (days).
 MAX_WINDOW_DAYS = 3660
 #: Rep dimensions a filter may restrict the listed reps by.
@@ -152,7 +161,7 @@ class CapabilityResult(AnalysisResult):
                     key,
                     lang,
                     scenario=label(s, lang),
-                    rep=_who(best),
+                    rep=rep_label(best),
                     score=best["score"],
                     lower=best["lower"],
                     upper=best["upper"],
@@ -162,7 +171,7 @@ class CapabilityResult(AnalysisResult):
         n_low = int(tab.loc[tab["low_evidence"], "rep_id"].nunique())
         if n_low:
             out.append(t("capability.finding.low_evidence", lang, n=n_low, k=self.min_events))
-        out.extend(_note_text(n, lang) for n in self.notes)
+        out.extend(note_text(n, lang) for n in self.notes)
         return out
 
     def _repr_html_(self) -> str:
@@ -175,13 +184,13 @@ class CapabilityResult(AnalysisResult):
         )
 
 
-def _note_text(note: Note, lang: str) -> str:
+def note_text(note: Note, lang: str) -> str:
     """A note in ``lang``, its scenario, component and role values in that language too."""
     values = {k: label(v, lang) if k in ("scenario", "component") else v for k, v in note.values}
     return t(note.key, lang, **values)
 
 
-def _who(row: pd.Series) -> str:
+def rep_label(row: pd.Series) -> str:
     name = row.get("name")
     return f"{name} ({row['rep_id']})" if isinstance(name, str) and name else str(row["rep_id"])
 
@@ -191,7 +200,7 @@ def _cut(data: SalesData, as_of: pd.Timestamp | None) -> SalesData:
     return part.as_of(as_of) if as_of is not None else part
 
 
-def _end_of(data: SalesData) -> pd.Timestamp | None:
+def data_end(data: SalesData) -> pd.Timestamp | None:
     ends = []
     for name, col in (
         ("collab_events", "occurred_at"),
@@ -282,7 +291,7 @@ def capability_scores(
         if ts.tzinfo is not None:
             ts = ts.tz_localize(None)
     view = _cut(data, ts)
-    end = ts if ts is not None else _end_of(view)
+    end = ts if ts is not None else data_end(view)
     if end is None:
         raise ValueError(
             "capability scores need dated collab_events or activities; the dataset has none"
@@ -352,8 +361,8 @@ def capability_scores(
                 "region": reps["region"],
                 "scenario": s,
                 "score": comb.score,
-                "lower": comb.score - _Z * comb.sd,
-                "upper": comb.score + _Z * comb.sd,
+                "lower": comb.score - Z90 * comb.sd,
+                "upper": comb.score + Z90 * comb.sd,
                 "score_sd": comb.sd,
                 "percentile": 100 * stats.norm.cdf(comb.score),
                 "raw": comb.raw,

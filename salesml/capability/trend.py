@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 
 from salesml.capability.scores import (
-    _Z,
-    _end_of,
-    _note_text,
-    _who,
+    Z90,
     capability_scores,
+    data_end,
+    note_text,
     parse_window,
+    rep_label,
 )
 from salesml.data.bundle import SalesData
 from salesml.filters import FilterLike, FilterSpec
@@ -72,7 +72,7 @@ class CapabilityTrendResult(AnalysisResult):
                     t(
                         f"capability.trend.mover_{direction}",
                         lang,
-                        rep=_who(r),
+                        rep=rep_label(r),
                         scenario=label(r["scenario"], lang),
                         change=r["change"],
                         lower=r["change_lower"],
@@ -82,7 +82,7 @@ class CapabilityTrendResult(AnalysisResult):
                         n=int((self.movers["direction"] == direction).sum()),
                     )
                 )
-        return out + [_note_text(n, lang) for n in self.notes]
+        return out + [note_text(n, lang) for n in self.notes]
 
 
 def movers(table: pd.DataFrame, first: str, last: str) -> pd.DataFrame:
@@ -105,8 +105,8 @@ def movers(table: pd.DataFrame, first: str, last: str) -> pd.DataFrame:
             "before": a["score"],
             "after": b["score"],
             "change": change,
-            "change_lower": change - _Z * se,
-            "change_upper": change + _Z * se,
+            "change_lower": change - Z90 * se,
+            "change_upper": change + Z90 * se,
             "evidence_before": a["evidence"],
             "evidence_after": b["evidence"],
         }
@@ -154,7 +154,7 @@ def capability_trend(
     parse_window(window)
     if not isinstance(months, (int, np.integer)) or not 2 <= int(months) <= MAX_MONTHS:
         raise ValueError(f"months must be a whole number from 2 to {MAX_MONTHS}, got {months!r}")
-    end = pd.Timestamp(as_of) if as_of is not None else _end_of(data)
+    end = pd.Timestamp(as_of) if as_of is not None else data_end(data)
     if end is None:
         raise ValueError("a capability trend needs dated collab_events or activities")
     last_start = end.to_period("M").start_time

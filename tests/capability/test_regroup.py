@@ -65,6 +65,16 @@ def test_must_keep_members_stay_and_the_cost_shows(demo_scores) -> None:
     assert (moved["loss_if_moved"] >= -1e-9).all()
 
 
+def test_groups_from_a_path_text_or_mapping_agree(tmp_path) -> None:
+    from_path = load_groups(GROUPS)
+    assert load_groups(str(GROUPS)) == from_path
+    assert load_groups(GROUPS.read_text(encoding="utf-8")) == from_path
+    assert [g.name for g in from_path] == ["key_accounts", "pricing"]
+    assert (from_path[1].min_size, from_path[1].max_size) == (3, 4)
+    with pytest.raises(FileNotFoundError):
+        load_groups(str(tmp_path / "missing.yaml"))
+
+
 def test_declaration_errors_name_the_group_and_key(demo_scores) -> None:
     with pytest.raises(ValueError, match=r"group 1 \(a\).*scenario must be one of"):
         load_groups({"groups": [{"name": "a", "scenario": "legal", "size": 2}]})

@@ -148,8 +148,17 @@ def team_rows(result: CapabilityResult | None) -> pd.DataFrame | None:
     """
     if result is None:
         return None
-    cols = ["team", "rep_id", "name", "scenario", "score", "lower", "upper", "evidence",
-            "low_evidence"]
+    cols = [
+        "team",
+        "rep_id",
+        "name",
+        "scenario",
+        "score",
+        "lower",
+        "upper",
+        "evidence",
+        "low_evidence",
+    ]
     return result.table[cols].sort_values(["team", "rep_id", "scenario"]).reset_index(drop=True)
 
 

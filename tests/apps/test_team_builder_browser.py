@@ -1,0 +1,62 @@
+"""One real browser test: ``salesml serve`` + headless Chromium on the team builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+VIEWPORT = {"width": 1280, "height": 1100}
+
+
+@pytest.fixture(scope="module")
+def server(serve_apps) -> str:
+    """The team_builder app served over a small simulated dataset."""
+    from salesml.simulator import simulate
+
+    data, _ = simulate(preset="tiny", seed=7)
+    return serve_apps(data) + "/voila/render/team_builder.ipynb"
+
+
+def test_pick_and_move_update_radar_evidence_and_groups(
+    server: str, browser, artifacts: Path
+) -> None:
+    page = browser.new_page(viewport=VIEWPORT)
+    try:
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(server, timeout=180_000)
+        page.wait_for_selector(".salesml-groups table", timeout=120_000)
+        page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
+        evidence = page.inner_text(".salesml-evidence")
+        groups = page.inner_text(".salesml-groups")
+        reps = page.eval_on_selector_all(
+            ".salesml-rep select option", "els => els.map(e => e.value)"
+        )
+        assert len(reps) >= 5
+        target = reps[1]
+        page.select_option(".salesml-rep select", target)
+        page.wait_for_function(
+            "([s, b]) => document.querySelector(s).innerText !== b",
+            arg=[".salesml-evidence", evidence],
+            timeout=30_000,
+        )
+        assert target in page.inner_text(".salesml-headline")
+        # tiny has 8 reps and two groups of 4: every rep is placed; take this one out
+        page.select_option(".salesml-move_to select", index=0)  # "(no group)"
+        page.click(".salesml-move")
+        page.wait_for_function(
+            "([s, b]) => document.querySelector(s).innerText !== b",
+            arg=[".salesml-groups", groups],
+            timeout=30_000,
+        )
+        page.wait_for_function(
+            "() => document.querySelector('.salesml-headline').innerText.includes('no group')",
+            timeout=30_000,
+        )
+        assert page.inner_text(".salesml-error").strip() == ""
+        page.screenshot(path=str(artifacts / "team_builder.png"), full_page=True)
+        assert errors == []
+    finally:
+        page.close()
