@@ -30,6 +30,9 @@ _EXPORTS = {
     "stage_durations": "salesml.pipeline",
     "lead_leakage": "salesml.pipeline",
     "key_findings": "salesml.pipeline",
+    # impact measurement
+    "impact": "salesml.impact",
+    "kpi_series": "salesml.impact",
     # cost attribution and CAC
     "allocate_costs": "salesml.attribution",
     "cac": "salesml.attribution",

@@ -103,10 +103,26 @@ def _customer_region(data: SalesData, customer_ids: pd.Series) -> np.ndarray:
     return customer_ids.map(reg).to_numpy(dtype=object)
 
 
+#: deal_id -> region, per (deals, customers) table pair (tables are read-only by
+#: convention; a dashboard recomputes the same data many times).
+_DEAL_REGION: dict[tuple[int, int], tuple[pd.DataFrame, pd.Series]] = {}
+
+
 def _deal_region(data: SalesData, deal_ids: pd.Series) -> np.ndarray:
     deals = data.deals
-    cust = deal_ids.map(deals.set_index("deal_id")["customer_id"])
-    return _customer_region(data, cust)
+    cust = data.customers if "customers" in data else None
+    key = (id(deals), id(cust))
+    hit = _DEAL_REGION.get(key)
+    if hit is None or hit[0] is not deals:
+        region = pd.Series(
+            _customer_region(data, deals["customer_id"]),
+            index=pd.Index(deals["deal_id"]),
+            dtype=object,
+        )
+        region = region[~region.index.duplicated()]
+        _DEAL_REGION.clear()  # one dataset at a time: keep memory flat
+        _DEAL_REGION[key] = hit = (deals, region)
+    return deal_ids.map(hit[1]).to_numpy(dtype=object)
 
 
 def _frame(t: object, region: object, num: object, den: object) -> pd.DataFrame:

@@ -100,3 +100,37 @@ def _pool(cf: pd.DataFrame) -> pd.DataFrame:
     out = out.reset_index()
     out.loc[~out["post"], ["counterfactual", "lower", "upper"]] = np.nan
     return out
+
+
+def counterfactual_grid(result: Any, *, lang: str = "en") -> go.Figure:
+    """:func:`counterfactual_chart` of every estimated KPI, one panel per KPI."""
+    from plotly.subplots import make_subplots
+
+    check_lang(lang)
+    kpis = [k for k in result.table["kpi"] if k in result.counterfactuals]
+    if not kpis:
+        fig = go.Figure()
+        fig.add_annotation(
+            text=t("impact.chart.none", lang),
+            showarrow=False,
+            x=0.5,
+            y=0.5,
+            xref="paper",
+            yref="paper",
+        )
+        return styled(fig, t("impact.chart.title", lang))
+    fig = make_subplots(
+        rows=len(kpis),
+        cols=1,
+        subplot_titles=[t(f"impact.kpi.{k}", lang) for k in kpis],
+        vertical_spacing=min(0.3 / max(len(kpis) - 1, 1), 0.08),
+    )
+    for i, k in enumerate(kpis, start=1):
+        one = counterfactual_chart(result, k, lang=lang)
+        for tr in one.data:
+            tr.showlegend = i == 1
+            fig.add_trace(tr, row=i, col=1)
+        for shape in one.layout.shapes:  # the go-live marker
+            fig.add_vline(x=shape.x0, line=shape.line, row=i, col=1)
+    fig.update_layout(height=260 * len(kpis) + 120)
+    return styled(fig, t("impact.chart.title", lang))

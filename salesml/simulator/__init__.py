@@ -31,7 +31,10 @@ The generative story, in the order the code follows it:
    customer records have a 48-hour SLA with planted breaches.
 7. After the **go-live** date, response delays, stage durations, activity rates,
    collaboration response times and media cost per lead move by known amounts
-   (:attr:`Truth.kpi_effects`).
+   (:attr:`Truth.kpi_effects`). Opt-in, for impact measurement
+   (:mod:`~salesml.simulator.rollout`): ``staggered_go_live=True`` (one go-live per
+   region, :attr:`Truth.region_go_live`) and ``kpi_seasonality=True`` (slower
+   responses around Chinese New Year); both off by default, output unchanged.
 
 With ``dirty=True`` the tables come back as a raw export would (every cell a string)
 with faults injected at known rows (:attr:`Truth.faults`).
