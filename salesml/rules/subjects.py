@@ -249,8 +249,10 @@ def _contract(data: SalesData, ts: pd.Timestamp) -> pd.DataFrame:
     return out
 
 
-def _customer(data: SalesData, ts: pd.Timestamp, tiers: pd.Series | None) -> pd.DataFrame:
-    m = customer_metrics(data, as_of=ts)
+def _customer(
+    data: SalesData, ts: pd.Timestamp, tiers: pd.Series | None, metrics: pd.DataFrame | None
+) -> pd.DataFrame:
+    m = customer_metrics(data, as_of=ts) if metrics is None else metrics
     out = m.reset_index()
     out.insert(0, "subject_id", out["customer_id"].astype("str"))
     out["rep_id"] = out["owner_rep_id"].astype("str") if "owner_rep_id" in out else pd.NA
@@ -340,6 +342,7 @@ def build_subject(
     as_of: pd.Timestamp,
     tiers: pd.Series | None = None,
     within_days: float | None = None,
+    metrics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The frame follow-up rules on ``subject`` are evaluated on (see the module docstring).
 
@@ -355,6 +358,9 @@ def build_subject(
         Tier per customer id (for ``customer``).
     within_days
         For ``activity``: only activities of the last this many days.
+    metrics
+        For ``customer``: :func:`~salesml.rules.metrics.customer_metrics` at ``as_of``
+        when already computed.
 
     Raises
     ------
@@ -369,7 +375,7 @@ def build_subject(
     elif subject == "contract":
         out = _contract(data, as_of)
     elif subject == "customer":
-        out = _customer(data, as_of, tiers)
+        out = _customer(data, as_of, tiers, metrics)
     elif subject == "approval":
         out = _approval(data, as_of)
     else:
