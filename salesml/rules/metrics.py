@@ -41,6 +41,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
 from salesml.i18n import label
@@ -115,6 +117,36 @@ def _days(later: pd.Series | np.ndarray, earlier: pd.Series | np.ndarray) -> np.
     return diff / _DAY
 
 
+def codes_of(values: pd.Series | pd.Index, index: pd.Index) -> np.ndarray:
+    """Position of each of ``values`` in ``index`` (unique), -1 where absent or missing.
+
+    ``Index.get_indexer`` on text ids converts them to Python objects first; Arrow's
+    ``index_in`` hashes them in C, about ten times faster on millions of rows.
+    """
+    try:
+        arr = pa.array(values.to_numpy(dtype=object) if values.dtype == object else values)
+        keys = pa.array(index.to_numpy(dtype=object) if index.dtype == object else index)
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            raise TypeError
+        keys = keys.cast(arr.type)
+        out = pc.index_in(arr, value_set=keys).fill_null(-1)
+        return out.to_numpy(zero_copy_only=False).astype("int64")
+    except (TypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.Index(index).get_indexer(values)
+
+
+def lookup(values: pd.Series, table: pd.Series, *, dtype: str = "str") -> pd.Series:
+    """``values.map(table)`` for a ``table`` with a unique index, through :func:`codes_of`.
+
+    Values ``table`` lacks (and missing values) give missing.
+    """
+    pos = codes_of(values, table.index)
+    ok = pos >= 0
+    picked = np.full(len(values), None, dtype=object)
+    picked[ok] = table.to_numpy(dtype=object)[pos[ok]]
+    return pd.Series(picked, index=values.index).astype(dtype)
+
+
 def _ns(s: pd.Series) -> np.ndarray:
     """Datetimes as int64 nanoseconds (missing: the int64 minimum, NaT's value)."""
     return s.to_numpy(dtype="datetime64[ns]").astype("int64")
@@ -150,7 +182,7 @@ class _Prepared:
         if self.has_deals:
             d = data.deals
             self.d_id = pd.Index(d["deal_id"])
-            self.d_code = self.index.get_indexer(d["customer_id"])
+            self.d_code = codes_of(d["customer_id"], self.index)
             self.d_created = _ns(d["created_at"])
             self.d_closed = _ns(d["closed_at"])
             self.d_amount = np.nan_to_num(d["amount"].to_numpy(dtype="float64"))
@@ -158,7 +190,7 @@ class _Prepared:
             self.d_order = np.argsort(self.d_created, kind="stable")
         if self.has_contracts:
             k = data.contracts
-            pos = self.d_id.get_indexer(k["deal_id"])
+            pos = codes_of(k["deal_id"], self.d_id)
             ok = pos >= 0
             self.k_code = np.where(ok, self.d_code[np.where(ok, pos, 0)], -1)
             self.k_deal_created = np.where(ok, self.d_created[np.where(ok, pos, 0)], _NAT)
@@ -170,13 +202,13 @@ class _Prepared:
             self.has_payments = data.has("payments")
             if self.has_payments:
                 p = data.payments
-                self.p_kpos = self.k_id.get_indexer(p["contract_id"])
+                self.p_kpos = codes_of(p["contract_id"], self.k_id)
                 self.p_time = _ns(p["paid_at"])
                 self.p_amount = np.nan_to_num(p["amount"].to_numpy(dtype="float64"))
         self.has_activities = data.has("activities")
         if self.has_activities:
             a = data.activities
-            self.a_code = self.index.get_indexer(a["customer_id"])
+            self.a_code = codes_of(a["customer_id"], self.index)
             self.a_time = _ns(a["occurred_at"])
 
     def at(self, ts: pd.Timestamp, window_days: float, lookback_days: float) -> pd.DataFrame:
