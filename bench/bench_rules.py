@@ -12,7 +12,8 @@ fresh subprocess so its peak RSS (``ru_maxrss``) is its own. Timed, best of
 - baseline 2, *row by row*: the four default conditions (quote unanswered 48 h,
   contract unpaid 7 days past due, approval past the 48 h SLA, tier-A untouched 7 days)
   written as a Python loop over rows, the way a script without the rule engine does it;
-  the script asserts it finds the same quotes, contracts and approvals;
+  the script asserts it finds the same quotes, contracts and approvals (and that the
+  as-of cut gives the same tasks);
 - ``tier_customers`` with 12 months of tier history, and ``compose_messages`` (WeCom
   markdown, split at 4096 bytes) for the open tasks.
 """
@@ -27,12 +28,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-TABLES = ["reps", "customers", "deals", "activities", "quotes", "contracts", "payments", "approvals"]
+TABLES = [
+    "reps",
+    "customers",
+    "deals",
+    "activities",
+    "quotes",
+    "contracts",
+    "payments",
+    "approvals",
+]
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -76,7 +85,9 @@ def row_by_row(data: Any, t: pd.Timestamp) -> dict[str, set[str]]:
             out["approval"].add(a.approval_id)
     last: dict[str, pd.Timestamp] = {}
     for a in data.activities[["customer_id", "occurred_at"]].itertuples(index=False):
-        if a.occurred_at <= t and (a.customer_id not in last or a.occurred_at > last[a.customer_id]):
+        if a.occurred_at <= t and (
+            a.customer_id not in last or a.occurred_at > last[a.customer_id]
+        ):
             last[a.customer_id] = a.occurred_at
     out["untouched_customers"] = {c for c, at in last.items() if t - at >= pd.Timedelta(days=7)}
     return out
@@ -118,9 +129,12 @@ def run_tier(tier: str, data_dir: str | None, repeat: int) -> dict[str, Any]:
         if name == "end":
             tasks = r.table
             open_tasks = r.open()
+        else:
+            mid_ids = set(r.table["task_id"])
     res["rss_after_due_gb"] = rss_gb()
     s, r_cut = best_of(lambda: due_followups(data.as_of(mid), as_of=mid), 1)
     res["cut_mid_s"] = s
+    assert set(r_cut.table["task_id"]) == mid_ids, "tasks differ on the as-of cut"
     s, naive = best_of(lambda: row_by_row(data, end), 1)
     res["rowwise_end_s"] = s
     for subject, rule in (

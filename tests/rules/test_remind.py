@@ -233,3 +233,27 @@ def test_no_webhook_on_the_command_line():
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["remind", "--data", "x", "--webhook", "https://h/x?key=1"])
+
+
+def test_dingtalk_from_a_config_file_with_mentions(demo_folder, tmp_path, robot_server):
+    cfg = tmp_path / "remind.yaml"
+    cfg.write_text(
+        f"dingtalk: {{webhook: '{robot_server.dingtalk_url}', secret: '{DINGTALK_SECRET}'}}\n"
+        "mentions: {R004: {dingtalk: ding004}}\n"
+        "delivery: {min_interval_s: 0}\n",
+        encoding="utf-8",
+    )
+    args = ("--send", "dingtalk", "--within-days", "0", "--by", "owner")
+    p = _remind(demo_folder, *args, env={}, config=cfg)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    got = robot_server.state.delivered
+    assert got and all(d["platform"] == "dingtalk" for d in got)
+    ats = [d["payload"]["at"]["atUserIds"] for d in got]
+    assert ["ding004"] in ats
+    assert DINGTALK_SECRET not in out + err and DINGTALK_TOKEN not in out + err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dingtalk: {webhook: x}\nsecrets: 1\n", encoding="utf-8")
+    p = _remind(demo_folder, *args, env={}, config=bad)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 2 and "unknown key" in err
