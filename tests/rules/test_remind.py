@@ -257,3 +257,19 @@ def test_dingtalk_from_a_config_file_with_mentions(demo_folder, tmp_path, robot_
     p = _remind(demo_folder, *args, env={}, config=bad)
     out, err = p.communicate(timeout=300)
     assert p.returncode == 2 and "unknown key" in err
+
+
+def test_a_robot_over_its_rate_keeps_the_rest_for_the_next_run(robot_server, open_tasks, tmp_path):
+    msgs = compose_messages(open_tasks, platform="wecom", lang="zh")[:4]
+    robot = make_robot("wecom", url=robot_server.wecom_url)
+    robot_server.state.rate_limit = 2  # two a minute
+    with Outbox(tmp_path / OUTBOX_FILE) as ob:
+        ob.enqueue("wecom", msgs, open_tasks)
+        rep = deliver(ob, robot, max_attempts=3, sleep=lambda s: None, log=lambda s: None)
+        assert rep.sent == 2 and rep.left_queued == 2
+        assert all("rate limited (errcode 45009)" in e for e in rep.errors)
+        robot_server.state.rate_limit = None  # a minute later
+        again = deliver(ob, robot, sleep=lambda s: None, log=lambda s: None)
+        assert again.sent == 2 and ob.counts("wecom") == {"sent": 4}
+    bodies = [d["payload"]["markdown"]["content"] for d in robot_server.state.delivered]
+    assert sorted(bodies) == sorted(m.text for m in msgs)
