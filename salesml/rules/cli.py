@@ -195,7 +195,7 @@ def _cmd_remind(args: argparse.Namespace) -> int:
     delivery = cfg.get("delivery") or {}
     with Outbox(outbox_path) as ob:
         queued = ob.enqueue(platform, messages, tasks)
-        print(f"queued {queued} new message(s)", flush=True)
+        print(t("rules.remind.queued", args.lang, n=queued), flush=True)
         rep = deliver(
             ob,
             robot,

@@ -55,7 +55,7 @@ from salesml.i18n import check_lang, has_label, t
 from salesml.results import AnalysisResult, Note
 from salesml.rules._base import ExpressionError
 from salesml.rules.expr import Expr, compile_expr
-from salesml.rules.metrics import metric_aliases, resolve_as_of
+from salesml.rules.metrics import customer_metrics, metric_aliases, resolve_as_of
 from salesml.rules.rulefile import (
     MAX_RULES,
     RuleError,
@@ -63,7 +63,7 @@ from salesml.rules.rulefile import (
     read_rule_source,
     wrap_expression_error,
 )
-from salesml.rules.subjects import SUBJECT_DTYPES, SUBJECTS, build_subject
+from salesml.rules.subjects import SUBJECT_DTYPES, SUBJECT_TABLES, SUBJECTS, build_subject
 from salesml.rules.template import TemplateError, check_template, render_template_column
 from salesml.rules.tiering import TierRules
 
@@ -680,16 +680,14 @@ def due_followups(
     ts = resolve_as_of(data, as_of)
     people = _people(data)
     notes: list[Note] = []
-    tiers = None
-    if any("tier" in r.expr.columns for r in book.rules) and data.has("customers"):
-        from salesml.rules.tiering import tier_customers
-
-        tiers = tier_customers(data, rules=tier_rules, as_of=ts, history_months=0).table["tier"]
+    tiers = metrics = None
+    if any(r.subject == "customer" for r in book.rules) and data.has("customers"):
+        metrics = customer_metrics(data, as_of=ts)  # once: tiers and the customer rules share it
+        if any("tier" in r.expr.columns for r in book.rules):
+            tiers = TierRules.parse(tier_rules).assign(metrics)["tier"]
     frames: dict[tuple[str, float | None], pd.DataFrame] = {}
     parts = []
     for rule in book.rules:
-        from salesml.rules.subjects import SUBJECT_TABLES
-
         lacking = [n for n in SUBJECT_TABLES[rule.subject] if not data.has(n)]
         if lacking:
             notes.append(
@@ -699,7 +697,12 @@ def due_followups(
         key = (rule.subject, rule.within_days)
         if key not in frames:
             frames[key] = build_subject(
-                data, rule.subject, as_of=ts, tiers=tiers, within_days=rule.within_days
+                data,
+                rule.subject,
+                as_of=ts,
+                tiers=tiers,
+                within_days=rule.within_days,
+                metrics=metrics,
             )
         part = _apply_rule(rule, frames[key], ts, book, lang)
         prev = None

@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from salesml.i18n import check_lang, label, t
@@ -229,15 +230,21 @@ def _messages_for(
         tag = ""
     late = int(g["is_late"].sum())
     title = _cut(t("rules.msg.title", lang, name=name, n=len(g)), _MAX_TITLE)
-    lines = []
-    for row in g.itertuples(index=False):
-        flag = t("rules.msg.overdue", lang) if row.is_late else ""
-        who_line = f" · {_md(row.owner_name)}" if by == "manager" else ""
-        line = (
-            f"- **{label(row.priority, lang)}**{flag} {_md(row.reason)}{who_line}\n"
-            f"  > {_md(row.script)}"
-        )
-        lines.append((str(row.task_id), line))
+    overdue = t("rules.msg.overdue", lang)
+    flags = np.where(g["is_late"].to_numpy(dtype=bool), overdue, "")
+    prio = g["priority"].map(lambda v: label(v, lang)).astype("str").to_numpy()
+    reason = g["reason"].map(_md).astype("str").to_numpy()
+    script = g["script"].map(_md).astype("str").to_numpy()
+    owner = (
+        (" · " + g["owner_name"].map(_md).astype("str")).to_numpy()
+        if by == "manager"
+        else np.full(len(g), "")
+    )
+    text = [
+        f"- **{p}**{f} {r}{o}\n  > {s}"
+        for p, f, r, o, s in zip(prio, flags, reason, owner, script, strict=True)
+    ]
+    lines = list(zip(g["task_id"].astype("str").to_list(), text, strict=True))
     head_fn = lambda part, parts: (  # noqa: E731 - one header per part
         f"### {t('rules.msg.header', lang, name=name, n=len(g), overdue=late)}"
         + (f" ({part}/{parts})" if parts > 1 else "")

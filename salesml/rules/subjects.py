@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
-from salesml.rules.metrics import customer_metrics
+from salesml.rules.metrics import codes_of, customer_metrics, lookup
 
 __all__ = ["SUBJECTS", "SUBJECT_DTYPES", "SUBJECT_TABLES", "build_subject"]
 
@@ -160,11 +160,17 @@ def _region_of(data: SalesData, customer_id: pd.Series, rep_id: pd.Series) -> pd
     region = pd.Series(pd.NA, index=customer_id.index, dtype="str")
     if data.has("customers") and "region" in data.customers.columns:
         cmap = data.customers.drop_duplicates("customer_id").set_index("customer_id")["region"]
-        region = customer_id.map(cmap).astype("str")
+        region = lookup(customer_id, cmap)
     if data.has("reps") and "region" in data.reps.columns:
         rmap = data.reps.drop_duplicates("rep_id").set_index("rep_id")["region"]
-        region = region.fillna(rep_id.map(rmap).astype("str"))
+        region = region.fillna(lookup(rep_id, rmap))
     return region
+
+
+def _deal_open(deal_id: pd.Series, deals: pd.DataFrame) -> np.ndarray:
+    pos = codes_of(deal_id, deals.index)
+    flags = deals["deal_open"].to_numpy(dtype=bool)
+    return np.where(pos >= 0, flags[np.where(pos >= 0, pos, 0)], False) if len(flags) else pos >= 0
 
 
 def _hours(later: object, earlier: object) -> np.ndarray:
@@ -190,8 +196,8 @@ def _quote(data: SalesData, ts: pd.Timestamp) -> pd.DataFrame:
             "subject_id": q["quote_id"].astype("str"),
             "quote_id": q["quote_id"].astype("str"),
             "deal_id": q["deal_id"].astype("str"),
-            "customer_id": q["deal_id"].map(deals["customer_id"]).astype("str"),
-            "rep_id": q["deal_id"].map(deals["rep_id"]).astype("str"),
+            "customer_id": lookup(q["deal_id"], deals["customer_id"]),
+            "rep_id": lookup(q["deal_id"], deals["rep_id"]),
             "version": q["version"].astype("float64").fillna(0).astype("int64"),
             "amount": q["amount"].astype("float64"),
             "sent_at": q["sent_at"],
@@ -200,7 +206,7 @@ def _quote(data: SalesData, ts: pd.Timestamp) -> pd.DataFrame:
             "hours_waiting": waiting,
             "replied": rp.notna().to_numpy(),
             "is_last_version": (q["version"] == last_v).fillna(False).to_numpy(dtype=bool),
-            "deal_open": q["deal_id"].map(deals["deal_open"]).fillna(False).to_numpy(dtype=bool),
+            "deal_open": _deal_open(q["deal_id"], deals),
             "resolved_at": rp,
         }
     )
@@ -231,8 +237,8 @@ def _contract(data: SalesData, ts: pd.Timestamp) -> pd.DataFrame:
             "subject_id": k["contract_id"].astype("str"),
             "contract_id": k["contract_id"].astype("str"),
             "deal_id": k["deal_id"].astype("str"),
-            "customer_id": k["deal_id"].map(deals["customer_id"]).astype("str"),
-            "rep_id": k["deal_id"].map(deals["rep_id"]).astype("str"),
+            "customer_id": lookup(k["deal_id"], deals["customer_id"]),
+            "rep_id": lookup(k["deal_id"], deals["rep_id"]),
             "amount": amount,
             "signed_at": k["signed_at"],
             "payment_terms_days": terms,
@@ -249,8 +255,10 @@ def _contract(data: SalesData, ts: pd.Timestamp) -> pd.DataFrame:
     return out
 
 
-def _customer(data: SalesData, ts: pd.Timestamp, tiers: pd.Series | None) -> pd.DataFrame:
-    m = customer_metrics(data, as_of=ts)
+def _customer(
+    data: SalesData, ts: pd.Timestamp, tiers: pd.Series | None, metrics: pd.DataFrame | None
+) -> pd.DataFrame:
+    m = customer_metrics(data, as_of=ts) if metrics is None else metrics
     out = m.reset_index()
     out.insert(0, "subject_id", out["customer_id"].astype("str"))
     out["rep_id"] = out["owner_rep_id"].astype("str") if "owner_rep_id" in out else pd.NA
@@ -340,6 +348,7 @@ def build_subject(
     as_of: pd.Timestamp,
     tiers: pd.Series | None = None,
     within_days: float | None = None,
+    metrics: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The frame follow-up rules on ``subject`` are evaluated on (see the module docstring).
 
@@ -355,6 +364,9 @@ def build_subject(
         Tier per customer id (for ``customer``).
     within_days
         For ``activity``: only activities of the last this many days.
+    metrics
+        For ``customer``: :func:`~salesml.rules.metrics.customer_metrics` at ``as_of``
+        when already computed.
 
     Raises
     ------
@@ -369,7 +381,7 @@ def build_subject(
     elif subject == "contract":
         out = _contract(data, as_of)
     elif subject == "customer":
-        out = _customer(data, as_of, tiers)
+        out = _customer(data, as_of, tiers, metrics)
     elif subject == "approval":
         out = _approval(data, as_of)
     else:

@@ -40,7 +40,12 @@ from salesml.i18n import check_lang, t
 from salesml.results import AnalysisResult, Note
 from salesml.rules._base import ExpressionError
 from salesml.rules.expr import Expr, compile_expr
-from salesml.rules.metrics import customer_metrics, metric_aliases, resolve_as_of
+from salesml.rules.metrics import (
+    customer_metrics,
+    customer_metrics_at,
+    metric_aliases,
+    resolve_as_of,
+)
 from salesml.rules.rulefile import (
     MAX_RULES,
     RuleError,
@@ -426,8 +431,7 @@ def _tier_history(
     rank = {name: i for i, name in enumerate(book.tiers)}
     prev: pd.Series | None = None
     moves = []
-    for d in dates:
-        m = customer_metrics(data, as_of=d, **kw)  # type: ignore[arg-type]
+    for d, m in zip(dates, customer_metrics_at(data, list(dates), **kw), strict=True):
         cur = book.assign(m, check_everyone=False)["tier"]
         if prev is not None:
             common = cur.index.intersection(prev.index)

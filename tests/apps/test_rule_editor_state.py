@@ -107,3 +107,9 @@ def test_the_view_shows_counts_and_errors(state):
     view.text.value = "月采购额 > 50000 and 复购 > 0.6"
     assert "^" in view.parse_error.value
     assert np.isin(["A", "B"], [o[0] for o in view.rule.options]).all()
+    state.book = "followup"
+    state.lang = "en"
+    assert state.book == "followup" and view.book.value == "followup"
+    assert [o[0] for o in view.book.options] == ["Tier rules", "Follow-up rules"]
+    state.lang = "zh"
+    assert [o[0] for o in view.book.options] == ["客户分级规则", "跟进规则"]

@@ -233,3 +233,43 @@ def test_no_webhook_on_the_command_line():
 
     with pytest.raises(SystemExit):
         build_parser().parse_args(["remind", "--data", "x", "--webhook", "https://h/x?key=1"])
+
+
+def test_dingtalk_from_a_config_file_with_mentions(demo_folder, tmp_path, robot_server):
+    cfg = tmp_path / "remind.yaml"
+    cfg.write_text(
+        f"dingtalk: {{webhook: '{robot_server.dingtalk_url}', secret: '{DINGTALK_SECRET}'}}\n"
+        "mentions: {R004: {dingtalk: ding004}}\n"
+        "delivery: {min_interval_s: 0}\n",
+        encoding="utf-8",
+    )
+    args = ("--send", "dingtalk", "--within-days", "0", "--by", "owner")
+    p = _remind(demo_folder, *args, env={}, config=cfg)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 0, err
+    got = robot_server.state.delivered
+    assert got and all(d["platform"] == "dingtalk" for d in got)
+    ats = [d["payload"]["at"]["atUserIds"] for d in got]
+    assert ["ding004"] in ats
+    assert DINGTALK_SECRET not in out + err and DINGTALK_TOKEN not in out + err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("dingtalk: {webhook: x}\nsecrets: 1\n", encoding="utf-8")
+    p = _remind(demo_folder, *args, env={}, config=bad)
+    out, err = p.communicate(timeout=300)
+    assert p.returncode == 2 and "unknown key" in err
+
+
+def test_a_robot_over_its_rate_keeps_the_rest_for_the_next_run(robot_server, open_tasks, tmp_path):
+    msgs = compose_messages(open_tasks, platform="wecom", lang="zh")[:4]
+    robot = make_robot("wecom", url=robot_server.wecom_url)
+    robot_server.state.rate_limit = 2  # two a minute
+    with Outbox(tmp_path / OUTBOX_FILE) as ob:
+        ob.enqueue("wecom", msgs, open_tasks)
+        rep = deliver(ob, robot, max_attempts=3, sleep=lambda s: None, log=lambda s: None)
+        assert rep.sent == 2 and rep.left_queued == 2
+        assert all("rate limited (errcode 45009)" in e for e in rep.errors)
+        robot_server.state.rate_limit = None  # a minute later
+        again = deliver(ob, robot, sleep=lambda s: None, log=lambda s: None)
+        assert again.sent == 2 and ob.counts("wecom") == {"sent": 4}
+    bodies = [d["payload"]["markdown"]["content"] for d in robot_server.state.delivered]
+    assert sorted(bodies) == sorted(m.text for m in msgs)

@@ -30,7 +30,7 @@ class RuleEditorView(w.VBox):
         self.state = state
         self.title = w.HTML()
         self.language = language_toggle(state)
-        self.book = w.ToggleButtons(options=[("tier", "tier"), ("follow-up", "followup")])
+        self.book = w.ToggleButtons(options=self._book_options(), value=state.book)
         self.book.add_class("salesml-book")
         w.link((self.book, "value"), (state, "book"))
         self.rule = w.Dropdown(layout=w.Layout(width="auto"))
@@ -60,7 +60,8 @@ class RuleEditorView(w.VBox):
                 ),
                 w.HBox([self.book, self.rule]),
                 self.text,
-                w.HBox([busy_indicator(state), self.parse_error]),
+                busy_indicator(state),
+                self.parse_error,
                 error_box(state),
                 self.counts,
                 self.rows,
@@ -70,6 +71,13 @@ class RuleEditorView(w.VBox):
         )
         state.observe(self._redraw, names=["result", "parse_error", "lang", "rule_names"])
         self._redraw()
+
+    def _book_options(self) -> list[tuple[str, str]]:
+        lang = self.state.lang
+        return [
+            (t("rule_editor.book.tier", lang), "tier"),
+            (t("rule_editor.book.followup", lang), "followup"),
+        ]
 
     def _on_rule(self, change: dict[str, Any]) -> None:
         if change["new"] is not None:
@@ -88,6 +96,10 @@ class RuleEditorView(w.VBox):
         s, lang = self.state, self.state.lang
         self.title.value = f"<h2>{html.escape(t('rule_editor.title', lang))}</h2>"
         self.save_button.description = t("rule_editor.save", lang)
+        if list(self.book.options) != self._book_options():
+            current = s.book
+            self.book.options = self._book_options()
+            self.book.value = current
         options = [(name, i) for i, name in enumerate(s.rule_names)]
         if list(self.rule.options) != options:
             self.rule.options = options
