@@ -301,13 +301,7 @@ def material_ledger(
     if keep is not None:
         mv = mv[mv["store_id"].astype(str).isin(keep)]
     mv = mv.assign(month=mv["occurred_at"].dt.to_period("M"))
-    qty = mv.pivot_table(
-        index=["store_id", "sku", "month"],
-        columns="kind",
-        values="qty",
-        aggfunc="sum",
-        fill_value=0.0,
-    )
+    qty = mv.groupby(["store_id", "sku", "month", "kind"])["qty"].sum().unstack(fill_value=0.0)
     qty = qty.reindex(columns=list(KINDS), fill_value=0.0)
     qty.columns.name = None
     qty["net"] = sum(qty[k] * s for k, s in KINDS.items())
@@ -351,10 +345,7 @@ def material_ledger(
 def _store_kpis(
     data: SalesData, mv: pd.DataFrame, ts: pd.Timestamp | None, p: Period | None
 ) -> pd.DataFrame:
-    g = mv.groupby("store_id")
-    q = mv.pivot_table(
-        index="store_id", columns="kind", values="qty", aggfunc="sum", fill_value=0.0
-    )
+    q = mv.groupby(["store_id", "kind"])["qty"].sum().unstack(fill_value=0.0)
     q = q.reindex(columns=list(KINDS), fill_value=0.0)
     red = mv[mv["kind"] == "redeem"]
     rg = red.groupby("store_id")
@@ -364,7 +355,7 @@ def _store_kpis(
             (served["month"].dt.start_time < p.end) & (served["month"].dt.end_time >= p.start)
         ]
     n_served = served.groupby("store_id")["customer_id"].nunique()
-    months = g["occurred_at"].agg(lambda s: max(s.dt.to_period("M").nunique(), 1))
+    months = mv["occurred_at"].dt.to_period("M").groupby(mv["store_id"]).nunique().clip(lower=1)
     out = pd.DataFrame(
         {
             "outflow": q["issue"] + q["redeem"],
