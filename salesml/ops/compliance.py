@@ -517,8 +517,8 @@ def _queue(table: pd.DataFrame) -> pd.DataFrame:
     q = pd.DataFrame(
         {
             "pending": g.size(),
-            "pending_initial": g["step"].agg(lambda s: int((s == "initial").sum())),
-            "pending_final": g["step"].agg(lambda s: int((s == "final").sum())),
+            "pending_initial": (pend["step"] == "initial").groupby(pend["reviewer_id"]).sum(),
+            "pending_final": (pend["step"] == "final").groupby(pend["reviewer_id"]).sum(),
             "over_sla": g["breached"].sum().astype(int),
             "oldest_wait_h": g["waited_h"].max(),
         }

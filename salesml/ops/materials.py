@@ -301,13 +301,7 @@ def material_ledger(
     if keep is not None:
         mv = mv[mv["store_id"].astype(str).isin(keep)]
     mv = mv.assign(month=mv["occurred_at"].dt.to_period("M"))
-    qty = mv.pivot_table(
-        index=["store_id", "sku", "month"],
-        columns="kind",
-        values="qty",
-        aggfunc="sum",
-        fill_value=0.0,
-    )
+    qty = mv.groupby(["store_id", "sku", "month", "kind"])["qty"].sum().unstack(fill_value=0.0)
     qty = qty.reindex(columns=list(KINDS), fill_value=0.0)
     qty.columns.name = None
     qty["net"] = sum(qty[k] * s for k, s in KINDS.items())
@@ -351,10 +345,7 @@ def material_ledger(
 def _store_kpis(
     data: SalesData, mv: pd.DataFrame, ts: pd.Timestamp | None, p: Period | None
 ) -> pd.DataFrame:
-    g = mv.groupby("store_id")
-    q = mv.pivot_table(
-        index="store_id", columns="kind", values="qty", aggfunc="sum", fill_value=0.0
-    )
+    q = mv.groupby(["store_id", "kind"])["qty"].sum().unstack(fill_value=0.0)
     q = q.reindex(columns=list(KINDS), fill_value=0.0)
     red = mv[mv["kind"] == "redeem"]
     rg = red.groupby("store_id")
@@ -364,7 +355,7 @@ def _store_kpis(
             (served["month"].dt.start_time < p.end) & (served["month"].dt.end_time >= p.start)
         ]
     n_served = served.groupby("store_id")["customer_id"].nunique()
-    months = g["occurred_at"].agg(lambda s: max(s.dt.to_period("M").nunique(), 1))
+    months = mv["occurred_at"].dt.to_period("M").groupby(mv["store_id"]).nunique().clip(lower=1)
     out = pd.DataFrame(
         {
             "outflow": q["issue"] + q["redeem"],
@@ -485,12 +476,14 @@ class StoreAnomalyResult(AnalysisResult):
     ----------
     table
         One row per store, most anomalous first: ``store_id``, ``region``, ``score``
-        (size-aware robust z of the log ratio to the region's other stores, over the
-        window starting at ``window_start`` that maximises it), ``ratio``,
+        (the larger of ``score_cost`` and ``score_units``: size-aware robust z of the
+        log ratio of cost, and of units, per served customer to the region's other
+        stores, over the window starting at ``window_start`` that maximises it), ``ratio``,
         ``ratio_low``, ``ratio_high`` (95% interval), ``served``
         (served customer-months in the window), ``flagged`` (``score >= threshold``),
-        ``since`` (the month the anomaly started: the change point of the store's
-        scanned share of redemptions when it drops, else ``window_start``).
+        ``since`` (the month an anomaly started: when the store's scanned share of
+        redemptions drops, the month after its last mostly scanned month before the
+        drop; else ``window_start``).
     heatmap
         Store x month: ``store_id``, ``region``, ``month``, ``cost``, ``served``,
         ``cost_per_customer``, ``regional_cost_per_customer`` (the region's other
@@ -545,9 +538,12 @@ def store_cost_anomalies(
     ``min_months`` long), the store's log ratio ``log(cost / (served * rate))`` to the
     rate of its region's other stores; its deviation from the median over stores, times
     ``sqrt(served)`` (a small store's ratio is noisier), divided by 1.4826 x the median
-    absolute deviation of those scaled deviations, is a robust z. A store's score is its
-    largest z over windows; the interval of its ratio is
-    ``ratio * exp(+-1.96 * scale / sqrt(served))``.
+    absolute deviation of those scaled deviations, is a robust z. The same z is computed
+    on the *units* redeemed per served customer, which is far less noisy (one display
+    stand costs as much as sixty leaflets, so a few stands swing a small store's cost);
+    a store's score is the larger of the two, maximised over windows. The ratio shown
+    and its interval, ``ratio * exp(+-1.96 * scale / sqrt(served))``, are the cost's over
+    the chosen window.
 
     Parameters
     ----------
@@ -586,6 +582,7 @@ def store_cost_anomalies(
     hm = pd.DataFrame(
         {
             "cost": red.groupby(["store_id", "month"])["cost"].sum(),
+            "units": red.groupby(["store_id", "month"])["qty"].sum(),
             "served": served.groupby(["store_id", "month"]).size(),
         }
     ).fillna(0.0)
@@ -601,7 +598,12 @@ def store_cost_anomalies(
     months = sorted(hm["month"].unique())
     best = None
     for m0 in months[: max(len(months) - min_months + 1, 1)]:
-        w = _window_scores(hm[hm["month"] >= m0])
+        part = hm[hm["month"] >= m0]
+        w = _window_scores(part, "cost")
+        u = _window_scores(part, "units").set_index("store_id")["score"]
+        w["score_cost"] = w["score"]
+        w["score_units"] = u.reindex(w["store_id"]).to_numpy()
+        w["score"] = w[["score_cost", "score_units"]].max(axis=1)
         w["window_start"] = str(m0)
         best = w if best is None else _keep_max(best, w)
     if best is None:
@@ -614,6 +616,8 @@ def store_cost_anomalies(
                 "ratio_low",
                 "ratio_high",
                 "served",
+                "score_cost",
+                "score_units",
                 "window_start",
                 "flagged",
                 "since",
@@ -623,7 +627,7 @@ def store_cost_anomalies(
         table = best.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
         table["flagged"] = table["score"] >= threshold
         table["since"] = table["window_start"]
-        for i in np.flatnonzero(table["flagged"].to_numpy()):
+        for i in range(len(table)):
             cp = _scan_change(red[red["store_id"] == table.at[i, "store_id"]])
             if cp is not None:
                 table.at[i, "since"] = cp
@@ -663,14 +667,15 @@ def store_cost_anomalies(
     return res
 
 
-def _window_scores(hm: pd.DataFrame) -> pd.DataFrame:
-    w = hm.groupby(["store_id", "region"], as_index=False)[["cost", "served"]].sum()
-    reg = w.groupby("region")[["cost", "served"]].transform("sum")
-    rate = (reg["cost"] - w["cost"]) / (reg["served"] - w["served"]).where(
+def _window_scores(hm: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Robust size-aware z of ``measure`` per served customer against the region's other stores."""
+    w = hm.groupby(["store_id", "region"], as_index=False)[[measure, "served"]].sum()
+    reg = w.groupby("region")[[measure, "served"]].transform("sum")
+    rate = (reg[measure] - w[measure]) / (reg["served"] - w["served"]).where(
         reg["served"] - w["served"] > 0
     )
     ok = (w["served"] > 0) & (rate > 0)
-    lr = np.log(np.maximum(w["cost"], 1.0) / (rate * w["served"])).where(ok)
+    lr = np.log(np.maximum(w[measure], 1.0) / (rate * w["served"])).where(ok)
     med = np.nanmedian(lr) if ok.any() else np.nan
     dev = (lr - med) * np.sqrt(w["served"])
     scale = 1.4826 * np.nanmedian(np.abs(dev - np.nanmedian(dev))) if ok.any() else np.nan
@@ -705,7 +710,13 @@ def _scan_change(red: pd.DataFrame) -> str | None:
             best, at = before - after, k
     if at is None or best < 0.3:
         return None
-    return str(m.index[at])
+    # the drop happened after the last mostly scanned month before it (months without
+    # redemptions in between tell nothing): the earliest month it can have started
+    share = s / np.maximum(n, 1)
+    scanned_before = np.flatnonzero(share[:at] >= 0.5)
+    if not len(scanned_before):
+        return str(m.index[at])
+    return str(min(m.index[scanned_before[-1]] + 1, m.index[at]))
 
 
 @dataclass(kw_only=True)

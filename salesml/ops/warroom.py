@@ -262,14 +262,20 @@ def war_room(
         unanswered=pairs["responded_at"].isna(),
         overdue=pairs["responded_at"].isna() & ((now - pairs["occurred_at"]) / _H > overdue_h),
     )
-    counts = ev.pivot_table(
-        index="deal_id", columns="kind", values="event_id", aggfunc="size", fill_value=0
-    )
+    counts = ev.groupby(["deal_id", "kind"]).size().unstack(fill_value=0)
     counts = counts.reindex(columns=list(KINDS), fill_value=0)
     g = pairs.groupby("deal_id")
-    roles = pairs.groupby("deal_id")["role"].agg(
-        lambda s: "+".join(r for r in ROLES if r in set(s))
+    by_role = pairs.groupby(["deal_id", "role"])["response_h"].agg(["size", "median"])
+    by_role = by_role.unstack("role")
+    has = (
+        by_role["size"].reindex(columns=list(ROLES)).fillna(0)
+        if len(by_role)
+        else (pd.DataFrame(0, index=pd.Index([], name="deal_id"), columns=list(ROLES)))
     )
+    roles = pd.Series("", index=has.index, dtype=object)
+    for r in ROLES:
+        on = (has[r] > 0).to_numpy()
+        roles[on] = np.where(roles[on] == "", r, roles[on] + "+" + r)
     table = pd.DataFrame(
         {
             "roles": roles,
@@ -284,9 +290,6 @@ def war_room(
     table["plan_revisions"] = counts["plan_revision"]
     table["terms_revisions"] = counts["terms_revision"]
     table["doc_versions"] = counts["doc_version"]
-    by_role = pairs.pivot_table(
-        index="deal_id", columns="role", values="response_h", aggfunc=["size", "median"]
-    )
     for r in ROLES:
         table[f"requests_{r}"] = (
             by_role[("size", r)].reindex(table.index) if ("size", r) in by_role else 0
@@ -328,7 +331,7 @@ def war_room(
     month = pairs["occurred_at"].dt.to_period("M")
     trend = (
         pairs.groupby(month)["response_h"]
-        .agg(requests="size", median_h="median", p90_h=lambda s: _q(s, 90))
+        .agg(requests="size", median_h="median", p90_h=lambda s: s.quantile(0.9))
         .rename_axis("month")
         .reset_index()
     )

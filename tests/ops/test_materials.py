@@ -25,7 +25,7 @@ def _month(ts: pd.Timestamp) -> pd.Period:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+@pytest.mark.parametrize("seed", range(12))
 def test_the_planted_store_ranks_first_with_its_start_month(seed: int) -> None:
     data, truth = simulate(preset="demo", seed=seed)
     planted = truth.anomalous_stores.iloc[0]
@@ -35,8 +35,8 @@ def test_the_planted_store_ranks_first_with_its_start_month(seed: int) -> None:
     assert len(r.flagged) - 1 <= 1  # at most one false alarm
     start = pd.Period(top["since"], "M")
     assert abs((start - _month(planted["since"])).n) <= 1
-    # the ratio's interval covers the planted cost ratio... or at least lies well above 1
-    assert top["ratio_low"] > 1.2
+    # the cost excess itself is significant: its interval lies above the regional level
+    assert top["ratio_low"] > 1.0
     assert r.key_findings("zh")[0].startswith("门店 " + planted["store_id"])
 
 
