@@ -103,7 +103,7 @@ def test_the_view_shows_counts_and_errors(state):
     state.rule_index = 0
     state.text = "月采购额 > 50000 and 复购率 > 0.6"
     view = RuleEditorView(state)
-    assert "之前" in view.counts.value
+    assert "修改前" in view.counts.value
     view.text.value = "月采购额 > 50000 and 复购 > 0.6"
     assert "^" in view.parse_error.value
     assert np.isin(["A", "B"], [o[0] for o in view.rule.options]).all()
