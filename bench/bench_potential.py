@@ -23,7 +23,14 @@ from typing import Any
 import pandas as pd
 from scipy.stats import spearmanr
 
-from salesml.potential import PotentialModel, backtest, lead_features, lead_snapshots
+from salesml.potential import (
+    PotentialModel,
+    backtest,
+    lead_features,
+    lead_snapshots,
+    lead_to_cash,
+    visit_backtest,
+)
 from salesml.simulator import simulate
 
 
@@ -88,6 +95,25 @@ def main() -> None:
         },
     }
     out["peak_rss_mb_after_backtest"] = round(_peak_mb())
+    # capacity planning: the leads have no owner in the simulator, so one team pool with
+    # a visit budget per origin of 2% of the leads open then (about the share converting)
+    cap = max(10, int(0.02 * pr.groupby("origin").size().mean()))
+    vb, t = _timed(visit_backtest, bt, snaps, capacity=cap)
+    v = vb.table.set_index("policy")
+    out["visits"] = {
+        "capacity_per_origin": cap,
+        "seconds": round(t, 1),
+        "revenue_per_visit": v["revenue_per_visit"].round(0).to_dict(),
+        "conversions_per_visit": v["conversions_per_visit"].round(4).to_dict(),
+        "ratio_vs_newest_first": v["ratio_vs_newest_first"].round(3).to_dict(),
+    }
+    cash, t = _timed(lead_to_cash, data, by="channel")
+    out["lead_to_cash_s"] = round(t, 2)
+    out["lead_to_cash"] = (
+        cash.table.set_index("group")[["p_qualified", "p_won", "lead_quality", "total"]]
+        .round(3)
+        .to_dict(orient="index")
+    )
     # fit as of the end and score every lead open then
     train = snaps.loc[snaps["label_known_at"] <= end]
     model, t = _timed(PotentialModel().fit, train)
