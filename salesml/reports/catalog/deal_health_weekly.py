@@ -1,29 +1,46 @@
 """``deal_health_weekly``: at-risk deals with reasons and actions, movers, model card.
 
-The notebook calls :func:`review` (one :func:`~salesml.health.weekly_health` call at the
-period's review instant, the instant the ``deal_whatif`` app uses too), shows what the
-card says first (:func:`show_findings`), then the sections below. Row functions format
-for people only (whole points, money in the dataset's currency); they compute nothing.
+Declared as sections (:mod:`salesml.reports.sections`), like ``pipeline_weekly``: one
+:func:`~salesml.health.weekly_health` call at the period's review instant (the instant
+the ``deal_whatif`` app uses too) is the ``actions`` section's analysis, computed once;
+the other sections show that same review. The notebook
+``notebooks/reports/deal_health_weekly.ipynb`` is an import, the parameters cell,
+``report = start_report("deal_health_weekly", globals())`` and one
+``report.section(name)`` per cell: what the card says first (``findings``), then
+``actions``, ``distribution``, ``movers`` and ``card``.
+
+When the dataset holds too few closed deals to fit any model the review is a
+:class:`NoHealthModel` (the reason, said under the findings heading) and the other
+sections show their headings and notes only. Row functions format for people only
+(whole points, money in the dataset's currency); they compute nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from salesml.health import WeeklyHealth, describe_bands, weekly_health
 from salesml.health.interventions import ACTION_COLUMNS
 from salesml.i18n import money
-from salesml.periods import Period
+from salesml.plotting.health import calibration_curve, score_distribution
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
+from salesml.reports.sections import Section, Table
 from salesml.scoring import InsufficientDataError
+
+if TYPE_CHECKING:
+    from plotly.graph_objects import Figure
+
+    from salesml.reports.notebook import Report
 
 __all__ = [
     "REPORT",
+    "SECTIONS",
     "DealHealthWeeklyParams",
+    "NoHealthModel",
     "at_risk_rows",
     "backtest_rows",
     "band_rule",
@@ -33,8 +50,6 @@ __all__ = [
     "model_card_rows",
     "mover_rows",
     "review",
-    "section_key",
-    "show_findings",
 ]
 
 
@@ -67,33 +82,55 @@ class DealHealthWeeklyParams(ReportParams):
         self._check_between("backtest_origins", 0, 12)
 
 
-def review(ctx: Any) -> WeeklyHealth | None:
-    """The review of the report's period and region (``None``, said in the report, when
-    the dataset lacks a table or holds too few closed deals to fit a model)."""
-    p = ctx.params
+@dataclass(frozen=True)
+class NoHealthModel:
+    """The review when no health model could be fit (too few closed deals, one outcome).
+
+    Attributes
+    ----------
+    detail
+        Why, as :class:`~salesml.scoring.InsufficientDataError` said it.
+    """
+
+    detail: str
+
+
+def _weekly(review: WeeklyHealth | NoHealthModel | None) -> WeeklyHealth | None:
+    """The review if a model was fit, else ``None`` (what the row functions take)."""
+    return review if isinstance(review, WeeklyHealth) else None
+
+
+def review(report: Report) -> WeeklyHealth | NoHealthModel:
+    """The review of the report's period and region: one
+    :func:`~salesml.health.weekly_health` call at the period's review instant.
+
+    A :class:`NoHealthModel` (said under the findings heading) when the dataset holds
+    too few closed deals to fit a model; a missing table skips the report's sections
+    (:class:`~salesml.data.MissingTableError`, handled by the sections API).
+    """
+    p = report.params
     try:
-        return ctx.attempt(
-            weekly_health,
-            ctx.data,
-            period=p.period,
-            filters=ctx.filters,
-            horizon_days=p.horizon_days,
-            backtest_origins=p.backtest_origins,
-            lang=ctx.lang,
-            fingerprint=ctx.fingerprint,
+        return weekly_health(
+            report.data,
+            period=report.period,
+            filters=report.filters,
+            horizon_days=p.horizon_days,  # type: ignore[attr-defined]
+            backtest_origins=p.backtest_origins,  # type: ignore[attr-defined]
+            lang=report.lang,
+            fingerprint=report.fingerprint,
         )
     except InsufficientDataError as e:
-        ctx.text("deal_health_weekly.insufficient", detail=str(e))
-        return None
+        return NoHealthModel(str(e))
 
 
-def show_findings(ctx: Any, weekly: WeeklyHealth | None) -> None:
+def _findings(report: Report) -> list[str]:
     """What a reader must know before the scores: the verdict against the baselines,
-    leaking features, features that could not be computed; then the counts."""
-    if weekly is None:
-        return
-    ctx.heading("deal_health_weekly.findings")
-    ctx.bullets(weekly.key_findings(ctx.lang))
+    leaking features, features that could not be computed, then the counts; or why no
+    model could be fit."""
+    got = report.result("actions")
+    if isinstance(got, NoHealthModel):
+        return [report.t("deal_health_weekly.insufficient", detail=got.detail)]
+    return got.key_findings(report.lang) if got is not None else []
 
 
 def _points(score: pd.Series) -> pd.Series:
@@ -119,16 +156,6 @@ def _money(values: pd.Series, currency: str) -> pd.Series:
 
 def _currency(weekly: WeeklyHealth) -> str:
     return str(getattr(weekly.model, "currency_", "CNY"))
-
-
-def section_key(period: str, section: str) -> str:
-    """Message key of a section title: claims "this week" only when the period is one week.
-
-    ``section`` is ``"actions"`` or ``"movers"``.
-    """
-    p = Period.parse(period)
-    weekly = p.end - p.start == pd.Timedelta(days=7) and p.start.dayofweek == 0
-    return f"deal_health_weekly.{section}_{'week' if weekly else 'now'}"
 
 
 def at_risk_rows(weekly: WeeklyHealth | None, top_n: int) -> pd.DataFrame | None:
@@ -230,9 +257,93 @@ def calibration_rows(weekly: WeeklyHealth | None) -> pd.DataFrame | None:
     return weekly.backtest.calibration
 
 
+# ---------------------------------------------------------------------- notes and figures
+def _actions_note(
+    review: WeeklyHealth | NoHealthModel | None, report: Report
+) -> tuple[str, dict[str, Any]]:
+    """How to read the action list: the horizon and the band rule (the default bands
+    when no model was fit)."""
+    return "deal_health_weekly.actions_note", {
+        "horizon": report.params.horizon_days,  # type: ignore[attr-defined]
+        "bands": band_rule(_weekly(review), report.lang),
+    }
+
+
+def _card_note(review: WeeklyHealth | NoHealthModel | None, report: Report) -> str:
+    return card_note_key(_weekly(review))
+
+
+def _distribution_figure(
+    review: WeeklyHealth | NoHealthModel | None, *, lang: str = "en"
+) -> Figure | None:
+    """Histogram of the open deals' scores by region (``None`` without a model)."""
+    weekly = _weekly(review)
+    if weekly is None:
+        return None
+    return score_distribution(weekly.scored, by="region", lang=lang)
+
+
+def _calibration_figure(
+    review: WeeklyHealth | NoHealthModel | None, *, lang: str = "en"
+) -> Figure | None:
+    """The backtest's reliability diagram (``None`` without a backtest)."""
+    rows = calibration_rows(_weekly(review))
+    return None if rows is None else calibration_curve(rows, lang=lang)
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("findings", title="deal_health_weekly.findings", uses="actions", findings=_findings),
+    Section(
+        "actions",
+        # "Deals to act on this week" on a weekly run (``.week``), "... now" otherwise
+        title="deal_health_weekly.actions",
+        note=_actions_note,
+        compute=review,
+        tables=(
+            Table(
+                rows=lambda res, r: at_risk_rows(_weekly(res), r.params.top_n),
+                labels=("band",),
+            ),
+        ),
+    ),
+    Section(
+        "distribution",
+        title="deal_health_weekly.distribution",
+        uses="actions",
+        figure=_distribution_figure,
+        tables=(
+            Table(rows=lambda res, r: group_rows(_weekly(res), "region"), labels=("region",)),
+            Table(rows=lambda res, r: group_rows(_weekly(res), "rep_id")),
+        ),
+    ),
+    Section(
+        "movers",
+        title="deal_health_weekly.movers",
+        uses="actions",
+        tables=(Table(rows=lambda res, r: mover_rows(_weekly(res))),),
+    ),
+    Section(
+        "card",
+        title="deal_health_weekly.card",
+        uses="actions",
+        note=_card_note,
+        figure=_calibration_figure,
+        tables=(
+            Table(
+                rows=lambda res, r: model_card_rows(_weekly(res), r.lang),
+                labels=("item",),
+                max_rows=60,
+            ),
+            Table(rows=lambda res, r: backtest_rows(_weekly(res)), labels=("model",), decimals=3),
+        ),
+    ),
+)
+
 REPORT = ReportSpec(
     name="deal_health_weekly",
     params=DealHealthWeeklyParams,
     description="At-risk deals with reasons and actions, score distribution, movers, model card.",
     tables=("deals",),
+    sections=SECTIONS,
+    cadence="week",
 )
