@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +56,10 @@ class SalesData:
     """
 
     stored_quarantine: pd.DataFrame | None = None
-    #: The folder this bundle was loaded from unchanged (set by ``load_dataset``); bundles
-    #: derived from it (``as_of``, ``replace``) do not carry it.
-    fingerprint_folder: Path | None = None
+    #: How to fingerprint the files this bundle was loaded from unchanged (set by
+    #: ``load_dataset`` to the folder's fingerprint); bundles derived from it (``as_of``,
+    #: ``replace``) do not carry it.
+    fingerprint_source: Callable[[], str] | None = None
     _fingerprint: str | None = None
 
     def __init__(
@@ -223,12 +224,10 @@ class SalesData:
         from one folder shows the same one. For a bundle built or changed in memory
         (``as_of``, ``replace``, a simulation) it hashes every row of its tables.
         """
-        if self.fingerprint_folder is None:
+        if self.fingerprint_source is None:
             return self._content_fingerprint()
         if self._fingerprint is None:
-            from salesml.data.io import folder_fingerprint
-
-            self._fingerprint = folder_fingerprint(self.fingerprint_folder)
+            self._fingerprint = self.fingerprint_source()
         return self._fingerprint
 
     def _content_fingerprint(self) -> str:

@@ -28,6 +28,7 @@ import csv
 import io
 import os
 import tempfile
+import warnings
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -307,15 +308,28 @@ class _Without(io.RawIOBase):
 
 # ---------------------------------------------------------------------- reading
 def _pandas(source, encoding: str, delimiter: str) -> pd.DataFrame:
-    return pd.read_csv(
-        source,
-        encoding=encoding,
-        dtype="str",
-        keep_default_na=False,
-        na_values=[""],
-        sep=delimiter,
-        engine="c",
-    )
+    """The file read by pandas' C parser, every cell as text.
+
+    ``index_col=False``: pandas would otherwise take the first columns as an index when the
+    first data row has more fields than the header, silently shifting every value. With it,
+    pandas warns and drops the extra fields; that warning is raised here as a
+    ``ParserError``, so the caller finds the long line and quarantines it like any other.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(
+                source,
+                encoding=encoding,
+                dtype="str",
+                keep_default_na=False,
+                na_values=[""],
+                sep=delimiter,
+                engine="c",
+                index_col=False,
+            )
+        except pd.errors.ParserWarning as w:
+            raise pd.errors.ParserError(str(w)) from None
 
 
 def _count_lines(path: Path, sep: bytes) -> int:

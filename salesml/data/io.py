@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import functools
 import hashlib
 import shutil
 from collections.abc import Iterable
@@ -460,7 +461,7 @@ def load_dataset(
         )
         data = report.data
         data.source = folder
-        data.fingerprint_folder = folder
+        data.fingerprint_source = functools.partial(folder_fingerprint, folder)
         data.validation = report
         data.stored_quarantine = read_stored_quarantine(folder)  # what `salesml import` lost
         return data
@@ -479,7 +480,7 @@ def load_dataset(
         except (TypeError, ValueError):
             out[name] = parsed  # e.g. an empty cell in a true/false column
     data = SalesData(out, config, source=folder)
-    data.fingerprint_folder = folder
+    data.fingerprint_source = functools.partial(folder_fingerprint, folder)
     data.stored_quarantine = read_stored_quarantine(folder)
     return data
 

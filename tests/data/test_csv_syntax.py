@@ -191,3 +191,18 @@ def test_every_record_is_loaded_or_quarantined(tmp_path_factory, lines):
     good = {ln.split(",")[0] for ln in lines if ln in rows(range(1, 9))}
     assert good <= set(data.reps["rep_id"]) | set(q["key"])
     assert isinstance(data.reps, pd.DataFrame)
+
+
+def test_a_long_first_row_is_quarantined_not_taken_as_an_index(tmp_path):
+    """pandas takes the first columns as an index when the first data row has extra fields.
+
+    That shifted every value of the file by the number of extra fields (found by the
+    property test below): the long line is now a ``csv_syntax`` rejection like anywhere else.
+    """
+    folder = folder_with(tmp_path, ["R7,a,b,c,d,e,f,g,h,i\n", *rows([1, 2])])
+    data = load_dataset(folder, progress=False)
+    assert list(data.reps["rep_id"]) == ["R1", "R2"]
+    assert list(data.reps["name"]) == ["王芳1", "王芳2"]
+    q = data.validation.quarantine
+    assert q[["line", "rule"]].drop_duplicates().values.tolist() == [[2, "csv_syntax"]]
+    conserved(data)
