@@ -1,0 +1,834 @@
+"""Live SQL sources: a dataset folder whose ``dataset.yaml`` names a database.
+
+``dataset.yaml`` may hold, instead of (or next to) table files::
+
+    source:
+      url: postgresql+psycopg://salesml@db.example.com:5432/crm   # no password here
+      passfile: ~/.pgpass              # optional; else $PGPASSFILE, else ~/.pgpass
+      chunk_rows: 50000                # rows fetched per round trip (bounded memory)
+      mapping: mapping.yaml            # optional, a mapping file inside the folder
+      tables:
+        deals: {table: crm_deals, schema: sales}
+        activities: {query: "SELECT * FROM crm_activity WHERE NOT deleted",
+                      time_column: occurred_at, period: true}
+
+Every key is checked (:meth:`SqlSource.from_dict`): an unknown one is refused with
+its name. ``url`` may be left out: it is then taken from ``$SALESML_DB_URL``. The
+password never comes from ``dataset.yaml`` or the command line: it is the one in
+``$SALESML_DB_URL``, else ``$PGPASSWORD``, else the matching line of a ``.pgpass``
+file (``host:port:database:user:password``, ``*`` matching anything), which must be
+readable by its owner only (mode 0600). ``PGHOST``, ``PGPORT``, ``PGUSER`` and
+``PGDATABASE`` fill a URL's missing parts. Every URL shown in a message has its
+password masked.
+
+Reading goes through SQLAlchemy (any dialect it supports; PostgreSQL via psycopg 3
+is tested), inside a read-only transaction where the dialect offers one:
+
+- ``table:`` names are checked against the tables and views the database reports
+  (:func:`sqlalchemy.inspect`), columns against the reflected columns; SQLAlchemy
+  quotes them. Rows come ordered by the model key when the table has those columns.
+- ``query:`` is one ``SELECT`` (or ``WITH``) statement, at most
+  :data:`MAX_QUERY_CHARS` characters, no ``;`` inside; it is wrapped as a subquery.
+- the period filter (``period=`` of :func:`load_sql`) is pushed into the statement
+  as ``time_column >= :start AND time_column < :end`` with bound parameters, never
+  formatted into the SQL text. By default it applies to the tables no other table
+  references (``stage_history``, ``quotes``, ``payments``, ``costs``,
+  ``material_movements``, ``approvals``), so references stay whole; ``period: true``
+  or ``false`` on a table overrides that.
+- rows are fetched ``chunk_rows`` at a time (server-side cursor) and kept as typed
+  frames, never as a list of Python rows.
+
+Without ``mapping:`` the keys of ``tables:`` are model tables and the frames go
+through :func:`salesml.data.validate.validate` exactly like a Parquet folder (same
+rules, same quarantine; a row is named by its table, the SQL source and its position
+in the ordered result). With ``mapping:`` the keys are source names: each source is
+staged as ``<name>.parquet`` in a temporary folder and imported through the mapping
+(:func:`salesml.data.mapping.import_dataset`), so every mapping feature works; in the
+mapping, a table's ``file:`` is ``<name>.parquet``.
+
+``salesml import --from-sql SOURCE --out DIR`` snapshots the database into a dataset
+folder (:func:`snapshot_sql`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from salesml.data.errors import DatasetError
+from salesml.data.schema import SPECS, TABLE_NAMES
+
+if TYPE_CHECKING:  # pragma: no cover
+    import sqlalchemy as sa
+
+    from salesml.data.bundle import SalesData
+    from salesml.data.io import RawTables
+    from salesml.periods import Period
+
+__all__ = [
+    "DEFAULT_CHUNK_ROWS",
+    "MAX_QUERY_CHARS",
+    "SqlSource",
+    "SqlTable",
+    "load_sql",
+    "mask_url",
+    "read_sql_tables",
+    "resolve_url",
+    "snapshot_sql",
+]
+
+#: Rows fetched per round trip unless ``chunk_rows`` says otherwise.
+DEFAULT_CHUNK_ROWS = 50_000
+#: Longest ``query:`` accepted.
+MAX_QUERY_CHARS = 20_000
+#: Most source tables one ``source:`` may list.
+MAX_TABLES = 100
+
+_SOURCE_KEYS = ("url", "tables", "passfile", "chunk_rows", "mapping")
+_TABLE_KEYS = ("table", "query", "schema", "time_column", "period")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}$")
+_QUERY_START = re.compile(r"^\s*(select|with)\b", re.IGNORECASE)
+
+
+def _referenced_tables() -> frozenset[str]:
+    return frozenset(
+        c.references.split(".")[0] for s in SPECS.values() for c in s.columns if c.references
+    )
+
+
+@dataclass(frozen=True)
+class SqlTable:
+    """Where one table's rows come from.
+
+    Attributes
+    ----------
+    name
+        Model table (or, with a mapping, source name).
+    table, schema
+        A table or view of the database (checked against its reflected names).
+    query
+        Or one ``SELECT`` statement.
+    time_column
+        Column the period filter applies to (default: the model's time column).
+    period
+        Whether the period filter applies (``None``: the default rule, see module).
+    """
+
+    name: str
+    table: str | None = None
+    schema: str | None = None
+    query: str | None = None
+    time_column: str | None = None
+    period: bool | None = None
+
+    @property
+    def where(self) -> str:
+        """How messages name this source: ``table sales.crm_deals`` or ``query``."""
+        if self.table is not None:
+            return f"SQL table {self.schema + '.' if self.schema else ''}{self.table}"
+        return "SQL query"
+
+    def filtered(self, mapped: bool) -> bool:
+        """Whether the period filter applies to this table."""
+        if self.period is not None:
+            return self.period
+        if mapped:
+            return False
+        return self.name in SPECS and self.name not in _referenced_tables()
+
+    def period_column(self) -> str | None:
+        """The column the period filter applies to, if any."""
+        if self.time_column:
+            return self.time_column
+        return SPECS[self.name].time_column if self.name in SPECS else None
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """The ``source:`` of a ``dataset.yaml``, checked (see the module for the format)."""
+
+    tables: dict[str, SqlTable]
+    url: str | None = None
+    passfile: str | None = None
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
+    mapping: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: Any, *, where: str = "dataset.yaml source") -> SqlSource:
+        """Check and parse a ``source:`` mapping.
+
+        Raises
+        ------
+        DatasetError
+            Naming the key at fault (unknown keys are refused, not ignored).
+        """
+        if not isinstance(d, dict):
+            raise DatasetError(f"{where}: expected a mapping with url: and tables:")
+        unknown = [str(k) for k in d if k not in _SOURCE_KEYS]
+        if unknown:
+            raise DatasetError(
+                f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(_SOURCE_KEYS)})"
+            )
+        url = d.get("url")
+        if url is not None:
+            if not isinstance(url, str) or len(url) > 2000:
+                raise DatasetError(f"{where}: url must be a database URL text")
+            _refuse_password(url, f"{where}: url")
+        passfile = d.get("passfile")
+        if passfile is not None and not isinstance(passfile, str):
+            raise DatasetError(f"{where}: passfile must be a file path")
+        chunk = d.get("chunk_rows", DEFAULT_CHUNK_ROWS)
+        if isinstance(chunk, bool) or not isinstance(chunk, int) or not 100 <= chunk <= 10**7:
+            raise DatasetError(f"{where}: chunk_rows must be a whole number 100..10000000")
+        mapping = d.get("mapping")
+        if mapping is not None and (not isinstance(mapping, str) or not mapping.strip()):
+            raise DatasetError(f"{where}: mapping must be a file name inside the dataset folder")
+        raw_tables = d.get("tables")
+        if not isinstance(raw_tables, dict) or not raw_tables:
+            raise DatasetError(f"{where}: tables must be a non-empty mapping name: {{table: ...}}")
+        if len(raw_tables) > MAX_TABLES:
+            raise DatasetError(f"{where}: {len(raw_tables)} tables; at most {MAX_TABLES}")
+        tables = {}
+        for name, entry in raw_tables.items():
+            name = str(name)
+            if mapping is None and name not in SPECS:
+                raise DatasetError(
+                    f"{where}.tables: {name!r} is not a model table (tables: "
+                    f"{', '.join(TABLE_NAMES)}); with mapping: the names are free"
+                )
+            if mapping is not None and not _NAME_RE.match(name):
+                raise DatasetError(f"{where}.tables: {name!r} is not a plain name (letters, _)")
+            tables[name] = _parse_table(name, entry, f"{where}.tables.{name}")
+        return cls(
+            tables=tables,
+            url=url,
+            passfile=passfile,
+            chunk_rows=chunk,
+            mapping=mapping,
+            raw=dict(d),
+        )
+
+
+def _parse_table(name: str, entry: Any, where: str) -> SqlTable:
+    if not isinstance(entry, dict):
+        raise DatasetError(f"{where}: expected {{table: NAME}} or {{query: SELECT ...}}")
+    unknown = [str(k) for k in entry if k not in _TABLE_KEYS]
+    if unknown:
+        raise DatasetError(
+            f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(_TABLE_KEYS)})"
+        )
+    if ("table" in entry) == ("query" in entry):
+        raise DatasetError(f"{where}: give exactly one of table: or query:")
+    for k in ("table", "schema", "time_column"):
+        v = entry.get(k)
+        if v is not None and (not isinstance(v, str) or not 0 < len(v) <= 128):
+            raise DatasetError(f"{where}: {k} must be a name (text, at most 128 characters)")
+    period = entry.get("period")
+    if period is not None and not isinstance(period, bool):
+        raise DatasetError(f"{where}: period must be true or false")
+    query = entry.get("query")
+    if query is not None:
+        _check_query(query, where)
+    return SqlTable(
+        name=name,
+        table=entry.get("table"),
+        schema=entry.get("schema"),
+        query=query,
+        time_column=entry.get("time_column"),
+        period=period,
+    )
+
+
+def _check_query(query: Any, where: str) -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise DatasetError(f"{where}: query must be SQL text")
+    if len(query) > MAX_QUERY_CHARS:
+        raise DatasetError(f"{where}: query longer than {MAX_QUERY_CHARS:,} characters")
+    if not _QUERY_START.match(query):
+        raise DatasetError(f"{where}: query must be one SELECT (or WITH ... SELECT) statement")
+    if ";" in query.strip().rstrip(";"):
+        raise DatasetError(f"{where}: query must be one statement (a ';' inside is refused)")
+
+
+# ---------------------------------------------------------------- credentials
+def mask_url(url: str | sa.URL) -> str:
+    """``url`` as text with its password shown as ``***`` (never the password itself)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url) if isinstance(url, str) else url
+    except Exception:
+        text = str(url)
+        return re.sub(r"//[^@/]*@", "//***@", text)
+    return u.render_as_string(hide_password=True)
+
+
+def _refuse_password(url: str, where: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:
+        raise DatasetError(f"{where}: {mask_url(url)} is not a database URL") from None
+    if u.password:
+        raise DatasetError(
+            f"{where}: {mask_url(u)} carries a password; remove it and give it through "
+            "SALESML_DB_URL, PGPASSWORD or a .pgpass file (mode 0600) instead"
+        )
+
+
+def _pgpass_fields(line: str) -> list[str]:
+    out, cur, esc = [], [], False
+    for ch in line:
+        if esc:
+            cur.append(ch)
+            esc = False
+        elif ch == "\\":
+            esc = True
+        elif ch == ":":
+            out.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    out.append("".join(cur))
+    return out
+
+
+def _from_passfile(path: Path, host: str, port: str, db: str, user: str) -> str | None:
+    """The password of the first matching ``.pgpass`` line (mode 0600 enforced)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    if os.name == "posix" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise DatasetError(
+            f"{path}: password file readable by others (mode {stat.S_IMODE(st.st_mode):04o}); "
+            f"run chmod 600 {path}"
+        )
+    if st.st_size > 1 << 20:
+        raise DatasetError(f"{path}: larger than 1 MB; is it a password file?")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        f = _pgpass_fields(line)
+        if len(f) != 5:
+            continue
+        if all(p == "*" or p == v for p, v in zip(f[:4], (host, port, db, user), strict=True)):
+            return f[4]
+    return None
+
+
+def resolve_url(
+    source: SqlSource | None = None,
+    *,
+    url: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> sa.URL:
+    """The database URL with its password, from the environment or a password file.
+
+    Parameters
+    ----------
+    source
+        The parsed ``source:`` (its ``url`` and ``passfile``).
+    url
+        A URL without password, overriding ``source.url``.
+    env
+        The environment (default ``os.environ``).
+
+    Returns
+    -------
+    sqlalchemy.URL
+        Never print it; use :func:`mask_url`.
+
+    Raises
+    ------
+    DatasetError
+        No URL anywhere, a URL with a password from a file or argument, a password file
+        readable by others.
+    """
+    from sqlalchemy.engine import make_url
+
+    env = os.environ if env is None else env
+    text = url or (source.url if source else None)
+    from_env = False
+    if not text:
+        text = env.get("SALESML_DB_URL")
+        from_env = True
+    if not text:
+        raise DatasetError(
+            "no database URL: set source.url in dataset.yaml or the SALESML_DB_URL variable"
+        )
+    if not from_env:
+        _refuse_password(text, "database URL")
+    try:
+        u = make_url(text)
+    except Exception:
+        raise DatasetError(f"{mask_url(text)} is not a database URL") from None
+    fill = {
+        "host": env.get("PGHOST"),
+        "port": env.get("PGPORT"),
+        "username": env.get("PGUSER"),
+        "database": env.get("PGDATABASE"),
+    }
+    upd = {k: v for k, v in fill.items() if v and getattr(u, k) in (None, "")}
+    if "port" in upd:
+        if not str(upd["port"]).isdigit():
+            raise DatasetError("PGPORT must be a port number")
+        upd["port"] = int(upd["port"])
+    if upd:
+        u = u.set(**upd)
+    if u.password:
+        return u
+    password = env.get("PGPASSWORD")
+    if not password:
+        pf = (source.passfile if source else None) or env.get("PGPASSFILE")
+        path = Path(pf).expanduser() if pf else Path.home() / ".pgpass"
+        password = _from_passfile(
+            path,
+            u.host or "localhost",
+            str(u.port or 5432),
+            u.database or "",
+            u.username or "",
+        )
+    return u.set(password=password) if password else u
+
+
+# ---------------------------------------------------------------- engine
+def _engine(u: sa.URL) -> sa.Engine:
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    args: dict[str, Any] = {}
+    if u.get_backend_name() == "postgresql":
+        args["connect_timeout"] = 15
+    try:
+        return sa.create_engine(u, poolclass=NullPool, connect_args=args)
+    except Exception as e:
+        raise DatasetError(f"{mask_url(u)}: {_short(e, u)}") from None
+
+
+def _short(e: BaseException, u: sa.URL) -> str:
+    """One line of an error, with the password (if any) blanked out."""
+    orig = getattr(e, "orig", None) or e
+    text = " ".join(str(orig).split())[:400]
+    if u.password:
+        text = text.replace(str(u.password), "***")
+    return text or type(e).__name__
+
+
+def _connect(engine: sa.Engine, u: sa.URL) -> sa.Connection:
+    try:
+        conn = engine.connect()
+    except Exception as e:
+        raise DatasetError(f"{mask_url(u)}: cannot connect: {_short(e, u)}") from None
+    if u.get_backend_name() == "postgresql":
+        conn = conn.execution_options(postgresql_readonly=True)
+    return conn
+
+
+# ---------------------------------------------------------------- statements
+def _statement(
+    conn: sa.Connection,
+    st: SqlTable,
+    period: Period | None,
+    mapped: bool,
+) -> sa.Select:
+    """The SELECT of one source, names checked, period filter as bound parameters."""
+    import sqlalchemy as sa
+
+    if st.table is not None:
+        insp = sa.inspect(conn)
+        try:
+            names = set(insp.get_table_names(schema=st.schema)) | set(
+                insp.get_view_names(schema=st.schema)
+            )
+        except Exception as e:
+            raise DatasetError(
+                f"table {st.name}: {st.where}: {_short(e, conn.engine.url)}"
+            ) from None
+        if st.table not in names:
+            shown = ", ".join(sorted(names)[:30]) or "none"
+            raise DatasetError(
+                f"table {st.name}: {st.where} does not exist in the database (it has: {shown})"
+            )
+        src = sa.Table(st.table, sa.MetaData(), schema=st.schema, autoload_with=conn)
+        columns = list(src.c.keys())
+    else:
+        probe = sa.text(st.query.strip().rstrip(";")).columns().subquery("src")
+        res = conn.execute(sa.select(sa.literal_column("*")).select_from(probe).limit(0))
+        columns = list(res.keys())
+        res.close()
+        src = (
+            sa.text(st.query.strip().rstrip(";"))
+            .columns(*[sa.column(c) for c in columns])
+            .subquery("src")
+        )
+    stmt = sa.select(src)
+    if period is not None and st.filtered(mapped):
+        col = st.period_column()
+        if col is None:
+            raise DatasetError(
+                f"table {st.name}: the period filter needs a time_column ({st.where})"
+            )
+        if col not in columns:
+            raise DatasetError(
+                f"table {st.name}: time_column {col!r} is not a column of {st.where} "
+                f"(it has: {', '.join(columns)})"
+            )
+        c = src.c[col]
+        stmt = stmt.where(
+            c >= sa.bindparam("period_start", period.start.to_pydatetime(), type_=sa.DateTime()),
+            c < sa.bindparam("period_end", period.end.to_pydatetime(), type_=sa.DateTime()),
+        )
+    if not mapped and st.name in SPECS:
+        key = [k for k in SPECS[st.name].key if k in columns]
+        if key and len(key) == len(SPECS[st.name].key):
+            stmt = stmt.order_by(*[src.c[k] for k in key])
+    return stmt
+
+
+def _names(stmt: sa.Select) -> list[str]:
+    return [str(c.key) for c in stmt.selected_columns]
+
+
+def _chunks(
+    conn: sa.Connection, stmt: sa.Select, chunk_rows: int, st: SqlTable
+) -> Iterator[pd.DataFrame]:
+    """The rows of ``stmt`` as frames of at most ``chunk_rows`` rows (server-side cursor)."""
+    try:
+        res = conn.execution_options(stream_results=True, max_row_buffer=chunk_rows).execute(stmt)
+        keys = list(res.keys())
+        for part in res.partitions(chunk_rows):
+            yield pd.DataFrame.from_records(part, columns=keys, coerce_float=True)
+        res.close()
+    except DatasetError:
+        raise
+    except Exception as e:
+        raise DatasetError(
+            f"table {st.name}: reading {st.where} failed: {_short(e, conn.engine.url)}"
+        ) from None
+
+
+def _frame(conn: sa.Connection, stmt: sa.Select, chunk_rows: int, st: SqlTable) -> pd.DataFrame:
+    parts = list(_chunks(conn, stmt, chunk_rows, st))
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in _names(stmt)})
+    df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    # a column empty in one chunk is object there: let pandas settle the common dtype
+    return df.infer_objects()
+
+
+# ---------------------------------------------------------------- reading
+def _source_of(config: Any) -> SqlSource:
+    src = getattr(config, "source", None)
+    if src is None:
+        raise DatasetError("dataset.yaml has no source: (it is not a SQL dataset)")
+    return src if isinstance(src, SqlSource) else SqlSource.from_dict(src)
+
+
+def _wanted(source: SqlSource, tables: Iterable[str] | None) -> list[str]:
+    if tables is None:
+        return list(source.tables)
+    wanted = list(tables)
+    for t in wanted:
+        if t not in SPECS:
+            raise KeyError(f"unknown table {t!r}; the data model has: {', '.join(TABLE_NAMES)}")
+    return [t for t in wanted if t in source.tables]
+
+
+def read_sql_tables(
+    config: Any,
+    *,
+    tables: Iterable[str] | None = None,
+    period: Period | str | None = None,
+    progress: bool = False,
+    url: str | None = None,
+) -> RawTables:
+    """Read the tables a ``source:`` names, as :class:`~salesml.data.io.RawTables`.
+
+    Parameters
+    ----------
+    config
+        The :class:`~salesml.data.config.DatasetConfig` (its ``source``).
+    tables
+        Model tables to read (default: every one the source lists).
+    period
+        Push this period into the statements of the filtered tables (see module).
+    progress
+        Show a progress bar per table.
+    url
+        A URL without password overriding ``source.url``.
+
+    Returns
+    -------
+    RawTables
+        Frames as the database types them, ``files`` naming the SQL source of each.
+    """
+    from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
+
+    from salesml.data.io import RawTables
+    from salesml.periods import Period as _Period
+
+    source = _source_of(config)
+    if source.mapping is not None:
+        raise DatasetError(
+            "dataset.yaml source: has a mapping; load it with load_dataset / load_sql "
+            "(the mapping is applied there)"
+        )
+    p = _Period.parse(period) if period is not None else None
+    u = resolve_url(source, url=url)
+    engine = _engine(u)
+    out = RawTables({}, config)
+    try:
+        with _connect(engine, u) as conn:
+            for name in tqdm(
+                _wanted(source, tables), desc="reading SQL", unit="table", disable=not progress
+            ):
+                st = source.tables[name]
+                stmt = _statement(conn, st, p, mapped=False)
+                out.tables[name] = _frame(conn, stmt, source.chunk_rows, st)
+                out.files[name] = f"{name} ({st.where})"
+    finally:
+        engine.dispose()
+    if p is not None:
+        out.notes.append(f"read from {mask_url(u)} for period {p}")
+    return out
+
+
+def _stage(
+    source: SqlSource, folder: Path, u: sa.URL, period: Period | None, progress: bool
+) -> None:
+    """Write every source of a mapped ``source:`` as ``<name>.parquet`` into ``folder``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    engine = _engine(u)
+    try:
+        with _connect(engine, u) as conn:
+            for name, st in source.tables.items():
+                stmt = _statement(conn, st, period, mapped=True)
+                writer = None
+                bar = tqdm(desc=f"reading {name}", unit="row", disable=not progress, leave=False)
+                for chunk in _chunks(conn, stmt, source.chunk_rows, st):
+                    # staged as text, as a CSV export would be: one schema for every chunk
+                    tbl = pa.Table.from_pandas(
+                        chunk.astype("str").where(chunk.notna()), preserve_index=False
+                    )
+                    tbl = tbl.cast(pa.schema([(c, pa.string()) for c in tbl.column_names]))
+                    if writer is None:
+                        writer = pq.ParquetWriter(folder / f"{name}.parquet", tbl.schema)
+                    writer.write_table(tbl)
+                    bar.update(len(chunk))
+                bar.close()
+                if writer is None:
+                    cols = _names(stmt)
+                    pq.write_table(
+                        pa.table({c: pa.array([], pa.string()) for c in cols}),
+                        folder / f"{name}.parquet",
+                    )
+                else:
+                    writer.close()
+    finally:
+        engine.dispose()
+
+
+def _mapping_path(folder: Path | None, source: SqlSource) -> Path:
+    assert source.mapping is not None
+    rel = Path(source.mapping).expanduser()
+    if folder is None or rel.is_absolute():
+        return rel
+    if ".." in rel.parts:
+        raise DatasetError(
+            f"dataset.yaml source.mapping: {source.mapping} leads outside the folder"
+        )
+    return folder / rel
+
+
+def load_sql(
+    path: str | Path,
+    *,
+    period: Period | str | None = None,
+    tables: Iterable[str] | None = None,
+    validate: bool = True,
+    progress: bool = True,
+    url: str | None = None,
+) -> SalesData:
+    """Load a dataset folder whose ``dataset.yaml`` has ``source:`` from its database.
+
+    Same result as :func:`~salesml.data.io.load_dataset` of a Parquet folder of the
+    same rows (validation, quarantine, ``.validation``); ``period`` is pushed into
+    the SQL of the filtered tables.
+
+    Parameters
+    ----------
+    path
+        The dataset folder (or its ``dataset.yaml``).
+    period
+        Only rows of this period in the filtered tables (see the module).
+    tables
+        Model tables to read (default: all the source lists).
+    validate
+        Validate and quarantine (default); ``False`` only parses.
+    progress
+        Show progress bars.
+    url
+        A URL without password overriding ``source.url``.
+
+    Returns
+    -------
+    SalesData
+    """
+    from salesml.data.bundle import SalesData
+    from salesml.data.config import DatasetConfig
+    from salesml.data.quarantine import read_stored_quarantine
+    from salesml.data.validate import finalise_table, parse_table
+    from salesml.data.validate import validate as _validate
+    from salesml.periods import Period as _Period
+
+    p = Path(path)
+    folder = p if p.is_dir() else p.parent
+    config = DatasetConfig.read(p)
+    source = _source_of(config)
+    if source.mapping is not None:
+        from salesml.data.mapping import import_dataset
+
+        per = _Period.parse(period) if period is not None else None
+        u = resolve_url(source, url=url)
+        with tempfile.TemporaryDirectory(prefix="salesml-sql-") as tmp:
+            stage, out = Path(tmp) / "src", Path(tmp) / "out"
+            stage.mkdir()
+            _stage(source, stage, u, per, progress)
+            report = import_dataset(stage, _mapping_path(folder, source), out)
+        data = report.data
+        data.source = folder
+        data.validation = report
+        data.stored_quarantine = report.stored
+        return data
+    raw = read_sql_tables(config, tables=tables, period=period, progress=progress, url=url)
+    if validate:
+        report = _validate(
+            raw.tables, config=config, files=raw.files, notes=raw.notes, progress=progress
+        )
+        data = report.data
+        data.validation = report
+    else:
+        out = {}
+        for name, df in raw.tables.items():
+            parsed, _ = parse_table(name, df, config=config)
+            out[name] = finalise_table(name, parsed, config)
+        data = SalesData(out, config)
+    data.source = folder
+    data.stored_quarantine = read_stored_quarantine(folder)
+    return data
+
+
+def snapshot_sql(
+    source: SqlSource | Mapping[str, Any] | str | Path,
+    out_dir: str | Path,
+    *,
+    mapping: str | Path | None = None,
+    period: Period | str | None = None,
+    url: str | None = None,
+    progress: bool = True,
+) -> Path:
+    """Copy the tables of a database into a Parquet dataset folder.
+
+    Without a mapping, each table is streamed chunk by chunk into ``<table>/part-N.parquet``
+    (bounded memory; validation happens when the folder is loaded, as for any folder).
+    With a mapping, the sources are staged and imported through it
+    (:func:`~salesml.data.mapping.import_dataset`: validated, ``quarantine.parquet``).
+
+    Parameters
+    ----------
+    source
+        A :class:`SqlSource`, a ``source:`` mapping, or a YAML file (a ``dataset.yaml``
+        with ``source:``, or the folder holding one).
+    out_dir
+        The dataset folder to write (its ``dataset.yaml`` has no ``source:``).
+    mapping
+        A mapping file (overrides ``source.mapping``).
+    period
+        Only rows of this period in the filtered tables.
+    url
+        A URL without password overriding ``source.url``.
+    progress
+        Show progress bars (rows per table).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from tqdm import tqdm
+
+    from salesml.data.config import DatasetConfig
+
+    base: Path | None = None
+    if isinstance(source, str | Path):
+        config = DatasetConfig.read(source)
+        base = Path(source) if Path(source).is_dir() else Path(source).parent
+        src = _source_of(config)
+    else:
+        config = DatasetConfig()
+        src = source if isinstance(source, SqlSource) else SqlSource.from_dict(dict(source))
+    out = Path(out_dir)
+    per = None
+    if period is not None:
+        from salesml.periods import Period as _Period
+
+        per = _Period.parse(period)
+    u = resolve_url(src, url=url)
+    map_path = Path(mapping) if mapping is not None else None
+    if map_path is None and src.mapping is not None:
+        map_path = _mapping_path(base, src)
+    if map_path is not None:
+        from salesml.data.mapping import import_dataset
+
+        with tempfile.TemporaryDirectory(prefix="salesml-sql-") as tmp:
+            _stage(src, Path(tmp), u, per, progress)
+            import_dataset(tmp, map_path, out)
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    engine = _engine(u)
+    try:
+        with _connect(engine, u) as conn:
+            for name, st in src.tables.items():
+                stmt = _statement(conn, st, per, mapped=False)
+                part_dir = out / name
+                if part_dir.is_dir():
+                    for old in part_dir.glob("*.parquet"):
+                        old.unlink()
+                for stale in (out / f"{name}.parquet", out / f"{name}.csv"):
+                    if stale.is_file():
+                        stale.unlink()
+                part_dir.mkdir(exist_ok=True)
+                bar = tqdm(desc=name, unit="row", disable=not progress, leave=False)
+                n = 0
+                for i, chunk in enumerate(_chunks(conn, stmt, src.chunk_rows, st)):
+                    chunk.to_parquet(part_dir / f"part-{i:05d}.parquet", index=False)
+                    n += len(chunk)
+                    bar.update(len(chunk))
+                bar.close()
+                if n == 0:
+                    cols = _names(stmt)
+                    pq.write_table(
+                        pa.table({c: pa.array([], pa.string()) for c in cols}),
+                        part_dir / "part-00000.parquet",
+                    )
+    finally:
+        engine.dispose()
+    config.source = None
+    config.write(out)
+    return out
