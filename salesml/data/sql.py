@@ -78,6 +78,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "SqlSource",
     "SqlTable",
+    "cli_import",
     "load_sql",
     "mask_url",
     "read_sql_tables",
@@ -464,9 +465,14 @@ def _statement(
         columns = list(src.c.keys())
     else:
         probe = sa.text(st.query.strip().rstrip(";")).columns().subquery("src")
-        res = conn.execute(sa.select(sa.literal_column("*")).select_from(probe).limit(0))
-        columns = list(res.keys())
-        res.close()
+        try:
+            res = conn.execute(sa.select(sa.literal_column("*")).select_from(probe).limit(0))
+            columns = list(res.keys())
+            res.close()
+        except Exception as e:
+            raise DatasetError(
+                f"table {st.name}: {st.where} cannot be run: {_short(e, conn.engine.url)}"
+            ) from None
         src = (
             sa.text(st.query.strip().rstrip(";"))
             .columns(*[sa.column(c) for c in columns])
@@ -832,3 +838,29 @@ def snapshot_sql(
     config.source = None
     config.write(out)
     return out
+
+
+def cli_import(args: Any) -> int:
+    """``salesml import --from-sql SOURCE --out DIR [--mapping YAML] [--period P]``.
+
+    Prints the tables and rows written (never the password); exit 0, or 1 when the
+    mapping import rejected rows (unless ``--allow-rejects``).
+    """
+    from salesml.data.io import describe_files
+    from salesml.data.quarantine import read_stored_quarantine
+
+    if not args.out:
+        raise ValueError("give --out DATASET_DIR for the snapshot")
+    if args.src:
+        raise ValueError("give either SRC_DIR or --from-sql SOURCE, not both")
+    out = snapshot_sql(args.from_sql, args.out, mapping=args.mapping, period=args.period)
+    desc = describe_files(out)
+    for name, row in desc.iterrows():
+        print(f"{name:<20} {int(row['rows']):>10,} rows  {row['file']}")
+    q = read_stored_quarantine(out)
+    print(f"wrote {out}")
+    if len(q):
+        print(f"{len(q):,} rejected or skipped rows are listed in {out / 'quarantine.parquet'}")
+        if not getattr(args, "allow_rejects", False):
+            return 1
+    return 0
