@@ -56,7 +56,7 @@ class PgServer:
         """The URL without password (what a dataset.yaml holds)."""
         return f"postgresql+psycopg://{self.user}@{self.host}:{self.port}/{self.database}"
 
-    def engine(self):  # noqa: ANN201 - a SQLAlchemy engine (imported lazily)
+    def engine(self):
         """An engine with the password, for loading test tables."""
         import sqlalchemy as sa
 

@@ -62,7 +62,7 @@ def test_period_filter_reaches_the_sql(pg_tiny, pg_env, tiny_ref, tmp_path: Path
     period = Period.parse(str(month))
     seen: list[tuple[str, object]] = []
 
-    def spy(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def spy(conn, cursor, statement, parameters, context, executemany) -> None:
         seen.append((statement, parameters))
 
     folder = _folder(
@@ -249,7 +249,7 @@ def test_source_keys_are_checked(tmp_path: Path) -> None:
     cfg = read(good)
     assert cfg.source.tables["deals"].table == "d"
     assert DatasetConfig.from_dict(cfg.to_dict()).source == cfg.source  # round trip
-    with pytest.raises(DatasetError, match="unknown key.*colour"):
+    with pytest.raises(DatasetError, match=r"unknown key.*colour"):
         read({**good, "colour": "red"})
     with pytest.raises(DatasetError, match=r"tables\.deals: unknown key.*where"):
         read({**good, "tables": {"deals": {"table": "d", "where": "1=1"}}})
@@ -280,8 +280,10 @@ def test_pgpass_file(pg_tiny, pg_env, monkeypatch, tmp_path: Path) -> None:
     env = {"PGPASSFILE": str(pgpass)}
     u = resolve_url(url="postgresql+psycopg://salesml@127.0.0.1:1/x", env=env)
     assert u.password is None  # no line matches port 1
-    u = resolve_url(url="postgresql+psycopg://127.0.0.1", env={**env, "PGUSER": "salesml",
-                    "PGPORT": str(pg_env.port), "PGDATABASE": "postgres"})
+    u = resolve_url(
+        url="postgresql+psycopg://127.0.0.1",
+        env={**env, "PGUSER": "salesml", "PGPORT": str(pg_env.port), "PGDATABASE": "postgres"},
+    )
     assert u.password == pg_env.password and u.username == "salesml"
 
 
