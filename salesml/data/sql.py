@@ -621,9 +621,16 @@ def read_sql_tables(
     out = RawTables({}, config)
     try:
         with _connect(engine, u) as conn:
-            for name in tqdm(
-                _wanted(source, tables), desc="reading SQL", unit="table", disable=not progress
-            ):
+            bar = tqdm(
+                _wanted(source, tables),
+                desc="reading SQL",
+                unit="table",
+                disable=not progress,
+                leave=False,
+                delay=1.0,
+            )
+            for name in bar:
+                bar.set_postfix_str(name, refresh=False)
                 st = source.tables[name]
                 stmt = _statement(conn, st, p, mapped=False)
                 out.tables[name] = _frame(conn, stmt, source.chunk_rows, st)
