@@ -265,9 +265,22 @@ def _check_query(query: Any, where: str) -> None:
 
 
 # ---------------------------------------------------------------- credentials
+def _sqlalchemy() -> Any:
+    """The ``sqlalchemy`` module, or a clear error saying how to install it."""
+    try:
+        import sqlalchemy
+        import sqlalchemy.engine
+    except ImportError:
+        raise DatasetError(
+            'dataset.yaml source: needs SQLAlchemy: pip install "salesml[sql]" '
+            "(SQLAlchemy and psycopg for PostgreSQL)"
+        ) from None
+    return sqlalchemy
+
+
 def mask_url(url: str | sa.URL) -> str:
     """``url`` as text with its password shown as ``***`` (never the password itself)."""
-    from sqlalchemy.engine import make_url
+    make_url = _sqlalchemy().engine.make_url
 
     try:
         u = make_url(url) if isinstance(url, str) else url
@@ -278,7 +291,7 @@ def mask_url(url: str | sa.URL) -> str:
 
 
 def _refuse_password(url: str, where: str) -> None:
-    from sqlalchemy.engine import make_url
+    make_url = _sqlalchemy().engine.make_url
 
     try:
         u = make_url(url)
@@ -360,7 +373,7 @@ def resolve_url(
         No URL anywhere, a URL with a password from a file or argument, a password file
         readable by others.
     """
-    from sqlalchemy.engine import make_url
+    make_url = _sqlalchemy().engine.make_url
 
     env = os.environ if env is None else env
     text = url or (source.url if source else None)
@@ -409,7 +422,7 @@ def resolve_url(
 
 # ---------------------------------------------------------------- engine
 def _engine(u: sa.URL) -> sa.Engine:
-    import sqlalchemy as sa
+    sa = _sqlalchemy()
     from sqlalchemy.pool import NullPool
 
     args: dict[str, Any] = {}
@@ -448,7 +461,7 @@ def _statement(
     mapped: bool,
 ) -> sa.Select:
     """The SELECT of one source, names checked, period filter as bound parameters."""
-    import sqlalchemy as sa
+    sa = _sqlalchemy()
 
     if st.table is not None:
         insp = sa.inspect(conn)

@@ -232,6 +232,7 @@ def test_sql_injection_is_refused(pg_tiny, pg_env, tmp_path: Path) -> None:
 
 
 def test_source_keys_are_checked(tmp_path: Path) -> None:
+    pytest.importorskip("sqlalchemy")
     from salesml.data.config import DatasetConfig
 
     def read(source: dict) -> DatasetConfig:
