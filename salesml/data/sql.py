@@ -443,13 +443,19 @@ def _short(e: BaseException, u: sa.URL) -> str:
     return text or type(e).__name__
 
 
-def _connect(engine: sa.Engine, u: sa.URL) -> sa.Connection:
+def _connect(engine: sa.Engine, u: sa.URL, tz: str = "UTC") -> sa.Connection:
     try:
         conn = engine.connect()
     except Exception as e:
         raise DatasetError(f"{mask_url(u)}: cannot connect: {_short(e, u)}") from None
     if u.get_backend_name() == "postgresql":
         conn = conn.execution_options(postgresql_readonly=True)
+        sa = _sqlalchemy()
+        try:  # naive bounds and timestamptz values in the dataset's timezone (bound, not formatted)
+            conn.execute(sa.text("SELECT set_config('TimeZone', :tz, false)"), {"tz": tz})
+        except Exception as e:
+            conn.close()
+            raise DatasetError(f"dataset.yaml timezone {tz!r}: {_short(e, u)}") from None
     return conn
 
 
@@ -519,12 +525,26 @@ def _statement(
     return stmt
 
 
+def _naive(df: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Timezone-aware columns (``timestamptz``) as naive times in the dataset's timezone."""
+    for c in df.columns:
+        col = df[c]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            df[c] = col.dt.tz_convert(tz).dt.tz_localize(None)
+        elif col.dtype == object:
+            first = col.dropna()
+            v = first.iloc[0] if len(first) else None
+            if getattr(v, "tzinfo", None) is not None and hasattr(v, "utcoffset"):
+                df[c] = pd.to_datetime(col, utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    return df
+
+
 def _names(stmt: sa.Select) -> list[str]:
     return [str(c.key) for c in stmt.selected_columns]
 
 
 def _chunks(
-    conn: sa.Connection, stmt: sa.Select, chunk_rows: int, st: SqlTable
+    conn: sa.Connection, stmt: sa.Select, chunk_rows: int, st: SqlTable, tz: str = "UTC"
 ) -> Iterator[pd.DataFrame]:
     """The rows of ``stmt`` as frames of at most ``chunk_rows`` rows (server-side cursor).
 
@@ -547,12 +567,13 @@ def _chunks(
                 cur.execute(compiled.string, params)
                 keys = [d.name for d in cur.description]
                 while rows := cur.fetchmany(chunk_rows):
-                    yield pd.DataFrame.from_records(rows, columns=keys, coerce_float=True)
+                    df = pd.DataFrame.from_records(rows, columns=keys, coerce_float=True)
+                    yield _naive(df, tz)
             return
         res = conn.execution_options(stream_results=True, max_row_buffer=chunk_rows).execute(stmt)
         keys = list(res.keys())
         for part in res.partitions(chunk_rows):
-            yield pd.DataFrame.from_records(part, columns=keys, coerce_float=True)
+            yield _naive(pd.DataFrame.from_records(part, columns=keys, coerce_float=True), tz)
         res.close()
     except DatasetError:
         raise
@@ -562,8 +583,10 @@ def _chunks(
         ) from None
 
 
-def _frame(conn: sa.Connection, stmt: sa.Select, chunk_rows: int, st: SqlTable) -> pd.DataFrame:
-    parts = list(_chunks(conn, stmt, chunk_rows, st))
+def _frame(
+    conn: sa.Connection, stmt: sa.Select, chunk_rows: int, st: SqlTable, tz: str
+) -> pd.DataFrame:
+    parts = list(_chunks(conn, stmt, chunk_rows, st, tz))
     if not parts:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in _names(stmt)})
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
@@ -633,7 +656,7 @@ def read_sql_tables(
     engine = _engine(u)
     out = RawTables({}, config)
     try:
-        with _connect(engine, u) as conn:
+        with _connect(engine, u, config.timezone) as conn:
             bar = tqdm(
                 _wanted(source, tables),
                 desc="reading SQL",
@@ -646,7 +669,7 @@ def read_sql_tables(
                 bar.set_postfix_str(name, refresh=False)
                 st = source.tables[name]
                 stmt = _statement(conn, st, p, mapped=False)
-                out.tables[name] = _frame(conn, stmt, source.chunk_rows, st)
+                out.tables[name] = _frame(conn, stmt, source.chunk_rows, st, config.timezone)
                 out.files[name] = f"{name} ({st.where})"
     finally:
         engine.dispose()
@@ -656,7 +679,12 @@ def read_sql_tables(
 
 
 def _stage(
-    source: SqlSource, folder: Path, u: sa.URL, period: Period | None, progress: bool
+    source: SqlSource,
+    folder: Path,
+    u: sa.URL,
+    period: Period | None,
+    progress: bool,
+    tz: str = "UTC",
 ) -> None:
     """Write every source of a mapped ``source:`` as ``<name>.parquet`` into ``folder``."""
     import pyarrow as pa
@@ -665,12 +693,12 @@ def _stage(
 
     engine = _engine(u)
     try:
-        with _connect(engine, u) as conn:
+        with _connect(engine, u, tz) as conn:
             for name, st in source.tables.items():
                 stmt = _statement(conn, st, period, mapped=True)
                 writer = None
                 bar = tqdm(desc=f"reading {name}", unit="row", disable=not progress, leave=False)
-                for chunk in _chunks(conn, stmt, source.chunk_rows, st):
+                for chunk in _chunks(conn, stmt, source.chunk_rows, st, tz):
                     # staged as text, as a CSV export would be: one schema for every chunk
                     tbl = pa.Table.from_pandas(
                         chunk.astype("str").where(chunk.notna()), preserve_index=False
@@ -758,7 +786,7 @@ def load_sql(
         with tempfile.TemporaryDirectory(prefix="salesml-sql-") as tmp:
             stage, out = Path(tmp) / "src", Path(tmp) / "out"
             stage.mkdir()
-            _stage(source, stage, u, per, progress)
+            _stage(source, stage, u, per, progress, config.timezone)
             report = import_dataset(stage, _mapping_path(folder, source), out)
         data = report.data
         data.source = folder
@@ -848,13 +876,13 @@ def snapshot_sql(
         from salesml.data.mapping import import_dataset
 
         with tempfile.TemporaryDirectory(prefix="salesml-sql-") as tmp:
-            _stage(src, Path(tmp), u, per, progress)
+            _stage(src, Path(tmp), u, per, progress, config.timezone)
             import_dataset(tmp, map_path, out)
         return out
     out.mkdir(parents=True, exist_ok=True)
     engine = _engine(u)
     try:
-        with _connect(engine, u) as conn:
+        with _connect(engine, u, config.timezone) as conn:
             for name, st in src.tables.items():
                 stmt = _statement(conn, st, per, mapped=False)
                 part_dir = out / name
@@ -867,7 +895,7 @@ def snapshot_sql(
                 part_dir.mkdir(exist_ok=True)
                 bar = tqdm(desc=name, unit="row", disable=not progress, leave=False)
                 n = 0
-                for i, chunk in enumerate(_chunks(conn, stmt, src.chunk_rows, st)):
+                for i, chunk in enumerate(_chunks(conn, stmt, src.chunk_rows, st, config.timezone)):
                     chunk.to_parquet(part_dir / f"part-{i:05d}.parquet", index=False)
                     n += len(chunk)
                     bar.update(len(chunk))

@@ -340,3 +340,27 @@ def test_mapped_crm_tables(pg_server, pg_env, tmp_path: Path) -> None:
     again = load_dataset(out, progress=False)
     pd.testing.assert_frame_equal(again.tables["deals"], data.tables["deals"])
     assert len(again.stored_quarantine) == len(rep.stored)
+
+
+def test_timestamptz_columns_in_the_dataset_timezone(
+    pg_tiny, pg_env, tiny_ref, tmp_path: Path
+) -> None:
+    """``timestamptz`` (what many CRMs store) comes back naive in dataset.yaml's timezone."""
+    from salesml.data.sql import load_sql
+
+    tz = tiny_ref.config.timezone
+    costs = tiny_ref.tables["costs"]
+    aware = costs.assign(incurred_at=costs["incurred_at"].dt.tz_localize(tz))
+    engine = pg_env.engine()
+    try:
+        aware.to_sql("costs_tz", engine, if_exists="replace", index=False)
+    finally:
+        engine.dispose()
+    month = costs["incurred_at"].median().to_period("M")
+    folder = _folder(tmp_path, pg_env, {"costs": {"table": "costs_tz"}})
+    whole = load_sql(folder, progress=False).tables["costs"]
+    pd.testing.assert_frame_equal(_sorted(whole, "costs"), _sorted(costs, "costs"))
+    got = load_sql(folder, period=str(month), progress=False).tables["costs"]
+    start, end = month.start_time, (month + 1).start_time
+    want = costs[(costs["incurred_at"] >= start) & (costs["incurred_at"] < end)]
+    assert len(got) == len(want) > 0  # the month's bounds are local time, not UTC
