@@ -79,7 +79,7 @@ class DatasetConfig:
         Empty: the default policy.
     source
         A database to read the tables from instead of files
-        (:class:`salesml.data.sql.SqlSource`; ``None``: the folder's files).
+        (:class:`salesml.data.sqlsource.SqlSource`, read by :mod:`salesml.data.sql`; ``None``: the folder's files).
     extra
         Anything else found in the YAML, kept and written back unchanged.
     """
@@ -259,7 +259,7 @@ def _check(kw: dict[str, Any], extra: dict[str, Any], source: str) -> None:
             raise bad("approval_sla_hours", "a mapping {step: hours} with 0 < hours <= 10000", sla)
         kw["approval_sla_hours"] = {k: float(v) for k, v in sla.items()}
     if kw.get("source") is not None:
-        from salesml.data.sql import SqlSource
+        from salesml.data.sqlsource import SqlSource
 
         kw["source"] = SqlSource.from_dict(kw["source"], where=f"{source}: source")
     if "date_formats" in extra and not _str_list(extra["date_formats"] or []):
