@@ -58,6 +58,7 @@ import secrets
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import sqlalchemy as sa
 
     from salesml.data.bundle import SalesData
-    from salesml.data.io import RawTables
     from salesml.periods import Period
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "SqlSource",
     "SqlTable",
+    "SqlTables",
     "cli_import",
     "load_sql",
     "mask_url",
@@ -390,6 +391,28 @@ def _frame(
 
 
 # ---------------------------------------------------------------- reading
+@dataclass
+class SqlTables:
+    """The frames read from a database, before validation.
+
+    Attributes
+    ----------
+    tables
+        Model table -> frame as the database typed it.
+    config
+        The dataset's settings.
+    files
+        Model table -> how messages name its SQL source.
+    notes
+        Things worth telling (the period read).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    config: Any
+    files: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
 def _source_of(config: Any) -> SqlSource:
     src = getattr(config, "source", None)
     if src is None:
@@ -414,8 +437,8 @@ def read_sql_tables(
     period: Period | str | None = None,
     progress: bool = False,
     url: str | None = None,
-) -> RawTables:
-    """Read the tables a ``source:`` names, as :class:`~salesml.data.io.RawTables`.
+) -> SqlTables:
+    """Read the tables a ``source:`` names, as they come from the database.
 
     Parameters
     ----------
@@ -432,12 +455,11 @@ def read_sql_tables(
 
     Returns
     -------
-    RawTables
+    SqlTables
         Frames as the database types them, ``files`` naming the SQL source of each.
     """
     from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
 
-    from salesml.data.io import RawTables
     from salesml.periods import Period as _Period
 
     source = _source_of(config)
@@ -449,7 +471,7 @@ def read_sql_tables(
     p = _Period.parse(period) if period is not None else None
     u = resolve_url(source, url=url)
     engine = _engine(u)
-    out = RawTables({}, config)
+    out = SqlTables({}, config)
     try:
         with _connect(engine, u, config.timezone) as conn:
             bar = tqdm(
@@ -714,7 +736,8 @@ def cli_import(args: Any) -> int:
     Prints the tables and rows written (never the password); exit 0, or 1 when the
     mapping import rejected rows (unless ``--allow-rejects``).
     """
-    from salesml.data.io import describe_files
+    import pyarrow.parquet as pq
+
     from salesml.data.quarantine import read_stored_quarantine
 
     if not args.out:
@@ -722,9 +745,11 @@ def cli_import(args: Any) -> int:
     if args.src:
         raise ValueError("give either SRC_DIR or --from-sql SOURCE, not both")
     out = snapshot_sql(args.from_sql, args.out, mapping=args.mapping, period=args.period)
-    desc = describe_files(out)
-    for name, row in desc.iterrows():
-        print(f"{name:<20} {int(row['rows']):>10,} rows  {row['file']}")
+    for name in TABLE_NAMES:
+        parts = sorted((out / name).glob("*.parquet")) or [out / f"{name}.parquet"]
+        if parts[0].is_file():
+            rows = sum(pq.ParquetFile(x).metadata.num_rows for x in parts)
+            print(f"{name:<20} {rows:>10,} rows  {len(parts)} file(s)")
     q = read_stored_quarantine(out)
     print(f"wrote {out}")
     if len(q):
