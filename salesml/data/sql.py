@@ -37,6 +37,9 @@ is tested), inside a read-only transaction where the dialect offers one:
   or ``false`` on a table overrides that.
 - rows are fetched ``chunk_rows`` at a time (server-side cursor) and kept as typed
   frames, never as a list of Python rows.
+- on PostgreSQL the session ``TimeZone`` is the dataset's ``timezone`` (set through a
+  bound parameter), so naive period bounds mean local time and ``timestamptz``
+  columns come back as naive local times, as the model stores them.
 
 Without ``mapping:`` the keys of ``tables:`` are model tables and the frames go
 through :func:`salesml.data.validate.validate` exactly like a Parquet folder (same
