@@ -83,7 +83,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "when any row was rejected unless --allow-rejects. With --draft-mapping FILE, write "
         "a first mapping guessed from the export's headers and values instead.",
     )
-    imp.add_argument("src", metavar="SRC_DIR", help="folder with the exported files")
+    imp.add_argument("src", nargs="?", metavar="SRC_DIR", help="folder with the exported files")
+    imp.add_argument(
+        "--from-sql",
+        metavar="SOURCE",
+        default=None,
+        help="snapshot a database instead: a dataset.yaml with source: (or its folder); "
+        "the password comes from SALESML_DB_URL, PGPASSWORD or .pgpass, never from here",
+    )
+    imp.add_argument("--period", default=None, help="with --from-sql: only this period")
     imp.add_argument("--mapping", metavar="YAML", help="mapping file")
     imp.add_argument("--out", metavar="DATASET_DIR", help="dataset folder to write")
     imp.add_argument(
@@ -260,6 +268,12 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 @_user_errors
 def _cmd_import(args: argparse.Namespace) -> int:
+    if args.from_sql:
+        from salesml.data.sql import cli_import
+
+        return cli_import(args)
+    if not args.src:
+        raise ValueError("give SRC_DIR (a folder of exported files) or --from-sql SOURCE")
     if args.draft_mapping:
         from salesml.data.draft import draft_mapping
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,9 @@ class DatasetConfig:
         Service levels of the approval steps in hours, ``{"initial": 2, "final": 4}``
         (a step not listed falls back to that policy; see :mod:`salesml.ops.compliance`).
         Empty: the default policy.
+    source
+        A database to read the tables from instead of files
+        (:class:`salesml.data.sqlsource.SqlSource`, read by :mod:`salesml.data.sql`; ``None``: the folder's files).
     extra
         Anything else found in the YAML, kept and written back unchanged.
     """
@@ -91,6 +95,7 @@ class DatasetConfig:
     region_source: str = "customer"
     value_sets: dict[str, Any] = field(default_factory=dict)
     approval_sla_hours: dict[str, float] = field(default_factory=dict)
+    source: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -175,6 +180,9 @@ class DatasetConfig:
             d.pop("value_sets")
         if not d["approval_sla_hours"]:
             d.pop("approval_sla_hours")
+        d.pop("source")
+        if self.source is not None:
+            d["source"] = copy.deepcopy(self.source.raw)
         d.update(extra)
         return d
 
@@ -250,6 +258,10 @@ def _check(kw: dict[str, Any], extra: dict[str, Any], source: str) -> None:
         ):
             raise bad("approval_sla_hours", "a mapping {step: hours} with 0 < hours <= 10000", sla)
         kw["approval_sla_hours"] = {k: float(v) for k, v in sla.items()}
+    if kw.get("source") is not None:
+        from salesml.data.sqlsource import SqlSource
+
+        kw["source"] = SqlSource.from_dict(kw["source"], where=f"{source}: source")
     if "date_formats" in extra and not _str_list(extra["date_formats"] or []):
         raise bad(
             "date_formats", 'a list of strptime formats (["%d.%m.%Y"])', extra["date_formats"]

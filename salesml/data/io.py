@@ -447,6 +447,10 @@ def load_dataset(
     >>> data.validation.quarantine                           # doctest: +SKIP
     """
     folder = Path(path)
+    if folder.is_dir() and DatasetConfig.read(folder).source is not None:  # a database
+        from salesml.data.sql import load_sql
+
+        return load_sql(folder, validate=validate, tables=tables, progress=progress)
     raw = read_raw_tables(folder, encoding=encoding, tables=tables, progress=progress)
     config = raw.config
     if validate:
@@ -535,6 +539,7 @@ def save_dataset(
     folder.mkdir(parents=True, exist_ok=True)
     config = copy.deepcopy(data.config)
     config.files = {}
+    config.source = None  # the copy is of the rows, not of where they came from
     hints: dict[str, dict[str, str]] = {}
     from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
 
