@@ -305,8 +305,8 @@ class SalesmlVoila(Voila):
     allow_hosts = List(Unicode(), config=True, help="Extra host names the Host header may carry.")
     max_kernels = Int(8, config=True, help="Kernels serving viewers at once (0: no limit).")
     max_kernels_per_client = Int(3, config=True, help="Kernels one remote address may hold.")
-    ws_rate = Float(50.0, config=True, help="Websocket messages per second a viewer may send.")
-    ws_burst = Float(400.0, config=True, help="Websocket messages a viewer may send in a burst.")
+    ws_rate = Float(100.0, config=True, help="Websocket messages per second a viewer may send.")
+    ws_burst = Float(1000.0, config=True, help="Websocket messages a viewer may send in a burst.")
     ws_queue_bytes = Int(
         32 * 2**20, config=True, help="Bytes queued for a viewer that does not read before closing."
     )

@@ -245,10 +245,15 @@ class DealWhatifState(AppState):
 
         ``period`` defaults to ``$SALESML_PERIOD`` (unset: the end of the data).
         """
+        from salesml.apps.cache import cached_deal_health
         from salesml.data.io import load_dataset
 
         period = period or os.environ.get(PERIOD_ENV) or None
-        return cls(load_dataset(dataset_path(dataset), progress=False), period=period, lang=lang)
+        data = load_dataset(dataset_path(dataset), progress=False)
+        as_of = review_as_of(data, period=period)
+        # the report's fit for this data and instant, saved by the first kernel to need it
+        model, _ = cached_deal_health(data, as_of=as_of)
+        return cls(data, model=model, period=period, as_of=as_of, lang=lang)
 
     def _option_label(self, deal: str) -> str:
         s = self.scores.loc[deal]
