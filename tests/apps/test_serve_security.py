@@ -104,8 +104,9 @@ def kernel_id(server: Server) -> str:
     return re.search(r'"kernelId": "([0-9a-f-]{36})"', page).group(1)
 
 
-def test_start_up_prints_urls_with_token(server: Server) -> None:
-    printed = server.log.read_text(errors="replace")
+def test_start_up_prints_urls_with_token(server: Server, kernel_id: str) -> None:
+    printed = server.log.read_text(errors="replace")  # after a page and its kernel started
+    assert "Kernel started" in printed
     assert f"/voila/render/funnel_explorer.ipynb?token={TOKEN}" in printed
     assert "is not trusted" not in printed
     assert "without encryption" not in printed  # kernels talk over IPC sockets, not TCP
