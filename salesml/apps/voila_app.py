@@ -118,6 +118,13 @@ class BadHostHandler(GenericErrorMixin, tornado.web.RequestHandler):
         raise Refused(403, "host")
 
 
+class NotFoundHandler(GenericErrorMixin, tornado.web.RequestHandler):
+    """What a path no handler serves gets (the same page as every other 404)."""
+
+    def prepare(self) -> None:
+        raise web.HTTPError(404)
+
+
 class GuardedApplication(tornado.web.Application):
     """A tornado application that checks the ``Host`` header before routing any request."""
 
@@ -365,6 +372,7 @@ class SalesmlVoila(Voila):
             salesml_ws_queue_bytes=self.ws_queue_bytes,
             websocket_max_message_size=self.ws_max_message_bytes,
             serve_traceback=False,
+            default_handler_class=NotFoundHandler,
         )
         return settings
 

@@ -65,3 +65,23 @@ def test_unsafe_or_broken_cache_is_not_trusted(tiny, tmp_path, monkeypatch) -> N
     model, hit = cached_deal_health(tiny, as_of=as_of)  # refitted and replaced
     assert not hit and model is not None
     assert cached_deal_health(tiny, as_of=as_of)[1]
+
+
+def test_deal_whatif_opens_on_the_cached_model_and_drivers(tiny, tmp_path, monkeypatch) -> None:
+    from salesml.apps.deal_whatif.state import DealWhatifState
+    from salesml.data.io import save_dataset
+
+    monkeypatch.setenv("SALESML_CACHE", str(tmp_path / "cache"))
+    save_dataset(tiny, tmp_path / "data")
+    first = DealWhatifState.from_dataset(tmp_path / "data")
+    [entry] = (tmp_path / "cache" / "models").iterdir()
+    assert (entry / "model.json").exists() and (entry / "deal_whatif_drivers.json").exists()
+    monkeypatch.setattr(
+        DealWhatifState, "_find_drivers", lambda *a, **k: pytest.fail("drivers searched again")
+    )
+    second = DealWhatifState.from_dataset(tmp_path / "data")
+    assert second.drivers == first.drivers and second.as_of == first.as_of
+    assert second.deals == first.deals
+    np.testing.assert_allclose(
+        second.scores["health_score"].to_numpy(), first.scores["health_score"].to_numpy()
+    )

@@ -183,6 +183,8 @@ def test_error_pages_show_no_traceback_or_path(server: Server, kernel_id: str) -
     for pages in [page, _get(f"{server.base}/voila/render/../../x.ipynb?token={TOKEN}")[1]]:
         assert "Traceback" not in pages and "ValueError" not in pages  # ... the viewer not
         assert "site-packages" not in pages and "/tmp" not in pages and "/work" not in pages
+    status, page = _get(f"{server.base}/no/such/path.py?token={TOKEN}")
+    assert status == 404 and "no such page" in page
     status, page = _get(f"{server.base}/voila/api/contents/..%2f..%2f?token={TOKEN}")
     assert status == 404 and "outside root" not in page and ".." not in page
     # another template cannot be asked for (it would bypass the caps and fail half-way)
