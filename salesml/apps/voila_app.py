@@ -161,6 +161,19 @@ class SafeVoilaHandler(GenericErrorMixin, TornadoVoilaHandler):
             limits.release(client)
 
 
+def _touch(km: Any, kernel_id: str) -> None:
+    """Mark a kernel handed to a page as active now.
+
+    A pre-heated kernel last worked when it executed its notebook, possibly minutes
+    ago; without this the culler could shut it down between the page request and
+    the browser's websocket (0 connections, idle past ``cull_idle_timeout``).
+    """
+    from jupyter_server._tz import utcnow
+
+    with contextlib.suppress(KeyError, AttributeError):
+        km.get_kernel(kernel_id).last_activity = utcnow()
+
+
 def _v1_parts(message: bytes) -> list[bytes]:
     """The parts of a v1 kernel websocket message: channel, header, parent, metadata, content...
 
@@ -356,6 +369,7 @@ class SalesmlVoila(Voila):
                     _CLIENT.reset(token)
                 if client is not None:
                     limits.bind(result[2], client)
+                _touch(km, result[2])
                 return result
 
             km.get_rendered_notebook = get_rendered_notebook
