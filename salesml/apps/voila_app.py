@@ -118,6 +118,13 @@ class BadHostHandler(GenericErrorMixin, tornado.web.RequestHandler):
         raise Refused(403, "host")
 
 
+class NotFoundHandler(GenericErrorMixin, tornado.web.RequestHandler):
+    """What a path no handler serves gets (the same page as every other 404)."""
+
+    def prepare(self) -> None:
+        raise web.HTTPError(404)
+
+
 class GuardedApplication(tornado.web.Application):
     """A tornado application that checks the ``Host`` header before routing any request."""
 
@@ -152,6 +159,19 @@ class SafeVoilaHandler(GenericErrorMixin, TornadoVoilaHandler):
         finally:
             _CLIENT.reset(token)
             limits.release(client)
+
+
+def _touch(km: Any, kernel_id: str) -> None:
+    """Mark a kernel handed to a page as active now.
+
+    A pre-heated kernel last worked when it executed its notebook, possibly minutes
+    ago; without this the culler could shut it down between the page request and
+    the browser's websocket (0 connections, idle past ``cull_idle_timeout``).
+    """
+    from jupyter_server._tz import utcnow
+
+    with contextlib.suppress(KeyError, AttributeError):
+        km.get_kernel(kernel_id).last_activity = utcnow()
 
 
 def _v1_parts(message: bytes) -> list[bytes]:
@@ -305,8 +325,8 @@ class SalesmlVoila(Voila):
     allow_hosts = List(Unicode(), config=True, help="Extra host names the Host header may carry.")
     max_kernels = Int(8, config=True, help="Kernels serving viewers at once (0: no limit).")
     max_kernels_per_client = Int(3, config=True, help="Kernels one remote address may hold.")
-    ws_rate = Float(50.0, config=True, help="Websocket messages per second a viewer may send.")
-    ws_burst = Float(400.0, config=True, help="Websocket messages a viewer may send in a burst.")
+    ws_rate = Float(100.0, config=True, help="Websocket messages per second a viewer may send.")
+    ws_burst = Float(1000.0, config=True, help="Websocket messages a viewer may send in a burst.")
     ws_queue_bytes = Int(
         32 * 2**20, config=True, help="Bytes queued for a viewer that does not read before closing."
     )
@@ -349,6 +369,7 @@ class SalesmlVoila(Voila):
                     _CLIENT.reset(token)
                 if client is not None:
                     limits.bind(result[2], client)
+                _touch(km, result[2])
                 return result
 
             km.get_rendered_notebook = get_rendered_notebook
@@ -365,6 +386,7 @@ class SalesmlVoila(Voila):
             salesml_ws_queue_bytes=self.ws_queue_bytes,
             websocket_max_message_size=self.ws_max_message_bytes,
             serve_traceback=False,
+            default_handler_class=NotFoundHandler,
         )
         return settings
 

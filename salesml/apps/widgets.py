@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,6 +15,14 @@ from salesml.i18n import label, t
 from salesml.reports.tables import frame_html
 
 log = logging.getLogger(__name__)
+
+# plotly's FigureWidget imports nbformat, whose validator imports jsonschema, which
+# imports the optional ``rfc3987_syntax`` (an IRI grammar built at import: seconds on
+# a busy machine) only to check "iri" formats, which no chart uses. Marking it absent
+# before plotly loads makes jsonschema skip that one format check; first renders get
+# that much faster. Only the app kernels import this module.
+if "rfc3987_syntax" not in sys.modules:
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
 
 __all__ = [
     "FigureSlot",

@@ -104,8 +104,9 @@ def kernel_id(server: Server) -> str:
     return re.search(r'"kernelId": "([0-9a-f-]{36})"', page).group(1)
 
 
-def test_start_up_prints_urls_with_token(server: Server) -> None:
-    printed = server.log.read_text(errors="replace")
+def test_start_up_prints_urls_with_token(server: Server, kernel_id: str) -> None:
+    printed = server.log.read_text(errors="replace")  # after a page and its kernel started
+    assert "Kernel started" in printed
     assert f"/voila/render/funnel_explorer.ipynb?token={TOKEN}" in printed
     assert "is not trusted" not in printed
     assert "without encryption" not in printed  # kernels talk over IPC sockets, not TCP
@@ -182,6 +183,8 @@ def test_error_pages_show_no_traceback_or_path(server: Server, kernel_id: str) -
     for pages in [page, _get(f"{server.base}/voila/render/../../x.ipynb?token={TOKEN}")[1]]:
         assert "Traceback" not in pages and "ValueError" not in pages  # ... the viewer not
         assert "site-packages" not in pages and "/tmp" not in pages and "/work" not in pages
+    status, page = _get(f"{server.base}/no/such/path.py?token={TOKEN}")
+    assert status == 404 and "no such page" in page
     status, page = _get(f"{server.base}/voila/api/contents/..%2f..%2f?token={TOKEN}")
     assert status == 404 and "outside root" not in page and ".." not in page
     # another template cannot be asked for (it would bypass the caps and fail half-way)

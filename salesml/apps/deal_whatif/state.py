@@ -24,7 +24,7 @@ Changing ``deal_id`` loads the deal's values into :attr:`values`; changing a val
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -160,6 +160,9 @@ class DealWhatifState(AppState):
         Score points a feature must move on average to be offered.
     max_drivers
         Controls offered at most (strongest effect first).
+    drivers
+        The drivers to offer, found before for the same model and instant (skips
+        their search; :meth:`from_dataset` keeps them with the cached model).
     lang
         ``en`` or ``zh``.
     """
@@ -182,6 +185,7 @@ class DealWhatifState(AppState):
         sample: int = 200,
         min_effect: float = 1.0,
         max_drivers: int = 8,
+        drivers: list[Driver] | None = None,
         lang: str = "en",
         **kwargs: object,
     ) -> None:
@@ -226,7 +230,11 @@ class DealWhatifState(AppState):
         keys = self._labels + " " + self.features["rep_id"].astype("str").to_numpy()
         self._search_keys = keys.str.casefold()
         self.candidates = [f for f in ACTIONABLE_FEATURES if f in model.required_columns()]
-        self.drivers = self._find_drivers(sample, min_effect, max_drivers)
+        self.drivers = (
+            list(drivers)
+            if drivers is not None
+            else self._find_drivers(sample, min_effect, max_drivers)
+        )
         self._loading = False
         self._update_options()
         if self.deals:
@@ -245,10 +253,25 @@ class DealWhatifState(AppState):
 
         ``period`` defaults to ``$SALESML_PERIOD`` (unset: the end of the data).
         """
+        from salesml.apps.cache import ModelCache
         from salesml.data.io import load_dataset
 
         period = period or os.environ.get(PERIOD_ENV) or None
-        return cls(load_dataset(dataset_path(dataset), progress=False), period=period, lang=lang)
+        data = load_dataset(dataset_path(dataset), progress=False)
+        as_of = review_as_of(data, period=period)
+        # the report's fit for this data and instant, and the drivers it offers, saved
+        # by the first kernel to need them
+        cache = ModelCache(data, as_of=as_of)
+        model, _ = cache.deal_health()
+        saved = cache.read_json("deal_whatif_drivers.json")
+        try:
+            drivers = [Driver(**d) for d in saved] if isinstance(saved, list) else None
+        except TypeError:
+            drivers = None
+        state = cls(data, model=model, period=period, as_of=as_of, lang=lang, drivers=drivers)
+        if drivers is None:
+            cache.write_json("deal_whatif_drivers.json", [asdict(d) for d in state.drivers])
+        return state
 
     def _option_label(self, deal: str) -> str:
         s = self.scores.loc[deal]
