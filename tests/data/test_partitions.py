@@ -205,3 +205,37 @@ def test_export_fixture_with_month_column_and_gaps(tmp_path):
     # the CSV export itself, cut after validation, gives the same rows
     csv = load_dataset(FIXTURES / "partitions_export", progress=False, period="2026-02")
     pd.testing.assert_frame_equal(_by_key(csv.deals, "deals"), _by_key(back.deals, "deals"))
+
+
+def test_chunked_simulation_writes_month_partitions(tmp_path):
+    """``write_simulated`` (what ``salesml generate --preset L`` runs) partitions by month,
+    one file per chunk and month, and loads back to the in-memory simulation's rows."""
+    from salesml.simulator import simulate, write_simulated
+
+    write_simulated(tmp_path / "ds", preset="tiny", seed=2, progress=False, chunk_customers=120)
+    data, _ = simulate(preset="tiny", seed=2, chunk_customers=120)
+    acts = tmp_path / "ds" / "activities"
+    files = sorted(p.relative_to(acts).as_posix() for p in acts.rglob("*.parquet"))
+    assert files[0].startswith("month=") and any(f.endswith("part-00001.parquet") for f in files)
+    assert (tmp_path / "ds" / "customers" / "part-00000.parquet").is_file()
+    loaded = load_dataset(tmp_path / "ds", progress=False)
+    assert loaded.validation.ok
+    for name in data.tables:
+        pd.testing.assert_frame_equal(
+            _by_key(loaded[name], name), _by_key(data[name], name), check_dtype=False, obj=name
+        )
+    cut = load_dataset(tmp_path / "ds", progress=False, period="2026-01", lookback_days=10)
+    start, end = pd.Timestamp("2025-12-22"), pd.Timestamp("2026-02-01")
+    for name in PARTITIONED_TABLES:
+        pd.testing.assert_frame_equal(
+            _by_key(cut[name], name),
+            _by_key(_cut(loaded[name], name, start, end), name),
+            obj=name,
+        )
+
+
+def test_generate_small_presets_write_single_files(tmp_path):
+    from salesml.cli import main
+
+    assert main(["generate", "--preset", "tiny", "--out", str(tmp_path / "t")]) == 0
+    assert (tmp_path / "t" / "activities.parquet").is_file()
