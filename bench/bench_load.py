@@ -170,6 +170,131 @@ def _wide(n: int, repeat: int) -> int:
     return 0
 
 
+GEN_LAYOUTS = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    from salesml.data.io import save_dataset
+    from salesml.simulator import simulate
+    preset, seed, single, month = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    data, truth = simulate(preset=preset, seed=seed)
+    save_dataset(data, single)
+    save_dataset(data, month, partition="month")
+    print(json.dumps({"rows": sum(len(df) for df in data.tables.values())}))
+    """
+)
+
+#: one step of the layout benchmark, in a fresh process: a raw pyarrow.dataset read
+#: of every table's files, or salesml.load_dataset (read + parse + validate)
+LAYOUT_STEP = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    folder, step, period, cols = sys.argv[1], sys.argv[2], sys.argv[3] or None, sys.argv[4]
+    columns = json.loads(cols) if cols else None
+    from pathlib import Path
+    import pyarrow.dataset as ds
+    from salesml.data.io import _is_hive, _parts, find_table_files, load_dataset
+    t0 = time.perf_counter()  # imports excluded: both steps pay the same ones
+    if step == "raw":
+        # the same files, months and rows load_dataset reads, without parsing or rules
+        import pandas as pd, pyarrow as pa
+        from salesml.data.io import PARTITIONED_TABLES
+        from salesml.data.schema import SPECS
+        from salesml.periods import Period
+        per = Period.parse(period) if period else None
+        rows = 0
+        for name, p in find_table_files(folder).items():
+            files = [str(x) for x in _parts(p, Path(folder), name)]
+            part = "hive" if _is_hive(p) else None
+            flt = None
+            if per is not None and name in PARTITIONED_TABLES:
+                if part:
+                    m1 = f"{per.end - pd.Timedelta(microseconds=1):%Y-%m}"
+                    files = [f for f in files if f"month={per.start:%Y-%m}" <= Path(f).parent.name <= f"month={m1}"]
+                tc = ds.field(SPECS[name].time_column)
+                flt = (tc >= pa.scalar(per.start.to_datetime64())) & (tc < pa.scalar(per.end.to_datetime64()))
+            t = ds.dataset(files, format="parquet", partitioning=part,
+                           partition_base_dir=str(p) if part else None).to_table(filter=flt)
+            rows += t.num_rows
+            del t
+        ok = True
+    else:
+        data = load_dataset(folder, progress=False, period=period, columns=columns)
+        rows = sum(len(df) for df in data.tables.values())
+        ok = bool(data.validation.ok)
+    wall = time.perf_counter() - t0
+    print(json.dumps({"wall_s": wall, "rows": rows, "ok": ok,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    """
+)
+
+
+def _layouts(
+    tier: str,
+    seed: int,
+    folder: str | None,
+    period: str,
+    repeat: int,
+    base: str | None,
+    full: bool = True,
+) -> int:
+    """Single files against month partitions, raw pyarrow.dataset read against load_dataset."""
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if folder:
+        month, single = Path(folder), None
+    else:
+        single = Path(base) if base else out_dir / f"data-{tier}"
+        month = single.with_name(single.name + "-month")
+        if not (single / "dataset.yaml").exists() or not (month / "dataset.yaml").exists():
+            print(f"[gen] tier {tier} (seed {seed}) into {single} and {month} ...", flush=True)
+            _child(GEN_LAYOUTS, tier, str(seed), str(single), str(month))
+    cols = json.dumps(
+        {
+            "activities": ["activity_id", "deal_id", "kind", "occurred_at"],
+            "deals": ["deal_id", "amount"],
+        }
+    )
+    steps = []
+    for lay, f in (("single files", single), ("month partitions", month)):
+        if f is None:
+            continue
+        steps += [(lay, f, "raw", "", ""), (lay, f, "load", "", "")]
+        if lay == "month partitions":
+            steps += [
+                (lay, f, "raw", period, ""),
+                (lay, f, "load", period, ""),
+                (lay, f, "load", period, cols),
+            ]
+    rows = []
+    for lay, f, step, per, col in steps:
+        if not full and not per:
+            continue  # --period-only: skip the full loads (tier L held whole: 11 GB)
+        best = None
+        for _ in range(repeat):
+            r = _child(LAYOUT_STEP, str(f), step, per, col)
+            best = r if best is None or r["wall_s"] < best["wall_s"] else best
+        assert best is not None and best["ok"]
+        what = "raw pyarrow.dataset().to_table()" if step == "raw" else "load_dataset + validate"
+        if per:
+            what += f", period={per}" + (", columns= (2 tables)" if col else "")
+        print(f"  {lay}: {what}: {best['wall_s']:.2f} s, {best['peak_rss_mb']:,.0f} MB", flush=True)
+        rows.append({"layout": lay, "step": step, "what": what, "period": per, **best})
+    (out_dir / f"load-layouts-{tier}.json").write_text(json.dumps(rows, indent=1))
+    print("\n| tier | layout | step | rows | wall | ratio to raw read (same files) | peak RSS |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        raw = next(
+            x
+            for x in rows
+            if x["layout"] == r["layout"] and x["step"] == "raw" and x["period"] == r["period"]
+        )
+        print(
+            f"| {tier} | {r['layout']} | {r['what']} | {r['rows']:,} | {r['wall_s']:.2f} s | "
+            f"{r['wall_s'] / raw['wall_s']:.1f}x | {r['peak_rss_mb']:,.0f} MB |"
+        )
+    return 0
+
+
 def _child(code: str, *args: str) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -186,7 +311,7 @@ def _child(code: str, *args: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tier", choices=["tiny", "demo", "S", "M"], default="demo")
+    ap.add_argument("--tier", choices=["tiny", "demo", "S", "M", "L"], default="demo")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=None, help="best of N (default 5; 3 for M)")
     ap.add_argument("--no-pandera", action="store_true", help="skip the pandera comparison")
@@ -210,7 +335,29 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="instead: time loading a 12-row CSV with N extra columns (and N/4, N/2)",
     )
+    ap.add_argument(
+        "--layouts",
+        action="store_true",
+        help="instead: single files against month partitions (load_dataset, a period load, "
+        "a period + columns load) against a raw pyarrow.dataset read of the same files, "
+        "each step in a fresh process",
+    )
+    ap.add_argument("--folder", default=None, help="with --layouts: measure this folder only")
+    ap.add_argument("--period", default="2026-Q1", help="with --layouts: the period load")
+    ap.add_argument(
+        "--period-only", action="store_true", help="with --layouts: only the period steps"
+    )
     args = ap.parse_args(argv)
+    if args.layouts:
+        return _layouts(
+            args.tier,
+            args.seed,
+            args.folder,
+            args.period,
+            args.repeat or 1,
+            args.out,
+            not args.period_only,
+        )
     if args.wide:
         return _wide(args.wide, args.repeat or 3)
     repeat = args.repeat or (3 if args.tier == "M" else 5)

@@ -188,12 +188,17 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
         print(f"generating preset L (seed {args.seed}) in chunks into {out} ...", file=sys.stderr)
         write_simulated(out, preset="L", seed=args.seed, progress=True)
-        print(f"wrote {out} (tables as Parquet part folders) and {out / 'truth'}")
+        print(
+            f"wrote {out} (tables as Parquet part folders, big ones by month) and {out / 'truth'}"
+        )
         return 0
     print(f"simulating preset {args.preset} (seed {args.seed}) ...", file=sys.stderr)
     data, truth = simulate(preset=args.preset, seed=args.seed, dirty=args.dirty, progress=True)
     encoding = args.encoding or (truth.encoding if args.dirty else "utf-8")
-    save_dataset(data, out, format=fmt, encoding=encoding, progress=True)
+    big = args.preset in ("M", "L") and fmt == "parquet"  # month partitions for period loads
+    save_dataset(
+        data, out, format=fmt, encoding=encoding, progress=True, partition="month" if big else None
+    )
     truth.save(out / "truth")
     summ = data.summary()
     _print_table(summ[summ["present"]].drop(columns="present"))

@@ -6,6 +6,11 @@ and one file per table, named after the table:
 - ``deals.parquet`` (native), or
 - ``deals/`` a folder of Parquet parts (read in file-name order; the simulator
   writes large tiers this way), or
+- ``deals/month=2026-01/part-0.parquet, ...`` a hive-style Parquet dataset
+  partitioned by month of the table's time column (``save_dataset(...,
+  partition="month")``, and ``salesml generate`` for presets M and larger), which
+  ``load_dataset(period=...)`` reads only the months of; a partitioned table comes
+  back in month order (within a month in stored order), or
 - ``deals.csv`` in UTF-8 (with or without BOM), GB18030/GBK (what Excel in China
   writes) or UTF-16 with a byte-order mark. The encoding is taken from the
   ``encoding=`` argument, else from ``dataset.yaml`` ``encoding``, else detected
@@ -40,7 +45,7 @@ import functools
 import hashlib
 import importlib
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -61,6 +66,8 @@ from salesml.data.validate import validate as _validate
 from salesml.data.validate.parse import text_frame, type_extra_arrays
 
 __all__ = [
+    "PARTITIONED_TABLES",
+    "PARTITION_COLUMN",
     "RawTables",
     "csv_line_numbers",
     "describe_files",
@@ -75,6 +82,23 @@ __all__ = [
 
 #: File name endings read as delimited text.
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+#: The big dated tables ``save_dataset(..., partition="month")`` stores partitioned.
+PARTITIONED_TABLES: tuple[str, ...] = (
+    "activities",
+    "collab_events",
+    "costs",
+    "material_movements",
+    "stage_history",
+    "quotes",
+    "payments",
+    "leads",
+    "deals",
+)
+#: The hive partition key (``<table>/month=YYYY-MM/``); never a column of the frames.
+PARTITION_COLUMN = "month"
+#: Partition of the rows whose time column is empty.
+NO_MONTH = "none"
 
 
 def detect_encoding(path: str | Path) -> str:
@@ -171,7 +195,7 @@ def find_table_files(path: str | Path, config: DatasetConfig | None = None) -> d
             out[name] = p
             continue
         for cand in (folder / f"{name}.parquet", folder / f"{name}.csv", folder / name):
-            if cand.is_file() or (cand.is_dir() and any(cand.glob("*.parquet"))):
+            if cand.is_file() or (cand.is_dir() and any(cand.rglob("*.parquet"))):
                 out[name] = _inside(folder, cand, f"table {name}")
                 break
     return out
@@ -226,9 +250,21 @@ def _folder(path: str | Path) -> Path:
 
 
 def _parts(p: Path, folder: Path, name: str) -> list[Path]:
-    """The Parquet files of a table file or part folder, each checked to be inside."""
-    parts = sorted(p.glob("*.parquet")) if p.is_dir() else [p]
+    """The Parquet files of a table file, part folder or month-partitioned folder.
+
+    Sorted by path inside the table folder (``month=2026-01/part-0.parquet`` before
+    ``month=2026-02/...``), each checked to be inside the dataset folder.
+    """
+    if not p.is_dir():
+        return [_inside(folder, p, f"table {name}")]
+    parts = sorted(p.rglob("*.parquet"), key=lambda x: x.relative_to(p).as_posix())
     return [_inside(folder, x, f"table {name}") for x in parts]
+
+
+def _is_hive(p: Path) -> bool:
+    return p.is_dir() and any(
+        d.is_dir() and d.name.startswith(f"{PARTITION_COLUMN}=") for d in p.iterdir()
+    )
 
 
 def _text_header(p: Path) -> tuple[str, int]:
@@ -296,10 +332,112 @@ def describe_files(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("table")
 
 
-def _read_parquet(parts: list[Path]) -> pd.DataFrame:
-    if len(parts) != 1:
-        return pd.concat([pd.read_parquet(x) for x in parts], ignore_index=True)
-    return pd.read_parquet(parts[0])
+def _window(period: object, lookback_days: float) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """``[start - lookback, end)`` of ``period`` (``None``: no period)."""
+    from salesml.periods import Period
+
+    if period is None:
+        if lookback_days:
+            raise ValueError("lookback_days needs a period")
+        return None
+    try:
+        days = float(lookback_days)
+    except (TypeError, ValueError):
+        raise ValueError(f"lookback_days must be a number of days, got {lookback_days!r}") from None
+    if not (0 <= days <= 36600):
+        raise ValueError(f"lookback_days must be between 0 and 36600, got {lookback_days!r}")
+    per = Period.parse(period)
+    return per.start - pd.Timedelta(days=days), per.end
+
+
+def _read_columns(name: str, wanted: list[str] | None, validate: bool) -> list[str] | None:
+    """The columns to read for ``wanted``: with validation also those its rules need."""
+    if wanted is None:
+        return None
+    spec = SPECS[name]
+    need = list(wanted)
+    if validate:
+        extra = [*spec.key, *(c for c, _, _ in spec.foreign_keys)]
+        extra += [c.name for c in spec.columns if not c.nullable]
+        if spec.time_column:
+            extra.append(spec.time_column)
+        need += [c for c in extra if c not in need]
+    return need
+
+
+def _read_parquet(
+    p: Path,
+    parts: list[Path],
+    name: str,
+    *,
+    columns: list[str] | None = None,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> pd.DataFrame:
+    """One table from a Parquet file, part folder or month-partitioned folder.
+
+    Read with :mod:`pyarrow.dataset`: only the months ``window`` touches (hive
+    layout), only its rows (time column in ``[start, end)``) and only ``columns``.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    hive = _is_hive(p)
+    tc = SPECS[name].time_column
+    if hive and window is not None and tc and parts:
+        # prune by the folder names before opening any file
+        m0, m1 = f"{window[0]:%Y-%m}", f"{window[1] - pd.Timedelta(microseconds=1):%Y-%m}"
+        key = f"{PARTITION_COLUMN}="
+        months = {x: x.parent.name[len(key) :] for x in parts if x.parent.name.startswith(key)}
+        kept = [x for x in parts if x not in months or m0 <= months[x] <= m1]
+        parts = kept or parts[:1]  # none in the window: one file gives the columns
+    schemas = []
+    for x in parts:
+        try:
+            schemas.append(pq.read_schema(x))
+        except (OSError, pa.ArrowException) as e:
+            raise DatasetError(
+                f"table {name}: {x.relative_to(p.parent)} is not a readable Parquet file ({e})"
+            ) from None
+    schema = (
+        schemas[0] if len(schemas) == 1 else pa.unify_schemas(schemas, promote_options="permissive")
+    )
+    if hive:
+        schema = schema.append(pa.field(PARTITION_COLUMN, pa.string()))
+        part = ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive")
+        dset = ds.dataset(
+            [str(x) for x in parts],
+            schema=schema,
+            format="parquet",
+            partitioning=part,
+            partition_base_dir=str(p),
+        )
+    else:
+        dset = ds.dataset([str(x) for x in parts], schema=schema, format="parquet")
+    names = [c for c in schema.names if not (hive and c == PARTITION_COLUMN)]
+    if columns is not None:
+        absent = [c for c in columns if c not in names]
+        if absent:
+            raise DatasetError(
+                f"table {name}: column(s) {', '.join(absent)} asked for in columns= are not "
+                f"in its files (it has: {', '.join(names)})"
+            )
+        names = [c for c in names if c in columns]
+    flt = None
+    if window is not None and tc and tc in schema.names:
+        typ = schema.field(tc).type
+        start, end = window
+        if pa.types.is_timestamp(typ):
+            # ceil to microseconds: for values in whole microseconds ``x >= start`` is
+            # ``x >= ceil(start)`` (and the same for ``<``), and the cast is exact
+            lo = pa.scalar(start.ceil("us").as_unit("us").to_datetime64()).cast(typ)
+            hi = pa.scalar(end.ceil("us").as_unit("us").to_datetime64()).cast(typ)
+            flt = (ds.field(tc) >= lo) & (ds.field(tc) < hi)
+            if hive:
+                m0, m1 = f"{start:%Y-%m}", f"{end - pd.Timedelta(microseconds=1):%Y-%m}"
+                flt = (ds.field(PARTITION_COLUMN) >= m0) & (ds.field(PARTITION_COLUMN) <= m1) & flt
+    table = dset.to_table(columns=names, filter=flt)
+    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 @dataclass
@@ -330,6 +468,27 @@ class RawTables:
     lines: dict[str, np.ndarray] = field(default_factory=dict)
     unreadable: dict[str, pd.DataFrame] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    period_cut: list[str] = field(default_factory=list)
+
+
+def _columns_arg(
+    columns: Mapping[str, Iterable[str]] | None, found: Mapping[str, Path]
+) -> dict[str, list[str]]:
+    """``columns=`` checked: known tables, lists of column names."""
+    if columns is None:
+        return {}
+    if not isinstance(columns, Mapping):
+        raise TypeError("columns= must map table names to lists of column names")
+    out: dict[str, list[str]] = {}
+    for t, cols in columns.items():
+        if t not in SPECS:
+            raise KeyError(
+                f"columns=: unknown table {t!r}; the data model has: {', '.join(TABLE_NAMES)}"
+            )
+        if isinstance(cols, str) or not all(isinstance(c, str) for c in cols):
+            raise TypeError(f"columns= for {t}: give a list of column names, got {cols!r}")
+        out[t] = list(dict.fromkeys(cols))
+    return out
 
 
 def read_raw_tables(
@@ -338,12 +497,22 @@ def read_raw_tables(
     encoding: str | None = None,
     tables: Iterable[str] | None = None,
     progress: bool = False,
+    period: object = None,
+    lookback_days: float = 0.0,
+    columns: Mapping[str, Iterable[str]] | None = None,
+    validate: bool = True,
 ) -> RawTables:
     """Read the tables of a dataset folder as they are, without validation.
+
+    ``period``, ``lookback_days``, ``columns`` and ``validate`` are those of
+    :func:`load_dataset`: Parquet tables are read with only the months, rows and
+    columns asked for (``validate`` adds the columns the rules need); CSV tables
+    are read whole (``load_dataset`` cuts them after validation).
 
     Returns
     -------
     RawTables
+        ``period_cut`` lists the tables whose rows the period already cut.
     """
     from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
 
@@ -366,6 +535,8 @@ def read_raw_tables(
         raise FileNotFoundError(
             f"{folder} holds no table files (expected e.g. deals.parquet or deals.csv)"
         )
+    window = _window(period, lookback_days)
+    wanted_cols = _columns_arg(columns, found)
     declared = encoding if encoding not in (None, "", "auto") else config.encoding
     hints: dict[str, dict[str, str]] = config.extra.get("column_types") or {}
     escaped = config.extra.get("csv_formulas") == "escaped"
@@ -392,7 +563,15 @@ def read_raw_tables(
             if len(got.unreadable):
                 out.unreadable[name] = got.unreadable
         elif p.is_dir() or p.suffix.lower() in (".parquet", ".pq"):
-            out.tables[name] = _read_parquet(_parts(p, folder, name))
+            out.tables[name] = _read_parquet(
+                p,
+                _parts(p, folder, name),
+                name,
+                columns=_read_columns(name, wanted_cols.get(name), validate),
+                window=window if name in PARTITIONED_TABLES else None,
+            )
+            if window is not None and name in PARTITIONED_TABLES:
+                out.period_cut.append(name)
         else:
             raise DatasetError(
                 f"{p.name} (table {name}): unsupported file type {p.suffix!r}; "
@@ -408,6 +587,9 @@ def load_dataset(
     encoding: str | None = None,
     tables: Iterable[str] | None = None,
     progress: bool = True,
+    period: object = None,
+    lookback_days: float = 0.0,
+    columns: Mapping[str, Iterable[str]] | None = None,
 ) -> SalesData:
     """Load a dataset folder into a :class:`SalesData` bundle.
 
@@ -426,6 +608,26 @@ def load_dataset(
         Load only these tables (default: every table present).
     progress
         Show progress bars.
+    period
+        Load only the rows of the big dated tables (:data:`PARTITIONED_TABLES`:
+        activities, collab_events, costs, material_movements, stage_history, quotes,
+        payments, leads, deals) whose time column (``occurred_at``, ``created_at``, ...)
+        lies in ``[period.start - lookback_days, period.end)``: a
+        :class:`~salesml.periods.Period` or its text (``2026-Q3``). From a
+        month-partitioned folder only the months of that window are read. Tables
+        without a time column, and the smaller dated ones (reps, stores, customers,
+        campaigns, contracts, approvals), are loaded whole. A deal is in when it was
+        created in the window: give a look-back covering the deal cycles you need.
+        Foreign keys pointing at a table the period cut (an activity of a deal created
+        before the window) are not checked (a note says so); CSV tables are read
+        whole, validated, then cut.
+    lookback_days
+        Days before ``period.start`` to load as well (0 to 36600).
+    columns
+        Table -> the columns to return (projection; other tables whole). Parquet
+        files are read with only those columns plus, when validating, the key,
+        foreign-key, time and required columns the rules need; rules on columns
+        not read are not checked.
 
     Returns
     -------
@@ -452,10 +654,26 @@ def load_dataset(
         # The SQL reader sits above this module (it imports through the mapping engine,
         # which reads files with this module): it is looked up by name when a dataset
         # names a database, so the data layer's imports stay one-way.
+        if columns is not None or lookback_days:
+            raise DatasetError(
+                f"{folder}: columns= and lookback_days= apply to file datasets; this dataset "
+                "reads from a database (dataset.yaml source:), which takes period= only"
+            )
         load_sql = importlib.import_module("salesml.data.sql").load_sql
-        return load_sql(folder, validate=validate, tables=tables, progress=progress)
-    raw = read_raw_tables(folder, encoding=encoding, tables=tables, progress=progress)
+        return load_sql(folder, period=period, validate=validate, tables=tables, progress=progress)
+    raw = read_raw_tables(
+        folder,
+        encoding=encoding,
+        tables=tables,
+        progress=progress,
+        period=period,
+        lookback_days=lookback_days,
+        columns=columns,
+        validate=validate,
+    )
     config = raw.config
+    window = _window(period, lookback_days)
+    wanted_cols = _columns_arg(columns, raw.tables)
     if validate:
         report = _validate(
             raw.tables,
@@ -465,8 +683,10 @@ def load_dataset(
             unreadable=raw.unreadable,
             notes=raw.notes,
             progress=progress,
+            unchecked_parents=raw.period_cut,
         )
         data = report.data
+        _cut(data.tables, window, wanted_cols)
         data.source = folder
         data.fingerprint_source = functools.partial(folder_fingerprint, folder)
         data.validation = report
@@ -486,10 +706,68 @@ def load_dataset(
             out[name] = finalise_table(name, parsed, config)
         except (TypeError, ValueError):
             out[name] = parsed  # e.g. an empty cell in a true/false column
+    _cut(out, window, wanted_cols)
     data = SalesData(out, config, source=folder)
     data.fingerprint_source = functools.partial(folder_fingerprint, folder)
     data.stored_quarantine = read_stored_quarantine(folder)
     return data
+
+
+def _cut(
+    tables: dict[str, pd.DataFrame],
+    window: tuple[pd.Timestamp, pd.Timestamp] | None,
+    columns: Mapping[str, list[str]],
+) -> None:
+    """Apply the period window (to tables not cut when read) and the projection in place."""
+    for name, df in list(tables.items()):
+        tc = SPECS[name].time_column
+        if window is not None and name in PARTITIONED_TABLES and tc in df.columns:
+            ts = df[tc]
+            keep = ((ts >= window[0]) & (ts < window[1])).fillna(False).to_numpy(dtype=bool)
+            if not keep.all():
+                df = df[keep].reset_index(drop=True)
+        if name in columns:
+            absent = [c for c in columns[name] if c not in df.columns]
+            if absent:
+                raise DatasetError(
+                    f"table {name}: column(s) {', '.join(absent)} asked for in columns= are "
+                    f"not in it (it has: {', '.join(map(str, df.columns))})"
+                )
+            df = df[columns[name]]
+        tables[name] = df
+
+
+def write_month_partitions(
+    df: pd.DataFrame, out: str | Path, name: str, part: str = "part-0"
+) -> None:
+    """Write ``df`` (table ``name``) as ``out/month=YYYY-MM/<part>.parquet`` files.
+
+    Months come from the table's time column (rows without one go to
+    ``month=none``); rows keep their order within a month. Text columns are
+    dictionary-encoded in the files. Calling it again with another ``part`` (one
+    per chunk of a large simulation) adds files to the same months.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tc = SPECS[name].time_column
+    if tc is None or tc not in df.columns:
+        raise DatasetError(f"table {name}: no time column {tc!r} to partition by month")
+    ts = pd.to_datetime(df[tc])
+    month = pd.Series(ts.dt.strftime("%Y-%m").to_numpy(dtype=object), index=df.index)
+    month = month.where(ts.notna(), NO_MONTH)
+    out = Path(out)
+    text = [
+        c
+        for c in df.columns
+        if pd.api.types.is_string_dtype(df[c]) or isinstance(df[c].dtype, pd.CategoricalDtype)
+    ]
+    for m, idx in sorted(month.groupby(month.to_numpy(), sort=True).indices.items()):
+        d = out / f"{PARTITION_COLUMN}={m}"
+        d.mkdir(parents=True, exist_ok=True)
+        chunk = df.iloc[idx] if len(idx) != len(df) else df
+        table = pa.Table.from_pandas(chunk, preserve_index=False)
+        pq.write_table(table, d / f"{part}.parquet", use_dictionary=text)
 
 
 def save_dataset(
@@ -500,6 +778,7 @@ def save_dataset(
     encoding: str = "utf-8",
     overwrite: bool = True,
     progress: bool = False,
+    partition: Literal["month"] | None = None,
 ) -> Path:
     """Write a :class:`SalesData` bundle as a dataset folder.
 
@@ -520,6 +799,13 @@ def save_dataset(
         holds a dataset.
     progress
         Show a progress bar when writing takes more than a second.
+    partition
+        ``"month"``: write the big dated tables (:data:`PARTITIONED_TABLES`) as
+        hive-style Parquet datasets ``<table>/month=YYYY-MM/part-0.parquet`` by month
+        of their time column (rows without one in ``month=none``), text columns
+        dictionary-encoded, so that ``load_dataset(period=...)`` reads only the
+        months it needs. A table with a column of its own named ``month`` is written
+        as one file. Parquet only.
 
     Returns
     -------
@@ -528,6 +814,10 @@ def save_dataset(
     """
     if format not in ("parquet", "csv"):
         raise ValueError(f"format must be 'parquet' or 'csv', got {format!r}")
+    if partition not in (None, "month"):
+        raise ValueError(f"partition must be None or 'month', got {partition!r}")
+    if partition and format != "parquet":
+        raise ValueError("partition='month' needs format='parquet'")
     folder = Path(path)
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder} exists and is not a folder")
@@ -559,9 +849,20 @@ def save_dataset(
             if stale.is_file():
                 stale.unlink()
         part_dir = folder / name
-        if part_dir.is_dir() and all(p.suffix == ".parquet" for p in part_dir.iterdir()):
+        if part_dir.is_dir() and all(
+            p.suffix == ".parquet" or (p.is_dir() and p.name.startswith(f"{PARTITION_COLUMN}="))
+            for p in part_dir.iterdir()
+        ):
             shutil.rmtree(part_dir)
-        if format == "parquet":
+        tc = SPECS[name].time_column
+        if (
+            partition == "month"
+            and name in PARTITIONED_TABLES
+            and tc in df.columns
+            and PARTITION_COLUMN not in df.columns
+        ):
+            write_month_partitions(df, part_dir, name)
+        elif format == "parquet":
             df.to_parquet(folder / f"{name}.parquet", index=False)
         else:
             safe_csv_frame(df).to_csv(folder / f"{name}.csv", index=False, encoding=encoding)

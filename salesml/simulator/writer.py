@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from salesml.data.config import DatasetConfig
+from salesml.data.io import PARTITIONED_TABLES, write_month_partitions
 from salesml.simulator.config import resolve_config
 from salesml.simulator.generate import iter_chunks
 from salesml.simulator.helpers import finish_tables
@@ -21,13 +22,23 @@ __all__ = ["write_simulated"]
 
 
 def write_simulated(
-    out: str | Path, preset: str = "L", seed: int = 0, *, progress: bool = True, **overrides: Any
+    out: str | Path,
+    preset: str = "L",
+    seed: int = 0,
+    *,
+    progress: bool = True,
+    partition: Literal["month"] | None = "month",
+    **overrides: Any,
 ) -> Truth:
     """Generate a large dataset chunk by chunk, writing each table as Parquet parts.
 
     Memory stays bounded by one chunk of customers (``chunk_customers``): each table
     becomes a folder ``<table>/part-00000.parquet, ...`` that :func:`salesml.load_dataset`
-    reads as one table. The truth is written to ``out/truth``.
+    reads as one table. With ``partition="month"`` (the default) the big dated
+    tables (:data:`salesml.data.io.PARTITIONED_TABLES`) are written hive-style by
+    month of their time column instead, ``<table>/month=2026-01/part-00000.parquet``
+    (one file per chunk and month), so ``load_dataset(period=...)`` reads only the
+    months it needs. The truth is written to ``out/truth``.
 
     Returns
     -------
@@ -36,6 +47,8 @@ def write_simulated(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if partition not in (None, "month"):
+        raise ValueError(f"partition must be None or 'month', got {partition!r}")
     cfg = resolve_config(preset, overrides)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -45,6 +58,9 @@ def write_simulated(
         tables = finish_tables(ch.tables, world.t0)
         for name, df in tables.items():
             d = folder / name
+            if partition == "month" and name in PARTITIONED_TABLES:
+                write_month_partitions(df, d, name, part=f"part-{i:05d}")
+                continue
             d.mkdir(exist_ok=True)
             pq.write_table(
                 pa.Table.from_pandas(df, preserve_index=False), d / f"part-{i:05d}.parquet"

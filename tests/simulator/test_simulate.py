@@ -172,7 +172,7 @@ def test_chunked_writer_matches_in_memory(tmp_path):
     from salesml.data.io import load_dataset
 
     truth = write_simulated(
-        tmp_path / "ds", preset="tiny", seed=2, progress=False, chunk_customers=120
+        tmp_path / "ds", preset="tiny", seed=2, progress=False, chunk_customers=120, partition=None
     )
     data, truth2 = simulate(preset="tiny", seed=2, chunk_customers=120)
     loaded = load_dataset(tmp_path / "ds", progress=False)

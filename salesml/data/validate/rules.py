@@ -41,6 +41,7 @@ quarantine records.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -415,8 +416,14 @@ def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
     return pd.DataFrame({i: c for i, c in enumerate(codes)}).duplicated(keep="first").to_numpy()
 
 
-def check_references(tables: dict[str, CheckedTable], notes: list[str]) -> None:
-    """Apply the cross-table rules: payment dates, foreign keys, rejected parents."""
+def check_references(
+    tables: dict[str, CheckedTable], notes: list[str], *, unchecked_parents: Collection[str] = ()
+) -> None:
+    """Apply the cross-table rules: payment dates, foreign keys, rejected parents.
+
+    Foreign keys into ``unchecked_parents`` (tables loaded for a period only) are
+    not checked, with a note, as for a parent table the dataset does not have.
+    """
     # cross-table time orders (use the first row of each parent key as read)
     for child, col, fk, parent, pcol in _CROSS_TIME_ORDERS:
         if child not in tables or parent not in tables:
@@ -451,6 +458,11 @@ def check_references(tables: dict[str, CheckedTable], notes: list[str]) -> None:
             if parent not in tables:
                 notes.append(
                     f"{name}.{col} refers to {parent}, which the dataset does not have: not checked"
+                )
+                continue
+            if parent in unchecked_parents:
+                notes.append(
+                    f"{name}.{col} refers to {parent}, loaded for a period only: not checked"
                 )
                 continue
             p = tables[parent]
