@@ -11,7 +11,7 @@
 - ``demo_reports``: ``salesml demo`` run once on ``tiny_dataset`` (every registered
   report, the landing page), shared by the demo, notebook and index tests. Read-only.
 - ``serve_apps``: a factory ``serve_apps(data) -> base URL`` that starts ``salesml serve``
-  on a free port over ``data`` (stopped at the end of the session), and ``browser``:
+  on a free port over ``data`` (one at a time: asking for the next stops the previous), and ``browser``:
   a headless Debian Chromium driven by Playwright (skips without it); ``artifacts``:
   the folder browser tests save their screenshots in.
 """
@@ -188,11 +188,19 @@ def serve_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[S
     from salesml.data.io import save_dataset
 
     with contextlib.ExitStack() as stack:
+        current: list[contextlib.ExitStack] = []
 
         def serve(data: SalesData) -> str:
+            # One server at a time: each pre-heats a kernel per app notebook (about 0.3 GB
+            # each), so a server per browser-test module kept to the session's end would hold
+            # gigabytes. Modules run one after another; the previous module's server stops.
+            while current:
+                current.pop().close()
             root = tmp_path_factory.mktemp("serve")
             save_dataset(data, root / "data")
-            return stack.enter_context(_serving(root / "data", root / "serve.log"))
+            one = stack.enter_context(contextlib.ExitStack())
+            current.append(one)
+            return one.enter_context(_serving(root / "data", root / "serve.log"))
 
         yield serve
 
