@@ -43,7 +43,14 @@ def _current_rss_mb() -> float:
         return float("nan")
 
 
-def run_one(tier: str, path: str | None, reference: bool, n_boot: int) -> dict:
+def run_one(
+    tier: str,
+    path: str | None,
+    reference: bool,
+    n_boot: int,
+    validate: bool = True,
+    alloc_only: bool = False,
+) -> dict:
     """One tier in this process (called in a fresh subprocess)."""
     from salesml.attribution import acquisition_units, allocate_costs, cac, what_if
 
@@ -55,11 +62,12 @@ def run_one(tier: str, path: str | None, reference: bool, n_boot: int) -> dict:
     else:
         from salesml.data.io import load_dataset
 
-        data = load_dataset(path, tables=ALLOC_TABLES, progress=False)
+        data = load_dataset(path, tables=ALLOC_TABLES, progress=False, validate=validate)
     out: dict = {"tier": tier, "impl": "reference" if reference else "streamed"}
     out["load_s"] = round(time.perf_counter() - t0, 1)
     out["rss_after_load_mb"] = round(_current_rss_mb())
     out["peak_load_mb"] = round(_rss_mb())
+    print(json.dumps(out), file=sys.stderr, flush=True)
     out["activities"] = len(data.activities)
     out["cost_lines"] = len(data.costs)
     t0 = time.perf_counter()
@@ -76,6 +84,10 @@ def run_one(tier: str, path: str | None, reference: bool, n_boot: int) -> dict:
     out["allocate_s"] = round(time.perf_counter() - t0, 1)
     out["allocation_lines"] = len(al.compact)
     out["peak_alloc_mb"] = round(_rss_mb())
+    out["validated"] = validate
+    print(json.dumps(out), file=sys.stderr, flush=True)
+    if alloc_only:
+        return out
     t0 = time.perf_counter()
     acquisition_units(al)
     out["units_s"] = round(time.perf_counter() - t0, 1)
@@ -102,11 +114,20 @@ def main() -> None:
     ap.add_argument("--l-path", default="/work/data/L")
     ap.add_argument("--reference", action="store_true", help="also run the pre-streaming code")
     ap.add_argument("--n-boot", type=int, default=200)
+    ap.add_argument("--no-validate", action="store_true", help="load_dataset(validate=False)")
+    ap.add_argument("--alloc-only", action="store_true", help="stop after allocate_costs")
     ap.add_argument("--one", nargs=3, metavar=("TIER", "PATH", "IMPL"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
         tier, path, impl = a.one
-        res = run_one(tier, None if path == "-" else path, impl == "reference", a.n_boot)
+        res = run_one(
+            tier,
+            None if path == "-" else path,
+            impl == "reference",
+            a.n_boot,
+            validate=not a.no_validate,
+            alloc_only=a.alloc_only,
+        )
         print(json.dumps(res))
         return
     paths = {"demo": "-", "M": a.m_path, "L": a.l_path}
@@ -116,10 +137,10 @@ def main() -> None:
         for impl in impls:
             cmd = [sys.executable, __file__, "--one", tier, paths[tier], impl]
             cmd += ["--n-boot", str(a.n_boot)]
+            cmd += ["--no-validate"] * a.no_validate + ["--alloc-only"] * a.alloc_only
             t0 = time.perf_counter()
-            p = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
             if p.returncode != 0:
-                print(p.stderr[-2000:], file=sys.stderr)
                 rows.append({"tier": tier, "impl": impl, "error": p.returncode})
                 continue
             r = json.loads(p.stdout.strip().splitlines()[-1])
@@ -128,6 +149,8 @@ def main() -> None:
             print(json.dumps(r), flush=True)
     by = {(r["tier"], r["impl"]): r for r in rows if "error" not in r}
     for a_, b_ in (("L", "M"), ("M", "demo")):
+        if a.alloc_only:
+            break
         if (a_, "streamed") in by and (b_, "streamed") in by:
             x, y = by[(a_, "streamed")], by[(b_, "streamed")]
             print(

@@ -281,7 +281,13 @@ def _group_codes(
     for k in scope:
         uniq = pd.Index(pd.unique(sub[k]))
         cc = uniq.get_indexer(sub[k]).astype("int64")
-        cd = uniq.get_indexer(d[k]).astype("int64")
+        # look up only the driver rows whose key a cost line has (isin runs on the
+        # Arrow strings; a 31M-row id column is never turned into Python objects)
+        dk = d[k]
+        hit = dk.isin(uniq).to_numpy()
+        cd = np.full(len(d), -1, dtype="int64")
+        if hit.any():
+            cd[hit] = uniq.get_indexer(dk[hit])
         gc = gc * len(uniq) + cc
         gd = np.where((gd < 0) | (cd < 0), -1, gd * len(uniq) + cd)
         # re-number the combined codes so the next key cannot overflow
