@@ -111,7 +111,6 @@ def acquisition_units(allocation: Allocation, *, period: PeriodLike = None) -> p
     deals = data.deals
     won = deals[(deals["outcome"] == "won") & deals["closed_at"].notna()]
     acq_at = won.groupby("customer_id", observed=True)["closed_at"].min()
-    lines = allocation.lines
     # Customer units.
     cu = pd.DataFrame(
         {
@@ -151,19 +150,7 @@ def acquisition_units(allocation: Allocation, *, period: PeriodLike = None) -> p
     # Costs per unit: map each line to its unit row.
     pos = pd.Series(np.arange(len(units)), index=units["unit_id"].to_numpy())
     pos = pos[~pos.index.duplicated()]
-    ln_unit = lines["customer_id"].astype("str").map(pos)
-    lead_pos = lines["lead_id"].astype("str").map(pos)
-    is_lead_line = lines["customer_id"].isna().to_numpy()
-    upos = np.where(
-        is_lead_line,
-        lead_pos.to_numpy(dtype="float64", na_value=np.nan),
-        ln_unit.to_numpy(dtype="float64", na_value=np.nan),
-    )
-    ok = ~np.isnan(upos)
-    upos_i = upos[ok].astype("int64")
-    amt = lines["amount"].to_numpy(dtype="float64")[ok]
-    at = lines["action_at"].to_numpy()[ok]
-    mkt = lines["category"].astype("str").isin(MARKETING_CATEGORIES).to_numpy()[ok]
+    upos_i, amt, at, mkt = allocation.compact.unit_arrays(pos, set(MARKETING_CATEGORIES))
     acq_np = units["acquired_at"].to_numpy()
     u_acq = acq_np[upos_i]
     pre = pd.isna(u_acq) | (at <= u_acq)

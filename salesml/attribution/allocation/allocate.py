@@ -3,23 +3,24 @@
 Each cost line takes the first rule of its category that applies to it (its ``when``
 holds and every scope key is present on the line) and finds driver rows with positive
 weight in its scope; the line is split over those rows in proportion to the weights.
-Vectorised: one merge per rule, no loop over lines. Conservation holds by construction
+Vectorised and streamed: per rule, the scope keys are turned into integer group codes
+(dictionary-encoded against the cost lines' own keys) and the (cost line, driver row)
+pairs are produced in blocks of cost lines by repeat/gather, never as a string merge;
+only integer positions and amounts are kept (see :class:`AllocationLines`). Conservation holds by construction
 and is checked: per category and month, ``allocated + unallocated == incurred``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
 from salesml.attribution._checks import require_amounts, require_columns, require_dates
-from salesml.attribution.allocation.drivers import (
-    DRIVER_ID,
-    DRIVERS,
-    customer_attrs,
-    driver_frame,
-    month_index,
-)
+from salesml.attribution.allocation.drivers import DRIVER_ID as DRIVER_ID_OF
+from salesml.attribution.allocation.drivers import DRIVERS, driver_view, month_index
+from salesml.attribution.allocation.lines import LINE_ATTRS, AllocationLines
 from salesml.attribution.allocation.result import Allocation
 from salesml.attribution.allocation.rules import (
     Rule,
@@ -38,14 +39,17 @@ from salesml.rules.expr import Expr, ExpressionError
 
 __all__ = ["allocate_costs"]
 
-_ATTRS = ("customer_id", "lead_id", "deal_id", "activity_id", "store_id")
+#: Cost lines placed per block: bounds the (cost line, driver row) pairs held at once.
+_BLOCK_PAIRS = 4_000_000
 
 
-def _check_cols(expr: Expr | None, df: pd.DataFrame, rule: Rule, what: str, table: str) -> None:
+def _check_cols(
+    expr: Expr | None, columns: Iterable[str], rule: Rule, what: str, table: str
+) -> None:
     if expr is None:
         return
     try:
-        expr.check_columns(df.columns, table=table)
+        expr.check_columns(columns, table=table)
     except ExpressionError as e:
         raise RuleError(f"{rule.label}: {what}: {e}") from None
 
@@ -135,6 +139,8 @@ def allocate_costs(
     allocated = np.zeros(n, dtype="float64")
 
     drivers: dict[str, pd.DataFrame] = {}
+    driver_cols: dict[str, list[str]] = {}
+    wanted = _wanted_columns(compiled)
     parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]] = []
     cat = costs["category"].to_numpy(dtype=object)
     reason[~np.isin(cat, list(COST_CATEGORIES))] = "unknown_category"
@@ -146,7 +152,7 @@ def allocate_costs(
         # Cost lines this rule applies to.
         sub = cview.loc[in_cat]
         if rule.when is not None:
-            _check_cols(rule.when, sub, rule, "when", "costs")
+            _check_cols(rule.when, sub.columns, rule, "when", "costs")
             sub = sub.loc[rule.when.mask(sub, table="costs").to_numpy()]
         missing_key = [k for k in rule.scope if k not in sub.columns]
         if missing_key:
@@ -173,16 +179,18 @@ def allocate_costs(
             reason[sub["_cidx"].to_numpy()] = "no_table"
             continue
         if rule.driver not in drivers:
-            drivers[rule.driver] = driver_frame(data, rule.driver)
+            drivers[rule.driver], driver_cols[rule.driver] = driver_view(
+                data, rule.driver, wanted[rule.driver]
+            )
         dv = drivers[rule.driver]
         for k in rule.scope:
-            if k not in dv.columns:
+            if k not in driver_cols[rule.driver]:
                 raise RuleError(
                     f"{rule.label}: scope key {k!r} is not a column of driver {rule.driver!r} "
-                    f"(it has: {', '.join(map(str, dv.columns))})"
+                    f"(it has: {', '.join(driver_cols[rule.driver])})"
                 )
-        _check_cols(rule.filter, dv, rule, "filter", rule.driver)
-        _check_cols(rule.weight, dv, rule, "weight", rule.driver)
+        _check_cols(rule.filter, driver_cols[rule.driver], rule, "filter", rule.driver)
+        _check_cols(rule.weight, driver_cols[rule.driver], rule, "weight", rule.driver)
         keep = np.ones(len(dv), dtype=bool)
         if rule.filter is not None:
             keep &= rule.filter.mask(dv, table=rule.driver).to_numpy()
@@ -192,20 +200,7 @@ def allocate_costs(
         else:
             w = np.ones(len(dv))
         keep &= np.isfinite(w) & (w > 0)
-        d = dv.loc[keep, list(rule.scope)].assign(_w=w[keep], _drow=np.flatnonzero(keep))
-        for k in rule.scope:
-            if k != "month":
-                d = d.loc[d[k].notna()]
-        if rule.scope:
-            d["_share"] = d["_w"] / d.groupby(list(rule.scope), sort=False)["_w"].transform("sum")
-            m = sub[["_cidx", "amount", *rule.scope]].merge(
-                d[[*rule.scope, "_drow", "_share"]], on=list(rule.scope), how="inner"
-            )
-        else:
-            d["_share"] = d["_w"] / d["_w"].sum() if len(d) else d["_w"]
-            m = sub[["_cidx", "amount"]].merge(d[["_drow", "_share"]], how="cross")
-        cidx = m["_cidx"].to_numpy()
-        amt = m["amount"].to_numpy(dtype="float64") * m["_share"].to_numpy(dtype="float64")
+        cidx, drow, amt = _place(sub, dv, rule.scope, keep, w)
         placed = np.unique(cidx)
         not_placed = np.setdiff1d(sub["_cidx"].to_numpy(), placed)
         reason[not_placed] = "no_driver"
@@ -213,9 +208,10 @@ def allocate_costs(
         reason[placed] = ""
         rule_of[placed] = rule.label
         allocated += np.bincount(cidx, weights=amt, minlength=n)
-        parts.append((cidx, rule.driver, m["_drow"].to_numpy(), amt, rule.label))
+        parts.append((cidx, rule.driver, drow, amt, rule.label))
+        del cidx, drow, amt, keep, w
 
-    lines = _build_lines(costs, cost_month, parts, drivers, data)
+    lines = AllocationLines(costs, parts, drivers, data)
     amounts = costs["amount"].to_numpy(dtype="float64")
     # Lines fully placed carry the exact amount (no rounding residue) in the ledger view.
     allocated = np.where(pending, 0.0, allocated)
@@ -244,7 +240,7 @@ def allocate_costs(
     )
     return Allocation(
         table=ledger,
-        lines=lines,
+        compact=lines,
         monthly=monthly,
         rules=rule_set,
         data=data,
@@ -256,84 +252,110 @@ def allocate_costs(
     )
 
 
-def _build_lines(
-    costs: pd.DataFrame,
-    cost_month: pd.Series,
-    parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]],
-    drivers: dict[str, pd.DataFrame],
-    data: SalesData,
-) -> pd.DataFrame:
-    cols = [
-        "cost_id",
-        "category",
-        "month",
-        "rule",
-        "driver",
-        "driver_id",
-        "amount",
-        *_ATTRS,
-        "channel",
-        "action_at",
-    ]
-    if not parts:
-        out = pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
-        out["amount"] = out["amount"].astype("float64")
-        out["action_at"] = pd.Series(dtype="datetime64[us]")
-        return out
-    # Per-driver attribute tables (customer, lead, deal, activity, store, channel, date).
-    attrs: dict[str, pd.DataFrame] = {}
-    lead_deal = None
-    if "deals" in data and "lead_id" in data.deals:
-        dd = data.deals[data.deals["lead_id"].notna()].sort_values("created_at")
-        lead_deal = dd.drop_duplicates("lead_id").set_index("lead_id")["deal_id"]
-    act_customer_channel = None
-    cust = customer_attrs(data)
-    if cust is not None and "source_channel" in cust:
-        act_customer_channel = cust.set_index("customer_id")["source_channel"]
-    for name, dv in drivers.items():
-        a = pd.DataFrame(index=dv.index)
-        a["driver_id"] = dv[DRIVER_ID[name]].astype("str")
-        for c in _ATTRS:
-            a[c] = dv[c].astype("str") if c in dv else pd.Series(pd.NA, index=dv.index, dtype="str")
-        if name == "leads" and lead_deal is not None:
-            a["deal_id"] = dv["lead_id"].map(lead_deal).astype("str")
-        if name == "redemptions":
-            a["store_id"] = dv["store_id"].astype("str")
-        ch = pd.Series(np.nan, index=dv.index, dtype="str")
-        if act_customer_channel is not None and "customer_id" in dv:
-            ch = dv["customer_id"].map(act_customer_channel).astype("str")
-        if name == "leads":
-            ch = ch.where(ch.notna(), dv["channel"].astype("str"))
-        a["channel"] = ch
-        a["action_at"] = dv["action_at"]
-        attrs[name] = a
-    frames = []
-    cost_ids = pd.Index(costs["cost_id"].astype("str"))
-    unique_ids = cost_ids.is_unique
-    cat_codes = pd.Categorical(costs["category"].astype("str"))
-    month_codes = pd.Categorical(costs["incurred_at"].dt.to_period("M"))
-    for cidx, driver, drow, amt, label in parts:
-        a = attrs[driver].iloc[drow].reset_index(drop=True)
-        if unique_ids:
-            cid = pd.Categorical.from_codes(cidx, categories=cost_ids)
-        else:
-            cid = cost_ids.to_numpy()[cidx]
-        f = pd.DataFrame(
-            {
-                "cost_id": cid,
-                "category": pd.Categorical.from_codes(
-                    cat_codes.codes[cidx], categories=cat_codes.categories
-                ),
-                "month": pd.Categorical.from_codes(
-                    month_codes.codes[cidx], categories=month_codes.categories
-                ),
-                "rule": label,
-                "driver": driver,
-                "amount": amt,
-            }
+def _wanted_columns(compiled: list[Rule]) -> dict[str, set[str]]:
+    """Per driver, the columns the rules and the allocation lines read."""
+    out: dict[str, set[str]] = {}
+    for rule in compiled:
+        cols = out.setdefault(
+            rule.driver,
+            {*LINE_ATTRS, "action_at", "month", "channel", DRIVER_ID_OF[rule.driver]},
         )
-        frames.append(pd.concat([f, a], axis=1))
-    out = pd.concat(frames, ignore_index=True)
-    for c in ("cost_id", "category", "month", "rule", "driver", "channel", "store_id"):
-        out[c] = out[c].astype("category")
-    return out[cols]
+        cols.update(rule.scope)
+        for e in (rule.filter, rule.weight):
+            if e is not None:
+                cols.update(e.columns)
+    return out
+
+
+def _group_codes(
+    sub: pd.DataFrame, d: pd.DataFrame, scope: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Integer codes of the scope-key tuples of cost lines (``sub``) and driver rows (``d``).
+
+    Codes are dictionary-encoded against the cost lines' keys; a driver row whose tuple
+    no cost line has gets ``-1``.
+    """
+    gc = np.zeros(len(sub), dtype="int64")
+    gd = np.zeros(len(d), dtype="int64")
+    ng = 1
+    for k in scope:
+        uniq = pd.Index(pd.unique(sub[k]))
+        cc = uniq.get_indexer(sub[k]).astype("int64")
+        # look up only the driver rows whose key a cost line has (isin runs on the
+        # Arrow strings; a 31M-row id column is never turned into Python objects)
+        dk = d[k]
+        hit = dk.isin(uniq).to_numpy()
+        cd = np.full(len(d), -1, dtype="int64")
+        if hit.any():
+            cd[hit] = uniq.get_indexer(dk[hit])
+        gc = gc * len(uniq) + cc
+        gd = np.where((gd < 0) | (cd < 0), -1, gd * len(uniq) + cd)
+        # re-number the combined codes so the next key cannot overflow
+        codes, uniq_g = pd.factorize(gc)
+        gc = codes.astype("int64")
+        gd = np.where(gd < 0, -1, pd.Index(uniq_g).get_indexer(gd))
+        ng = len(uniq_g)
+    return gc, gd, ng
+
+
+def _place(
+    sub: pd.DataFrame,
+    dv: pd.DataFrame,
+    scope: tuple[str, ...],
+    keep: np.ndarray,
+    w: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (cost line, driver row, amount) triples of one rule.
+
+    Same pairs, order and floating-point values as an inner merge of the cost lines
+    with the kept driver rows on the scope keys (a cross join without scope), each
+    line's amount times the row's share of its scope group's weight.
+    """
+    drows = np.flatnonzero(keep)
+    wk = w[keep]
+    d = dv.loc[keep, list(scope)].reset_index(drop=True) if scope else None
+    if scope:
+        ok = np.ones(len(drows), dtype=bool)
+        for k in scope:
+            if k != "month":
+                ok &= d[k].notna().to_numpy()
+        drows, wk, d = drows[ok], wk[ok], d.loc[ok].reset_index(drop=True)
+        gc, gd, ng = _group_codes(sub, d, scope)
+        m = gd >= 0
+        drows, wk, gd = drows[m], wk[m], gd[m]
+        # each row's share of its group's weight (the same sums as a groupby on the keys)
+        share = wk / pd.Series(wk).groupby(gd, sort=False).transform("sum").to_numpy()
+    else:
+        gc = np.zeros(len(sub), dtype="int64")
+        gd = np.zeros(len(drows), dtype="int64")
+        ng = 1
+        wsum = pd.Series(wk).sum()
+        share = wk / wsum if len(wk) else wk
+    order = np.argsort(gd, kind="stable")
+    counts = np.bincount(gd, minlength=ng)
+    starts = np.cumsum(counts) - counts
+    d_row, d_share = drows[order].astype("int32"), share[order]
+    cidx_all = sub["_cidx"].to_numpy()
+    amount_all = sub["amount"].to_numpy(dtype="float64")
+    cnt_all = counts[gc]
+    out_c, out_d, out_a = [], [], []
+    ends = np.cumsum(cnt_all)
+    lo = 0
+    while lo < len(sub):
+        base = ends[lo - 1] if lo else 0
+        hi = max(int(np.searchsorted(ends, base + _BLOCK_PAIRS, side="right")), lo + 1)
+        cnt = cnt_all[lo:hi]
+        tot = int(cnt.sum())
+        first = np.cumsum(cnt) - cnt
+        off = (
+            np.arange(tot, dtype="int64")
+            - np.repeat(first, cnt)
+            + np.repeat(starts[gc[lo:hi]], cnt)
+        )
+        out_c.append(np.repeat(cidx_all[lo:hi], cnt).astype("int32"))
+        out_d.append(d_row[off])
+        out_a.append(np.repeat(amount_all[lo:hi], cnt) * d_share[off])
+        lo = hi
+    if not out_c:
+        return np.zeros(0, "int32"), np.zeros(0, "int32"), np.zeros(0, "float64")
+    return np.concatenate(out_c), np.concatenate(out_d), np.concatenate(out_a)

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from salesml.attribution.allocation.lines import AllocationLines
 from salesml.data.bundle import SalesData
 from salesml.i18n import check_lang, label, money, t
 from salesml.periods import PeriodLike, as_period
@@ -30,8 +31,12 @@ class Allocation(AnalysisResult):
         columns plus ``allocated``, ``unallocated``, ``rule`` (the rule that placed it,
         ``""`` if none) and ``reason`` (a code of :data:`REASONS`, ``""`` when placed).
         Also available as :attr:`costs`.
+    compact
+        The lines as integer positions and amounts
+        (:class:`~salesml.attribution.allocation.lines.AllocationLines`); CAC reads them
+        without building :attr:`lines`.
     lines
-        One row per (cost line, driver row) pair: ``cost_id, category, month
+        (property) One row per (cost line, driver row) pair: ``cost_id, category, month
         (pandas.Period), rule, driver, driver_id, amount, customer_id, lead_id, deal_id,
         activity_id, store_id, channel (the customer's source channel, else the lead's),
         action_at``.
@@ -55,12 +60,17 @@ class Allocation(AnalysisResult):
     """
 
     title_key: ClassVar[str] = "attribution.allocation.title"
-    lines: pd.DataFrame
+    compact: AllocationLines = field(repr=False)
     monthly: pd.DataFrame
     rules: dict[str, Any]
     data: SalesData = field(repr=False)
     currency: str = "CNY"
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """One row per (cost line, driver row) pair (built from :attr:`compact` on first use)."""
+        return self.compact.frame()
 
     @property
     def costs(self) -> pd.DataFrame:
@@ -228,5 +238,5 @@ class Allocation(AnalysisResult):
     def __repr__(self) -> str:
         return (
             f"Allocation({len(self.table):,} cost lines, {self.total_allocated:,.0f} of "
-            f"{self.total_incurred:,.0f} allocated, {len(self.lines):,} lines)"
+            f"{self.total_incurred:,.0f} allocated, {len(self.compact):,} lines)"
         )
