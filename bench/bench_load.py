@@ -192,19 +192,20 @@ LAYOUT_STEP = textwrap.dedent(
     columns = json.loads(cols) if cols else None
     from pathlib import Path
     import pyarrow.dataset as ds
-    from salesml.data.io import _is_hive, _parts, find_table_files, load_dataset
+    from salesml.data.io import _parts, find_table_files, load_dataset
+    from salesml.data.partitions import is_hive
     t0 = time.perf_counter()  # imports excluded: both steps pay the same ones
     if step == "raw":
         # the same files, months and rows load_dataset reads, without parsing or rules
         import pandas as pd, pyarrow as pa
-        from salesml.data.io import PARTITIONED_TABLES
+        from salesml.data.partitions import PARTITIONED_TABLES
         from salesml.data.schema import SPECS
         from salesml.periods import Period
         per = Period.parse(period) if period else None
         rows = 0
         for name, p in find_table_files(folder).items():
             files = [str(x) for x in _parts(p, Path(folder), name)]
-            part = "hive" if _is_hive(p) else None
+            part = "hive" if is_hive(p) else None
             flt = None
             if per is not None and name in PARTITIONED_TABLES:
                 if part:

@@ -6,7 +6,7 @@ Usage::
 
 Streams: one Parquet file of one table at a time is read and written to
 ``DST/<table>/month=YYYY-MM/part-NNNNN.parquet`` (the big dated tables,
-:data:`salesml.data.io.PARTITIONED_TABLES`); the other tables' files and
+:data:`salesml.data.partitions.PARTITIONED_TABLES`); the other tables' files and
 ``dataset.yaml`` are copied as they are. Memory stays at one part file (a chunk of
 the simulation at tier L), never a whole table. Used to benchmark tier L in the
 partitioned layout without generating it again.
@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from salesml.data.config import DatasetConfig
-from salesml.data.io import PARTITIONED_TABLES, _parts, find_table_files, write_month_partitions
+from salesml.data.io import _parts, find_table_files
+from salesml.data.partitions import PARTITIONED_TABLES, write_month_partitions
 
 
 def convert(src: Path, dst: Path) -> None:

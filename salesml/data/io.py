@@ -59,6 +59,13 @@ from salesml.data.csvfile import CsvError, csv_line_numbers, read_csv_file, snif
 from salesml.data.csvsafe import restore_csv_arrays, safe_csv_frame
 from salesml.data.encoding import check_encoding
 from salesml.data.errors import DatasetError
+from salesml.data.partitions import (
+    PARTITION_COLUMN,
+    PARTITIONED_TABLES,
+    period_window,
+    read_parquet_table,
+    write_month_partitions,
+)
 from salesml.data.quarantine import QUARANTINE_FILE, read_stored_quarantine
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import finalise_table, parse_table
@@ -66,8 +73,6 @@ from salesml.data.validate import validate as _validate
 from salesml.data.validate.parse import text_frame, type_extra_arrays
 
 __all__ = [
-    "PARTITIONED_TABLES",
-    "PARTITION_COLUMN",
     "RawTables",
     "csv_line_numbers",
     "describe_files",
@@ -82,23 +87,6 @@ __all__ = [
 
 #: File name endings read as delimited text.
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
-
-#: The big dated tables ``save_dataset(..., partition="month")`` stores partitioned.
-PARTITIONED_TABLES: tuple[str, ...] = (
-    "activities",
-    "collab_events",
-    "costs",
-    "material_movements",
-    "stage_history",
-    "quotes",
-    "payments",
-    "leads",
-    "deals",
-)
-#: The hive partition key (``<table>/month=YYYY-MM/``); never a column of the frames.
-PARTITION_COLUMN = "month"
-#: Partition of the rows whose time column is empty.
-NO_MONTH = "none"
 
 
 def detect_encoding(path: str | Path) -> str:
@@ -261,12 +249,6 @@ def _parts(p: Path, folder: Path, name: str) -> list[Path]:
     return [_inside(folder, x, f"table {name}") for x in parts]
 
 
-def _is_hive(p: Path) -> bool:
-    return p.is_dir() and any(
-        d.is_dir() and d.name.startswith(f"{PARTITION_COLUMN}=") for d in p.iterdir()
-    )
-
-
 def _text_header(p: Path) -> tuple[str, int]:
     """The header line of a text file and its number of data lines, cheaply (no full decode)."""
     with p.open("rb") as f:
@@ -332,24 +314,6 @@ def describe_files(path: str | Path) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("table")
 
 
-def _window(period: object, lookback_days: float) -> tuple[pd.Timestamp, pd.Timestamp] | None:
-    """``[start - lookback, end)`` of ``period`` (``None``: no period)."""
-    from salesml.periods import Period
-
-    if period is None:
-        if lookback_days:
-            raise ValueError("lookback_days needs a period")
-        return None
-    try:
-        days = float(lookback_days)
-    except (TypeError, ValueError):
-        raise ValueError(f"lookback_days must be a number of days, got {lookback_days!r}") from None
-    if not (0 <= days <= 36600):
-        raise ValueError(f"lookback_days must be between 0 and 36600, got {lookback_days!r}")
-    per = Period.parse(period)
-    return per.start - pd.Timedelta(days=days), per.end
-
-
 def _read_columns(name: str, wanted: list[str] | None, validate: bool) -> list[str] | None:
     """The columns to read for ``wanted``: with validation also those its rules need."""
     if wanted is None:
@@ -363,81 +327,6 @@ def _read_columns(name: str, wanted: list[str] | None, validate: bool) -> list[s
             extra.append(spec.time_column)
         need += [c for c in extra if c not in need]
     return need
-
-
-def _read_parquet(
-    p: Path,
-    parts: list[Path],
-    name: str,
-    *,
-    columns: list[str] | None = None,
-    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-) -> pd.DataFrame:
-    """One table from a Parquet file, part folder or month-partitioned folder.
-
-    Read with :mod:`pyarrow.dataset`: only the months ``window`` touches (hive
-    layout), only its rows (time column in ``[start, end)``) and only ``columns``.
-    """
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
-
-    hive = _is_hive(p)
-    tc = SPECS[name].time_column
-    if hive and window is not None and tc and parts:
-        # prune by the folder names before opening any file
-        m0, m1 = f"{window[0]:%Y-%m}", f"{window[1] - pd.Timedelta(microseconds=1):%Y-%m}"
-        key = f"{PARTITION_COLUMN}="
-        months = {x: x.parent.name[len(key) :] for x in parts if x.parent.name.startswith(key)}
-        kept = [x for x in parts if x not in months or m0 <= months[x] <= m1]
-        parts = kept or parts[:1]  # none in the window: one file gives the columns
-    schemas = []
-    for x in parts:
-        try:
-            schemas.append(pq.read_schema(x))
-        except (OSError, pa.ArrowException) as e:
-            raise DatasetError(
-                f"table {name}: {x.relative_to(p.parent)} is not a readable Parquet file ({e})"
-            ) from None
-    schema = (
-        schemas[0] if len(schemas) == 1 else pa.unify_schemas(schemas, promote_options="permissive")
-    )
-    if hive:
-        schema = schema.append(pa.field(PARTITION_COLUMN, pa.string()))
-        part = ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive")
-        dset = ds.dataset(
-            [str(x) for x in parts],
-            schema=schema,
-            format="parquet",
-            partitioning=part,
-            partition_base_dir=str(p),
-        )
-    else:
-        dset = ds.dataset([str(x) for x in parts], schema=schema, format="parquet")
-    names = [c for c in schema.names if not (hive and c == PARTITION_COLUMN)]
-    if columns is not None:
-        absent = [c for c in columns if c not in names]
-        if absent:
-            raise DatasetError(
-                f"table {name}: column(s) {', '.join(absent)} asked for in columns= are not "
-                f"in its files (it has: {', '.join(names)})"
-            )
-        names = [c for c in names if c in columns]
-    flt = None
-    if window is not None and tc and tc in schema.names:
-        typ = schema.field(tc).type
-        start, end = window
-        if pa.types.is_timestamp(typ):
-            # ceil to microseconds: for values in whole microseconds ``x >= start`` is
-            # ``x >= ceil(start)`` (and the same for ``<``), and the cast is exact
-            lo = pa.scalar(start.ceil("us").as_unit("us").to_datetime64()).cast(typ)
-            hi = pa.scalar(end.ceil("us").as_unit("us").to_datetime64()).cast(typ)
-            flt = (ds.field(tc) >= lo) & (ds.field(tc) < hi)
-            if hive:
-                m0, m1 = f"{start:%Y-%m}", f"{end - pd.Timedelta(microseconds=1):%Y-%m}"
-                flt = (ds.field(PARTITION_COLUMN) >= m0) & (ds.field(PARTITION_COLUMN) <= m1) & flt
-    table = dset.to_table(columns=names, filter=flt)
-    return table.to_pandas(split_blocks=True, self_destruct=True)
 
 
 @dataclass
@@ -535,7 +424,7 @@ def read_raw_tables(
         raise FileNotFoundError(
             f"{folder} holds no table files (expected e.g. deals.parquet or deals.csv)"
         )
-    window = _window(period, lookback_days)
+    window = period_window(period, lookback_days)
     wanted_cols = _columns_arg(columns, found)
     declared = encoding if encoding not in (None, "", "auto") else config.encoding
     hints: dict[str, dict[str, str]] = config.extra.get("column_types") or {}
@@ -563,7 +452,7 @@ def read_raw_tables(
             if len(got.unreadable):
                 out.unreadable[name] = got.unreadable
         elif p.is_dir() or p.suffix.lower() in (".parquet", ".pq"):
-            out.tables[name] = _read_parquet(
+            out.tables[name] = read_parquet_table(
                 p,
                 _parts(p, folder, name),
                 name,
@@ -672,7 +561,7 @@ def load_dataset(
         validate=validate,
     )
     config = raw.config
-    window = _window(period, lookback_days)
+    window = period_window(period, lookback_days)
     wanted_cols = _columns_arg(columns, raw.tables)
     if validate:
         report = _validate(
@@ -735,39 +624,6 @@ def _cut(
                 )
             df = df[columns[name]]
         tables[name] = df
-
-
-def write_month_partitions(
-    df: pd.DataFrame, out: str | Path, name: str, part: str = "part-0"
-) -> None:
-    """Write ``df`` (table ``name``) as ``out/month=YYYY-MM/<part>.parquet`` files.
-
-    Months come from the table's time column (rows without one go to
-    ``month=none``); rows keep their order within a month. Text columns are
-    dictionary-encoded in the files. Calling it again with another ``part`` (one
-    per chunk of a large simulation) adds files to the same months.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    tc = SPECS[name].time_column
-    if tc is None or tc not in df.columns:
-        raise DatasetError(f"table {name}: no time column {tc!r} to partition by month")
-    ts = pd.to_datetime(df[tc])
-    month = pd.Series(ts.dt.strftime("%Y-%m").to_numpy(dtype=object), index=df.index)
-    month = month.where(ts.notna(), NO_MONTH)
-    out = Path(out)
-    text = [
-        c
-        for c in df.columns
-        if pd.api.types.is_string_dtype(df[c]) or isinstance(df[c].dtype, pd.CategoricalDtype)
-    ]
-    for m, idx in sorted(month.groupby(month.to_numpy(), sort=True).indices.items()):
-        d = out / f"{PARTITION_COLUMN}={m}"
-        d.mkdir(parents=True, exist_ok=True)
-        chunk = df.iloc[idx] if len(idx) != len(df) else df
-        table = pa.Table.from_pandas(chunk, preserve_index=False)
-        pq.write_table(table, d / f"{part}.parquet", use_dictionary=text)
 
 
 def save_dataset(

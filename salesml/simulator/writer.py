@@ -8,7 +8,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from salesml.data.config import DatasetConfig
-from salesml.data.io import PARTITIONED_TABLES, write_month_partitions
+from salesml.data.partitions import PARTITIONED_TABLES, write_month_partitions
 from salesml.simulator.config import resolve_config
 from salesml.simulator.generate import iter_chunks
 from salesml.simulator.helpers import finish_tables
@@ -35,7 +35,7 @@ def write_simulated(
     Memory stays bounded by one chunk of customers (``chunk_customers``): each table
     becomes a folder ``<table>/part-00000.parquet, ...`` that :func:`salesml.load_dataset`
     reads as one table. With ``partition="month"`` (the default) the big dated
-    tables (:data:`salesml.data.io.PARTITIONED_TABLES`) are written hive-style by
+    tables (:data:`salesml.data.partitions.PARTITIONED_TABLES`) are written hive-style by
     month of their time column instead, ``<table>/month=2026-01/part-00000.parquet``
     (one file per chunk and month), so ``load_dataset(period=...)`` reads only the
     months it needs. The truth is written to ``out/truth``.

@@ -8,12 +8,8 @@ import pandas as pd
 import pytest
 
 from salesml.data.errors import DatasetError
-from salesml.data.io import (
-    PARTITIONED_TABLES,
-    folder_fingerprint,
-    load_dataset,
-    save_dataset,
-)
+from salesml.data.io import folder_fingerprint, load_dataset, save_dataset
+from salesml.data.partitions import PARTITIONED_TABLES
 from salesml.data.schema import SPECS
 from salesml.periods import Period
 
