@@ -31,6 +31,7 @@ from salesml.data.bundle import SalesData
 from salesml.data.checks import require_columns
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, t
+from salesml.ops.changes import change_findings
 from salesml.periods import Period, PeriodLike, as_period
 from salesml.results import AnalysisResult, Note
 
@@ -739,18 +740,7 @@ class RolloutResult(AnalysisResult):
 
     def key_findings(self, lang: str = "en") -> list[str]:
         """The change of each KPI with its interval."""
-        check_lang(lang)
-        return [
-            t(
-                "ops.finding.rollout",
-                lang,
-                kpi=t(f"ops.kpi.{r['kpi']}", lang),
-                change=float(r["change"]),
-                low=float(r["low"]),
-                high=float(r["high"]),
-            )
-            for _, r in self.table.iterrows()
-        ] + [n.text(lang) for n in self.notes]
+        return change_findings(self.table, "ops.finding.rollout", lang, self.notes)
 
 
 def scan_rollout(

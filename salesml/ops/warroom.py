@@ -27,6 +27,7 @@ from salesml.data.bundle import SalesData
 from salesml.data.checks import require_columns
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, t
+from salesml.ops.changes import change_findings
 from salesml.periods import PeriodLike, as_period
 from salesml.results import AnalysisResult, Note
 
@@ -406,18 +407,7 @@ class ImpactResult(AnalysisResult):
 
     def key_findings(self, lang: str = "en") -> list[str]:
         """Each KPI's change with its interval."""
-        check_lang(lang)
-        return [
-            t(
-                "ops.finding.go_live",
-                lang,
-                kpi=t(f"ops.kpi.{r['kpi']}", lang),
-                change=float(r["change"]),
-                low=float(r["low"]),
-                high=float(r["high"]),
-            )
-            for _, r in self.table.iterrows()
-        ] + [n.text(lang) for n in self.notes]
+        return change_findings(self.table, "ops.finding.go_live", lang, self.notes)
 
 
 def _ratio_ci(
