@@ -42,9 +42,19 @@ def test_pick_and_move_update_radar_evidence_and_groups(
             arg=[".salesml-evidence", evidence],
             timeout=30_000,
         )
-        assert target in page.inner_text(".salesml-headline")
-        # tiny has 8 reps and two groups of 4: every rep is placed; take this one out
-        page.select_option(".salesml-move_to select", index=0)  # "(no group)"
+        # the evidence and the headline are two widgets: their updates reach the page one by one
+        page.wait_for_function(
+            "([s, t]) => document.querySelector(s).innerText.includes(t)",
+            arg=[".salesml-headline", target],
+            timeout=30_000,
+        )
+        # move the rep out of its group, or into the first group when it is in none
+        current = page.eval_on_selector(".salesml-move_to select", "e => e.selectedIndex")
+        page.select_option(".salesml-move_to select", index=1 if current == 0 else 0)
+        picked = page.eval_on_selector(
+            ".salesml-move_to select", "e => e.options[e.selectedIndex].text"
+        )
+        expect = "no group" if current != 0 else f"is in {picked}"
         page.click(".salesml-move")
         page.wait_for_function(
             "([s, b]) => document.querySelector(s).innerText !== b",
@@ -52,7 +62,9 @@ def test_pick_and_move_update_radar_evidence_and_groups(
             timeout=30_000,
         )
         page.wait_for_function(
-            "() => document.querySelector('.salesml-headline').innerText.includes('no group')",
+            "([t, e]) => { const h = document.querySelector('.salesml-headline').innerText;"
+            " return h.includes(t) && h.includes(e); }",
+            arg=[target, expect],
             timeout=30_000,
         )
         assert page.inner_text(".salesml-error").strip() == ""
