@@ -99,13 +99,6 @@ Adding a report means adding two files; no central list is edited.
    every report's ``parameters`` cell against its schema automatically.
    ``salesml demo`` runs every registered report for the last complete quarter.
 
-Reports not yet declared as sections keep working with the older calls: without
-``sections``, :func:`~salesml.reports.notebook.start_report` returns a
-:class:`~salesml.reports.notebook.ReportContext` (``ctx.attempt(analysis, ...)``,
-``ctx.heading``, ``ctx.plot``, ``ctx.table(frame, percent=...)``, ``ctx.bullets``), whose
-``ctx.period`` is still the period text for analyses that do not take a ``Period`` yet.
-Migrating is: move each cell's calls into a ``Section``, then replace the cells by
-``report.section(name)``.
 """
 
 from __future__ import annotations

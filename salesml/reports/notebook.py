@@ -20,10 +20,10 @@ reads, records the lineage the runner puts in ``run.json`` and shows the header
 (title for the period's kind, region, dataset fingerprint and what it covers, rows
 rejected at import or at load).
 
-Reports not yet declared as sections keep the older calls
-(``ctx.attempt(analysis, ...)``, ``ctx.table(frame, percent=...)``, ``ctx.plot``,
-``ctx.bullets``): :func:`start_report` returns a :class:`ReportContext` for them,
-whose ``period`` is still the text as given.
+Every registered report is declared as sections. A notebook of one's own (not in the
+catalog) can still call the display helpers directly: ``report.attempt(analysis, ...)``
+(a missing table is said, not raised), ``report.table(frame, percent=...)``,
+``report.plot``, ``report.bullets``.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ from salesml.reports.rejects import Rejected, rejected_rows
 from salesml.reports.sections import ReportNotComputed, Section
 from salesml.reports.tables import format_frame
 
-__all__ = ["Report", "ReportContext", "ReportNotComputed", "start_report"]
+__all__ = ["Report", "ReportNotComputed", "start_report"]
 
 R = TypeVar("R")
 
@@ -214,9 +214,10 @@ class Report:
         if s.figure is not None and result is not None:
             self.plot(s.figure, result)
         for tbl in s.tables:
+            frame = tbl.frame(result, self)
             self.table(
-                tbl.frame(result, self),
-                percent=tbl.percent,
+                frame,
+                percent=tbl.percent_columns(frame),
                 money=tbl.money,
                 counts=tbl.counts,
                 decimals=tbl.decimals,
@@ -470,20 +471,6 @@ class Report:
         _display({LINEAGE_MIME: self.lineage(), "text/plain": ""})
 
 
-class ReportContext(Report):
-    """A report written against the older calls (no sections declared yet).
-
-    Identical to :class:`Report` except that :attr:`period` is the period text as
-    given (``"2026-10"``), which analyses not yet taking a
-    :class:`~salesml.periods.Period` still expect.
-    """
-
-    @property
-    def period(self) -> Period | str:
-        """The reporting period as given (``2026-01``, ``2026-W05``, ...)."""
-        return self.params.period
-
-
 def _pick(
     spec: ReportSpec, namespace: Mapping[str, Any] | None, values: dict[str, Any]
 ) -> dict[str, Any]:
@@ -516,8 +503,7 @@ def start_report(name: str, namespace: Mapping[str, Any] | None = None, /, **val
     Returns
     -------
     Report
-        A :class:`Report` (with sections), or a :class:`ReportContext` for a report
-        that declares none.
+        The running report: ``report.section(name)`` shows one declared section.
 
     Raises
     ------
@@ -539,8 +525,7 @@ def start_report(name: str, namespace: Mapping[str, Any] | None = None, /, **val
     data = load_dataset(params.dataset, progress=False, tables=tables)
     if spec.tables:
         data.require(*spec.tables, analysis=f"the {name} report")
-    cls = Report if spec.sections else ReportContext
-    report = cls(spec=spec, params=params, data=data)
+    report = Report(spec=spec, params=params, data=data)
     report._emit_lineage()
     report.header()
     return report

@@ -115,8 +115,8 @@ class ReportSpec:
         quarterly run is never titled "weekly".
     sections
         The report's sections in order (see :mod:`salesml.reports.sections`); a
-        notebook shows them with ``report.section(name)``. Empty for a report still
-        written against the older ``ctx`` calls.
+        notebook shows them with ``report.section(name)``. Every catalog report
+        declares them (the contract test in ``tests/reports`` checks its notebook).
     cadence
         The period kind ``salesml report due`` runs the report for (default: from
         the name's suffix, ``_weekly`` -> ``week``..., else ``month``).

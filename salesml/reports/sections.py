@@ -55,7 +55,8 @@ class Table:
         ``None``: the result's ``.table``; a string: that attribute of the result
         (``"reasons"``); a function ``rows(result, report)`` returning the frame.
     percent
-        Columns of shares in [0, 1], shown as ``12.3%``.
+        Columns of shares in [0, 1], shown as ``12.3%``; ``("*",)``: every column but
+        the ``labels`` (a table whose columns vary, one share per model compared).
     money
         Columns of amounts, shown in the dataset's currency without decimals.
     counts
@@ -75,6 +76,14 @@ class Table:
     labels: tuple[str, ...] = ()
     decimals: int = 1
     max_rows: int = 30
+
+    def percent_columns(self, frame: pd.DataFrame | None) -> tuple[str, ...]:
+        """The share columns of ``frame`` (``percent``, with ``"*"`` expanded)."""
+        if self.percent != ("*",):
+            return self.percent
+        if frame is None:
+            return ()
+        return tuple(str(c) for c in frame.columns if c not in self.labels)
 
     def frame(self, result: Any, report: Report) -> pd.DataFrame | None:
         """The frame this table shows for ``result`` (``None`` when there is none)."""

@@ -18,7 +18,7 @@ from salesml.attribution import (
     what_if,
 )
 from salesml.data.bundle import MissingTableError, SalesData
-from salesml.i18n import has_label, label
+from salesml.i18n import has_label, label, t
 from salesml.periods import Period
 from salesml.plotting.cac import (
     cac_interval_chart,
@@ -27,7 +27,12 @@ from salesml.plotting.cac import (
     touch_comparison_chart,
     what_if_chart,
 )
-from salesml.reports.catalog.cac_monthly import SECTIONS, show
+from salesml.reports import notebook
+from salesml.reports.catalog.cac_monthly import SECTIONS
+from salesml.reports.notebook import Report
+from salesml.reports.params import validate_params
+from salesml.reports.registry import get_report
+from salesml.reports.sections import Section
 
 
 @pytest.fixture(scope="module")
@@ -166,55 +171,60 @@ def test_figures(monthly, demo_allocation, lang: str) -> None:
         cac_interval_chart(monthly, lang="fr")
 
 
-class _Ctx:
-    """What a report section calls on the report context, recorded."""
-
-    def __init__(self, lang: str = "en", region: str | None = None) -> None:
-        self.lang, self.region, self.calls = lang, region, []
-
-    def heading(self, key: str) -> None:
-        self.calls.append(("heading", key))
-
-    def text(self, key: str) -> None:
-        self.calls.append(("text", key))
-
-    def region_note(self, key: str) -> None:
-        if self.region:
-            self.calls.append(("text", key))
-
-    def bullets(self, sentences: list[str]) -> None:
-        self.calls.append(("bullets", list(sentences)))
-
-    def plot(self, figure, result) -> None:
-        if result is not None:
-            self.calls.append(("plot", figure(result, lang=self.lang)))
-
-    def table(self, df, **fmt) -> None:
-        self.calls.append(("table", df, fmt))
+def _section(name: str) -> Section:
+    return next(s for s in SECTIONS if s.name == name)
 
 
-@pytest.mark.parametrize("key", [s.key for s in SECTIONS])
-def test_sections_show_ready_tables_and_skip_cleanly(monthly, key: str) -> None:
-    ctx = _Ctx()
-    show(ctx, monthly, key)
-    kinds = [c[0] for c in ctx.calls]
-    assert kinds[0] == "heading"
-    if key == "findings":
-        assert kinds == ["heading", "bullets"] and len(ctx.calls[1][1]) >= 4
-        return
-    assert "table" in kinds
-    df = next(c[1] for c in ctx.calls if c[0] == "table")
-    # amounts already in the dataset's currency; intervals in one column
-    for col in ("cac", "acquisition_cost", "incurred", "amount"):
-        if col in df:
-            assert df[col].map(lambda x: x == "" or x.startswith("¥")).all(), col
-    assert "cac_low" not in df and "roi_high" not in df
-    # a skipped analysis (None) shows the heading only, without an error
-    ctx = _Ctx()
-    show(ctx, None, key)
-    assert [c[0] for c in ctx.calls if c[0] in ("plot", "table")] == []
-    with pytest.raises(KeyError, match="unknown section"):
-        show(ctx, monthly, "nope")
+def test_one_analysis_shared_by_every_section() -> None:
+    assert [s.name for s in SECTIONS if s.computes] == ["by_channel"]
+    assert {s.uses for s in SECTIONS if not s.computes} == {"by_channel"}
+
+
+@pytest.mark.parametrize("name", [s.name for s in SECTIONS if s.tables])
+def test_sections_show_ready_tables_and_figures(monthly, name: str) -> None:
+    sec = _section(name)
+    for tbl in sec.tables:
+        df = tbl.frame(monthly, None)
+        assert df is not None and len(df)
+        # amounts already in the dataset's currency; intervals in one column
+        for col in ("cac", "acquisition_cost", "incurred", "amount"):
+            if col in df:
+                assert df[col].map(lambda x: x == "" or x.startswith("¥")).all(), col
+        assert "cac_low" not in df and "roi_high" not in df
+        shares = tbl.percent_columns(df)
+        assert set(shares) <= set(df.columns)
+        if tbl.percent == ("*",):  # one share per attribution model, the channel aside
+            assert len(shares) == len(df.columns) - 1 and "channel" not in shares
+    if sec.figure is not None:
+        assert isinstance(sec.figure(monthly, lang="zh"), go.Figure)
+
+
+def test_the_report_renders_every_section_once_from_one_analysis(demo, monkeypatch) -> None:
+    shown: list[dict] = []
+    monkeypatch.setattr(notebook, "_display", lambda bundle: shown.append(dict(bundle)))
+    spec = get_report("cac_monthly")
+    params = validate_params(
+        spec.params, {"dataset": "unused", "period": "2026-09", "bootstrap": 20}, report=spec.name
+    )
+    report = Report(spec=spec, params=params, data=demo[0])
+    import salesml.attribution
+
+    calls: list[str] = []
+    real = salesml.attribution.cac_monthly
+
+    def counted(*args, **kwargs):
+        calls.append(str(kwargs["period"]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(salesml.attribution, "cac_monthly", counted)
+    report.render_all()
+    html = "\n".join(str(b.get("text/html", "")) for b in shown)
+    headings = re.findall(r"<h2>(.*?)</h2>", html)
+    assert len(headings) == len(SECTIONS)
+    assert headings[0] == t("report.findings", "en")
+    assert "¥" in html and "cac_low" not in html
+    assert sum("plotly" in str(b) for b in shown) >= 5  # the figures
+    assert len(calls) == 1  # one analysis, shown by every section
 
 
 def test_no_conversions_in_the_period_is_said_not_raised(demo_allocation) -> None:
@@ -222,6 +232,6 @@ def test_no_conversions_in_the_period_is_said_not_raised(demo_allocation) -> Non
     assert rep.touch is None and rep.touch_table() is None
     text = " ".join(rep.key_findings("en"))
     assert "No customer was acquired" in text and "multi-touch" in text
-    ctx = _Ctx()
-    show(ctx, rep, "touch")
-    assert [c[0] for c in ctx.calls] == ["heading", "text"]
+    touch = _section("touch")
+    assert touch.tables[0].frame(rep, None) is None
+    assert touch.figure(rep, lang="en") is None

@@ -13,7 +13,7 @@ from salesml.data.bundle import SalesData
 from salesml.data.io import load_dataset
 from salesml.data.mapping import import_dataset
 from salesml.reports import notebook
-from salesml.reports.notebook import Report, ReportContext, ReportNotComputed
+from salesml.reports.notebook import Report, ReportNotComputed
 from salesml.reports.params import validate_params
 from salesml.reports.registry import get_report
 from salesml.reports.rejects import rejected_rows
@@ -33,12 +33,12 @@ def _text(shown: list[dict[str, Any]]) -> str:
     return "\n".join(str(b.get("text/html", b.get("text/plain", ""))) for b in shown)
 
 
-def _report(data: SalesData, cls: type[Report] = Report, **values: Any) -> Report:
+def _report(data: SalesData, **values: Any) -> Report:
     spec = get_report("pipeline_weekly")
     params = validate_params(
         spec.params, {"dataset": "unused", "period": "2026-Q3", **values}, report=spec.name
     )
-    return cls(spec=spec, params=params, data=data)
+    return Report(spec=spec, params=params, data=data)
 
 
 def test_pipeline_sections_render_in_order(demo_data, shown) -> None:
@@ -89,14 +89,21 @@ def test_a_skipped_section_says_why_and_the_others_still_show(demo_data, shown) 
     assert report.skip_reason("leakage") and report.skip_reason("funnel") is None
 
 
-def test_legacy_context_keeps_the_period_text_and_refuses_empty_praise(demo_data, shown) -> None:
+def test_a_notebooks_own_calls_say_a_missing_table_and_refuse_empty_praise(
+    demo_data, shown
+) -> None:
+    """``report.attempt`` (a notebook of one's own, outside the catalog): a missing table
+    is said, not raised, and "nothing stands out" is refused when nothing was computed."""
     data, _ = demo_data
-    ctx = _report(SalesData({"reps": data.reps}, data.config), ReportContext)
-    assert ctx.period == "2026-Q3"  # analyses not yet migrated still get the text
-    assert ctx.params.period_bounds == (pd.Timestamp("2026-07-01"), pd.Timestamp("2026-10-01"))
-    assert ctx.attempt(lambda d: d.deals, ctx.data) is None
+    report = _report(SalesData({"reps": data.reps}, data.config))
+    assert report.params.period_bounds == (
+        pd.Timestamp("2026-07-01"),
+        pd.Timestamp("2026-10-01"),
+    )
+    assert report.attempt(lambda d: d.deals, report.data) is None
+    assert "deals" in _text(shown)
     with pytest.raises(ReportNotComputed):
-        ctx.bullets([])
+        report.bullets([])
 
 
 def test_money_columns_use_the_dataset_currency(demo_data, shown) -> None:

@@ -1,26 +1,33 @@
 """``cac_monthly``: CAC by channel, visit and cycle band with intervals, ROI, multi-touch, unallocated cost.
 
-The report is declared here as its parameters and its sections. Each section names its
-heading and note (catalog keys), the :class:`~salesml.attribution.CacMonthly` method that
-returns its table, the figure drawn from the result, and how the table is formatted;
-:func:`show` displays one section through the report context, so the notebook is one
-call per section and holds no computation and no guard (a skipped analysis, ``None``,
-shows the heading and nothing else).
+Declared as sections (:mod:`salesml.reports.sections`), like ``deal_health_weekly``: one
+:func:`~salesml.attribution.cac_monthly` call over the report's period and filters is the
+``by_channel`` section's analysis, computed once; every other section shows a table or a
+figure of that same result. The notebook ``notebooks/reports/cac_monthly.ipynb`` is an
+import, the parameters cell, ``report = start_report("cac_monthly", globals())`` and one
+``report.section(name)`` per cell. Tables are shown with amounts in the dataset's currency
+and each interval in one column (:func:`~salesml.attribution.readable_table`); a section
+whose table is ``None`` (no customer acquired in the period: no multi-touch comparison)
+shows its heading and note only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
+from salesml.reports.sections import Section, Table
 
 if TYPE_CHECKING:  # the registry imports every catalog module: analytics load on first use
-    from salesml.attribution import CacMonthly
+    from plotly.graph_objects import Figure
 
-__all__ = ["REPORT", "SECTIONS", "CacMonthlyParams", "Section", "show"]
+    from salesml.attribution import CacMonthly
+    from salesml.reports.notebook import Report
+
+__all__ = ["REPORT", "SECTIONS", "CacMonthlyParams", "compute", "readable_rows"]
 
 
 @dataclass(frozen=True)
@@ -53,155 +60,155 @@ class CacMonthlyParams(ReportParams):
             raise ValueError("rules: give the path of a rule file, or leave it unset")
 
 
-@dataclass(frozen=True)
-class Section:
-    """One section of the report: heading, note, table, figure and table format.
+def compute(report: Report) -> CacMonthly:
+    """The report's one analysis: :func:`~salesml.attribution.cac_monthly` over the
+    report's period and filters, with its bootstrap, rules and seed parameters."""
+    from salesml.attribution import cac_monthly
 
-    Attributes
-    ----------
-    key
-        The section's name (``show(ctx, rep, key)``).
-    title, note, region_note
-        Catalog keys of the heading, of a paragraph under it, and of a paragraph shown
-        only when the report is restricted to a region.
-    table, table_args
-        The :class:`~salesml.attribution.CacMonthly` method returning the section's table
-        (``None`` when there is nothing to show) and its arguments.
-    figure, figure_of
-        The function of :mod:`salesml.plotting.cac` drawing the section, and the
-        attribute of the result it draws (``""``: the result itself).
-    percent, label_values, decimals
-        How the table is formatted (money columns are shown in the dataset's currency);
-        ``percent=("*",)`` formats every column but ``label_values`` as a share.
-    """
+    p = report.params
+    return cac_monthly(
+        report.data,
+        period=report.period,
+        filters=report.filters,
+        rules=p.rules,  # type: ignore[attr-defined]
+        n_boot=p.bootstrap,  # type: ignore[attr-defined]
+        seed=p.seed,  # type: ignore[attr-defined]
+    )
 
-    key: str
-    title: str
-    note: str | None = None
-    region_note: str | None = None
-    table: str | None = None
-    table_args: tuple[Any, ...] = ()
-    figure: str | None = None
-    figure_of: str = ""
-    percent: Sequence[str] = ()
-    label_values: Sequence[str] = ()
-    decimals: int = 1
+
+def readable_rows(method: str, *args: Any) -> Callable[[CacMonthly, Report], Any]:
+    """``rows(result, report)`` of a table: ``result.<method>(*args)`` made readable
+    (amounts in the dataset's currency, intervals in one column); ``None`` stays ``None``."""
+
+    def rows(result: CacMonthly, report: Report) -> Any:
+        from salesml.attribution import readable_table
+
+        table = getattr(result, method)(*args)
+        return None if table is None else readable_table(table, result.currency)
+
+    rows.__name__ = f"readable_{method}"
+    return rows
+
+
+def _figure(name: str, of: str = "") -> Callable[..., Figure | None]:
+    """``figure(result, lang=...)``: :mod:`salesml.plotting.cac` ``name`` drawing the
+    result's attribute ``of`` (``""``: the result itself; ``None`` draws nothing)."""
+
+    def draw(result: CacMonthly, *, lang: str = "en") -> Figure | None:
+        from salesml.plotting import cac as figures
+
+        drawn = getattr(result, of) if of else result
+        return None if drawn is None else getattr(figures, name)(drawn, lang=lang)
+
+    draw.__name__ = f"{name}_of_{of or 'result'}"
+    return draw
+
+
+def _findings(report: Report) -> list[str]:
+    got = report.result("by_channel")
+    return got.key_findings(report.lang) if got is not None else []
 
 
 SECTIONS: tuple[Section, ...] = (
-    Section("findings", "report.findings"),
+    Section("findings", title="report.findings", uses="by_channel", findings=_findings),
     Section(
         "by_channel",
-        "cac_monthly.by_channel",
+        title="cac_monthly.by_channel",
         note="cac_monthly.by_channel_note",
-        table="channel_table",
-        figure="cac_interval_chart",
-        percent=("rel_precision", "change"),
-        label_values=("channel",),
+        compute=compute,
+        figure=_figure("cac_interval_chart"),
+        tables=(
+            Table(
+                rows=readable_rows("channel_table"),
+                percent=("rel_precision", "change"),
+                labels=("channel",),
+            ),
+        ),
     ),
     Section(
         "by_visit",
-        "cac_monthly.by_visit",
+        title="cac_monthly.by_visit",
         note="cac_monthly.bands_note",
-        table="band_table",
-        table_args=("visit_band",),
-        figure="cac_interval_chart",
-        figure_of="by_visit_band",
-        percent=("rel_precision",),
-        label_values=("visit_band",),
+        uses="by_channel",
+        figure=_figure("cac_interval_chart", "by_visit_band"),
+        tables=(
+            Table(
+                rows=readable_rows("band_table", "visit_band"),
+                percent=("rel_precision",),
+                labels=("visit_band",),
+            ),
+        ),
     ),
     Section(
         "by_cycle",
-        "cac_monthly.by_cycle",
-        table="band_table",
-        table_args=("cycle_band",),
-        figure="cac_interval_chart",
-        figure_of="by_cycle_band",
-        percent=("rel_precision",),
-        label_values=("cycle_band",),
+        title="cac_monthly.by_cycle",
+        uses="by_channel",
+        figure=_figure("cac_interval_chart", "by_cycle_band"),
+        tables=(
+            Table(
+                rows=readable_rows("band_table", "cycle_band"),
+                percent=("rel_precision",),
+                labels=("cycle_band",),
+            ),
+        ),
     ),
     Section(
         "by_all",
-        "cac_monthly.by_all",
-        table="combined_table",
-        percent=("rel_precision",),
-        label_values=("channel", "visit_band", "cycle_band"),
+        title="cac_monthly.by_all",
+        uses="by_channel",
+        tables=(
+            Table(
+                rows=readable_rows("combined_table"),
+                percent=("rel_precision",),
+                labels=("channel", "visit_band", "cycle_band"),
+            ),
+        ),
     ),
     Section(
         "roi",
-        "cac_monthly.roi",
+        title="cac_monthly.roi",
         note="cac_monthly.roi_note",
-        table="roi_table",
-        figure="roi_interval_chart",
-        figure_of="roi_by_channel",
-        percent=("rel_precision",),
-        label_values=("channel",),
-        decimals=2,
+        uses="by_channel",
+        figure=_figure("roi_interval_chart", "roi_by_channel"),
+        tables=(
+            Table(
+                rows=readable_rows("roi_table"),
+                percent=("rel_precision",),
+                labels=("channel",),
+                decimals=2,
+            ),
+        ),
     ),
     Section(
         "touch",
-        "cac_monthly.touch",
+        title="cac_monthly.touch",
         note="cac_monthly.touch_note",
-        table="touch_table",
-        figure="touch_comparison_chart",
-        figure_of="touch",
-        percent=("*",),
-        label_values=("channel",),
+        uses="by_channel",
+        figure=_figure("touch_comparison_chart", "touch"),
+        # one share column per attribution model compared: every column but the channel
+        tables=(Table(rows=readable_rows("touch_table"), percent=("*",), labels=("channel",)),),
     ),
     Section(
         "costs",
-        "cac_monthly.costs",
-        region_note="cac_monthly.costs_scope",
-        table="cost_table",
-        figure="cost_allocation_bars",
-        figure_of="allocation",
-        percent=("allocated_share",),
-        label_values=("category",),
+        title="cac_monthly.costs",
+        scope_note="cac_monthly.costs_scope",
+        uses="by_channel",
+        figure=_figure("cost_allocation_bars", "allocation"),
+        tables=(
+            Table(
+                rows=readable_rows("cost_table"),
+                percent=("allocated_share",),
+                labels=("category",),
+            ),
+        ),
     ),
     Section(
         "unallocated",
-        "cac_monthly.unallocated",
-        table="unallocated_table",
-        label_values=("category", "reason"),
+        title="cac_monthly.unallocated",
+        uses="by_channel",
+        tables=(Table(rows=readable_rows("unallocated_table"), labels=("category", "reason")),),
     ),
 )
-_BY_KEY = {s.key: s for s in SECTIONS}
-
-
-def show(ctx: Any, rep: CacMonthly | None, key: str) -> None:
-    """Display section ``key`` of the report from ``rep`` (``None``: heading only)."""
-    if key not in _BY_KEY:
-        raise KeyError(f"unknown section {key!r}; sections: {', '.join(_BY_KEY)}")
-    sec = _BY_KEY[key]
-    ctx.heading(sec.title)
-    if sec.key == "findings":
-        ctx.bullets(rep.key_findings(ctx.lang) if rep is not None else [])
-        return
-    if sec.note:
-        ctx.text(sec.note)
-    if sec.region_note:
-        ctx.region_note(sec.region_note)
-    if rep is None:
-        return
-    from salesml.attribution import readable_table
-    from salesml.plotting import cac as figures
-
-    if sec.figure is not None:
-        drawn = getattr(rep, sec.figure_of) if sec.figure_of else rep
-        ctx.plot(getattr(figures, sec.figure), drawn)
-    table = getattr(rep, sec.table)(*sec.table_args) if sec.table is not None else None
-    if table is None:
-        return
-    percent = list(sec.percent)
-    if percent == ["*"]:
-        percent = [c for c in table.columns if c not in sec.label_values]
-    ctx.table(
-        readable_table(table, rep.currency),
-        percent=percent,
-        decimals=sec.decimals,
-        label_values=list(sec.label_values),
-    )
-
 
 REPORT = ReportSpec(
     name="cac_monthly",
@@ -209,6 +216,7 @@ REPORT = ReportSpec(
     description="CAC by channel, visit and cycle band with 95% intervals; ROI; multi-touch "
     "attribution compared across models; unallocated cost and its reasons.",
     tables=("costs", "customers", "deals", "leads"),
+    sections=SECTIONS,
     loads=(
         "costs",
         "customers",
