@@ -183,26 +183,70 @@ def _serving(folder: Path, log: Path) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def serve_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[SalesData], str]]:
-    """Factory ``serve_apps(data) -> base URL``: ``salesml serve`` over ``data``."""
+def serve_apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+    """Factory ``serve_apps(data, key=None) -> base URL``: ``salesml serve`` over ``data``.
+
+    With ``key``, a server already running for the same key is reused (the browser
+    modules on the tiny dataset share one server: see :func:`tiny_app`).
+    """
     from salesml.data.io import save_dataset
 
     with contextlib.ExitStack() as stack:
-        current: list[contextlib.ExitStack] = []
+        current: list[tuple[str | None, str, contextlib.ExitStack]] = []
 
-        def serve(data: SalesData) -> str:
+        def serve(data: SalesData, key: str | None = None) -> str:
+            if key is not None and current and current[-1][0] == key:
+                return current[-1][1]
             # One server at a time: each pre-heats a kernel per app notebook (about 0.3 GB
             # each), so a server per browser-test module kept to the session's end would hold
-            # gigabytes. Modules run one after another; the previous module's server stops.
+            # gigabytes. Modules run one after another; the previous server stops.
             while current:
-                current.pop().close()
+                current.pop()[2].close()
             root = tmp_path_factory.mktemp("serve")
             save_dataset(data, root / "data")
             one = stack.enter_context(contextlib.ExitStack())
-            current.append(one)
-            return one.enter_context(_serving(root / "data", root / "serve.log"))
+            url = one.enter_context(_serving(root / "data", root / "serve.log"))
+            current.append((key, url, one))
+            return url
 
         yield serve
+
+
+@pytest.fixture(scope="session")
+def tiny_app(serve_apps) -> Callable[[str], str]:
+    """``tiny_app(name) -> URL`` of app ``name`` served over the tiny dataset (seed 7).
+
+    The browser modules that drive the apps on the tiny data share one server, started
+    once (a server start pre-heats a kernel per app: seconds each).
+    """
+    from salesml.simulator import simulate
+
+    data, _ = simulate(preset="tiny", seed=7)
+    return lambda name: serve_apps(data, key="tiny-7") + f"/voila/render/{name}.ipynb"
+
+
+@pytest.fixture
+def open_page(browser) -> Iterator[Callable[..., tuple[Any, list[str]]]]:
+    """``open_page(url, viewport=..., timeout=ms) -> (page, errors)``: a new page at ``url``.
+
+    ``errors`` collects the page's uncaught script errors (a test asserts it stays
+    empty); the pages are closed when the test ends.
+    """
+    pages: list[Any] = []
+
+    def open_(
+        url: str, *, viewport: dict[str, int] | None = None, timeout: float = 180_000
+    ) -> tuple[Any, list[str]]:
+        page = browser.new_page(viewport=viewport or {"width": 1280, "height": 1000})
+        pages.append(page)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url, timeout=timeout)  # a cold kernel on a busy machine is slow
+        return page, errors
+
+    yield open_
+    for page in pages:
+        page.close()
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LOCAL = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
-def test_app_page_loads_nothing_from_outside(serve_apps, browser) -> None:
-    from salesml.simulator import simulate
-
-    data, _ = simulate(preset="tiny", seed=7)
-    url = serve_apps(data) + "/voila/render/funnel_explorer.ipynb"
+def test_app_page_loads_nothing_from_outside(tiny_app, browser) -> None:
+    url = tiny_app("funnel_explorer")
     outside: list[str] = []
 
     def route(r) -> None:

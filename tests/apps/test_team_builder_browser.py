@@ -11,64 +11,52 @@ VIEWPORT = {"width": 1280, "height": 1100}
 
 
 @pytest.fixture(scope="module")
-def server(serve_apps) -> str:
-    """The team_builder app served over a small simulated dataset."""
-    from salesml.simulator import simulate
-
-    data, _ = simulate(preset="tiny", seed=7)
-    return serve_apps(data) + "/voila/render/team_builder.ipynb"
+def server(tiny_app) -> str:
+    return tiny_app("team_builder")
 
 
 def test_pick_and_move_update_radar_evidence_and_groups(
-    server: str, browser, artifacts: Path
+    server: str, open_page, artifacts: Path
 ) -> None:
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server, timeout=180_000)
-        page.wait_for_selector(".salesml-groups table", timeout=120_000)
-        page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
-        evidence = page.inner_text(".salesml-evidence")
-        groups = page.inner_text(".salesml-groups")
-        reps = page.eval_on_selector_all(
-            ".salesml-rep select option", "els => els.map(e => e.value)"
-        )
-        assert len(reps) >= 5
-        target = reps[1]
-        page.select_option(".salesml-rep select", target)
-        page.wait_for_function(
-            "([s, b]) => document.querySelector(s).innerText !== b",
-            arg=[".salesml-evidence", evidence],
-            timeout=30_000,
-        )
-        # the evidence and the headline are two widgets: their updates reach the page one by one
-        page.wait_for_function(
-            "([s, t]) => document.querySelector(s).innerText.includes(t)",
-            arg=[".salesml-headline", target],
-            timeout=30_000,
-        )
-        # move the rep out of its group, or into the first group when it is in none
-        current = page.eval_on_selector(".salesml-move_to select", "e => e.selectedIndex")
-        page.select_option(".salesml-move_to select", index=1 if current == 0 else 0)
-        picked = page.eval_on_selector(
-            ".salesml-move_to select", "e => e.options[e.selectedIndex].text"
-        )
-        expect = "no group" if current != 0 else f"is in {picked}"
-        page.click(".salesml-move")
-        page.wait_for_function(
-            "([s, b]) => document.querySelector(s).innerText !== b",
-            arg=[".salesml-groups", groups],
-            timeout=30_000,
-        )
-        page.wait_for_function(
-            "([t, e]) => { const h = document.querySelector('.salesml-headline').innerText;"
-            " return h.includes(t) && h.includes(e); }",
-            arg=[target, expect],
-            timeout=30_000,
-        )
-        assert page.inner_text(".salesml-error").strip() == ""
-        page.screenshot(path=str(artifacts / "team_builder.png"), full_page=True)
-        assert errors == []
-    finally:
-        page.close()
+    page, errors = open_page(server, viewport=VIEWPORT)
+    page.wait_for_selector(".salesml-groups table", timeout=120_000)
+    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
+    evidence = page.inner_text(".salesml-evidence")
+    groups = page.inner_text(".salesml-groups")
+    reps = page.eval_on_selector_all(".salesml-rep select option", "els => els.map(e => e.value)")
+    assert len(reps) >= 5
+    target = reps[1]
+    page.select_option(".salesml-rep select", target)
+    page.wait_for_function(
+        "([s, b]) => document.querySelector(s).innerText !== b",
+        arg=[".salesml-evidence", evidence],
+        timeout=30_000,
+    )
+    # the evidence and the headline are two widgets: their updates reach the page one by one
+    page.wait_for_function(
+        "([s, t]) => document.querySelector(s).innerText.includes(t)",
+        arg=[".salesml-headline", target],
+        timeout=30_000,
+    )
+    # move the rep out of its group, or into the first group when it is in none
+    current = page.eval_on_selector(".salesml-move_to select", "e => e.selectedIndex")
+    page.select_option(".salesml-move_to select", index=1 if current == 0 else 0)
+    picked = page.eval_on_selector(
+        ".salesml-move_to select", "e => e.options[e.selectedIndex].text"
+    )
+    expect = "no group" if current != 0 else f"is in {picked}"
+    page.click(".salesml-move")
+    page.wait_for_function(
+        "([s, b]) => document.querySelector(s).innerText !== b",
+        arg=[".salesml-groups", groups],
+        timeout=30_000,
+    )
+    page.wait_for_function(
+        "([t, e]) => { const h = document.querySelector('.salesml-headline').innerText;"
+        " return h.includes(t) && h.includes(e); }",
+        arg=[target, expect],
+        timeout=30_000,
+    )
+    assert page.inner_text(".salesml-error").strip() == ""
+    page.screenshot(path=str(artifacts / "team_builder.png"), full_page=True)
+    assert errors == []

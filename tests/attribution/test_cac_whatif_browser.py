@@ -19,44 +19,38 @@ def server(serve_apps) -> str:
     return serve_apps(data) + "/voila/render/cac_whatif.ipynb"
 
 
-def test_slider_and_rule_editor(server: str, browser, artifacts: Path) -> None:
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server, timeout=180_000)  # a cold kernel on a busy machine is slow
-        page.wait_for_selector(".salesml-cac table", timeout=120_000)
-        page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
-        headline = page.inner_text(".salesml-headline")
-        table = page.inner_text(".salesml-cac")
-        # move the wechat budget slider with the keyboard (continuous_update=False)
-        handle = page.locator(
-            ".salesml-budget-wechat .ui-slider-handle, .salesml-budget-wechat .noUi-handle"
-        ).first
-        handle.focus()
-        for _ in range(5):
-            page.keyboard.press("ArrowRight")
-        page.wait_for_function(
-            "h => document.querySelector('.salesml-headline').innerText !== h",
-            arg=headline,
-            timeout=30_000,
-        )
-        # each key press is one change; wait for the last one to reach the table
-        page.wait_for_function(
-            "() => /\\t1\\.5\\t/.test(document.querySelector('.salesml-cac').innerText)",
-            timeout=60_000,
-        )
-        assert page.inner_text(".salesml-cac") != table
-        # an unsafe filter is refused inline, with a caret
-        box = page.locator(".salesml-rule-filter input")
-        box.fill("kind.__class__")
-        page.wait_for_function(
-            "() => document.querySelector('.salesml-rule-check').innerText.includes('^')",
-            timeout=30_000,
-        )
-        assert "attribute" in page.inner_text(".salesml-rule-check")
-        assert page.inner_text(".salesml-error").strip() == ""
-        page.screenshot(path=str(artifacts / "cac_whatif.png"), full_page=True)
-        assert errors == []
-    finally:
-        page.close()
+def test_slider_and_rule_editor(server: str, open_page, artifacts: Path) -> None:
+    page, errors = open_page(server, viewport=VIEWPORT)
+    page.wait_for_selector(".salesml-cac table", timeout=120_000)
+    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
+    headline = page.inner_text(".salesml-headline")
+    table = page.inner_text(".salesml-cac")
+    # move the wechat budget slider with the keyboard (continuous_update=False)
+    handle = page.locator(
+        ".salesml-budget-wechat .ui-slider-handle, .salesml-budget-wechat .noUi-handle"
+    ).first
+    handle.focus()
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function(
+        "h => document.querySelector('.salesml-headline').innerText !== h",
+        arg=headline,
+        timeout=30_000,
+    )
+    # each key press is one change; wait for the last one to reach the table
+    page.wait_for_function(
+        "() => /\\t1\\.5\\t/.test(document.querySelector('.salesml-cac').innerText)",
+        timeout=60_000,
+    )
+    assert page.inner_text(".salesml-cac") != table
+    # an unsafe filter is refused inline, with a caret
+    box = page.locator(".salesml-rule-filter input")
+    box.fill("kind.__class__")
+    page.wait_for_function(
+        "() => document.querySelector('.salesml-rule-check').innerText.includes('^')",
+        timeout=30_000,
+    )
+    assert "attribute" in page.inner_text(".salesml-rule-check")
+    assert page.inner_text(".salesml-error").strip() == ""
+    page.screenshot(path=str(artifacts / "cac_whatif.png"), full_page=True)
+    assert errors == []

@@ -13,75 +13,63 @@ OPTION_TEXTS = "els => els.map(e => e.textContent.replace(/\\u00a0/g, ' '))"
 
 
 @pytest.fixture(scope="module")
-def server(serve_apps) -> str:
-    """The deal_whatif app served over a small simulated dataset."""
-    from salesml.simulator import simulate
-
-    data, _ = simulate(preset="tiny", seed=7)
-    return serve_apps(data) + "/voila/render/deal_whatif.ipynb"
+def server(tiny_app) -> str:
+    return tiny_app("deal_whatif")
 
 
-def test_slider_moves_score_and_reasons(server: str, browser, artifacts: Path) -> None:
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server, timeout=300_000)  # a cold kernel on a busy machine is slow
-        page.wait_for_selector(".salesml-reasons li", timeout=240_000)
-        page.wait_for_selector(".salesml-chart .js-plotly-plot", timeout=30_000)
-        headline = page.inner_text(".salesml-headline")
-        assert "Health score" in headline
-        # reasons are marked: what hurts (▼) first, what helps (▲)
-        reasons = page.inner_text(".salesml-reasons")
-        assert "▼" in reasons or "▲" in reasons
-        options = page.eval_on_selector_all(".salesml-deal select option", OPTION_TEXTS)
-        assert len(options) >= 2
-        # each option names the deal, its owner, amount and score
-        assert all(" · " in o and "score" in o for o in options)
-        page.select_option(".salesml-deal select", index=1)
-        page.wait_for_function(
-            "r => document.querySelector('.salesml-reasons').innerText !== r",
-            arg=reasons,
-            timeout=60_000,
-        )
-        headline = page.inner_text(".salesml-headline")
-        chosen = options[1].split(" · ")[0]  # the deal id the option starts with
-        # the waterfall is redrawn for the chosen deal
-        page.wait_for_function(
-            "d => document.querySelector('.salesml-chart .gtitle')?.textContent.includes(d)",
-            arg=chosen,
-            timeout=60_000,
-        )
-        # every slider offered is a feature that moves this model: drag the first to its end
-        sliders = page.locator(".salesml-driver")
-        assert sliders.count() >= 1
-        handle = page.locator(
-            ".salesml-driver .ui-slider-handle, .salesml-driver .noUi-handle"
-        ).first
-        handle.focus()
-        page.keyboard.press("End")
-        page.wait_for_function(
-            "h => document.querySelector('.salesml-headline').innerText !== h",
-            arg=headline,
-            timeout=60_000,
-        )
-        assert "as it is" in page.inner_text(".salesml-headline")
-        assert page.inner_text(".salesml-error").strip() == ""
-        # the search narrows the picker (an owner's name from the first option)
-        owner = options[0].split(" · ")[1]
-        box = page.locator(".salesml-search input")
-        box.fill(owner)
-        box.press("Enter")
-        page.wait_for_function(
-            "n => document.querySelectorAll('.salesml-deal select option').length < n",
-            arg=len(options),
-            timeout=60_000,
-        )
-        narrowed = page.eval_on_selector_all(".salesml-deal select option", OPTION_TEXTS)
-        assert narrowed and all(owner in o for o in narrowed[1:])
-        matches = page.inner_text(".salesml-matches")
-        assert f"{len(narrowed) - 1} of" in matches or f"{len(narrowed)} of" in matches
-        page.screenshot(path=str(artifacts / "deal_whatif.png"), full_page=True)
-        assert errors == []
-    finally:
-        page.close()
+def test_slider_moves_score_and_reasons(server: str, open_page, artifacts: Path) -> None:
+    page, errors = open_page(server, viewport=VIEWPORT, timeout=300_000)
+    page.wait_for_selector(".salesml-reasons li", timeout=240_000)
+    page.wait_for_selector(".salesml-chart .js-plotly-plot", timeout=30_000)
+    headline = page.inner_text(".salesml-headline")
+    assert "Health score" in headline
+    # reasons are marked: what hurts (▼) first, what helps (▲)
+    reasons = page.inner_text(".salesml-reasons")
+    assert "▼" in reasons or "▲" in reasons
+    options = page.eval_on_selector_all(".salesml-deal select option", OPTION_TEXTS)
+    assert len(options) >= 2
+    # each option names the deal, its owner, amount and score
+    assert all(" · " in o and "score" in o for o in options)
+    page.select_option(".salesml-deal select", index=1)
+    page.wait_for_function(
+        "r => document.querySelector('.salesml-reasons').innerText !== r",
+        arg=reasons,
+        timeout=60_000,
+    )
+    headline = page.inner_text(".salesml-headline")
+    chosen = options[1].split(" · ")[0]  # the deal id the option starts with
+    # the waterfall is redrawn for the chosen deal
+    page.wait_for_function(
+        "d => document.querySelector('.salesml-chart .gtitle')?.textContent.includes(d)",
+        arg=chosen,
+        timeout=60_000,
+    )
+    # every slider offered is a feature that moves this model: drag the first to its end
+    sliders = page.locator(".salesml-driver")
+    assert sliders.count() >= 1
+    handle = page.locator(".salesml-driver .ui-slider-handle, .salesml-driver .noUi-handle").first
+    handle.focus()
+    page.keyboard.press("End")
+    page.wait_for_function(
+        "h => document.querySelector('.salesml-headline').innerText !== h",
+        arg=headline,
+        timeout=60_000,
+    )
+    assert "as it is" in page.inner_text(".salesml-headline")
+    assert page.inner_text(".salesml-error").strip() == ""
+    # the search narrows the picker (an owner's name from the first option)
+    owner = options[0].split(" · ")[1]
+    box = page.locator(".salesml-search input")
+    box.fill(owner)
+    box.press("Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.salesml-deal select option').length < n",
+        arg=len(options),
+        timeout=60_000,
+    )
+    narrowed = page.eval_on_selector_all(".salesml-deal select option", OPTION_TEXTS)
+    assert narrowed and all(owner in o for o in narrowed[1:])
+    matches = page.inner_text(".salesml-matches")
+    assert f"{len(narrowed) - 1} of" in matches or f"{len(narrowed)} of" in matches
+    page.screenshot(path=str(artifacts / "deal_whatif.png"), full_page=True)
+    assert errors == []

@@ -11,38 +11,28 @@ VIEWPORT = {"width": 1280, "height": 1000}
 
 
 @pytest.fixture(scope="module")
-def server(serve_apps) -> str:
-    """The impact_explorer app served over a small simulated dataset."""
-    from salesml.simulator import simulate
-
-    data, _ = simulate(preset="tiny", seed=7)
-    return serve_apps(data) + "/voila/render/impact_explorer.ipynb"
+def server(tiny_app) -> str:
+    return tiny_app("impact_explorer")
 
 
-def test_kpi_change_updates_table_and_chart(server: str, browser, artifacts: Path) -> None:
-    page = browser.new_page(viewport=VIEWPORT)
-    try:
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(server, timeout=180_000)
-        page.wait_for_selector(".salesml-impact-table table", timeout=120_000)
-        page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
-        table = page.inner_text(".salesml-impact-table")
-        chart = page.inner_text(".salesml-chart .js-plotly-plot")
-        assert "Days in a stage" in table and "Naive change" in table
-        page.select_option(".salesml-kpi select", label="Cross-team response time (hours)")
-        for selector, before in (
-            (".salesml-impact-table", table),
-            (".salesml-chart .js-plotly-plot", chart),
-        ):
-            page.wait_for_function(
-                "([s, b]) => document.querySelector(s).innerText !== b",
-                arg=[selector, before],
-                timeout=60_000,
-            )
-        assert "Cross-team response time" in page.inner_text(".salesml-impact-table")
-        assert page.inner_text(".salesml-error").strip() == ""
-        page.screenshot(path=str(artifacts / "impact_explorer.png"), full_page=True)
-        assert errors == []
-    finally:
-        page.close()
+def test_kpi_change_updates_table_and_chart(server: str, open_page, artifacts: Path) -> None:
+    page, errors = open_page(server, viewport=VIEWPORT)
+    page.wait_for_selector(".salesml-impact-table table", timeout=120_000)
+    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
+    table = page.inner_text(".salesml-impact-table")
+    chart = page.inner_text(".salesml-chart .js-plotly-plot")
+    assert "Days in a stage" in table and "Naive change" in table
+    page.select_option(".salesml-kpi select", label="Cross-team response time (hours)")
+    for selector, before in (
+        (".salesml-impact-table", table),
+        (".salesml-chart .js-plotly-plot", chart),
+    ):
+        page.wait_for_function(
+            "([s, b]) => document.querySelector(s).innerText !== b",
+            arg=[selector, before],
+            timeout=60_000,
+        )
+    assert "Cross-team response time" in page.inner_text(".salesml-impact-table")
+    assert page.inner_text(".salesml-error").strip() == ""
+    page.screenshot(path=str(artifacts / "impact_explorer.png"), full_page=True)
+    assert errors == []
