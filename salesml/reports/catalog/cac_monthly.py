@@ -104,6 +104,25 @@ def _figure(name: str, of: str = "") -> Callable[..., Figure | None]:
     return draw
 
 
+def _band_section(band: str, *, note: str | None = None) -> Section:
+    """CAC by ``visit_band`` or ``cycle_band``: the interval chart and its table."""
+    short = band.removesuffix("_band")
+    return Section(
+        f"by_{short}",
+        title=f"cac_monthly.by_{short}",
+        note=note,
+        uses="by_channel",
+        figure=_figure("cac_interval_chart", f"by_{band}"),
+        tables=(
+            Table(
+                rows=readable_rows("band_table", band),
+                percent=("rel_precision",),
+                labels=(band,),
+            ),
+        ),
+    )
+
+
 def _findings(report: Report) -> list[str]:
     got = report.result("by_channel")
     return got.key_findings(report.lang) if got is not None else []
@@ -125,33 +144,8 @@ SECTIONS: tuple[Section, ...] = (
             ),
         ),
     ),
-    Section(
-        "by_visit",
-        title="cac_monthly.by_visit",
-        note="cac_monthly.bands_note",
-        uses="by_channel",
-        figure=_figure("cac_interval_chart", "by_visit_band"),
-        tables=(
-            Table(
-                rows=readable_rows("band_table", "visit_band"),
-                percent=("rel_precision",),
-                labels=("visit_band",),
-            ),
-        ),
-    ),
-    Section(
-        "by_cycle",
-        title="cac_monthly.by_cycle",
-        uses="by_channel",
-        figure=_figure("cac_interval_chart", "by_cycle_band"),
-        tables=(
-            Table(
-                rows=readable_rows("band_table", "cycle_band"),
-                percent=("rel_precision",),
-                labels=("cycle_band",),
-            ),
-        ),
-    ),
+    _band_section("visit_band", note="cac_monthly.bands_note"),
+    _band_section("cycle_band"),
     Section(
         "by_all",
         title="cac_monthly.by_all",
