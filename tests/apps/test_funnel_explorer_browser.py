@@ -18,7 +18,7 @@ def server(tiny_app) -> str:
 def test_region_change_updates_chart_and_table(server: str, open_page, artifacts: Path) -> None:
     page, errors = open_page(server, viewport=VIEWPORT)
     page.wait_for_selector(".salesml-breakpoints table", timeout=90_000)
-    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
+    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=90_000)
     chart = page.inner_text(".salesml-chart .js-plotly-plot")
     table = page.inner_text(".salesml-breakpoints")
     headline = page.inner_text(".salesml-headline")
@@ -37,11 +37,11 @@ def test_region_change_updates_chart_and_table(server: str, open_page, artifacts
         page.wait_for_function(
             "([s, b]) => document.querySelector(s).innerText !== b",
             arg=[selector, before],
-            timeout=30_000,
+            timeout=90_000,
         )
     page.wait_for_function(
         "() => document.querySelector('.salesml-busy').innerText.includes('Ready')",
-        timeout=30_000,
+        timeout=90_000,
     )
     new_table = page.inner_text(".salesml-breakpoints")
     assert options[1] in new_table  # the table now shows the chosen region's stages

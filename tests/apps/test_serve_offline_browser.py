@@ -35,7 +35,7 @@ def test_app_page_loads_nothing_from_outside(tiny_app, browser) -> None:
         page.on("requestfailed", lambda req: failed.append(req.url))
         page.goto(url, timeout=180_000)
         page.wait_for_selector(".salesml-breakpoints table", timeout=90_000)
-        page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
+        page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=90_000)
         assert "deals" in page.inner_text(".salesml-headline")
         # FontAwesome comes from Voila's own bundle, not the CDN the lab template names
         assert page.evaluate(

@@ -22,7 +22,7 @@ def server(serve_apps) -> str:
 def test_slider_and_rule_editor(server: str, open_page, artifacts: Path) -> None:
     page, errors = open_page(server, viewport=VIEWPORT)
     page.wait_for_selector(".salesml-cac table", timeout=120_000)
-    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
+    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=90_000)
     headline = page.inner_text(".salesml-headline")
     table = page.inner_text(".salesml-cac")
     # move the wechat budget slider with the keyboard (continuous_update=False)
@@ -35,7 +35,7 @@ def test_slider_and_rule_editor(server: str, open_page, artifacts: Path) -> None
     page.wait_for_function(
         "h => document.querySelector('.salesml-headline').innerText !== h",
         arg=headline,
-        timeout=30_000,
+        timeout=90_000,
     )
     # each key press is one change; wait for the last one to reach the table
     page.wait_for_function(
@@ -48,7 +48,7 @@ def test_slider_and_rule_editor(server: str, open_page, artifacts: Path) -> None
     box.fill("kind.__class__")
     page.wait_for_function(
         "() => document.querySelector('.salesml-rule-check').innerText.includes('^')",
-        timeout=30_000,
+        timeout=90_000,
     )
     assert "attribute" in page.inner_text(".salesml-rule-check")
     assert page.inner_text(".salesml-error").strip() == ""

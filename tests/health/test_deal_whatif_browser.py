@@ -20,7 +20,7 @@ def server(tiny_app) -> str:
 def test_slider_moves_score_and_reasons(server: str, open_page, artifacts: Path) -> None:
     page, errors = open_page(server, viewport=VIEWPORT, timeout=300_000)
     page.wait_for_selector(".salesml-reasons li", timeout=240_000)
-    page.wait_for_selector(".salesml-chart .js-plotly-plot", timeout=30_000)
+    page.wait_for_selector(".salesml-chart .js-plotly-plot", timeout=90_000)
     headline = page.inner_text(".salesml-headline")
     assert "Health score" in headline
     # reasons are marked: what hurts (▼) first, what helps (▲)

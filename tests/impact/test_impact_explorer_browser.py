@@ -18,7 +18,7 @@ def server(tiny_app) -> str:
 def test_kpi_change_updates_table_and_chart(server: str, open_page, artifacts: Path) -> None:
     page, errors = open_page(server, viewport=VIEWPORT)
     page.wait_for_selector(".salesml-impact-table table", timeout=120_000)
-    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=30_000)
+    page.wait_for_selector(".salesml-chart .js-plotly-plot .trace", timeout=90_000)
     table = page.inner_text(".salesml-impact-table")
     chart = page.inner_text(".salesml-chart .js-plotly-plot")
     assert "Days in a stage" in table and "Naive change" in table
