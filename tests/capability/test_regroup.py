@@ -7,12 +7,13 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from salesml.capability import capability_scores
 from salesml.capability.regroup import load_groups, regroup
 from salesml.simulator import simulate
-from salesml.simulator.team_effects import plant_payment_speed
+from salesml.simulator.team_effects import plant_cycle_time, plant_payment_speed
 
 GROUPS = Path(__file__).parent / "fixtures" / "groups.yaml"
 
@@ -125,3 +126,52 @@ def test_says_plainly_when_the_data_cannot_support_an_estimate(planted) -> None:
     g = r.groups.set_index("group")
     assert not g.loc["pricing", "effect_supported"] and np.isnan(g.loc["pricing", "effect"])
     assert any("too few deals" in s for s in r.key_findings("en"))
+
+
+@pytest.fixture(scope="module")
+def planted_both():
+    """Demo seed 3 with both planted effects: payment speed (commercial) and cycle time
+    (technical, -5 days per SD)."""
+    data, truth = simulate(preset="demo", seed=3)
+    data, pay = plant_payment_speed(data, truth)
+    data, cycle = plant_cycle_time(data, truth)
+    return data, truth, pay, cycle, capability_scores(data)
+
+
+def test_planted_cycle_time_moves_only_won_deals_and_keeps_their_order(planted_both) -> None:
+    data, truth, _, cycle, _ = planted_both
+    before, _ = simulate(preset="demo", seed=3)
+    assert cycle.deals > 0.95 * (before.deals["outcome"] == "won").sum()
+    same = before.deals["outcome"] != "won"
+    pd_ = data.deals
+    assert pd_.loc[same, "closed_at"].equals(before.deals.loc[same, "closed_at"])
+    won = pd_[pd_["outcome"] == "won"].set_index("deal_id")
+    sh = data.stage_history.join(won["closed_at"], on="deal_id", how="inner")
+    assert (sh["entered_at"] < sh["closed_at"]).all()
+    k = data.contracts.join(won["closed_at"], on="deal_id", how="inner")
+    assert (k["signed_at"] == k["closed_at"]).all()
+    # the change per deal follows the planted slope (jitter from its own stream)
+    b = before.deals.set_index("deal_id").loc[won.index]
+    change = ((won["closed_at"] - b["closed_at"]) / pd.Timedelta(days=1)).to_numpy()
+    z = won["rep_id"].map(truth.rep_skills["technical"]).to_numpy() / cycle.skill_sd
+    slope = np.polyfit(z, change, 1)[0]
+    assert slope == pytest.approx(cycle.days_per_sd, abs=0.5)
+    again, _ = plant_cycle_time(before, truth)
+    assert again.deals["closed_at"].equals(pd_["closed_at"])  # the same stream, the same draw
+
+
+def test_expected_effect_covers_the_planted_cycle_time(planted_both) -> None:
+    data, truth, pay, cycle, scores = planted_both
+    r = regroup(scores, groups=GROUPS, data=data)
+    g = r.groups.set_index("group")
+    assert g["effect_supported"].all()
+    assert g.loc["key_accounts", "outcome"] == "cycle_days"
+    for name, planted, scen in (
+        ("key_accounts", cycle, "technical"),
+        ("pricing", pay, "commercial"),
+    ):
+        members = r.table[r.table["group"] == name]["rep_id"]
+        target = planted.effect_of(truth.rep_skills[scen].reindex(members))
+        lo, hi = g.loc[name, "effect_lower"], g.loc[name, "effect_upper"]
+        assert lo <= target <= hi, (name, lo, target, hi)
+        assert hi < 0, (name, lo, hi)  # strong members: faster, and the data can tell
