@@ -17,9 +17,17 @@ outcome    technical    ``-sqrt(technical plan revisions)`` of the rep's deals t
                         got past the proposal (their revisions are all known)
 outcome    commercial   ``-sqrt(commercial terms revisions)`` of the rep's deals that
                         reached the contract stage
+outcome    commercial   also ``-sqrt(quote versions - 1)`` of those deals (``activities``
+                        of kind ``quote_sent``: fewer re-quotes is better)
 outcome    delivery     ``-log(hours)`` the rep took to answer a customer's message
                         (``activities`` of kind message with ``responded_at``)
+field      technical    the recorded quality (1-5) of the rep's demos (``activities``)
 ========== ============ ===========================================================
+
+Customer-facing activity quality is its own component (``field``), not part of
+``quality``: a demo is rated on the rep's whole manner with the customer, so it mixes
+scenarios, and the one-factor model gives it its own loading and its own
+rep-level variation that is not the skill.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ __all__ = ["COMPONENTS", "SCENARIOS", "Evidence", "collect_evidence"]
 #: The three scenarios a rep is scored in (the roles of ``collab_events``).
 SCENARIOS: tuple[str, ...] = ("technical", "commercial", "delivery")
 #: The components of a score, each shown next to the combined score.
-COMPONENTS: tuple[str, ...] = ("timeliness", "quality", "outcome")
+COMPONENTS: tuple[str, ...] = ("timeliness", "quality", "outcome", "field")
 
 #: The stage a deal must have reached for its revisions of a scenario to be complete.
 _COMPLETE_AT = {"technical": "negotiation", "commercial": "contract"}
@@ -315,7 +323,16 @@ def _revisions(
     return out
 
 
-def _messages(
+#: Customer-facing activities whose recorded quality (1-5) speaks to a scenario. Visits
+#: and meetings are rated on the rep's whole manner with the customer, technical as much
+#: as commercial: as commercial evidence they pulled the commercial score toward the
+#: technical skill (Spearman 0.33 in one of six demo seeds at 30 days), so they are not used.
+_ACTIVITY_QUALITY = {"demo": "technical"}
+#: The stage a deal must have reached for its quote versions to be complete.
+_QUOTES_COMPLETE_AT = "contract"
+
+
+def _activities(
     ev: Evidence,
     data: SalesData,
     lo: pd.Timestamp,
@@ -323,19 +340,31 @@ def _messages(
     keep_deal: np.ndarray | None,
     deals: pd.DataFrame,
 ) -> list[pd.DataFrame]:
-    """Delivery outcome: hours to answer a customer's message."""
+    """Observations from ``activities``: message replies, demo quality, quotes.
+
+    - delivery outcome: hours to answer a customer's message;
+    - technical field quality: the recorded quality of the rep's demos;
+    - commercial outcome: ``-sqrt(quote versions - 1)`` of the rep's deals that reached
+      the contract stage (``quote_sent`` activities; fewer re-quotes is better).
+    """
     if not data.has("activities"):
         return []
     act = data.activities
-    need = ["rep_id", "kind", "occurred_at", "responded_at"]
+    need = ["rep_id", "kind", "occurred_at"]
     if any(c not in act.columns for c in need):
         return []
-    cols = [c for c in ("deal_id", *need) if c in act.columns]
-    m = (act["kind"] == "message").to_numpy()
-    a = act.loc[m, cols]
+    cols = [c for c in ("deal_id", *need, "responded_at", "quality") if c in act.columns]
+    # kinds normalised on their distinct values only (tens of millions of rows at tier L)
+    code, uniq = pd.factorize(act["kind"])
+    norm = pd.Index(uniq).astype("str").str.strip().str.lower().to_numpy(dtype=object)
+    wanted = np.isin(norm, ["message", "quote_sent", *_ACTIVITY_QUALITY])
+    rel = np.zeros(len(code), bool)
+    rel[code >= 0] = wanted[code[code >= 0]]
+    a = act.loc[rel, cols]
+    kind = norm[code[rel]]
+    del code, rel
     t = pd.to_datetime(a["occurred_at"], errors="coerce")
-    rt = pd.to_datetime(a["responded_at"], errors="coerce")
-    ok = ((t > lo) & (t <= hi) & rt.notna() & (rt <= hi)).to_numpy().copy()
+    in_win = ((t > lo) & (t <= hi)).to_numpy().copy()
     deal = (
         a["deal_id"].astype("str").to_numpy(dtype=object)
         if "deal_id" in a
@@ -343,20 +372,87 @@ def _messages(
     )
     if keep_deal is not None:
         kd = pd.Index(deals["deal_id"][keep_deal])
-        ok &= kd.get_indexer(deal) >= 0
-    hours = ((rt - t) / pd.Timedelta(hours=1)).to_numpy(float)
-    ok &= np.isfinite(hours) & (hours >= 0)
-    return [
-        _frame(
-            a["rep_id"].astype("str").to_numpy(dtype=object)[ok],
-            "delivery",
-            "outcome",
-            "message_reply",
-            -np.log(np.maximum(hours[ok], _MIN_HOURS)),
-            t.to_numpy()[ok],
-            deal[ok],
+        in_win &= kd.get_indexer(deal) >= 0
+    rep = a["rep_id"].astype("str").to_numpy(dtype=object)
+    tv = t.to_numpy()
+    parts = []
+    if "responded_at" in a:
+        rt = pd.to_datetime(a["responded_at"], errors="coerce")
+        hours = ((rt - t) / pd.Timedelta(hours=1)).to_numpy(float)
+        ok = (kind == "message") & in_win & (rt <= hi).to_numpy()
+        ok &= np.isfinite(hours) & (hours >= 0)
+        parts.append(
+            _frame(
+                rep[ok],
+                "delivery",
+                "outcome",
+                "message_reply",
+                -np.log(np.maximum(hours[ok], _MIN_HOURS)),
+                tv[ok],
+                deal[ok],
+            )
         )
-    ]
+    if "quality" in a:
+        q = pd.to_numeric(a["quality"], errors="coerce").to_numpy(float)
+        for k, scenario in _ACTIVITY_QUALITY.items():
+            ok = (kind == k) & in_win & np.isfinite(q)
+            ev.drop(
+                "activities",
+                "activity_without_quality",
+                int(((kind == k) & in_win).sum() - ok.sum()),
+                k,
+            )
+            parts.append(_frame(rep[ok], scenario, "field", k, q[ok], tv[ok], deal[ok]))
+    parts.append(
+        _quote_versions(deal[kind == "quote_sent"], deals, lo, hi, keep_deal, data.stage_order)
+    )
+    return parts
+
+
+def _quote_versions(
+    quote_deal: np.ndarray,
+    deals: pd.DataFrame,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    keep_deal: np.ndarray | None,
+    stage_order: list[str],
+) -> pd.DataFrame:
+    """Commercial outcome: re-quotes per deal created in the window that reached the
+    contract stage (by then every version has been sent)."""
+    empty = _frame(
+        *(np.array([], dtype=object),) * 2,
+        "",
+        "",
+        np.array([]),
+        np.array([], dtype="datetime64[ns]"),
+        np.array([], dtype=object),
+    )
+    if "stage" not in deals or "created_at" not in deals or _QUOTES_COMPLETE_AT not in stage_order:
+        return empty
+    order = {s: i for i, s in enumerate(stage_order)}
+    stage_i = deals["stage"].map(order).to_numpy(dtype=float)
+    won = (deals["outcome"] == "won").to_numpy() if "outcome" in deals else False
+    created = pd.to_datetime(deals["created_at"], errors="coerce")
+    done = ((created > lo) & (created <= hi)).to_numpy() & (
+        (stage_i >= order[_QUOTES_COMPLETE_AT]) | won
+    )
+    if keep_deal is not None:
+        done &= keep_deal
+    deal_idx = pd.Index(deals["deal_id"].astype("str"))
+    pos = deal_idx.get_indexer(quote_deal)
+    n_q = np.bincount(pos[pos >= 0], minlength=len(deals))
+    sel = np.flatnonzero(done & (n_q > 0))  # a deal without any quote activity says nothing
+    if not len(sel):
+        return empty
+    return _frame(
+        deals["rep_id"].astype("str").to_numpy(dtype=object)[sel],
+        "commercial",
+        "outcome",
+        "quote_versions",
+        -np.sqrt(n_q[sel] - 1.0),
+        created.to_numpy()[sel],
+        deal_idx.to_numpy(dtype=object)[sel],
+    )
 
 
 def collect_evidence(
@@ -375,7 +471,7 @@ def collect_evidence(
         else pd.DataFrame({"deal_id": pd.Series([], dtype=object), **{c: [] for c in _DEAL_DIMS}})
     )
     keep = filters.mask(deals, table="deals") if filters else None
-    parts = _collab(ev, data, lo, hi, deals, keep) + _messages(ev, data, lo, hi, keep, deals)
+    parts = _collab(ev, data, lo, hi, deals, keep) + _activities(ev, data, lo, hi, keep, deals)
     parts = [p for p in parts if len(p)]
     if not parts:
         ev.obs = _frame(

@@ -20,8 +20,8 @@ where ``m_rc`` is rep r's adjusted mean of component c, ``b_c`` the loading, ``�
 rep-level variation of the component that is not the skill, and ``e`` the sampling
 error of a mean of ``n_rc`` events. Between-rep covariances are estimated by the method
 of moments (sample covariance of the means minus their average sampling variance);
-with three components the loadings follow from the off-diagonal covariances
-(``b_c² = Σ_cd Σ_ce / Σ_de``), with fewer they fall back to ``b_c² = Σ_cc`` (no
+with three or more components the loadings follow from the off-diagonal covariances
+(``b_c² = Σ_cd Σ_ce / Σ_de``, the median over the pairs d, e), with fewer they fall back to ``b_c² = Σ_cc`` (no
 nuisance). Each component then gives an unbiased estimate of θ with a known variance;
 their precision-weighted mean is the *raw* estimate, and the empirical-Bayes posterior
 under the ``N(0, 1)`` population prior is the *shrunk* score with its interval.
@@ -29,6 +29,7 @@ under the ``N(0, 1)`` population prior is the *shrunk* score with its interval.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,13 +147,19 @@ def loadings(fits: list[ComponentFit]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     k = len(fits)
     b2 = np.where(diag > 0, diag, np.nan)
     usable = np.flatnonzero(np.isfinite(b2))
-    if len(usable) == 3:
-        i, j, k3 = usable
-        off_diag = (cov[i, j], cov[i, k3], cov[j, k3])
-        if all(np.isfinite(o) and o > 0 for o in off_diag):
-            # one factor: cov_ab = b_a b_b, so b_a² = cov_ab cov_ac / cov_bc
-            for a, b, c in ((i, j, k3), (j, i, k3), (k3, i, j)):
-                b2[a] = min(cov[a, b] * cov[a, c] / cov[b, c], diag[a])
+    if len(usable) >= 3:
+        # one factor: cov_ab = b_a b_b, so b_a² = cov_ab cov_ac / cov_bc for every pair
+        # (b, c) of other components; the median over the pairs (one pair with three)
+        new = b2.copy()
+        for a in usable:
+            est = [
+                cov[a, b] * cov[a, c] / cov[b, c]
+                for b, c in itertools.combinations([u for u in usable if u != a], 2)
+                if all(np.isfinite(o) and o > 0 for o in (cov[a, b], cov[a, c], cov[b, c]))
+            ]
+            if est:
+                new[a] = min(float(np.median(est)), diag[a])
+        b2 = new
     b2 = np.where(np.isfinite(b2), np.maximum(b2, 0.05 * np.where(diag > 0, diag, 0)), np.nan)
     psi = np.where(np.isfinite(b2), np.maximum(diag - b2, 0.0), np.nan)
     return np.sqrt(b2), psi, np.array([diag[c] for c in range(k)])

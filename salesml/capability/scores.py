@@ -40,7 +40,8 @@ TABLES = ("collab_events", "activities", "deals", "customers", "reps", "stage_hi
 _FACTORS = {
     "timeliness": ("month", "segment", "size_band"),
     "quality": ("month", "segment", "size_band", "source"),
-    "outcome": ("month", "segment", "size_band", "product_line"),
+    "outcome": ("month", "segment", "size_band", "product_line", "source"),
+    "field": ("month", "segment", "size_band", "source"),
 }
 #: Two-sided level of the intervals.
 LEVEL = 0.90
@@ -98,9 +99,10 @@ class CapabilityResult(AnalysisResult):
       ``score_sd`` its posterior standard deviation;
     - ``percentile``: where ``score`` sits in the reps' skill distribution (0-100);
     - ``raw``/``raw_sd``: the unshrunk estimate (precision-weighted over components);
-    - ``timeliness``, ``quality``, ``outcome``: each component's own shrunk estimate;
+    - ``timeliness``, ``quality``, ``outcome``, ``field``: each component's own shrunk
+      estimate (``field``: demos, visits and meetings; none for delivery);
     - ``evidence`` (events behind the score), ``n_timeliness``, ``n_quality``,
-      ``n_outcome``, and ``low_evidence`` (fewer than ``min_events`` events).
+      ``n_outcome``, ``n_field``, and ``low_evidence`` (fewer than ``min_events`` events).
 
     Attributes
     ----------

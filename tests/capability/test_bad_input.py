@@ -18,8 +18,18 @@ def test_without_collab_events_delivery_is_scored_from_customer_replies(demo_dat
     assert "collab_events" in " ".join(r.key_findings("en"))
     tab = r.table
     other = tab[tab["scenario"] != "delivery"]
-    assert (other["evidence"] == 0).all() and other["low_evidence"].all()
-    assert np.allclose(other["score"], 0.0) and (other["upper"] - other["lower"] > 3).all()
+    # technical and commercial keep what activities show (demos, re-quotes) and nothing
+    # from collaboration: partial scores with the components they rest on
+    assert (other[["n_timeliness", "n_quality"]] == 0).all().all()
+    tech = other[other["scenario"] == "technical"]
+    assert (tech["evidence"] == tech["n_field"]).all() and tech["n_outcome"].eq(0).all()
+    comm = other[other["scenario"] == "commercial"]
+    assert (comm["evidence"] <= comm["n_outcome"]).all() and comm["n_field"].eq(0).all()
+    assert other["timeliness"].isna().all() and other["quality"].isna().all()
+    seller_rows = other["rep_id"].isin(data.reps.loc[data.reps["role"] == "sales", "rep_id"])
+    assert (other.loc[~seller_rows, "evidence"] == 0).all()  # managers run no demos
+    assert np.allclose(other.loc[~seller_rows, "score"], 0.0)
+    assert (other.loc[~seller_rows, "upper"] - other.loc[~seller_rows, "lower"] > 3).all()
     dl = tab[tab["scenario"] == "delivery"]
     sellers = dl["rep_id"].isin(data.reps.loc[data.reps["role"] == "sales", "rep_id"])
     assert (dl.loc[sellers, "n_outcome"] > 0).all() and dl["n_quality"].eq(0).all()

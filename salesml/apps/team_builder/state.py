@@ -158,9 +158,11 @@ class TeamBuilderState(AppState):
                 "timeliness",
                 "quality",
                 "outcome",
+                "field",
                 "n_timeliness",
                 "n_quality",
                 "n_outcome",
+                "n_field",
                 "evidence",
                 "low_evidence",
             ]
