@@ -15,6 +15,7 @@ import pandas as pd
 
 from salesml.simulator.helpers import make_ids
 from salesml.simulator.params import SKU_COST, SKUS
+from salesml.simulator.scan_effect import SCAN_EFFECT_TAG, plant_scan_losses
 from salesml.simulator.state import ChunkState
 
 __all__ = ["conserve_stock", "draw_materials"]
@@ -196,6 +197,10 @@ def draw_materials(s: ChunkState) -> None:
     """Writes ``material_movements``; plants ``truth["anomaly_cost_ratio"]``."""
     w, cu = s.world, s.customers
     mmv = pd.concat([_redemptions(s), *_stock_moves(s)], ignore_index=True)
+    effect = w.cfg.scan_loss_effect
+    srng = s.own_rng(SCAN_EFFECT_TAG) if effect is not None else None
+    if srng is not None:
+        mmv = plant_scan_losses(mmv, srng, w.go_live, effect)
     mmv = conserve_stock(mmv.loc[mmv["t"].to_numpy() < s.end])
     store_ids = w.stores["store_id"].to_numpy()
     cust, ref = mmv["cust"].to_numpy(), mmv["ref"].to_numpy()
