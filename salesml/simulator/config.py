@@ -25,6 +25,8 @@ class SimulationConfig:
     kpi_seasonality: bool = False
     # opt-in planted effect of the scan rollout on the loss rate (salesml.simulator.scan_effect)
     scan_loss_effect: float | None = None
+    # opt-in document references of approvals (salesml.simulator.approval_docs)
+    approval_documents: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (JSON-ready).
@@ -39,7 +41,7 @@ class SimulationConfig:
         return out
 
 
-_OPT_IN = ("staggered_go_live", "kpi_seasonality", "scan_loss_effect")
+_OPT_IN = ("staggered_go_live", "kpi_seasonality", "scan_loss_effect", "approval_documents")
 
 
 PRESETS: dict[str, SimulationConfig] = {

@@ -76,7 +76,8 @@ def simulate(
         ``n_deals``, ``months``, ``start``, ``activities_per_deal``, ``go_live_month``;
         opt-in: ``staggered_go_live``, ``kpi_seasonality``, ``scan_loss_effect`` (a
         planted change of the material loss rate at the scan rollout,
-        :mod:`salesml.simulator.scan_effect`)).
+        :mod:`salesml.simulator.scan_effect`), ``approval_documents`` (an
+        ``approvals.document_ref`` column, :mod:`salesml.simulator.approval_docs`)).
 
     Returns
     -------
