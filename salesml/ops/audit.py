@@ -3,7 +3,8 @@
 :func:`write_audit_pack` writes, into one folder,
 
 - ``records.jsonl``: every approval step of the selected customers, one canonical JSON
-  object a line (step, reviewer, timestamps, decision, document reference, SLA, wait);
+  object a line (step, reviewer, timestamps, decision, document reference and the
+  documents it lists, SLA, wait);
 - one PDF per customer (``<customer_id>.pdf``) listing those steps, set in an embedded
   CJK TrueType font so Chinese names and labels render on any reader;
 - ``manifest.json``: the SHA-256 of each record and of each PDF, in order, each entry
@@ -30,6 +31,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
@@ -44,6 +46,7 @@ __all__ = [
     "AuditPack",
     "FontNotFoundError",
     "Verification",
+    "documents",
     "find_cjk_font",
     "verify_audit_pack",
     "write_audit_pack",
@@ -75,11 +78,14 @@ _RECORD_FIELDS = (
     "decided_at",
     "decision",
     "document_ref",
+    "documents",
     "sla_h",
     "waited_h",
     "breached",
     "problem",
 )
+#: What separates the documents of one ``document_ref`` cell.
+_DOC_SEP = re.compile(r"\s*[;；\n]\s*")
 
 
 class FontNotFoundError(RuntimeError):
@@ -226,9 +232,19 @@ def _records(data: SalesData, customers: list[str]) -> pd.DataFrame:
     return ap.sort_values(["_c", "submitted_at", "approval_id"], kind="stable")
 
 
+def documents(ref: object) -> list[str]:
+    """The documents a ``document_ref`` cell lists (separated by ``;``, ``；`` or lines)."""
+    if ref is None or (isinstance(ref, float) and np.isnan(ref)):
+        return []
+    return [d for d in _DOC_SEP.split(str(ref).strip()) if d]
+
+
 def _as_record(row: pd.Series) -> dict[str, object]:
     rec: dict[str, object] = {}
     for f in _RECORD_FIELDS:
+        if f == "documents":
+            rec[f] = documents(row["document_ref"])
+            continue
         v = row[f]
         if f in ("submitted_at", "decided_at"):
             rec[f] = _ts(v)
@@ -301,12 +317,13 @@ def _pdf(
             (rec["submitted_at"] or "")[:19].replace("T", " "),
             (rec["decided_at"] or "")[:19].replace("T", " "),
             label(rec["decision"], lang),
-            rec["document_ref"] or "—",
+            "<br/>".join(escape(d) for d in rec["documents"]) or "—",
             "" if rec["sla_h"] is None else f"{rec['sla_h']:g}",
             "" if rec["waited_h"] is None else f"{rec['waited_h']:.2f}",
             _flag(rec, lang),
         ]
-        rows.append([Paragraph(str(c), body) for c in cells])
+        # cell text is markup to reportlab: escaped (the documents cell already is)
+        rows.append([Paragraph(c if i == 5 else escape(str(c)), body) for i, c in enumerate(cells)])
         rows.append(
             [
                 Paragraph(f"{rec['approval_id']} · SHA-256 {dg}", small),

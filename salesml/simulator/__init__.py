@@ -27,8 +27,12 @@ The generative story, in the order the code follows it:
    channel, rep or store and month. :attr:`Truth.channel_cac` is computed from the
    true consumption; :attr:`Truth.channel_expected_cac` is its long-run expectation.
 6. **Store materials** flow through 32 stores; one store stops scanning redemptions
-   and spends about 2.4x its region's material cost per customer. **Approvals** of
-   customer records have a 48-hour SLA with planted breaches.
+   and spends about 2.4x its region's material cost per customer. Stock is conserved
+   (a replenishment receipt covers any shortfall). Opt-in ``scan_loss_effect=x``
+   (:mod:`~salesml.simulator.scan_effect`): losses follow outflows and change by ``x``
+   at the scan rollout. **Approvals** of customer records have a 48-hour SLA with
+   planted breaches; opt-in ``approval_documents=True``
+   (:mod:`~salesml.simulator.approval_docs`) adds their document references.
 7. After the **go-live** date, response delays, stage durations, activity rates,
    collaboration response times and media cost per lead move by known amounts
    (:attr:`Truth.kpi_effects`). Opt-in, for impact measurement

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesml.simulator.approval_docs import APPROVAL_DOCS_TAG, document_refs
 from salesml.simulator.helpers import lognormal, make_ids
 from salesml.simulator.params import SLA_HOURS
 from salesml.simulator.state import ChunkState
@@ -73,6 +74,14 @@ def draw_approvals(s: ChunkState) -> None:
             ).astype(object),
         }
     )
+    drng = s.own_rng(APPROVAL_DOCS_TAG) if w.cfg.approval_documents else None
+    if drng is not None:  # opt-in: the documents each step was decided on
+        approvals["document_ref"] = document_refs(
+            drng,
+            approvals["approval_id"].to_numpy(),
+            approvals["step"].to_numpy(),
+            cu.segment[ap["c"].to_numpy()] == 0,
+        )
     waited = np.where(pending, T, dec) - ap["sub"].to_numpy()
     s.truth["sla_breach_ids"] = approvals["approval_id"].to_numpy()[waited * 24 > SLA_HOURS]
     s.tables["approvals"] = approvals

@@ -76,11 +76,14 @@ def run_steps(
     steps: Sequence[Step] = STEPS,
     *,
     quality_rng: np.random.Generator | None = None,
+    stream_key: tuple[int, ...] | None = None,
 ) -> ChunkState:
     """Run ``steps`` in order over one chunk and return its final state.
 
     ``quality_rng`` (opt-in) plants latent lead quality from that stream
-    (:mod:`salesml.simulator.lead_quality`).
+    (:mod:`salesml.simulator.lead_quality`). ``stream_key`` (the seed and chunk
+    number) keys the own streams of the configuration's other opt-in plantings
+    (:meth:`ChunkState.own_rng`); without it they are not planted.
     """
     state = ChunkState(
         world=world,
@@ -89,6 +92,7 @@ def run_steps(
         n_deals=n_deals,
         offsets=offsets,
         quality_rng=quality_rng,
+        stream_key=stream_key,
     )
     for step in steps:
         step(state)
@@ -139,8 +143,17 @@ def simulate_chunk(
     offsets: dict[str, int],
     *,
     quality_rng: np.random.Generator | None = None,
+    stream_key: tuple[int, ...] | None = None,
 ) -> ChunkOutput:
     """Generate one chunk of about ``n_customers`` customers and ``n_deals`` deals."""
     return chunk_output(
-        run_steps(world, rng, n_customers, n_deals, offsets, quality_rng=quality_rng)
+        run_steps(
+            world,
+            rng,
+            n_customers,
+            n_deals,
+            offsets,
+            quality_rng=quality_rng,
+            stream_key=stream_key,
+        )
     )

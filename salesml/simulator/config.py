@@ -23,6 +23,10 @@ class SimulationConfig:
     # opt-in planted behaviour for impact measurement (salesml.simulator.rollout)
     staggered_go_live: bool = False
     kpi_seasonality: bool = False
+    # opt-in planted effect of the scan rollout on the loss rate (salesml.simulator.scan_effect)
+    scan_loss_effect: float | None = None
+    # opt-in document references of approvals (salesml.simulator.approval_docs)
+    approval_documents: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (JSON-ready).
@@ -32,12 +36,12 @@ class SimulationConfig:
         """
         out = asdict(self)
         for name in _OPT_IN:
-            if out[name] is False:
+            if out[name] is False or out[name] is None:
                 del out[name]
         return out
 
 
-_OPT_IN = ("staggered_go_live", "kpi_seasonality")
+_OPT_IN = ("staggered_go_live", "kpi_seasonality", "scan_loss_effect", "approval_documents")
 
 
 PRESETS: dict[str, SimulationConfig] = {

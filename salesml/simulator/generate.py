@@ -17,6 +17,7 @@ from salesml.simulator.helpers import finish_tables
 from salesml.simulator.lead_quality import LEAD_QUALITY_TAG
 from salesml.simulator.ledger import campaign_budgets
 from salesml.simulator.params import SLA_HOURS
+from salesml.simulator.scan_effect import check_scan_effect
 from salesml.simulator.state import ChunkOutput
 from salesml.simulator.truth import Truth, build_truth
 from salesml.simulator.world import World, build_world
@@ -72,7 +73,11 @@ def simulate(
         as without it.
     **overrides
         Any field of :class:`SimulationConfig` (``n_reps``, ``n_customers``,
-        ``n_deals``, ``months``, ``start``, ``activities_per_deal``, ``go_live_month``).
+        ``n_deals``, ``months``, ``start``, ``activities_per_deal``, ``go_live_month``;
+        opt-in: ``staggered_go_live``, ``kpi_seasonality``, ``scan_loss_effect`` (a
+        planted change of the material loss rate at the scan rollout,
+        :mod:`salesml.simulator.scan_effect`), ``approval_documents`` (an
+        ``approvals.document_ref`` column, :mod:`salesml.simulator.approval_docs`)).
 
     Returns
     -------
@@ -118,6 +123,7 @@ def iter_chunks(
     """
     from tqdm.auto import tqdm
 
+    check_scan_effect(cfg.scan_loss_effect)
     rng = np.random.default_rng(seed)
     world = build_world(cfg, rng)
     n_chunks = max(1, int(np.ceil(cfg.n_customers / cfg.chunk_customers)))
@@ -130,7 +136,7 @@ def iter_chunks(
         nc = cfg.n_customers // n_chunks + (1 if i < cfg.n_customers % n_chunks else 0)
         nd = cfg.n_deals // n_chunks + (1 if i < cfg.n_deals % n_chunks else 0)
         qrng = np.random.default_rng([seed, i, LEAD_QUALITY_TAG]) if lead_quality else None
-        ch = simulate_chunk(world, crng, nc, nd, offs, quality_rng=qrng)
+        ch = simulate_chunk(world, crng, nc, nd, offs, quality_rng=qrng, stream_key=(seed, i))
         for key, table in _ID_TABLES.items():
             offs[key] += _max_num(ch.tables[table].iloc[:, 0])
         yield world, ch

@@ -1,4 +1,12 @@
-"""Step: store material movements, with the planted unscanned-redemptions store."""
+"""Step: store material movements, with the planted unscanned-redemptions store.
+
+Stock is conserved: per store and SKU, stock on hand (receipts and transfers in less
+issues, redemptions, losses and transfers out) never falls below zero. Where an
+outflow would take it below zero, a replenishment receipt of the shortfall comes just
+before it (:func:`conserve_stock`; no random draw, so the other tables are unchanged).
+Stock movements fall uniformly over the 30.4-day months of the window at the same rate
+in each; those of the last, partial month that would fall after the end are not made.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,10 @@ import pandas as pd
 
 from salesml.simulator.helpers import make_ids
 from salesml.simulator.params import SKU_COST, SKUS
+from salesml.simulator.scan_effect import SCAN_EFFECT_TAG, plant_scan_losses
 from salesml.simulator.state import ChunkState
 
-__all__ = ["draw_materials"]
+__all__ = ["conserve_stock", "draw_materials"]
 
 _REDEEM_SKU_P = [0.15, 0.2, 0.15, 0.25, 0.15, 0.1]
 # Poisson rate per store and month of the stock movements (scaled by the chunk's share)
@@ -92,7 +101,8 @@ def _stock_moves(s: ChunkState) -> list[pd.DataFrame]:
     for kind, lam in _STOCK_RATES:
         cnt = rng.poisson(lam * min(1.0, s.share * 3), len(st_ix))
         ii = np.repeat(np.arange(len(st_ix)), cnt)
-        t_ = np.minimum(mo[ii] * 30.4 + rng.random(len(ii)) * 30.4, T - 0.01)
+        # uniform over the month; past the end (in the last, partial month) it is dropped
+        t_ = mo[ii] * 30.4 + rng.random(len(ii)) * 30.4
         qty = (
             rng.integers(5, 60, len(ii)).astype(float)
             if kind == "receive"
@@ -118,6 +128,54 @@ def _stock_moves(s: ChunkState) -> list[pd.DataFrame]:
     return out
 
 
+#: Movement kinds that add to stock on hand (the others take from it).
+_INFLOWS = ("receive", "transfer_in")
+#: How long before the outflow it covers a replenishment receipt arrives (days).
+_TOPUP_LEAD = 1.0 / 1440.0
+
+
+def conserve_stock(mmv: pd.DataFrame) -> pd.DataFrame:
+    """Add the replenishment receipts that keep stock on hand at or above zero.
+
+    Per store and SKU in time order (inflows first at the same instant), the
+    cumulative stock's running minimum gives the receipts needed so far; each time it
+    deepens, a ``receive`` of the new shortfall comes :data:`_TOPUP_LEAD` before the
+    outflow (half way to it from the start for an outflow in the first minute). Stock
+    then touches zero there and is never below it.
+
+    Parameters
+    ----------
+    mmv
+        Movement rows (``store``, ``sku``, ``kind``, ``qty``, ``t``, ...) of one chunk.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``mmv`` and the receipts, in time order.
+    """
+    inflow = mmv["kind"].isin(_INFLOWS).to_numpy()
+    o = mmv.assign(_out=~inflow).sort_values(["store", "sku", "t", "_out"], kind="stable")
+    signed = np.where(o["_out"].to_numpy(), -1.0, 1.0) * o["qty"].to_numpy(float)
+    key = [o["store"].to_numpy(), o["sku"].to_numpy()]
+    cum = pd.Series(signed, index=o.index).groupby(key).cumsum()
+    need = np.maximum(-cum.groupby(key).cummin(), 0.0)
+    more = need - need.groupby(key).shift(fill_value=0.0)
+    at = o.loc[(more > 0).to_numpy()]
+    t = at["t"].to_numpy(float)
+    topup = _moves(
+        at["store"].to_numpy(),
+        at["sku"].to_numpy(),
+        "receive",
+        more[more > 0].to_numpy(float),
+        t - np.minimum(_TOPUP_LEAD, t / 2),
+        True,
+        -1,
+        -1,
+        -1,
+    )
+    return pd.concat([mmv, topup], ignore_index=True).sort_values("t", kind="stable")
+
+
 def _anomaly_cost_ratio(s: ChunkState, mmv: pd.DataFrame) -> float:
     """The anomalous store's material cost per customer over its region's other stores."""
     w = s.world
@@ -139,7 +197,11 @@ def draw_materials(s: ChunkState) -> None:
     """Writes ``material_movements``; plants ``truth["anomaly_cost_ratio"]``."""
     w, cu = s.world, s.customers
     mmv = pd.concat([_redemptions(s), *_stock_moves(s)], ignore_index=True)
-    mmv = mmv.loc[mmv["t"].to_numpy() < s.end].sort_values("t", kind="stable")
+    effect = w.cfg.scan_loss_effect
+    srng = s.own_rng(SCAN_EFFECT_TAG) if effect is not None else None
+    if srng is not None:
+        mmv = plant_scan_losses(mmv, srng, w.go_live, effect)
+    mmv = conserve_stock(mmv.loc[mmv["t"].to_numpy() < s.end])
     store_ids = w.stores["store_id"].to_numpy()
     cust, ref = mmv["cust"].to_numpy(), mmv["ref"].to_numpy()
     s.tables["material_movements"] = pd.DataFrame(

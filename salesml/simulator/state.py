@@ -132,6 +132,8 @@ class ChunkState:
     # opt-in planted lead quality: its own random stream, and what it planted
     quality_rng: np.random.Generator | None = None
     lead_quality: dict[str, np.ndarray] | None = None
+    # (seed, chunk): keys the own random streams of opt-in plantings (own_rng)
+    stream_key: tuple[int, ...] | None = None
     customers: Customers | None = None
     deals: Deals | None = None
     stages: Stages | None = None
@@ -140,6 +142,16 @@ class ChunkState:
     consumption: list[pd.DataFrame] = field(default_factory=list)
     consumed: pd.DataFrame | None = None
     truth: dict[str, Any] = field(default_factory=dict)
+
+    def own_rng(self, tag: int) -> np.random.Generator | None:
+        """A random stream of its own for an opt-in planting (``[seed, chunk, tag]``).
+
+        ``None`` without a :attr:`stream_key` (a run that plants nothing opt-in, such
+        as the expected-CAC Monte Carlo): the planting is then left out.
+        """
+        if self.stream_key is None:
+            return None
+        return np.random.default_rng([*self.stream_key, tag])
 
     @property
     def end(self) -> float:

@@ -55,7 +55,9 @@ class Truth:
     customer_acquisition_cost
         True acquisition cost per customer (index ``customer_id``).
     go_live, kpi_effects
-        Go-live timestamp and the relative change of each KPI after it.
+        Go-live timestamp and the relative change of each KPI after it (with the
+        opt-in ``scan_loss_effect=x``, ``"loss_rate": x``: the material loss rate at the
+        scan rollout, :mod:`salesml.simulator.scan_effect`).
     region_go_live
         With ``staggered_go_live=True`` only: region -> go-live date (``YYYY-MM-DD``);
         each KPI effect applies from the go-live of the region of the lead, deal or
@@ -344,7 +346,8 @@ def build_truth(
         channel_cac=channel_cac,
         customer_acquisition_cost=customer_cost,
         go_live=go_live,
-        kpi_effects=dict(KPI_EFFECTS),
+        kpi_effects=dict(KPI_EFFECTS)
+        | ({} if cfg.scan_loss_effect is None else {"loss_rate": float(cfg.scan_loss_effect)}),
         anomalous_stores=anomalous,
         sla_hours=SLA_HOURS,
         sla_breaches=pd.Index(np.concatenate([c.sla_breach_ids for c in chunks]), dtype="str"),
