@@ -78,8 +78,11 @@ class Truth:
     unanswered_quotes
         Quote ids viewed and not answered within 48 hours (as of the end).
     unpaid_contracts
-        Contract ids planted to stay unpaid (the collection list at a date:
-        :meth:`unpaid_contracts_at`).
+        Contract ids on the collection list at the end: signed, their payment due date
+        (``signed_at + payment_terms_days``) passed by :attr:`collection_grace_days`, and
+        not paid in full by :attr:`end`. At another date: :meth:`unpaid_contracts_at`.
+        (Before this definition the field listed the contracts planted never to be
+        paid; they are ``contract_collection["never_paid"]``.)
     contract_collection
         Each contract's planted payment schedule (index ``contract_id``): ``signed_at``,
         ``due_at``, ``amount``, ``paid_in_full_at`` (the planted time of the last
@@ -172,7 +175,8 @@ class Truth:
         A contract is on it when it is signed by ``as_of``, its payment due date passed
         by ``grace_days`` (default :attr:`collection_grace_days`) at or before ``as_of``,
         and it is not paid in full by ``as_of`` (its planted last instalment is later,
-        or it is never paid).
+        or it is never paid). At :attr:`end` with the default grace this is
+        :attr:`unpaid_contracts`.
 
         Raises
         ------
@@ -391,9 +395,7 @@ def build_truth(
         unanswered_quotes=pd.Index(
             np.concatenate([c.unanswered_quote_ids for c in chunks]), dtype="str"
         ),
-        unpaid_contracts=pd.Index(
-            np.concatenate([c.unpaid_contract_ids for c in chunks]), dtype="str"
-        ),
+        unpaid_contracts=_unpaid_at(collection, end, COLLECTION_GRACE_DAYS),
         contract_collection=collection,
         end=end,
         seed=seed,

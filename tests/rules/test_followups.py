@@ -79,7 +79,7 @@ def test_at_the_end_quotes_and_unpaid_contracts_equal_the_truth(demo_data, at_en
     assert quotes == set(truth.unanswered_quotes)
     assert len(quotes) > 100
     unpaid, settled = _collection(at_end)
-    assert unpaid == set(truth.unpaid_contracts_at(truth.end))
+    assert unpaid == set(truth.unpaid_contracts)
     assert (unpaid, settled) == collection_truth_at(truth, truth.end)
     # both kinds are there: planted never to be paid, and a second half paid late
     never = truth.contract_collection["never_paid"]
