@@ -24,7 +24,8 @@ The columns of each subject are listed in :mod:`salesml.rules.subjects`. Actions
 - ``dispatch``: the task goes to a senior rep of the subject's region (role ``senior``,
   else the sales reps hired at least ``senior_years`` years before, default 3), each task to
   the one with the least open work (open deals plus tasks already given in this run);
-- ``create_lead``: a lead for the follow-up queue (``kind`` ``lead``), owned by the rep.
+- ``create_lead``: a lead for the follow-up queue (``kind`` ``lead``), owned by the rep;
+  :mod:`salesml.rules.leads` turns these tasks into rows of the leads table.
 
 A task is identified by (rule, subject, anchor): the same event never makes two
 tasks, however often the rules run. The cooldown also keeps a rule from making a new
