@@ -357,11 +357,12 @@ def _activity(data: SalesData, ts: pd.Timestamp, within_days: float | None) -> p
     extra = [c for c in ("duration_min", "quality") if c in a.columns]
     a = a[[c for c in cols if c in a.columns] + extra]
     keep = _known(a, "occurred_at", ts)
+    if within_days is not None:
+        # a date comparison, not days as floats over every row (31M at tier L)
+        keep = keep & ~(a["occurred_at"] < ts - pd.Timedelta(days=within_days)).to_numpy()
+    a = a.loc[keep]
     t64 = np.datetime64(ts, "ns")
     ago = _hours(t64, a["occurred_at"]) / 24.0
-    if within_days is not None:
-        keep = keep & ~(ago > within_days)
-    a = a.loc[keep]
     out = pd.DataFrame(
         {
             "subject_id": a["activity_id"].astype("str"),
@@ -374,7 +375,7 @@ def _activity(data: SalesData, ts: pd.Timestamp, within_days: float | None) -> p
             "occurred_at": a["occurred_at"],
             "duration_min": a["duration_min"].astype("float64") if "duration_min" in a else np.nan,
             "quality": a["quality"].astype("float64") if "quality" in a else np.nan,
-            "days_ago": ago[keep],
+            "days_ago": ago,
             "resolved_at": pd.Series(pd.NaT, index=a.index, dtype="datetime64[us]"),
         }
     )
