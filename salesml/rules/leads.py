@@ -49,6 +49,7 @@ from salesml.data.partitions import is_hive, write_month_partitions
 from salesml.data.schema import SPECS
 from salesml.data.validate import validate
 from salesml.rules.followups import FollowupResult, FollowupRules, due_followups
+from salesml.rules.subjects import SUBJECT_TABLES
 from salesml.rules.tiering import TierRules
 
 __all__ = [
@@ -148,7 +149,7 @@ def create_followup_leads(
 ) -> pd.DataFrame:
     """Run the follow-up rules on a dataset folder and add the leads they create to it.
 
-    Loads the folder (validated), takes the follow-up leads already in its leads table
+    Loads the tables the rules need (validated), takes the follow-up leads already in its leads table
     as earlier tasks (:func:`previous_tasks`: their cooldowns hold, their tasks are not
     made again), runs :func:`~salesml.rules.followups.due_followups` as of ``as_of``
     and writes the new leads with :func:`save_followup_leads`.
@@ -160,9 +161,16 @@ def create_followup_leads(
     """
     from salesml.data.io import load_dataset
 
-    data = load_dataset(path, progress=False)
+    book = FollowupRules.parse(rules)
+    wanted = {"reps", "customers", "leads", "deals"}
+    for r in book.rules:
+        wanted.update(SUBJECT_TABLES[r.subject])
+        if r.subject == "customer":  # customer metrics and tiers read these
+            wanted.update(("contracts", "payments", "activities"))
+    present = find_table_files(path, DatasetConfig.read(Path(path)))
+    data = load_dataset(path, progress=False, tables=sorted(wanted & set(present)))
     previous = previous_tasks(data.leads) if data.has("leads") else None
-    result = due_followups(data, rules=rules, as_of=as_of, tier_rules=tier_rules, previous=previous)
+    result = due_followups(data, rules=book, as_of=as_of, tier_rules=tier_rules, previous=previous)
     return save_followup_leads(followup_leads(result), path)
 
 
