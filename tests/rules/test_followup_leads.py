@@ -134,3 +134,21 @@ def test_rows_that_break_the_schema_are_refused_and_nothing_is_written(demo_lead
     with pytest.raises(DatasetError, match="not a dataset folder"):
         save_followup_leads(demo_leads, tmp_path)
     assert (folder / "leads.csv").read_bytes() == raw
+
+
+def test_remind_create_leads_adds_them_once(tmp_path, capsys):
+    from salesml.cli import main
+
+    folder = tmp_path / "export"
+    shutil.copytree(FIXTURE, folder)
+    argv = ["remind", "--data", str(folder), "--as-of", "2026-03-10", "--lang", "en"]
+    with pytest.warns(UserWarning, match="owner_rep_id"):
+        assert main([*argv, "--create-leads"]) == 0
+    assert "2 new lead(s) added" in capsys.readouterr().out
+    assert main([*argv, "--create-leads"]) == 0
+    out = capsys.readouterr().out
+    assert "0 new lead(s) added" in out and "Dry run" in out
+    assert main(argv) == 0  # without the flag nothing is written
+    assert "new lead" not in capsys.readouterr().out
+    back = load_dataset(folder, tables=["leads"], progress=False)
+    assert (back.leads["channel"] == FOLLOWUP_CHANNEL).sum() == 2
