@@ -2,8 +2,15 @@
 
 Run ``python bench/bench_rules.py --tier demo`` or ``--tier M --data /work/data/M-rules``
 (a dataset folder written by ``salesml generate --preset M``). Each tier runs in a
-fresh subprocess so its peak RSS (``ru_maxrss``) is its own. Timed, best of
-``--repeat``:
+fresh subprocess so its peak RSS (``ru_maxrss``) is its own.
+
+Scale run (``--scale``, always for tier L): ``--tier M L --data /work/data/M-rules --scale``
+loads only the tables and columns the rules read (:data:`COLUMNS`, ``validate=False``)
+and times :func:`customer_metrics` at the end, ``due_followups`` at the end and the middle,
+and ``tier_customers`` with 12 months of history; M in the same run is the baseline of the
+L / M ratios (tier L data: ``--data-l``, default ``/work/data/L``; never generated here).
+
+Full run, timed, best of ``--repeat``:
 
 - ``due_followups`` at the end of the data and at a date in the middle (all five
   default rules, tiers included);
@@ -42,6 +49,44 @@ TABLES = [
     "payments",
     "approvals",
 ]
+
+
+#: The columns the default rules, customer metrics and tiers read (the scale run loads only these).
+COLUMNS: dict[str, list[str]] = {
+    "reps": ["rep_id", "name", "manager_id", "region", "role", "hired_at"],
+    "customers": ["customer_id", "segment", "region", "created_at", "owner_rep_id"],
+    "deals": ["deal_id", "customer_id", "rep_id", "created_at", "closed_at", "amount"],
+    # channel and duration_min are left out: no default rule names them (-0.7 GB at L)
+    "activities": [
+        "activity_id",
+        "customer_id",
+        "deal_id",
+        "rep_id",
+        "kind",
+        "occurred_at",
+        "quality",
+    ],
+    "quotes": [
+        "quote_id",
+        "deal_id",
+        "version",
+        "sent_at",
+        "first_viewed_at",
+        "replied_at",
+        "amount",
+    ],
+    "contracts": ["contract_id", "deal_id", "signed_at", "amount", "payment_terms_days"],
+    "payments": ["contract_id", "paid_at", "amount"],
+    "approvals": [
+        "approval_id",
+        "subject_id",
+        "step",
+        "reviewer_id",
+        "submitted_at",
+        "decided_at",
+        "decision",
+    ],
+}
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -91,6 +136,66 @@ def row_by_row(data: Any, t: pd.Timestamp) -> dict[str, set[str]]:
             last[a.customer_id] = a.occurred_at
     out["untouched_customers"] = {c for c, at in last.items() if t - at >= pd.Timedelta(days=7)}
     return out
+
+
+def run_scale(tier: str, data_dir: str, repeat: int) -> dict[str, Any]:
+    """The scale steps on the projected tables (no baselines: they do not fit tier L)."""
+    from salesml.data.io import load_dataset
+    from salesml.rules import customer_metrics, due_followups, tier_customers
+
+    t0 = time.perf_counter()
+    data = load_dataset(data_dir, progress=False, tables=TABLES, columns=COLUMNS, validate=False)
+    res: dict[str, Any] = {"tier": tier, "load_s": time.perf_counter() - t0}
+    res["rss_loaded_gb"] = rss_gb()
+    for name in ("deals", "activities", "quotes", "contracts", "payments", "approvals"):
+        res[name] = len(data[name])
+    res["customers"] = len(data.customers)
+    end = data.time_range[1]
+    start = data.deals["created_at"].min()
+    mid = start + (end - start) / 2
+    s, m = best_of(lambda: customer_metrics(data, as_of=end), repeat)
+    res["metrics_s"] = s
+    res["metric_rows"] = len(m)
+    del m
+    for name, at in (("end", end), ("mid", mid)):
+        s, r = best_of(lambda at=at: due_followups(data, as_of=at), repeat)
+        res[f"due_{name}_s"] = s
+        res[f"tasks_{name}"] = len(r.table)
+        res[f"open_{name}"] = len(r.open())
+        del r
+    s, tiers = best_of(lambda: tier_customers(data, as_of=end, history_months=12), 1)
+    res["tiers_s"] = s
+    res["tier_moves"] = len(tiers.history)
+    res["peak_rss_gb"] = rss_gb()
+    return res
+
+
+def print_scale(rows: list[dict[str, Any]]) -> None:
+    print(
+        "| tier | customers | deals | activities | load s | customer_metrics s | "
+        "due_followups end s | mid s | tier_customers 12 m s | tasks end (open) | "
+        "RSS loaded GiB | peak GiB |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['tier']} | {r['customers']:,} | {r['deals']:,} | {r['activities']:,} | "
+            f"{r['load_s']:.1f} | {r['metrics_s']:.2f} | {r['due_end_s']:.2f} | "
+            f"{r['due_mid_s']:.2f} | {r['tiers_s']:.2f} | {r['tasks_end']:,} ({r['open_end']:,}) "
+            f"| {r['rss_loaded_gb']:.2f} | {r['peak_rss_gb']:.2f} |"
+        )
+    by = {r["tier"]: r for r in rows}
+    if "M" in by and "L" in by:
+        m, big = by["M"], by["L"]
+        keys = [
+            ("activities", "activities"),
+            ("metrics_s", "customer_metrics"),
+            ("due_end_s", "due_followups end"),
+            ("due_mid_s", "due_followups mid"),
+            ("tiers_s", "tier_customers"),
+            ("peak_rss_gb", "peak RSS"),
+        ]
+        print("L / M: " + ", ".join(f"{label} {big[k] / m[k]:.1f}x" for k, label in keys))
 
 
 def run_tier(tier: str, data_dir: str | None, repeat: int) -> dict[str, Any]:
@@ -156,14 +261,23 @@ def run_tier(tier: str, data_dir: str | None, repeat: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tier", nargs="+", default=["demo"], choices=["demo", "M"])
+    ap.add_argument("--tier", nargs="+", default=["demo"], choices=["demo", "M", "L"])
     ap.add_argument("--data", default=None, help="dataset folder of tier M")
+    ap.add_argument("--data-l", default="/work/data/L", help="dataset folder of tier L")
+    ap.add_argument("--scale", action="store_true", help="the scale steps only (tier L: always)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(run_tier(args.tier[0], args.data, args.repeat)))
+        if args.scale:
+            folder = args.data_l if args.tier[0] == "L" else args.data
+            print(json.dumps(run_scale(args.tier[0], folder, args.repeat)))
+        else:
+            print(json.dumps(run_tier(args.tier[0], args.data, args.repeat)))
         return 0
+    scale = args.scale or "L" in args.tier
+    if scale and "demo" in args.tier:
+        ap.error("the scale run is for tiers M and L (it reads dataset folders)")
     rows = []
     for tier in args.tier:
         if tier == "M" and not args.data:
@@ -171,9 +285,16 @@ def main(argv: list[str] | None = None) -> int:
         cmd = [sys.executable, __file__, "--child", "--tier", tier, "--repeat", str(args.repeat)]
         if tier == "M":
             cmd += ["--data", args.data]
+        if tier == "L":
+            cmd += ["--data-l", args.data_l]
+        if scale:
+            cmd.append("--scale")
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"machine: {platform.machine()}, Python {platform.python_version()}")
+    if scale:
+        print_scale(rows)
+        return 0
     print(
         "| tier | deals | activities | due_followups end s | mid s | as-of cut mid s | "
         "row-by-row end s | speed-up vs cut | vs row-by-row | tasks (open) | "

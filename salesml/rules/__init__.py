@@ -3,7 +3,9 @@
 - :mod:`salesml.rules.expr` / :mod:`salesml.rules.template`: the bounded grammar and phrases;
 - :func:`customer_metrics`: customer figures as of any date (the words tier rules use);
 - :func:`tier_customers`: ordered, first-match tier rules with a default tier and history;
-- :func:`due_followups`: follow-up rules as data (condition + action + cooldown) -> tasks.
+- :func:`due_followups`: follow-up rules as data (condition + action + cooldown) -> tasks;
+- :func:`followup_leads` / :func:`save_followup_leads`: the ``create_lead`` tasks as rows of
+  the leads table, added to a dataset folder (``create_followup_leads`` does both).
 
 The grammar is imported eagerly (the filter spec and the data layer use it); tiering and
 follow-ups, which read :class:`~salesml.data.SalesData` and return result objects, are
@@ -29,6 +31,9 @@ _LAZY = {
     "FollowupRules": "salesml.rules.followups",
     "default_followup_rules": "salesml.rules.followups",
     "due_followups": "salesml.rules.followups",
+    "create_followup_leads": "salesml.rules.leads",
+    "followup_leads": "salesml.rules.leads",
+    "save_followup_leads": "salesml.rules.leads",
     "customer_metrics": "salesml.rules.metrics",
     "RuleError": "salesml.rules.rulefile",
     "TierResult": "salesml.rules.tiering",

@@ -72,6 +72,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="only open tasks due in the last N days (0: every open task; default 14)",
     )
     p.add_argument("--config", default=None, metavar="FILE", help="remind config (YAML)")
+    p.add_argument(
+        "--create-leads",
+        action="store_true",
+        help="also add the leads of create_lead rules to the dataset's leads table "
+        "(existing rows and the quarantine are kept; a rerun adds nothing)",
+    )
     p.set_defaults(func=_cmd_remind)
 
 
@@ -179,6 +185,20 @@ def _cmd_remind(args: argparse.Namespace) -> int:
     except (RuleError, ValueError) as e:
         print(f"salesml remind: {e}", file=sys.stderr)
         return 2
+    if args.create_leads:
+        from salesml.rules.leads import create_followup_leads
+
+        try:
+            added = create_followup_leads(
+                folder,
+                as_of=result.as_of,
+                rules=result.rules,
+                tier_rules=Path(args.tier_rules) if args.tier_rules else None,
+            )
+        except (DatasetError, RuleError, ValueError) as e:
+            print(f"salesml remind: {e}", file=sys.stderr)
+            return 2
+        print(t("rules.remind.leads_added", args.lang, n=len(added)), flush=True)
     tasks = result.open()
     if args.within_days and args.within_days > 0:
         since = result.as_of - pd.Timedelta(days=float(args.within_days))

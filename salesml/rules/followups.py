@@ -24,7 +24,8 @@ The columns of each subject are listed in :mod:`salesml.rules.subjects`. Actions
 - ``dispatch``: the task goes to a senior rep of the subject's region (role ``senior``,
   else the sales reps hired at least ``senior_years`` years before, default 3), each task to
   the one with the least open work (open deals plus tasks already given in this run);
-- ``create_lead``: a lead for the follow-up queue (``kind`` ``lead``), owned by the rep.
+- ``create_lead``: a lead for the follow-up queue (``kind`` ``lead``), owned by the rep;
+  :mod:`salesml.rules.leads` turns these tasks into rows of the leads table.
 
 A task is identified by (rule, subject, anchor): the same event never makes two
 tasks, however often the rules run. The cooldown also keeps a rule from making a new
@@ -38,7 +39,6 @@ since, with ``resolved_at``). Nothing after ``as_of`` is read.
 
 from __future__ import annotations
 
-import heapq
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -54,6 +54,7 @@ from salesml.data.bundle import SalesData
 from salesml.i18n import check_lang, has_label, t
 from salesml.results import AnalysisResult, Note
 from salesml.rules._base import ExpressionError
+from salesml.rules.assign import _cooldown, _dispatch, _open_load, _people, _region_manager
 from salesml.rules.expr import Expr, compile_expr
 from salesml.rules.metrics import customer_metrics, metric_aliases, resolve_as_of
 from salesml.rules.rulefile import (
@@ -407,102 +408,6 @@ def default_followup_rules() -> str:
     return (resources.files("salesml.rules") / "followups.yaml").read_text(encoding="utf-8")
 
 
-# ---------------------------------------------------------------------- people
-def _people(data: SalesData) -> pd.DataFrame:
-    if not data.has("reps"):
-        return pd.DataFrame(
-            columns=["name", "manager_id", "region", "role", "hired_at"],
-            index=pd.Index([], name="rep_id", dtype="str"),
-        )
-    r = data.reps.drop_duplicates("rep_id").set_index("rep_id")
-    for c in ("name", "manager_id", "region", "role"):
-        if c not in r.columns:
-            r[c] = pd.NA
-    if "hired_at" not in r.columns:
-        r["hired_at"] = pd.NaT
-    return r[["name", "manager_id", "region", "role", "hired_at"]]
-
-
-def _region_manager(people: pd.DataFrame) -> pd.Series:
-    mgr = people[people["role"].astype("str").str.lower() == "manager"]
-    return pd.Series(mgr.index, index=mgr["region"].to_numpy()).groupby(level=0).first()
-
-
-def _seniors(people: pd.DataFrame, ts: pd.Timestamp, years: float) -> pd.DataFrame:
-    role = people["role"].astype("str").str.lower()
-    senior = people[role.str.startswith("senior").fillna(False).to_numpy()]
-    sales = people[(role != "manager").to_numpy()]
-    tenure = (ts - sales["hired_at"]).dt.days / 365.25
-    by_tenure = sales[(tenure >= years).fillna(False).to_numpy()]
-    out = []
-    for region, g in sales.groupby("region"):
-        pick = senior[senior["region"] == region]
-        if pick.empty:
-            pick = by_tenure[by_tenure["region"] == region]
-        if pick.empty:
-            pick = g
-        out.append(pick)
-    return pd.concat(out) if out else sales
-
-
-def _dispatch(
-    tasks: pd.DataFrame,
-    people: pd.DataFrame,
-    ts: pd.Timestamp,
-    years: float,
-    load: pd.Series,
-) -> pd.Series:
-    """Owner per task: the senior rep of the task's region with the least open work."""
-    seniors = _seniors(people, ts, years)
-    owners = pd.Series(pd.NA, index=tasks.index, dtype="str")
-    order = tasks.sort_values(["priority_rank", "due_at"], kind="stable")
-    for region, g in order.groupby("region", sort=False):
-        pool = seniors.index[seniors["region"] == region]
-        if len(pool) == 0:
-            pool = seniors.index
-        if len(pool) == 0:
-            owners.loc[g.index] = g["rep_id"].to_numpy()
-            continue
-        heap = [(int(load.get(r, 0)), str(r)) for r in pool]
-        heapq.heapify(heap)
-        picked = []
-        for _ in range(len(g)):
-            n, r = heapq.heappop(heap)
-            picked.append(r)
-            heapq.heappush(heap, (n + 1, r))
-            load[r] = n + 1
-        owners.loc[g.index] = picked
-    return owners
-
-
-def _cooldown(
-    frame: pd.DataFrame, key: str, days: float, previous: pd.DataFrame | None
-) -> np.ndarray:
-    """Keep the first task per ``key`` and later ones at least ``days`` after the last kept."""
-    keep = np.ones(len(frame), dtype=bool)
-    if days <= 0 and previous is None:
-        return keep
-    gap = np.timedelta64(int(days * 86400), "s")
-    order = np.lexsort((frame["anchor_at"].to_numpy(), frame[key].astype("str").to_numpy()))
-    keys = frame[key].astype("str").to_numpy()[order]
-    at = frame["anchor_at"].to_numpy("datetime64[ns]")[order]
-    last: dict[str, np.datetime64] = {}
-    if previous is not None and len(previous):
-        for k, a in zip(previous["dedupe_key"].astype("str"), previous["anchor_at"], strict=False):
-            a64 = np.datetime64(pd.Timestamp(a), "ns")
-            if k not in last or a64 > last[k]:
-                last[k] = a64
-    kept = np.ones(len(order), dtype=bool)
-    for j in range(len(order)):
-        prev = last.get(keys[j])
-        if prev is not None and at[j] - prev < gap:
-            kept[j] = False
-            continue
-        last[keys[j]] = at[j]
-    keep[order] = kept
-    return keep
-
-
 # ---------------------------------------------------------------------- result
 @dataclass(kw_only=True)
 class FollowupResult(AnalysisResult):
@@ -743,19 +648,6 @@ def due_followups(
     table = table.drop(columns=["priority_rank"]).reset_index(drop=True)
     cols = [*TASK_COLUMNS, "dedupe_key"]
     return FollowupResult(table=table[cols], as_of=ts, notes=notes, rules=book, lang=lang)
-
-
-def _open_load(data: SalesData, ts: pd.Timestamp, open_tasks: pd.DataFrame) -> pd.Series:
-    """Open work per rep at ``ts``: open deals plus open tasks already given."""
-    load = pd.Series(dtype="int64")
-    if data.has("deals"):
-        d = data.deals[["rep_id", "created_at", "closed_at"]]
-        live = (
-            (d["created_at"] <= ts) & (d["closed_at"].isna() | (d["closed_at"] > ts))
-        ).to_numpy()
-        load = d.loc[live].groupby("rep_id").size()
-    extra = open_tasks.groupby("rep_id").size() if len(open_tasks) else pd.Series(dtype="int64")
-    return load.add(extra, fill_value=0).astype("int64")
 
 
 def load_rules_file(path: str | os.PathLike[str]) -> FollowupRules:

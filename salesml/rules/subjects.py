@@ -15,8 +15,14 @@ a payment, a decision; missing while open).
     ``is_last_version``, ``deal_open``.
 ``contract``
     ``contract_id``, ``deal_id``, ``amount``, ``signed_at``, ``payment_terms_days``,
-    ``due_at`` (``signed_at + payment_terms_days``), ``paid_amount``, ``unpaid_amount``,
-    ``first_paid_at``, ``days_since_signed``, ``days_past_due`` (negative before the due date).
+    ``due_at`` (``signed_at + payment_terms_days``), ``paid_amount``, ``unpaid_amount``
+    (received by ``as_of`` and what is left), ``first_paid_at``, ``paid_in_full_at`` (the
+    payment that brought the total received to the amount, within
+    :data:`PAID_IN_FULL_TOLERANCE`; missing while not paid in full), ``days_since_signed``,
+    ``days_past_due`` (``as_of - due_at``, negative before the due date), ``days_overdue``
+    (from the due date to full payment, or to ``as_of`` while not paid in full: how late
+    the money is or was; negative when paid in full early). ``resolved_at`` is
+    ``paid_in_full_at``.
 ``customer``
     the columns of :func:`salesml.rules.metrics.customer_metrics`, ``tier`` (from the tier
     rules), ``untouched_since`` (last touch, or creation when never touched).
@@ -36,7 +42,17 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.rules.metrics import codes_of, customer_metrics, lookup
 
-__all__ = ["SUBJECTS", "SUBJECT_DTYPES", "SUBJECT_TABLES", "build_subject"]
+__all__ = [
+    "PAID_IN_FULL_TOLERANCE",
+    "SUBJECTS",
+    "SUBJECT_DTYPES",
+    "SUBJECT_TABLES",
+    "build_subject",
+]
+
+#: A contract is paid in full when what was received by ``as_of`` is within this much of
+#: its amount (one cent: instalments rounded to the cent may fall short by one).
+PAID_IN_FULL_TOLERANCE = 0.01
 
 #: The kinds of subject a rule may name.
 SUBJECTS: tuple[str, ...] = ("quote", "contract", "customer", "approval", "activity")
@@ -85,8 +101,10 @@ SUBJECT_DTYPES: dict[str, dict[str, str]] = {
         "paid_amount": "float64",
         "unpaid_amount": "float64",
         "first_paid_at": "datetime64[us]",
+        "paid_in_full_at": "datetime64[us]",
         "days_since_signed": "float64",
         "days_past_due": "float64",
+        "days_overdue": "float64",
     },
     "customer": _COMMON
     | {
@@ -220,18 +238,22 @@ def _contract(data: SalesData, ts: pd.Timestamp) -> pd.DataFrame:
     deals = _deal_info(data, ts)
     terms = k["payment_terms_days"].astype("float64")
     due = k["signed_at"] + pd.to_timedelta(terms.fillna(0.0), unit="D")
+    amount = k["amount"].astype("float64")
     paid = pd.Series(0.0, index=k.index)
     first = pd.Series(pd.NaT, index=k.index, dtype="datetime64[us]")
+    full = pd.Series(pd.NaT, index=k.index, dtype="datetime64[us]")
     if data.has("payments"):
         p = data.payments[["contract_id", "paid_at", "amount"]]
         p = p.loc[(p["paid_at"] <= ts).to_numpy()]
+        ids = k["contract_id"]
         g = p.groupby("contract_id")
-        paid = pd.Series(
-            g["amount"].sum().reindex(k["contract_id"]).to_numpy(), index=k.index
-        ).fillna(0.0)
-        first = pd.Series(g["paid_at"].min().reindex(k["contract_id"]).to_numpy(), index=k.index)
+        paid = pd.Series(g["amount"].sum().reindex(ids).to_numpy(), index=k.index).fillna(0.0)
+        first = pd.Series(g["paid_at"].min().reindex(ids).to_numpy(), index=k.index)
+        full = pd.Series(_paid_in_full_at(p, k).reindex(ids).to_numpy(), index=k.index)
+    # nothing owed (an amount of 0): settled when signed
+    full = full.where(~(amount <= PAID_IN_FULL_TOLERANCE).to_numpy(), k["signed_at"])
     t64 = np.datetime64(ts, "ns")
-    amount = k["amount"].astype("float64")
+    until = np.where(full.isna().to_numpy(), t64, full.to_numpy("datetime64[ns]"))
     out = pd.DataFrame(
         {
             "subject_id": k["contract_id"].astype("str"),
@@ -246,13 +268,32 @@ def _contract(data: SalesData, ts: pd.Timestamp) -> pd.DataFrame:
             "paid_amount": paid.astype("float64"),
             "unpaid_amount": (amount - paid).clip(lower=0.0),
             "first_paid_at": first,
+            "paid_in_full_at": full.astype("datetime64[us]"),
             "days_since_signed": _hours(t64, k["signed_at"]) / 24.0,
             "days_past_due": _hours(t64, due) / 24.0,
-            "resolved_at": first,
+            "days_overdue": _hours(until, due) / 24.0,
+            "resolved_at": full.astype("datetime64[us]"),
         }
     )
     out["region"] = _region_of(data, out["customer_id"], out["rep_id"])
     return out
+
+
+def _paid_in_full_at(payments: pd.DataFrame, contracts: pd.DataFrame) -> pd.Series:
+    """Per contract id: the payment with which the received total reached the amount.
+
+    Within :data:`PAID_IN_FULL_TOLERANCE` (instalments rounded to the cent may fall short
+    of the amount by one); a contract of unknown amount is settled by its first payment.
+    """
+    owed = lookup(
+        payments["contract_id"],
+        contracts.drop_duplicates("contract_id").set_index("contract_id")["amount"],
+        dtype="float64",
+    )
+    p = payments.assign(_owed=owed.to_numpy()).sort_values(["contract_id", "paid_at"])
+    cum = p.groupby("contract_id")["amount"].cumsum()
+    settled = (cum >= p["_owed"] - PAID_IN_FULL_TOLERANCE) | p["_owed"].isna()
+    return p.loc[settled.to_numpy()].groupby("contract_id")["paid_at"].min()
 
 
 def _customer(
@@ -316,11 +357,12 @@ def _activity(data: SalesData, ts: pd.Timestamp, within_days: float | None) -> p
     extra = [c for c in ("duration_min", "quality") if c in a.columns]
     a = a[[c for c in cols if c in a.columns] + extra]
     keep = _known(a, "occurred_at", ts)
+    if within_days is not None:
+        # a date comparison, not days as floats over every row (31M at tier L)
+        keep = keep & ~(a["occurred_at"] < ts - pd.Timedelta(days=within_days)).to_numpy()
+    a = a.loc[keep]
     t64 = np.datetime64(ts, "ns")
     ago = _hours(t64, a["occurred_at"]) / 24.0
-    if within_days is not None:
-        keep = keep & ~(ago > within_days)
-    a = a.loc[keep]
     out = pd.DataFrame(
         {
             "subject_id": a["activity_id"].astype("str"),
@@ -333,7 +375,7 @@ def _activity(data: SalesData, ts: pd.Timestamp, within_days: float | None) -> p
             "occurred_at": a["occurred_at"],
             "duration_min": a["duration_min"].astype("float64") if "duration_min" in a else np.nan,
             "quality": a["quality"].astype("float64") if "quality" in a else np.nan,
-            "days_ago": ago[keep],
+            "days_ago": ago,
             "resolved_at": pd.Series(pd.NaT, index=a.index, dtype="datetime64[us]"),
         }
     )

@@ -20,6 +20,7 @@ from salesml.simulator.collab import draw_collab
 from salesml.simulator.costs import draw_costs
 from salesml.simulator.customers import customers_table, draw_customers
 from salesml.simulator.deals import deals_table, draw_deals
+from salesml.simulator.helpers import days_to_timestamps
 from salesml.simulator.lead_quality import quality_truth
 from salesml.simulator.leads import draw_leads, lead_ids, leads_table
 from salesml.simulator.ledger import draw_ledger
@@ -132,6 +133,32 @@ def chunk_output(s: ChunkState) -> ChunkOutput:
         lead_quality=(
             quality_truth(lead_ids(s), s.lead_quality) if s.lead_quality is not None else None
         ),
+        contract_collection=contract_collection_truth(s),
+    )
+
+
+def contract_collection_truth(s: ChunkState) -> pd.DataFrame:
+    """Each contract's planted payment schedule, for ``truth.contract_collection``.
+
+    ``due_at`` is computed as the data's (``signed_at + payment_terms_days``) and
+    ``paid_in_full_at`` converts the planted time of the last instalment the same way
+    the ``payments`` table's ``paid_at`` is converted, so the truth and a rule reading
+    the tables agree to the microsecond.
+    """
+    k = s.tables["contracts"]
+    t0 = s.world.t0
+    signed = pd.Series(days_to_timestamps(t0, k["signed_at"].to_numpy(float)))
+    terms = pd.to_timedelta(k["payment_terms_days"].to_numpy(float), unit="D")
+    full = s.truth["contract_paid_in_full_days"]
+    return pd.DataFrame(
+        {
+            "signed_at": signed.to_numpy(),
+            "due_at": (signed + terms).astype("datetime64[us]").to_numpy(),
+            "amount": k["amount"].to_numpy(float),
+            "paid_in_full_at": days_to_timestamps(t0, full),
+            "never_paid": np.isnan(full),
+        },
+        index=pd.Index(k["contract_id"].astype("str"), name="contract_id", dtype="str"),
     )
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "CH_CUST_SHARE",
     "CH_RESPONSE_H",
     "CITIES",
+    "COLLECTION_GRACE_DAYS",
     "EXHIBITION_COST",
     "KPI_EFFECTS",
     "LOST_REASONS",
@@ -122,3 +123,6 @@ KPI_EFFECTS: dict[str, float] = {
     "media_cost_per_lead": -0.10,
 }
 SLA_HOURS = 48.0
+#: Days past its payment due date after which a contract not paid in full is on the
+#: collection list (``truth.unpaid_contracts``; the default follow-up rule's 7 days).
+COLLECTION_GRACE_DAYS = 7.0

@@ -16,7 +16,9 @@ def draw_contracts_and_payments(s: ChunkState) -> None:
 
     Each won deal signs a contract at close (terms 30, 60 or 90 days); 7% are never
     paid, 35% are paid in two halves (at half the term and at the term), the rest
-    in one payment, a few days either side of the due date.
+    in one payment around half the term. Also records, for the truth, when each
+    contract's last instalment is planted (``truth["contract_paid_in_full_days"]``,
+    NaN if never paid; it may fall after the simulated window), with no extra draw.
     """
     rng, d, sg = s.rng, s.deals, s.stages
     T = s.end
@@ -55,3 +57,7 @@ def draw_contracts_and_payments(s: ChunkState) -> None:
         }
     ).loc[pay_t < T]
     s.truth["unpaid_contract_ids"] = k_ids[unpaid]
+    # when the last instalment is planted: the contract is paid in full then
+    full = np.full(nK, -np.inf)
+    np.maximum.at(full, pk, pay_t)
+    s.truth["contract_paid_in_full_days"] = np.where(np.isinf(full), np.nan, full)

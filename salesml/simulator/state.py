@@ -188,3 +188,5 @@ class ChunkOutput:
     unpaid_contract_ids: np.ndarray
     anomaly_cost_ratio: float
     lead_quality: pd.DataFrame | None = None  # opt-in planted lead quality (index lead_id)
+    # per contract: signed_at, due_at, amount, planted paid_in_full_at, never_paid
+    contract_collection: pd.DataFrame | None = None

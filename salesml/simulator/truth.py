@@ -13,7 +13,14 @@ import pandas as pd
 from salesml.data.schema import DEFAULT_STAGE_ORDER
 from salesml.simulator.config import SimulationConfig
 from salesml.simulator.expected import expected_channel_cac, shipped_expected_cac
-from salesml.simulator.params import CHANNELS, KPI_EFFECTS, REGIONS, SLA_HOURS, WIN_MODEL
+from salesml.simulator.params import (
+    CHANNELS,
+    COLLECTION_GRACE_DAYS,
+    KPI_EFFECTS,
+    REGIONS,
+    SLA_HOURS,
+    WIN_MODEL,
+)
 from salesml.simulator.state import ChunkOutput
 from salesml.simulator.world import World
 
@@ -73,7 +80,18 @@ class Truth:
     unanswered_quotes
         Quote ids viewed and not answered within 48 hours (as of the end).
     unpaid_contracts
-        Contract ids planted to stay unpaid.
+        Contract ids on the collection list at the end: signed, their payment due date
+        (``signed_at + payment_terms_days``) passed by :attr:`collection_grace_days`, and
+        not paid in full by :attr:`end`. At another date: :meth:`unpaid_contracts_at`.
+        (Before this definition the field listed the contracts planted never to be
+        paid; they are ``contract_collection["never_paid"]``.)
+    contract_collection
+        Each contract's planted payment schedule (index ``contract_id``): ``signed_at``,
+        ``due_at``, ``amount``, ``paid_in_full_at`` (the planted time of the last
+        instalment, possibly after :attr:`end`; NaT if never paid) and ``never_paid``
+        (planted never to be paid, about 7%). Empty in truths saved by older versions.
+    collection_grace_days
+        The grace days of :attr:`unpaid_contracts` (7).
     lead_quality
         Opt-in (``simulate(..., lead_quality=True)``): each lead's latent ``quality`` and
         true probability ``p_convert`` of converting, at creation (index ``lead_id``;
@@ -123,6 +141,8 @@ class Truth:
     config: dict[str, Any] = field(default_factory=dict)
     region_go_live: dict[str, str] = field(default_factory=dict)
     kpi_season: dict[str, Any] = field(default_factory=dict)
+    contract_collection: pd.DataFrame = field(default_factory=lambda: _empty_collection())
+    collection_grace_days: float = COLLECTION_GRACE_DAYS
     # backing value of :attr:`channel_expected_cac` (None until known)
     _channel_expected_cac: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -150,6 +170,29 @@ class Truth:
                 )
             self._channel_expected_cac = expected_channel_cac(SimulationConfig(**self.config))
         return self._channel_expected_cac
+
+    def unpaid_contracts_at(self, as_of: object, *, grace_days: float | None = None) -> pd.Index:
+        """The contracts on the collection list at ``as_of``.
+
+        A contract is on it when it is signed by ``as_of``, its payment due date passed
+        by ``grace_days`` (default :attr:`collection_grace_days`) at or before ``as_of``,
+        and it is not paid in full by ``as_of`` (its planted last instalment is later,
+        or it is never paid). At :attr:`end` with the default grace this is
+        :attr:`unpaid_contracts`.
+
+        Raises
+        ------
+        ValueError
+            When the truth has no payment schedule (saved by an older salesml).
+        """
+        k = self.contract_collection
+        if k.empty and len(self.unpaid_contracts):
+            raise ValueError(
+                "this truth has no contract payment schedule (saved by an older salesml); "
+                "regenerate the dataset"
+            )
+        grace = self.collection_grace_days if grace_days is None else float(grace_days)
+        return _unpaid_at(k, pd.Timestamp(as_of), grace)  # type: ignore[arg-type]
 
     def win_prob_at(self, deals: pd.DataFrame, stage_order: list[str] | None = None) -> pd.Series:
         """True win probability of each deal given its current ``stage``.
@@ -325,6 +368,7 @@ def build_truth(
         index=pd.Index(world.reps["rep_id"].astype("str"), name="rep_id"),
     )
     end = pd.Timestamp(world.t0) + pd.Timedelta(days=world.n_days)
+    collection = _contract_collection(chunks)
     return Truth(
         rep_skills=skills,
         deal_win_prob=win_prob,
@@ -354,9 +398,8 @@ def build_truth(
         unanswered_quotes=pd.Index(
             np.concatenate([c.unanswered_quote_ids for c in chunks]), dtype="str"
         ),
-        unpaid_contracts=pd.Index(
-            np.concatenate([c.unpaid_contract_ids for c in chunks]), dtype="str"
-        ),
+        unpaid_contracts=_unpaid_at(collection, end, COLLECTION_GRACE_DAYS),
+        contract_collection=collection,
         end=end,
         seed=seed,
         preset=preset,
@@ -390,6 +433,31 @@ def _kpi_season(cfg: SimulationConfig) -> dict[str, Any]:
         "rebound": SEASON_REBOUND,
         "applies_to": ["first_response_hours", "collab_response_hours"],
     }
+
+
+def _empty_collection() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "signed_at": pd.Series(dtype="datetime64[us]"),
+            "due_at": pd.Series(dtype="datetime64[us]"),
+            "amount": pd.Series(dtype="float64"),
+            "paid_in_full_at": pd.Series(dtype="datetime64[us]"),
+            "never_paid": pd.Series(dtype="bool"),
+        },
+        index=pd.Index([], name="contract_id", dtype="str"),
+    )
+
+
+def _contract_collection(chunks: list[ChunkOutput]) -> pd.DataFrame:
+    parts = [c.contract_collection for c in chunks if c.contract_collection is not None]
+    return pd.concat(parts) if parts else _empty_collection()
+
+
+def _unpaid_at(collection: pd.DataFrame, t: pd.Timestamp, grace_days: float) -> pd.Index:
+    k = collection
+    paid = k["paid_in_full_at"].notna() & (k["paid_in_full_at"] <= t)
+    on = (k["signed_at"] <= t) & (k["due_at"] + pd.Timedelta(days=grace_days) <= t) & ~paid
+    return pd.Index(k.index[on.to_numpy()], dtype="str")
 
 
 def _lead_quality(chunks: list[ChunkOutput]) -> dict[str, pd.DataFrame]:

@@ -32,12 +32,27 @@ def quote_truth_at(data, t: pd.Timestamp) -> set[str]:
     return set(q.loc[known & ((until - fv) > 48 * HOUR), "quote_id"])
 
 
-def unpaid_truth_at(data, truth, t: pd.Timestamp) -> set[str]:
-    """The planted never-paid contracts whose collection date (due + 7 days) has come by ``t``."""
-    k = data.contracts.set_index("contract_id")
-    due = k["signed_at"] + pd.to_timedelta(k["payment_terms_days"].astype(float), unit="D")
-    ready = due + pd.Timedelta(days=7) <= t
-    return {c for c in truth.unpaid_contracts if bool(ready.get(c, False))}
+def collection_truth_at(truth, t: pd.Timestamp) -> tuple[set[str], set[str]]:
+    """The collection list at ``t`` from the planted payment schedule: (open, settled since).
+
+    Open: ``truth.unpaid_contracts_at(t)`` (due date passed by the 7 grace days, not paid
+    in full by ``t``). Settled: put on the list (not paid in full at due + 7 days) and
+    paid in full by ``t``.
+    """
+    k = truth.contract_collection
+    grace = pd.Timedelta(days=truth.collection_grace_days)
+    full = k["paid_in_full_at"]
+    late = k["due_at"] + grace <= t
+    settled = late & full.notna() & (full >= k["due_at"] + grace) & (full <= t)
+    return set(truth.unpaid_contracts_at(t)), set(k.index[settled.to_numpy()])
+
+
+def _collection(result) -> tuple[set[str], set[str]]:
+    tb = result.table[result.table["rule_id"] == "contract_collection"]
+    return (
+        set(tb.loc[tb["status"] == "open", "subject_id"]),
+        set(tb.loc[tb["status"] == "done", "subject_id"]),
+    )
 
 
 def sla_truth_at(data, t: pd.Timestamp) -> set[str]:
@@ -59,19 +74,17 @@ def at_end(demo_data):
 
 
 def test_at_the_end_quotes_and_unpaid_contracts_equal_the_truth(demo_data, at_end):
-    data, truth = demo_data
+    _, truth = demo_data
     quotes = _ids(at_end, "quote_second_followup")
     assert quotes == set(truth.unanswered_quotes)
     assert len(quotes) > 100
-    unpaid = _ids(at_end, "contract_collection")
-    assert unpaid == unpaid_truth_at(data, truth, truth.end)
-    assert unpaid <= set(truth.unpaid_contracts)
-    # the planted contracts left out are not 7 days past their payment date yet
-    left = set(truth.unpaid_contracts) - unpaid
-    k = data.contracts.set_index("contract_id").loc[sorted(left)]
-    due = k["signed_at"] + pd.to_timedelta(k["payment_terms_days"].astype(float), unit="D")
-    assert (due + pd.Timedelta(days=7) > truth.end).all()
-    assert len(unpaid) >= 0.75 * len(truth.unpaid_contracts)
+    unpaid, settled = _collection(at_end)
+    assert unpaid == set(truth.unpaid_contracts)
+    assert (unpaid, settled) == collection_truth_at(truth, truth.end)
+    # both kinds are there: planted never to be paid, and a second half paid late
+    never = truth.contract_collection["never_paid"]
+    assert 30 < len(unpaid & set(never.index[never])) < len(unpaid)
+    assert len(settled) > 20
     assert _ids(at_end, "approval_past_sla") == set(truth.sla_breaches)
 
 
@@ -82,17 +95,20 @@ def test_at_20_random_dates_quotes_and_unpaid_contracts_equal_the_truth(demo_dat
     span = (truth.end - start).total_seconds()
     dates = [start + pd.Timedelta(seconds=float(s)) for s in rng.uniform(0, span, 20)]
     rules = FollowupRules.parse().to_yaml()  # the same defaults, through their YAML form
-    seen_q = seen_k = 0
+    never = truth.contract_collection["never_paid"]
+    seen_q = seen_k = seen_partial = 0
     for t in dates:
         r = due_followups(data, as_of=t, rules=rules)
         q = _ids(r, "quote_second_followup")
         assert q == quote_truth_at(data, t), t
-        k = _ids(r, "contract_collection")
-        assert k == unpaid_truth_at(data, truth, t), t
+        k, k_done = _collection(r)
+        assert (k, k_done) == collection_truth_at(truth, t), t
+        assert k == set(truth.unpaid_contracts_at(t)), t
         assert _ids(r, "approval_past_sla") == sla_truth_at(data, t), t
         seen_q += len(q)
         seen_k += len(k)
-    assert seen_q > 500 and seen_k > 100
+        seen_partial += len(k - set(never.index[never]))
+    assert seen_q > 500 and seen_k > 100 and seen_partial > 0
 
 
 def test_tasks_are_unique_and_well_formed(demo_data, at_end):

@@ -133,7 +133,16 @@ def test_sla_breaches_and_unanswered_quotes_match_tables(sim):
     old = (truth.end - q["first_viewed_at"]) > pd.Timedelta(hours=48)
     assert set(q.loc[viewed & late & old, "quote_id"]) == set(truth.unanswered_quotes)
     paid = data.payments.groupby("contract_id")["amount"].sum()
-    assert not set(truth.unpaid_contracts) & set(paid.index)
+    k = truth.contract_collection
+    assert not set(k.index[k["never_paid"]]) & set(paid.index)
+    # the collection list at the end, from the tables: due + 7 days passed, not paid in full
+    c = data.contracts.set_index("contract_id")
+    due = c["signed_at"] + pd.to_timedelta(c["payment_terms_days"].astype(float), unit="D")
+    short = c["amount"] - paid.reindex(c.index).fillna(0.0) > 0.01
+    late = due + pd.Timedelta(days=truth.collection_grace_days) <= truth.end
+    assert set(c.index[late & short]) == set(truth.unpaid_contracts)
+    assert list(truth.unpaid_contracts_at(truth.end)) == list(truth.unpaid_contracts)
+    assert (k["due_at"] == due.reindex(k.index)).all()
 
 
 def test_anomalous_store_stops_scanning_and_overspends(sim):
@@ -166,6 +175,9 @@ def test_truth_round_trip(sim, tmp_path):
     assert back.breakpoint == truth.breakpoint
     assert back.go_live == truth.go_live
     assert list(back.sla_breaches) == list(truth.sla_breaches)
+    pd.testing.assert_frame_equal(back.contract_collection, truth.contract_collection)
+    t = truth.end - pd.Timedelta(days=100)
+    assert list(back.unpaid_contracts_at(t)) == list(truth.unpaid_contracts_at(t))
 
 
 def test_chunked_writer_matches_in_memory(tmp_path):
