@@ -19,8 +19,8 @@ from salesml.simulator.digest import stable_digest
 #: (preset, seed) -> (stable_digest(data), digest of the truth fields below); machine-
 #: independent (salesml.simulator.digest: numpy's exp/log kernels differ by CPU in the last bit)
 GOLDEN = {
-    ("tiny", 0): ("6d12df674a90b984", "4b511f4fffc6a06a"),
-    ("demo", 0): ("73d13ecf59795e86", "08a54b04b16d7386"),
+    ("tiny", 0): ("a88f3bb89288ad9c", "4b511f4fffc6a06a"),
+    ("demo", 0): ("263a4313004f85e3", "08a54b04b16d7386"),
 }
 #: The truth fields the digest covers (fields added later are pinned by their own tests).
 TRUTH_FIELDS = (
