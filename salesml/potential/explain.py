@@ -31,6 +31,7 @@ CONTEXT_REASONS: frozenset[str] = frozenset(
         "log_past_revenue",
         "past_wins",
         "past_losses",
+        "owner_win_rate",
     }
     | shared.CUSTOMER_CONTEXT
 )

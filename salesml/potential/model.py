@@ -235,7 +235,19 @@ class PotentialModel(ScoringModel):
 
 class AccountPotentialModel(PotentialModel):
     """Calibrated account potential: P(the account wins a deal within the horizon),
-    the revenue to expect, reasons; see :class:`PotentialModel`."""
+    the revenue to expect, reasons; see :class:`PotentialModel`.
+
+    Parameters
+    ----------
+    min_labelled_for_lightgbm
+        Distinct labelled accounts needed for the LightGBM engine (5,000). An account
+        wins within 90 days rarely (2.6% of the demo snapshots): below a few thousand
+        accounts LightGBM ranks no better than the logistic engine and is worse
+        calibrated (demo, eight monthly origins: AUC 0.613, ECE 0.020 against 0.611,
+        ECE 0.002 for the logistic engine), so smaller books use the logistic engine.
+    **settings
+        As for :class:`PotentialModel`.
+    """
 
     kind: ClassVar[str] = "salesml.potential.AccountPotentialModel"
     id_column: ClassVar[str] = "customer_id"
@@ -246,6 +258,7 @@ class AccountPotentialModel(PotentialModel):
     )
     small_data_features: ClassVar[tuple[str, ...]] = (
         "past_wins",
+        "owner_win_rate",
         "log_past_revenue",
         "days_since_win",
         "touches_90d",
@@ -269,3 +282,6 @@ class AccountPotentialModel(PotentialModel):
     labelled_item: ClassVar[str] = "labelled accounts"
     phrasing: ClassVar[Phrasing] = ACCOUNT_PHRASING
     revenue_group: ClassVar[str] = "segment"
+
+    def __init__(self, *, min_labelled_for_lightgbm: int = 5000, **settings: Any) -> None:
+        super().__init__(min_labelled_for_lightgbm=min_labelled_for_lightgbm, **settings)

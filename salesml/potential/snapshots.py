@@ -42,6 +42,8 @@ _DAY = pd.Timedelta(days=1)
 _HOUR = pd.Timedelta(hours=1)
 #: Pseudo-leads at the overall rate behind the smoothed channel conversion rate.
 _CHANNEL_PRIOR = 20.0
+#: Pseudo-deals at the overall win rate behind an account owner's smoothed win rate.
+_OWNER_PRIOR = 20.0
 
 #: Numeric lead features, in design order.
 LEAD_NUMERIC: tuple[str, ...] = (
@@ -68,6 +70,7 @@ ACCOUNT_NUMERIC: tuple[str, ...] = (
     "account_age_days",
     "past_wins",
     "past_losses",
+    "owner_win_rate",
     "log_past_revenue",
     "past_revenue",
     "days_since_win",
@@ -406,6 +409,19 @@ def _account_tables(data: SalesData) -> SalesData:
     return SalesData({n: data[n] for n in keep if data.has(n)}, data.config)
 
 
+def _owner_win_rate(closed: pd.DataFrame, outcome: pd.Series, owner: pd.Series) -> np.ndarray:
+    """The win rate of each owner's deals closed so far, smoothed towards the overall
+    rate with :data:`_OWNER_PRIOR` pseudo-deals (the overall rate for an owner without
+    closed deals; NaN before any deal closed)."""
+    won = (outcome == "won").to_numpy(dtype="float64")
+    if not len(won) or "rep_id" not in closed:
+        return np.full(len(owner), np.nan)
+    base = float(won.mean())
+    g = pd.Series(won).groupby(closed["rep_id"].astype("str").to_numpy()).agg(["sum", "size"])
+    rate = (g["sum"] + _OWNER_PRIOR * base) / (g["size"] + _OWNER_PRIOR)
+    return pd.Series(owner.to_numpy()).astype("str").map(rate).fillna(base).to_numpy()
+
+
 def _account_features_at(data: SalesData, t: pd.Timestamp) -> pd.DataFrame:
     cust = data.customers
     if "created_at" in cust:
@@ -433,6 +449,7 @@ def _account_features_at(data: SalesData, t: pd.Timestamp) -> pd.DataFrame:
     out["past_losses"] = (
         cid[(outcome == "lost").to_numpy()].value_counts().reindex(idx).fillna(0).astype("float64")
     )
+    out["owner_win_rate"] = _owner_win_rate(closed, outcome, out["rep_id"])
     rev = pd.to_numeric(amount, errors="coerce").fillna(0.0).groupby(wcid.to_numpy()).sum()
     out["past_revenue"] = rev.reindex(idx).fillna(0.0)
     out["log_past_revenue"] = np.log1p(out["past_revenue"].clip(lower=0))
