@@ -4,6 +4,13 @@ Usage::
 
     python bench/bench_potential.py --tier demo
     python bench/bench_potential.py --tier M      # ~300k leads (a few minutes)
+    python bench/bench_potential.py --tier L      # the chain parts on /work/data/L
+
+At L the data is not simulated: the tables the lead-to-cash chain needs are loaded
+from ``--data`` (default ``/work/data/L``, projected to the columns used, not
+validated) and the bench times :func:`customer_journeys`, :func:`lead_to_cash` by
+channel and the lead features of every lead open at the end (no planted lead
+quality there, so no truth checks and no backtest).
 
 The data is ``simulate(preset=tier, seed=seed, lead_quality=True)``. Prints one JSON
 document: the rolling-origin backtest (model, channel baseline, rules baseline) with
@@ -23,9 +30,11 @@ from typing import Any
 import pandas as pd
 from scipy.stats import spearmanr
 
+from salesml.data.io import load_dataset
 from salesml.potential import (
     PotentialModel,
     backtest,
+    customer_journeys,
     lead_features,
     lead_snapshots,
     lead_to_cash,
@@ -44,12 +53,65 @@ def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
     return out, time.perf_counter() - t
 
 
+#: Tables the tier-L chain run loads (every column of ``leads``).
+L_TABLES: tuple[str, ...] = ("leads", "deals", "quotes", "contracts", "payments", "activities")
+#: The columns it loads of the other tables.
+L_COLUMNS: dict[str, tuple[str, ...]] = {
+    "deals": (
+        "deal_id",
+        "customer_id",
+        "rep_id",
+        "lead_id",
+        "created_at",
+        "closed_at",
+        "outcome",
+        "amount",
+    ),
+    "quotes": ("quote_id", "deal_id", "sent_at"),
+    "contracts": ("contract_id", "deal_id", "signed_at", "amount"),
+    "payments": ("payment_id", "contract_id", "paid_at", "amount"),
+    "activities": ("activity_id", "customer_id", "deal_id", "occurred_at"),
+}
+
+
+def tier_l(path: str) -> dict[str, Any]:
+    """The chain parts at tier L (see the module docstring)."""
+    out: dict[str, Any] = {"tier": "L", "data": path}
+    data, t = _timed(
+        load_dataset,
+        path,
+        tables=list(L_TABLES),
+        columns=L_COLUMNS,
+        validate=False,
+        progress=False,
+    )
+    out["load_s"] = round(t, 1)
+    out["rows"] = {k: len(data[k]) for k in L_TABLES if data.has(k)}
+    out["peak_rss_mb_after_load"] = round(_peak_mb())
+    journeys, t = _timed(customer_journeys, data)
+    out["customer_journeys_s"] = round(t, 1)
+    out["journeys"] = journeys.summary().round(2).to_dict(orient="records")
+    out["peak_rss_mb_after_journeys"] = round(_peak_mb())
+    cash, t = _timed(lead_to_cash, data, by="channel")
+    out["lead_to_cash_s"] = round(t, 1)
+    out["lead_to_cash_groups"] = len(cash.table)
+    end = pd.Timestamp(data.time_range[1])
+    today, t = _timed(lead_features, data, as_of=end)
+    out["open_lead_features"] = {"rows": len(today), "seconds": round(t, 1)}
+    out["peak_rss_mb"] = round(_peak_mb())
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--tier", choices=["demo", "M"], default="demo")
+    ap.add_argument("--tier", choices=["demo", "M", "L"], default="demo")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--origins", type=int, default=6, help="monthly origins before the end")
+    ap.add_argument("--data", default="/work/data/L", help="the tier-L dataset folder")
     args = ap.parse_args()
+    if args.tier == "L":
+        print(json.dumps(tier_l(args.data), indent=1, default=str))
+        return
     out: dict[str, Any] = {"tier": args.tier, "seed": args.seed}
     (data, truth), t = _timed(simulate, preset=args.tier, seed=args.seed, lead_quality=True)
     out["simulate_s"] = round(t, 1)
@@ -95,13 +157,15 @@ def main() -> None:
         },
     }
     out["peak_rss_mb_after_backtest"] = round(_peak_mb())
-    # capacity planning: the leads have no owner in the simulator, so one team pool with
-    # a visit budget per origin of 2% of the leads open then (about the share converting)
-    cap = max(10, int(0.02 * pr.groupby("origin").size().mean()))
+    # capacity planning: every simulated lead has an owner; a visit budget per origin of
+    # 2% of the leads open then (about the share converting), shared out per owner
+    owners = max(1, int(pr["rep_id"].nunique()))
+    cap = max(1, int(0.02 * pr.groupby("origin").size().mean() / owners))
     vb, t = _timed(visit_backtest, bt, snaps, capacity=cap)
     v = vb.table.set_index("policy")
     out["visits"] = {
-        "capacity_per_origin": cap,
+        "capacity_per_owner_and_origin": cap,
+        "owners": owners,
         "seconds": round(t, 1),
         "revenue_per_visit": v["revenue_per_visit"].round(0).to_dict(),
         "conversions_per_visit": v["conversions_per_visit"].round(4).to_dict(),

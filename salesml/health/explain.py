@@ -18,7 +18,7 @@ from typing import Literal
 
 import pandas as pd
 
-from salesml.scoring.explain import Phrasing, money_texts, value_labels
+from salesml.scoring.explain import CUSTOMER_CONTEXT, Phrasing, labelled_columns, money_texts
 from salesml.scoring.model import ScoringModel
 
 __all__ = ["CONTEXT_REASONS", "HEALTH_PHRASING", "explain_deals", "phrase_columns"]
@@ -37,29 +37,18 @@ CONTEXT_REASONS: frozenset[str] = frozenset(
         "rep_activity_quality",
         "visit_quality_mean",
         "customer_prior_wins",
-        "region",
-        "segment",
-        "channel",
         "product_line",
-        "tier",
     }
+    | CUSTOMER_CONTEXT
 )
 
-_LABELLED = {
-    "stage": "stage_label",
-    "channel": "channel_label",
-    "segment": "segment_label",
-    "product_line": "product_line_label",
-    "region": "region_label",
-}
+#: Value columns whose display names the phrases quote (as ``<column>_label``).
+_LABELLED = ("stage", "channel", "segment", "product_line", "region")
 
 
 def phrase_columns(frame: pd.DataFrame, lang: str, currency: str) -> pd.DataFrame:
     """``frame`` plus the derived columns the health phrases quote (see the module docstring)."""
-    extra = {}
-    for src, dst in _LABELLED.items():
-        if src in frame.columns:
-            extra[dst] = value_labels(frame[src], lang)
+    extra = labelled_columns(frame, _LABELLED, lang)
     if "amount" in frame.columns:
         extra["amount_text"] = money_texts(frame["amount"], currency)
     for src, dst in (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -23,7 +23,6 @@ from salesml.health.signals import (
     signal_availability,
 )
 from salesml.health.snapshots import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-from salesml.scoring.bands import DEFAULT_BANDS
 from salesml.scoring.explain import Phrasing
 from salesml.scoring.model import ScoringModel
 
@@ -201,45 +200,17 @@ class DealHealthModel(ScoringModel):
     rows_item: ClassVar[str] = "labelled snapshots"
     phrasing: ClassVar[Phrasing] = HEALTH_PHRASING
 
+    renamed_settings: ClassVar[frozenset[str]] = frozenset({"min_closed", "min_labelled"})
+
     def __init__(
         self,
         *,
         min_closed_deals: int = 200,
         min_small_deals: int = 60,
-        calibration: str = "auto",
-        calibration_share: float = 0.25,
-        bands: tuple[float, float] = DEFAULT_BANDS,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        num_leaves: int = 15,
-        max_depth: int = 5,
-        monotone: bool = True,
-        n_jobs: int = 1,
-        min_child_samples: int = 40,
-        ridge: float = 0.05,
-        random_state: int = 0,
-        features: Sequence[str] | None = None,
-        leak_guard: Literal["drop", "keep"] = "drop",
         signals: Sequence[Mapping[str, Any]] | str | None = None,
+        **settings: Any,
     ) -> None:
-        super().__init__(
-            min_closed=min_closed_deals,
-            min_labelled=min_small_deals,
-            calibration=calibration,
-            calibration_share=calibration_share,
-            bands=bands,
-            n_estimators=n_estimators,
-            learning_rate=learning_rate,
-            num_leaves=num_leaves,
-            max_depth=max_depth,
-            monotone=monotone,
-            n_jobs=n_jobs,
-            min_child_samples=min_child_samples,
-            ridge=ridge,
-            random_state=random_state,
-            features=features,
-            leak_guard=leak_guard,
-        )
+        super().__init__(min_closed=min_closed_deals, min_labelled=min_small_deals, **settings)
         self.min_closed_deals = min_closed_deals
         self.min_small_deals = min_small_deals
         self.signals = signals

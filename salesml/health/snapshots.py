@@ -15,6 +15,7 @@ import pandas as pd
 
 from salesml.data.bundle import SalesData
 from salesml.data.schema import ACTIVITY_KINDS
+from salesml.scoring import snapshots as shared
 
 __all__ = [
     "CATEGORICAL_FEATURES",
@@ -30,6 +31,9 @@ __all__ = [
 
 #: Tables the feature builder reads (only ``deals`` is required).
 _TABLES = ("deals", "stage_history", "activities", "quotes", "collab_events", "customers", "reps")
+
+#: Outcome instants that count as dated facts when judging labels.
+_OUTCOMES: tuple[tuple[str, str], ...] = (("deals", "closed_at"),)
 
 #: Identifying and descriptive columns of a snapshot (not model inputs).
 ID_COLUMNS: tuple[str, ...] = ("as_of", "deal_id", "rep_id", "customer_id", "stage")
@@ -163,15 +167,6 @@ def _attrs(data: SalesData) -> dict[str, object]:
     return {"unavailable": unavailable_features(data), "currency": data.config.currency}
 
 
-def _as_dates(as_of: str | pd.Timestamp | Iterable[str | pd.Timestamp]) -> list[pd.Timestamp]:
-    if isinstance(as_of, str | pd.Timestamp) or not isinstance(as_of, Iterable):
-        return [pd.Timestamp(as_of)]
-    dates = sorted({pd.Timestamp(d) for d in as_of})
-    if not dates:
-        raise ValueError("as_of is empty: give at least one date")
-    return dates
-
-
 def _restricted(data: SalesData) -> SalesData:
     data.require("deals", analysis="deal health snapshots")
     return SalesData({t: data[t] for t in _TABLES if data.has(t)}, data.config)
@@ -275,12 +270,8 @@ def _features_from_cut(
     _collab_features(cut, t, out)
     _rep_customer_features(cut, t, out)
 
-    for col in NUMERIC_FEATURES:
-        if col not in out:
-            out[col] = np.nan
+    shared.fill_feature_columns(out, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
     for col in CATEGORICAL_FEATURES:
-        if col not in out:
-            out[col] = pd.Series(pd.NA, index=idx, dtype="str")
         out[col] = out[col].astype("str")
     cols = [*ID_COLUMNS, *NUMERIC_FEATURES, *CATEGORICAL_FEATURES]
     res = out.reset_index()[cols]
@@ -440,29 +431,11 @@ def _rep_customer_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -
         out["rep_activity_quality"] = rq.reindex(out["rep_id"]).to_numpy()
     if cut.has("customers"):
         cust = cut.customers.drop_duplicates("customer_id").set_index("customer_id")
-        for src, dst in (
-            ("segment", "segment"),
-            ("region", "region"),
-            ("source_channel", "channel"),
-        ):
-            if src in cust:
-                out[dst] = cust[src].reindex(out["customer_id"]).astype("str").to_numpy()
-        if "tier" in cust:
-            out["tier"] = cust["tier"].reindex(out["customer_id"]).astype("str").to_numpy()
+        for dst, values in shared.customer_attributes(cust, out["customer_id"]).items():
+            out[dst] = values
     if "region" not in out and cut.has("reps") and "region" in cut.reps:
         reg = cut.reps.drop_duplicates("rep_id").set_index("rep_id")["region"]
         out["region"] = reg.reindex(out["rep_id"]).astype("str").to_numpy()
-
-
-def _data_end(data: SalesData) -> pd.Timestamp:
-    tr = data.time_range
-    if tr is None:
-        raise ValueError("the dataset has no dated rows: cannot tell when labels are known")
-    end = tr[1]
-    closed = data.deals["closed_at"].max() if "closed_at" in data.deals else pd.NaT
-    if pd.notna(closed):
-        end = max(end, closed)
-    return pd.Timestamp(end)
 
 
 def deal_snapshots(
@@ -506,18 +479,15 @@ def deal_snapshots(
         ``currency`` (the dataset's) and ``unavailable`` (feature -> missing table, see
         :func:`unavailable_features`).
     """
-    dates = _as_dates(as_of)
+    dates = shared.as_dates(as_of)
     src = _restricted(data)
-    end = pd.Timestamp(data_end) if data_end is not None else _data_end(src)
+    end = pd.Timestamp(data_end) if data_end is not None else shared.label_end(src, _OUTCOMES)
     frames = [_features_from_cut(src.as_of(t), t) for t in dates]
     snaps = pd.concat(frames, ignore_index=True) if frames else build_features(src, as_of=end)
     out = _attach_labels(snaps, src.deals, horizon_days=horizon_days, data_end=end)
-    out.attrs = {
-        "data_fingerprint": data.fingerprint() if fingerprint else None,
-        "horizon_days": horizon_days,
-        "data_end": f"{end:%Y-%m-%d %H:%M:%S}",
-        **_attrs(data),
-    }
+    out.attrs = shared.snapshot_attrs(
+        data, end, horizon_days, fingerprint, unavailable_features(data)
+    )
     return out
 
 
@@ -540,18 +510,12 @@ def _attach_labels(
         else pd.Series(pd.Timestamp.max.floor("D"), index=snaps.index).astype(t.dtype)
     )
     closed_in = closed_at.notna() & (closed_at > t) & (closed_at <= horizon_end)
-    won_in = closed_in & (outcome == "won")
-    label = pd.Series(np.nan, index=snaps.index)
-    known_at = pd.Series(pd.NaT, index=snaps.index, dtype=t.dtype)
-    label[closed_in] = won_in[closed_in].astype("float64")
-    known_at[closed_in] = closed_at[closed_in]
-    # still open (or closed later) when the horizon ended inside the data: not won in time
-    timed_out = ~closed_in & (horizon_end <= data_end)
-    label[timed_out] = 0.0
-    known_at[timed_out] = horizon_end[timed_out]
-    out = snaps.copy()
-    out["label"] = label
-    out["label_known_at"] = known_at
-    out["final_outcome"] = outcome
-    out["closed_at"] = closed_at
-    return out
+    won_in = (closed_in & (outcome == "won")).astype("float64")
+    # closed inside the horizon: won or not; still open (or closed later) when the
+    # horizon ended inside the data: not won in time
+    label, known_at = shared.horizon_labels(
+        t, horizon_end, data_end, [(closed_in, won_in, closed_at)]
+    )
+    return snaps.assign(
+        label=label, label_known_at=known_at, final_outcome=outcome, closed_at=closed_at
+    )

@@ -18,6 +18,7 @@ from salesml.potential.backtest import backtest
 from salesml.potential.baselines import account_baselines, lead_baselines, potential_signals
 from salesml.potential.cash import LeadToCash, lead_to_cash
 from salesml.potential.flat import FlatPotential, flat_potential
+from salesml.potential.journey import CustomerJourneys, customer_journeys
 from salesml.potential.model import AccountPotentialModel, PotentialModel, RevenuePerWin
 from salesml.potential.snapshots import (
     account_features,
@@ -30,6 +31,7 @@ from salesml.potential.visits import VisitBacktest, VisitPlan, visit_backtest, v
 
 __all__ = [
     "AccountPotentialModel",
+    "CustomerJourneys",
     "FlatPotential",
     "LeadToCash",
     "PotentialModel",
@@ -40,6 +42,7 @@ __all__ = [
     "account_features",
     "account_snapshots",
     "backtest",
+    "customer_journeys",
     "fit_as_of",
     "flat_potential",
     "lead_baselines",

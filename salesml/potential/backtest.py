@@ -8,20 +8,21 @@ and are scored on the leads (accounts) open then.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
-from salesml.filters import FilterLike, FilterSpec
-from salesml.periods import PeriodLike, as_period
+from salesml.filters import FilterSpec
 from salesml.potential.baselines import account_baselines, lead_baselines
 from salesml.potential.model import AccountPotentialModel, PotentialModel
 from salesml.potential.snapshots import account_snapshots, lead_snapshots
-from salesml.scoring.backtest import BacktestResult, rolling_origin
+from salesml.scoring.backtest import BacktestResult
+from salesml.scoring.task import ScoringTask, task_backtest
 
-__all__ = ["Kind", "backtest", "first_instant", "snapshot_builder"]
+__all__ = ["TASKS", "Kind", "backtest", "first_instant", "snapshot_builder", "task"]
 
 Kind = Literal["lead", "account"]
 #: Snapshot columns carried into the backtest's predictions (visit planning reads them).
@@ -60,21 +61,35 @@ def first_instant(data: SalesData, kind: str) -> pd.Timestamp:
     return pd.Timestamp(data.deals["created_at"].min())
 
 
-def backtest(
-    data: SalesData,
-    *,
-    kind: str = "lead",
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
-    period: PeriodLike | None = None,
-    freq: str = "MS",
-    horizon_days: int = 90,
-    snapshot_freq: str = "W-MON",
-    history_start: str | pd.Timestamp | None = None,
-    snapshots: pd.DataFrame | None = None,
-    model_kwargs: dict[str, Any] | None = None,
-    filters: FilterLike = None,
-) -> BacktestResult:
+def _mask(kind: Kind) -> Any:
+    def mask(frame: pd.DataFrame, spec: FilterSpec, data: SalesData) -> np.ndarray:
+        return spec.mask(frame, table=f"{kind} snapshots")
+
+    return mask
+
+
+#: Lead and account potential as scoring tasks (see :class:`salesml.scoring.ScoringTask`).
+TASKS: dict[str, ScoringTask] = {
+    kind: ScoringTask(
+        build=snapshot_builder(kind),
+        first=functools.partial(first_instant, kind=kind),
+        model=model_class(kind),
+        baselines=lead_baselines if kind == "lead" else account_baselines,
+        reference="channel_baseline" if kind == "lead" else "segment_baseline",
+        keep=KEEP[kind],
+        mask=_mask(kind),
+        settings={"kind": kind},
+    )
+    for kind in ("lead", "account")
+}
+
+
+def task(kind: str) -> ScoringTask:
+    """The scoring task of ``kind`` (``"lead"`` or ``"account"``)."""
+    return TASKS[_kind(kind)]
+
+
+def backtest(data: SalesData, *, kind: str = "lead", **settings: Any) -> BacktestResult:
     """Rolling-origin backtest of :class:`PotentialModel` (or the account model).
 
     Parameters
@@ -84,20 +99,13 @@ def backtest(
     kind
         ``"lead"`` (baselines ``channel_baseline``, ``rules_baseline``) or
         ``"account"`` (``segment_baseline``, ``rules_baseline``).
-    start, end, freq, period
-        Origins: ``pandas.date_range(start, end, freq=freq)``, or every ``freq``
-        inside ``period``.
-    horizon_days
-        Label horizon.
-    snapshot_freq, history_start
-        Training snapshots every ``snapshot_freq`` from ``history_start`` (default:
-        the month after the first lead / deal) to the last origin.
-    snapshots
-        Precomputed snapshots of the same kind and horizon to reuse.
-    model_kwargs
-        Settings for the model.
-    filters
-        Score only the held-out rows these filters keep (columns of the snapshots).
+    **settings
+        ``start``, ``end``, ``freq`` (``"MS"``) or ``period`` (the origins);
+        ``horizon_days`` (90, the label horizon); ``snapshot_freq`` (``"W-MON"``) and
+        ``history_start`` (training snapshots, default from the month after the first
+        lead / deal); ``snapshots`` (precomputed ones of the same kind and horizon);
+        ``model_kwargs``; ``filters`` (score only the held-out rows they keep, columns
+        of the snapshots). See :func:`salesml.scoring.task.task_backtest`.
 
     Returns
     -------
@@ -106,54 +114,4 @@ def backtest(
         :attr:`~salesml.scoring.BacktestResult.auc_lift` is against the channel
         (segment) baseline.
     """
-    kind = _kind(kind)
-    p = as_period(period)
-    if p is not None:
-        origins = pd.date_range(p.start, p.end - pd.Timedelta(seconds=1), freq=freq)
-    else:
-        if start is None or end is None:
-            raise ValueError("give the backtest origins as start and end, or as a period")
-        origins = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq=freq)
-    if not len(origins):
-        raise ValueError(f"no origin between {start} and {end} at frequency {freq!r}")
-    build = snapshot_builder(kind)
-    if snapshots is None:
-        first = (
-            pd.Timestamp(history_start)
-            if history_start is not None
-            else first_instant(data, kind).normalize() + pd.offsets.MonthBegin(1)
-        )
-        dates = pd.date_range(first, origins[-1], freq=snapshot_freq).union(origins)
-        snapshots = build(data, as_of=dates, horizon_days=horizon_days)
-    have = set(pd.DatetimeIndex(snapshots["as_of"].unique()))
-    absent = [o for o in origins if o not in have]
-    if absent:
-        more = build(data, as_of=absent, horizon_days=horizon_days, fingerprint=False)
-        attrs = snapshots.attrs
-        snapshots = pd.concat([snapshots, more], ignore_index=True)
-        snapshots.attrs = attrs
-    spec = FilterSpec.parse(filters)
-    kwargs = dict(model_kwargs or {})
-    cls = model_class(kind)
-    reference = "channel_baseline" if kind == "lead" else "segment_baseline"
-
-    def evaluate(test: pd.DataFrame) -> np.ndarray:
-        return spec.mask(test, table=f"{kind} snapshots")
-
-    return rolling_origin(
-        snapshots,
-        origins=list(origins),
-        make_model=lambda: cls(**kwargs),
-        make_baselines=lead_baselines if kind == "lead" else account_baselines,
-        keep=KEEP[kind],
-        evaluate=evaluate if spec else None,
-        reference=reference,
-        settings={
-            "kind": kind,
-            "start": f"{origins[0]:%Y-%m-%d}",
-            "end": f"{origins[-1]:%Y-%m-%d}",
-            "freq": freq,
-            "horizon_days": horizon_days,
-            "snapshot_freq": snapshot_freq,
-        },
-    )
+    return task_backtest(data, task(kind), **settings)

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesml.i18n import has_label, t
-from salesml.scoring.explain import Phrasing, money_texts, value_labels
+from salesml.i18n import t
+from salesml.scoring import explain as shared
 
 __all__ = ["ACCOUNT_PHRASING", "CONTEXT_REASONS", "LEAD_PHRASING", "phrase_columns"]
 
@@ -23,10 +23,6 @@ __all__ = ["ACCOUNT_PHRASING", "CONTEXT_REASONS", "LEAD_PHRASING", "phrase_colum
 #: being worked (``scope="actionable"`` leaves them out).
 CONTEXT_REASONS: frozenset[str] = frozenset(
     {
-        "channel",
-        "segment",
-        "region",
-        "tier",
         "budget_band",
         "log_project_area",
         "campaign_leads_30d",
@@ -35,31 +31,21 @@ CONTEXT_REASONS: frozenset[str] = frozenset(
         "log_past_revenue",
         "past_wins",
         "past_losses",
+        "owner_win_rate",
     }
+    | shared.CUSTOMER_CONTEXT
 )
 
-_LABELLED = {
-    "channel": "channel_label",
-    "segment": "segment_label",
-    "region": "region_label",
-    "tier": "tier_label",
-}
+#: Value columns whose display names the phrases quote (as ``<column>_label``).
+_LABELLED = ("channel", "segment", "region", "tier")
 
 
 def phrase_columns(frame: pd.DataFrame, lang: str, currency: str) -> pd.DataFrame:
     """``frame`` plus the derived columns the potential phrases quote."""
-    extra = {}
-    for src, dst in _LABELLED.items():
-        if src in frame.columns:
-            extra[dst] = value_labels(frame[src], lang)
+    extra = shared.labelled_columns(frame, _LABELLED, lang)
     if "budget_band" in frame.columns:
-        codes, uniques = pd.factorize(frame["budget_band"].astype("str"), use_na_sentinel=True)
-        names = [
-            t(f"potential.budget.{u}", lang) if has_label(f"potential.budget.{u}") else str(u)
-            for u in uniques
-        ]
-        extra["budget_band_label"] = pd.Series(
-            [names[c] if c >= 0 else "" for c in codes], index=frame.index, dtype="str"
+        extra["budget_band_label"] = shared.value_labels(
+            frame["budget_band"].astype("str"), lang, prefix="potential.budget"
         )
     if "inspected" in frame.columns:
         done = pd.to_numeric(frame["inspected"], errors="coerce").fillna(0).to_numpy() > 0
@@ -71,19 +57,19 @@ def phrase_columns(frame: pd.DataFrame, lang: str, currency: str) -> pd.DataFram
             dtype="str",
         )
     if "past_revenue" in frame.columns:
-        extra["past_revenue_text"] = money_texts(frame["past_revenue"], currency)
+        extra["past_revenue_text"] = shared.money_texts(frame["past_revenue"], currency)
     return frame.assign(**extra) if extra else frame
 
 
 #: The lead wording of reasons.
-LEAD_PHRASING = Phrasing(
+LEAD_PHRASING = shared.Phrasing(
     prefix="potential.reason",
     missing_prefix="potential.missing",
     context=CONTEXT_REASONS,
     prepare=phrase_columns,
 )
 #: The account wording of reasons.
-ACCOUNT_PHRASING = Phrasing(
+ACCOUNT_PHRASING = shared.Phrasing(
     prefix="potential.account",
     missing_prefix="potential.missing",
     context=CONTEXT_REASONS,

@@ -11,7 +11,7 @@ labelled positives by group, smoothed towards the overall mean), so that
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -113,9 +113,12 @@ class PotentialModel(ScoringModel):
         small-data logistic engine is used (with Laplace intervals).
     min_labelled
         Fewest labelled leads accepted at all (60).
+    bands
+        Score band edges (10, 30).
     **settings
         Everything else of :class:`~salesml.scoring.ScoringModel` (``calibration``,
-        ``bands``, LightGBM settings, ``ridge``, ``features``, ``leak_guard``).
+        ``calibration_share``, LightGBM settings, ``ridge``, ``random_state``,
+        ``features``, ``leak_guard``).
 
     Attributes
     ----------
@@ -158,43 +161,21 @@ class PotentialModel(ScoringModel):
     #: Column the revenue of a converted row is learnt by.
     revenue_group: ClassVar[str] = "channel"
 
+    renamed_settings: ClassVar[frozenset[str]] = frozenset({"min_closed"})
+
     def __init__(
         self,
         *,
         min_labelled_for_lightgbm: int = 300,
         min_labelled: int = 60,
-        calibration: str = "auto",
-        calibration_share: float = 0.25,
         bands: tuple[float, float] = (10.0, 30.0),
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        num_leaves: int = 15,
-        max_depth: int = 5,
-        monotone: bool = True,
-        n_jobs: int = 1,
-        min_child_samples: int = 40,
-        ridge: float = 0.05,
-        random_state: int = 0,
-        features: Sequence[str] | None = None,
-        leak_guard: str = "drop",
+        **settings: Any,
     ) -> None:
         super().__init__(
             min_closed=min_labelled_for_lightgbm,
             min_labelled=min_labelled,
-            calibration=calibration,
-            calibration_share=calibration_share,
             bands=bands,
-            n_estimators=n_estimators,
-            learning_rate=learning_rate,
-            num_leaves=num_leaves,
-            max_depth=max_depth,
-            monotone=monotone,
-            n_jobs=n_jobs,
-            min_child_samples=min_child_samples,
-            ridge=ridge,
-            random_state=random_state,
-            features=features,
-            leak_guard=leak_guard,  # type: ignore[arg-type]
+            **settings,
         )
         self.min_labelled_for_lightgbm = min_labelled_for_lightgbm
 
@@ -254,7 +235,19 @@ class PotentialModel(ScoringModel):
 
 class AccountPotentialModel(PotentialModel):
     """Calibrated account potential: P(the account wins a deal within the horizon),
-    the revenue to expect, reasons; see :class:`PotentialModel`."""
+    the revenue to expect, reasons; see :class:`PotentialModel`.
+
+    Parameters
+    ----------
+    min_labelled_for_lightgbm
+        Distinct labelled accounts needed for the LightGBM engine (5,000). An account
+        wins within 90 days rarely (2.6% of the demo snapshots): below a few thousand
+        accounts LightGBM ranks no better than the logistic engine and is worse
+        calibrated (demo, eight monthly origins: AUC 0.613, ECE 0.020 against 0.611,
+        ECE 0.002 for the logistic engine), so smaller books use the logistic engine.
+    **settings
+        As for :class:`PotentialModel`.
+    """
 
     kind: ClassVar[str] = "salesml.potential.AccountPotentialModel"
     id_column: ClassVar[str] = "customer_id"
@@ -265,6 +258,7 @@ class AccountPotentialModel(PotentialModel):
     )
     small_data_features: ClassVar[tuple[str, ...]] = (
         "past_wins",
+        "owner_win_rate",
         "log_past_revenue",
         "days_since_win",
         "touches_90d",
@@ -288,3 +282,6 @@ class AccountPotentialModel(PotentialModel):
     labelled_item: ClassVar[str] = "labelled accounts"
     phrasing: ClassVar[Phrasing] = ACCOUNT_PHRASING
     revenue_group: ClassVar[str] = "segment"
+
+    def __init__(self, *, min_labelled_for_lightgbm: int = 5000, **settings: Any) -> None:
+        super().__init__(min_labelled_for_lightgbm=min_labelled_for_lightgbm, **settings)

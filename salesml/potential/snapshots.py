@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.scoring import snapshots as shared
 
 __all__ = [
     "ACCOUNT_CATEGORICAL",
@@ -41,6 +42,8 @@ _DAY = pd.Timedelta(days=1)
 _HOUR = pd.Timedelta(hours=1)
 #: Pseudo-leads at the overall rate behind the smoothed channel conversion rate.
 _CHANNEL_PRIOR = 20.0
+#: Pseudo-deals at the overall win rate behind an account owner's smoothed win rate.
+_OWNER_PRIOR = 20.0
 
 #: Numeric lead features, in design order.
 LEAD_NUMERIC: tuple[str, ...] = (
@@ -67,6 +70,7 @@ ACCOUNT_NUMERIC: tuple[str, ...] = (
     "account_age_days",
     "past_wins",
     "past_losses",
+    "owner_win_rate",
     "log_past_revenue",
     "past_revenue",
     "days_since_win",
@@ -78,6 +82,13 @@ ACCOUNT_NUMERIC: tuple[str, ...] = (
 )
 ACCOUNT_CATEGORICAL: tuple[str, ...] = ("segment", "region", "channel", "tier")
 ACCOUNT_ID_COLUMNS: tuple[str, ...] = ("as_of", "customer_id", "rep_id")
+
+#: Outcome instants that are dated facts too (a deal closed, a lead converted or lost).
+_OUTCOMES: tuple[tuple[str, str], ...] = (
+    ("deals", "closed_at"),
+    ("leads", "converted_at"),
+    ("leads", "lost_at"),
+)
 
 #: Columns about the outcome (never features).
 LABEL_COLUMNS: tuple[str, ...] = ("label", "label_known_at", "revenue", "revenue_known_at")
@@ -109,29 +120,6 @@ def unavailable_lead_features(data: SalesData) -> dict[str, str]:
         if not data.has(table):
             out[f] = table
     return out
-
-
-def _as_dates(as_of: str | pd.Timestamp | Iterable[str | pd.Timestamp]) -> list[pd.Timestamp]:
-    if isinstance(as_of, str | pd.Timestamp) or not isinstance(as_of, Iterable):
-        return [pd.Timestamp(as_of)]
-    dates = sorted({pd.Timestamp(d) for d in as_of})
-    if not dates:
-        raise ValueError("as_of is empty: give at least one date")
-    return dates
-
-
-def _data_end(data: SalesData) -> pd.Timestamp:
-    tr = data.time_range
-    if tr is None:
-        raise ValueError("the dataset has no dated rows: cannot tell when labels are known")
-    end = pd.Timestamp(tr[1])
-    # outcomes are dated facts too (a deal closed, a lead converted or lost)
-    for table, col in (("deals", "closed_at"), ("leads", "converted_at"), ("leads", "lost_at")):
-        if data.has(table) and col in data[table]:
-            last = data[table][col].max()
-            if pd.notna(last):
-                end = max(end, pd.Timestamp(last))
-    return end
 
 
 def _require_leads(data: SalesData) -> None:
@@ -251,12 +239,7 @@ def _lead_features_at(
     for c in ("budget_band", "segment", "region"):
         if c in op:
             out[c] = op[c].astype("str")
-    for col in LEAD_NUMERIC:
-        if col not in out:
-            out[col] = np.nan
-    for col in LEAD_CATEGORICAL:
-        if col not in out:
-            out[col] = pd.Series(pd.NA, index=op.index, dtype="str")
+    shared.fill_feature_columns(out, LEAD_NUMERIC, LEAD_CATEGORICAL)
     res = out[[*LEAD_ID_COLUMNS, *LEAD_NUMERIC, *LEAD_CATEGORICAL]]
     return res.sort_values("lead_id", kind="stable").reset_index(drop=True)
 
@@ -323,7 +306,7 @@ def lead_snapshots(
     data_end: str | pd.Timestamp | None = None,
     fingerprint: bool = True,
 ) -> pd.DataFrame:
-    """One row per lead open at each as-of date: leak-free features plus labels.
+    """Leak-free snapshots of the leads open at each date, with their labels.
 
     Parameters
     ----------
@@ -351,8 +334,8 @@ def lead_snapshots(
     _require_leads(data)
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
-    dates = _as_dates(as_of)
-    end = pd.Timestamp(data_end) if data_end is not None else _data_end(data)
+    dates = shared.as_dates(as_of)
+    end = pd.Timestamp(data_end) if data_end is not None else shared.label_end(data, _OUTCOMES)
     leads = data.leads
     act = data.activities[["customer_id", "occurred_at"]] if data.has("activities") else None
     frames = [_lead_features_at(leads, act, t) for t in dates]
@@ -377,15 +360,9 @@ def lead_snapshots(
     h_end = t + h
     conv_in = (status == "converted") & conv.notna() & (conv > t) & (conv <= h_end)
     lost_in = (status == "lost") & lost.notna() & (lost > t) & (lost <= h_end)
-    label = pd.Series(np.nan, index=snaps.index)
-    known = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
-    label[conv_in] = 1.0
-    known[conv_in] = conv[conv_in]
-    label[lost_in] = 0.0
-    known[lost_in] = lost[lost_in]
-    timed_out = label.isna() & (h_end <= end)
-    label[timed_out] = 0.0
-    known[timed_out] = h_end[timed_out]
+    label, known = shared.horizon_labels(
+        t.astype("datetime64[us]"), h_end, end, [(conv_in, 1.0, conv), (lost_in, 0.0, lost)]
+    )
     # the customer a lead became (known in the full data; never a feature)
     cust = (
         final["customer_id"].astype("str").reindex(snaps["lead_id"])
@@ -403,19 +380,13 @@ def lead_snapshots(
     rev_known = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
     rev_known[h_end <= end] = h_end[h_end <= end]
     rev_known[lost_in] = lost[lost_in]
-    out = snaps.copy()
-    out["label"] = label
-    out["label_known_at"] = known
-    out["revenue"] = revenue
-    out["revenue_known_at"] = rev_known
-    out.attrs = {
-        "data_fingerprint": data.fingerprint() if fingerprint else None,
-        "horizon_days": horizon_days,
-        "data_end": f"{end:%Y-%m-%d %H:%M:%S}",
-        "unavailable": unavailable_lead_features(data),
-        "currency": data.config.currency,
-        "kind": "lead",
-    }
+    out = snaps.assign(
+        label=label, label_known_at=known, revenue=revenue, revenue_known_at=rev_known
+    )
+    unavailable = unavailable_lead_features(data)
+    out.attrs = shared.snapshot_attrs(
+        data, end, horizon_days, fingerprint, unavailable, kind="lead"
+    )
     return out
 
 
@@ -436,6 +407,19 @@ def _account_tables(data: SalesData) -> SalesData:
     """Only the tables account features read (each as-of cut copies less)."""
     keep = ("customers", "deals", "activities", "leads")
     return SalesData({n: data[n] for n in keep if data.has(n)}, data.config)
+
+
+def _owner_win_rate(closed: pd.DataFrame, outcome: pd.Series, owner: pd.Series) -> np.ndarray:
+    """The win rate of each owner's deals closed so far, smoothed towards the overall
+    rate with :data:`_OWNER_PRIOR` pseudo-deals (the overall rate for an owner without
+    closed deals; NaN before any deal closed)."""
+    won = (outcome == "won").to_numpy(dtype="float64")
+    if not len(won) or "rep_id" not in closed:
+        return np.full(len(owner), np.nan)
+    base = float(won.mean())
+    g = pd.Series(won).groupby(closed["rep_id"].astype("str").to_numpy()).agg(["sum", "size"])
+    rate = (g["sum"] + _OWNER_PRIOR * base) / (g["size"] + _OWNER_PRIOR)
+    return pd.Series(owner.to_numpy()).astype("str").map(rate).fillna(base).to_numpy()
 
 
 def _account_features_at(data: SalesData, t: pd.Timestamp) -> pd.DataFrame:
@@ -465,6 +449,7 @@ def _account_features_at(data: SalesData, t: pd.Timestamp) -> pd.DataFrame:
     out["past_losses"] = (
         cid[(outcome == "lost").to_numpy()].value_counts().reindex(idx).fillna(0).astype("float64")
     )
+    out["owner_win_rate"] = _owner_win_rate(closed, outcome, out["rep_id"])
     rev = pd.to_numeric(amount, errors="coerce").fillna(0.0).groupby(wcid.to_numpy()).sum()
     out["past_revenue"] = rev.reindex(idx).fillna(0.0)
     out["log_past_revenue"] = np.log1p(out["past_revenue"].clip(lower=0))
@@ -486,20 +471,9 @@ def _account_features_at(data: SalesData, t: pd.Timestamp) -> pd.DataFrame:
         ld = data.leads.loc[data.leads["created_at"] <= t]
         ld_open = ld.loc[ld["status"].astype("str") == "open", "customer_id"].astype("str")
         out["open_leads"] = ld_open.value_counts().reindex(idx).fillna(0).astype("float64")
-    for src, dst in (
-        ("segment", "segment"),
-        ("region", "region"),
-        ("source_channel", "channel"),
-        ("tier", "tier"),
-    ):
-        if src in cust:
-            out[dst] = cust[src].astype("str").to_numpy()
-    for col in ACCOUNT_NUMERIC:
-        if col not in out:
-            out[col] = np.nan
-    for col in ACCOUNT_CATEGORICAL:
-        if col not in out:
-            out[col] = pd.Series(pd.NA, index=idx, dtype="str")
+    for dst, values in shared.customer_attributes(cust.set_index(idx), idx).items():
+        out[dst] = values
+    shared.fill_feature_columns(out, ACCOUNT_NUMERIC, ACCOUNT_CATEGORICAL)
     res = out.reset_index()[[*ACCOUNT_ID_COLUMNS, *ACCOUNT_NUMERIC, *ACCOUNT_CATEGORICAL]]
     return res.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
@@ -513,12 +487,7 @@ def _unavailable_account(data: SalesData) -> dict[str, str]:
     if not data.has("leads"):
         out["open_leads"] = "leads"
     cols = set(data.customers.columns)
-    for f, c in (
-        ("segment", "segment"),
-        ("region", "region"),
-        ("channel", "source_channel"),
-        ("tier", "tier"),
-    ):
+    for c, f in shared.CUSTOMER_ATTRIBUTES:
         if c not in cols:
             out[f] = f"customers.{c}"
     return out
@@ -561,8 +530,8 @@ def account_snapshots(
     _require_accounts(data)
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
-    dates = _as_dates(as_of)
-    end = pd.Timestamp(data_end) if data_end is not None else _data_end(data)
+    dates = shared.as_dates(as_of)
+    end = pd.Timestamp(data_end) if data_end is not None else shared.label_end(data, _OUTCOMES)
     src = _account_tables(data)
     frames = [_account_features_at(src.as_of(t), t) for t in dates]
     snaps = pd.concat(frames, ignore_index=True)
@@ -573,27 +542,19 @@ def account_snapshots(
     first.index = snaps.index
     rev = _revenue_in(snaps["customer_id"], t, won, h)
     h_end = t + h
-    label = pd.Series(np.nan, index=snaps.index)
-    known = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
-    hit = first.notna()
-    label[hit] = 1.0
-    known[hit] = first[hit]
-    timed = ~hit & (h_end <= end)
-    label[timed] = 0.0
-    known[timed] = h_end[timed]
-    out = snaps.copy()
-    out["label"] = label
-    out["label_known_at"] = known
-    out["revenue"] = np.where(h_end <= end, rev, np.nan)
+    label, known = shared.horizon_labels(
+        t.astype("datetime64[us]"), h_end, end, [(first.notna(), 1.0, first)]
+    )
     rk = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
     rk[h_end <= end] = h_end[h_end <= end]
-    out["revenue_known_at"] = rk
-    out.attrs = {
-        "data_fingerprint": data.fingerprint() if fingerprint else None,
-        "horizon_days": horizon_days,
-        "data_end": f"{end:%Y-%m-%d %H:%M:%S}",
-        "unavailable": _unavailable_account(data),
-        "currency": data.config.currency,
-        "kind": "account",
-    }
+    out = snaps.assign(
+        label=label,
+        label_known_at=known,
+        revenue=np.where(h_end <= end, rev, np.nan),
+        revenue_known_at=rk,
+    )
+    unavailable = _unavailable_account(data)
+    out.attrs = shared.snapshot_attrs(
+        data, end, horizon_days, fingerprint, unavailable, kind="account"
+    )
     return out

@@ -21,7 +21,6 @@ from scipy.stats import norm
 
 from salesml.data.bundle import SalesData
 from salesml.filters import FilterLike, FilterSpec
-from salesml.health.asof import review_as_of
 from salesml.i18n import check_lang
 from salesml.periods import PeriodLike, as_period
 from salesml.potential.asof import fit_as_of
@@ -31,7 +30,7 @@ from salesml.potential.cash import LeadToCash, lead_to_cash
 from salesml.potential.snapshots import account_features, lead_features
 from salesml.potential.visits import CapacityLike, VisitPlan, visit_plan
 from salesml.results import AnalysisResult, Note
-from salesml.scoring.asof import AsOfFit
+from salesml.scoring.asof import AsOfFit, review_as_of
 from salesml.scoring.backtest import BacktestResult
 from salesml.scoring.baselines import Baseline
 from salesml.scoring.calibration import wilson

@@ -14,9 +14,39 @@ from typing import Any
 
 import pandas as pd
 
+from salesml.periods import PeriodLike, as_period
 from salesml.scoring.model import ScoringModel
 
-__all__ = ["AsOfFit", "fit_as_of", "training_dates"]
+__all__ = ["AsOfFit", "data_end", "fit_as_of", "review_as_of", "training_dates"]
+
+
+def data_end(data: Any) -> pd.Timestamp:
+    """The latest dated fact of the dataset."""
+    tr = data.time_range
+    if tr is None:
+        raise ValueError("the dataset has no dated rows: give as_of")
+    return pd.Timestamp(tr[1])
+
+
+def review_as_of(
+    data: Any,
+    *,
+    period: PeriodLike | None = None,
+    as_of: str | pd.Timestamp | None = None,
+) -> pd.Timestamp:
+    """The instant a review looks from.
+
+    ``as_of`` when given; else the last second of ``period``, or the end of the data
+    when that is earlier (a review of the current month shows today); else the end of
+    the data.
+    """
+    if as_of is not None:
+        return pd.Timestamp(as_of)
+    end = data_end(data)
+    p = as_period(period)
+    if p is None:
+        return end
+    return min(p.end - pd.Timedelta(seconds=1), end)
 
 
 @dataclass

@@ -25,16 +25,22 @@ from salesml.i18n import check_lang, has_label, label, money, t
 from salesml.rules.template import render_template_column
 
 __all__ = [
+    "CUSTOMER_CONTEXT",
     "EFFECTS",
     "Phrasing",
     "capitalise",
     "explain_contributions",
     "join_reasons",
+    "labelled_columns",
     "money_texts",
     "reason_items",
     "reason_lists",
     "value_labels",
 ]
+
+#: Reasons about who the customer is (segment, region, source channel, tier): context,
+#: not how the deal, lead or account is being worked.
+CUSTOMER_CONTEXT: frozenset[str] = frozenset({"channel", "segment", "region", "tier"})
 
 #: ``effect`` of a reason: lowers the win probability (``hurts``) or raises it (``helps``).
 EFFECTS: tuple[str, str] = ("hurts", "helps")
@@ -103,11 +109,27 @@ class Phrasing:
         return t("scoring.reason.no_data", lang, reason=label(reason, lang))
 
 
-def value_labels(values: pd.Series, lang: str) -> pd.Series:
-    """Display names of data values (``value.<code>`` in the catalog), once per distinct value."""
+def value_labels(values: pd.Series, lang: str, *, prefix: str | None = None) -> pd.Series:
+    """Display names of data values, once per distinct value; empty when missing.
+
+    Without ``prefix`` the catalog's ``value.<code>`` names; with it ``<prefix>.<code>``,
+    or the value itself where the catalog has no such key.
+    """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    names = [label(u, lang) for u in uniques]
+    if prefix is None:
+        names = [label(u, lang) for u in uniques]
+    else:
+        names = [
+            t(f"{prefix}.{u}", lang) if has_label(f"{prefix}.{u}") else str(u) for u in uniques
+        ]
     return pd.Series([names[c] if c >= 0 else "" for c in codes], index=values.index, dtype="str")
+
+
+def labelled_columns(
+    frame: pd.DataFrame, columns: Iterable[str], lang: str
+) -> dict[str, pd.Series]:
+    """``<column>_label``: :func:`value_labels` of each of ``columns`` that ``frame`` has."""
+    return {f"{c}_label": value_labels(frame[c], lang) for c in columns if c in frame}
 
 
 def money_texts(amounts: pd.Series, currency: str) -> pd.Series:

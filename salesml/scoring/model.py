@@ -138,6 +138,8 @@ class ScoringModel:
     rows_item: ClassVar[str] = "labelled snapshots"
     #: The reasons' wording.
     phrasing: ClassVar[Phrasing] = Phrasing(prefix="scoring.reason")
+    #: Settings of this class a subclass's ``__init__`` takes under another name.
+    renamed_settings: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
@@ -194,8 +196,28 @@ class ScoringModel:
         return self.phrasing
 
     def get_params(self) -> dict[str, Any]:
-        """The ``__init__`` settings (scikit-learn's convention)."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self",)]
+        """The ``__init__`` settings (scikit-learn's convention).
+
+        A subclass whose ``__init__`` takes ``**settings`` on to its parent's has the
+        parent's settings too, but for those it names again under its own name
+        (:attr:`renamed_settings`).
+        """
+        names: list[str] = []
+        skip = set(self.renamed_settings)
+        for klass in type(self).__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None:
+                continue
+            params = inspect.signature(init).parameters.values()
+            names += [
+                p.name
+                for p in params
+                if p.kind is inspect.Parameter.KEYWORD_ONLY
+                and p.name not in names
+                and p.name not in skip
+            ]
+            if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+                break
         return {n: getattr(self, n) for n in names if hasattr(self, n)}
 
     # ------------------------------------------------------------------ fitting

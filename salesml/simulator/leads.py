@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.simulator.helpers import lognormal, make_ids, sample_times
+from salesml.simulator.lead_owners import lead_owners
 from salesml.simulator.lead_quality import lead_signal_columns, plant_lead_quality
 from salesml.simulator.params import (
     CH_CONV,
@@ -116,6 +117,7 @@ def leads_table(s: ChunkState) -> pd.DataFrame:
             "converted_at": np.where(ld.converted, ld.converted_at, np.nan),
             "lost_at": np.where(ld.lost, ld.lost_at, np.nan),
             **planted,
+            "rep_id": lead_owners(s),
         }
     ).sort_values("created_at", kind="stable")
 

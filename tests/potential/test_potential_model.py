@@ -138,3 +138,30 @@ def test_account_potential(quality_demo) -> None:
     assert set(res.table["model"]) == {"model", "segment_baseline", "rules_baseline"}
     m = res.table.set_index("model")["auc"]
     assert m["model"] > 0.55
+
+
+@pytest.mark.slow
+def test_account_model_beats_its_baselines_on_held_out_time(quality_demo) -> None:
+    """Eight monthly origins (2025-12 .. 2026-07), fortnightly training snapshots.
+
+    The simulator draws repeat deals at a rate that depends on the segment only, so
+    the account's history says little; what it does plant is the owner's skill (and
+    the region's breakpoint), which the owner's win rate carries. Measured at demo
+    seed 0: AUC 0.611 (logistic engine) against 0.527 rules and 0.484 segment, Brier
+    0.0278 against 0.0279, ECE 0.002; verdict ok.
+    """
+    data, _ = quality_demo
+    dates = pd.date_range("2025-06-02", "2026-07-01", freq="2W-MON")
+    dates = dates.union(pd.date_range("2025-12-01", "2026-07-01", freq="MS"))
+    snaps = account_snapshots(data, as_of=dates, horizon_days=90)
+    assert snaps["owner_win_rate"].between(0, 1).all()
+    res = backtest(
+        data, kind="account", start="2025-12-01", end="2026-07-01", freq="MS", snapshots=snaps
+    )
+    m = res.table.set_index("model")
+    assert set(res.predictions["engine"]) == {"logistic"}
+    best = m.drop(index="model")["auc"].max()
+    assert m.loc["model", "auc"] >= best + 0.05
+    assert m.loc["model", "brier"] <= m.drop(index="model")["brier"].min() + 1e-4
+    assert m.loc["model", "ece"] <= 0.01
+    assert res.verdict().status == "ok"

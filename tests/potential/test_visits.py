@@ -55,12 +55,14 @@ def test_bad_capacity_is_refused() -> None:
 
 @pytest.mark.slow
 def test_the_model_ranking_lands_on_more_revenue_per_visit(lead_backtest, lead_snaps) -> None:
-    vb = visit_backtest(lead_backtest, lead_snaps, capacity=40)
+    # the simulated leads have owners (15 sellers): two visits per owner and origin
+    vb = visit_backtest(lead_backtest, lead_snaps, capacity=2)
     m = vb.table.set_index("policy")
-    assert (m["visits"] == m.loc["model", "visits"]).all() and m.loc["model", "visits"] > 200
-    # demo, six monthly origins, 40 visits each: measured 0.28 conversions per visit
-    # against 0.21 newest first and 0.18 channel rate; revenue per visit 1.46x newest
-    # first (revenue within 90 days is noisy at demo: a few dozen converted leads)
+    assert (m["visits"] == m.loc["model", "visits"]).all() and m.loc["model", "visits"] >= 150
+    # demo, six monthly origins, 2 visits per owner (180 in all): measured 0.27
+    # conversions per visit against 0.16 newest first and 0.18 channel rate; revenue
+    # per visit 2.07x newest first (revenue within 90 days is noisy at demo: a few
+    # dozen converted leads)
     cpv = m["conversions_per_visit"]
     assert cpv["model"] >= cpv["newest_first"] + 0.04
     assert cpv["model"] >= cpv["channel_rate"] + 0.04

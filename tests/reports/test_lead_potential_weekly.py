@@ -18,6 +18,7 @@ from salesml.reports.catalog.lead_potential_weekly import (
     REPORT,
     account_rows,
     cash_rows,
+    queue_rows,
     visit_rows,
 )
 
@@ -51,6 +52,10 @@ def test_the_review_plans_visits_within_capacity(review) -> None:
     assert len(acc) == 5 and acc["expected_revenue"].is_monotonic_decreasing
     cash = cash_rows(review)
     assert cash["group"].iloc[0] == "all" and cash["total"].iloc[0] == "1.00x"
+    # the simulated leads have owners: one queue per owner, no team pool
+    queue = queue_rows(review)
+    assert queue["planned"].sum() == len(plan) and (queue["planned"] <= queue["capacity"]).all()
+    assert "<unassigned>" not in set(queue["rep_id"]) and queue["rep_id"].is_unique
 
 
 def test_scores_come_from_the_baseline_when_the_verdict_says_so(review, tiny) -> None:
@@ -79,8 +84,14 @@ def test_the_report_runs_on_tiny(
     run = json.loads((folder / "run.json").read_text(encoding="utf-8"))
     assert run["status"] == "ok" and sorted(run["fingerprint_covers"]) == sorted(REPORT.loads)
     heads = {
-        "en": ["Monthly lead potential review", "visits per rep", "Top accounts", "Lead to cash"],
-        "zh": ["线索潜力月报", "拜访清单", "潜力最高的客户", "线索到回款"],
+        "en": [
+            "Monthly lead potential review",
+            "visits per rep",
+            "Queue per owner",
+            "Top accounts",
+            "Lead to cash",
+        ],
+        "zh": ["线索潜力月报", "拜访清单", "各负责人待办队列", "潜力最高的客户", "线索到回款"],
     }[lang]
     for h in heads:
         assert h in page, h

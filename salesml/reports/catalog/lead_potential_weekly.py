@@ -30,6 +30,7 @@ __all__ = [
     "backtest_rows",
     "card_rows",
     "cash_rows",
+    "queue_rows",
     "visit_rows",
 ]
 
@@ -92,6 +93,15 @@ def visit_rows(w: WeeklyPotential | None) -> pd.DataFrame | None:
         return None
     cols = ["rep_id", "rank", "kind", "id", "potential_score", "expected_revenue", "reasons"]
     return w.plan.table[[c for c in cols if c in w.plan.table]]
+
+
+def queue_rows(w: WeeklyPotential | None) -> pd.DataFrame | None:
+    """Each owner's queue: ``rep_id``, ``candidates`` (open leads and accounts they own),
+    ``capacity``, ``planned``, ``expected_revenue`` of the planned visits."""
+    if w is None:
+        return None
+    cols = ["rep_id", "candidates", "capacity", "planned", "expected_revenue"]
+    return w.plan.by_rep[cols]
 
 
 def account_rows(w: WeeklyPotential | None, n: int) -> pd.DataFrame | None:
@@ -160,6 +170,20 @@ SECTIONS: tuple[Section, ...] = (
                 rows=lambda w, r: visit_rows(w),
                 money=("expected_revenue",),
                 labels=("kind",),
+                max_rows=60,
+            ),
+        ),
+    ),
+    Section(
+        "queue",
+        title="lead_potential_weekly.queue",
+        note="lead_potential_weekly.queue_note",
+        uses="visits",
+        tables=(
+            Table(
+                rows=lambda w, r: queue_rows(w),
+                money=("expected_revenue",),
+                counts=("candidates", "capacity", "planned"),
                 max_rows=60,
             ),
         ),
