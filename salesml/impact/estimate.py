@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_limits
 from salesml.data.bundle import SalesData
 from salesml.i18n import check_lang, t
 from salesml.impact.its import Estimate, ImpactInputError, fit_its
-from salesml.impact.kpis import KPIS, event_span, kpi_series
+from salesml.impact.kpis import KPIS, event_span, kpi_series, ratio_value
 from salesml.results import AnalysisResult, Note
 
 __all__ = ["METHODS", "ImpactResult", "impact", "parse_go_live"]
@@ -294,15 +294,15 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
 
 
-def _ratio(s: pd.DataFrame) -> float:
-    den = s["denominator"].sum()
-    return float(s["numerator"].sum() / den) if den > 0 else float("nan")
+def _ratio(s: pd.DataFrame, mean: str = "ratio") -> float:
+    return float(ratio_value(s["numerator"].sum(), s["denominator"].sum(), mean))
 
 
 def _row(kpi: str, est: Estimate, used: pd.DataFrame, freq: str, alpha: float) -> dict[str, Any]:
     """Turn an estimate (on its model scale) into the KPI's unit and relative terms."""
     pre, post = used[~used["post"]], used[used["post"]]
-    observed = _ratio(post)
+    mean = KPIS[kpi].mean if kpi in KPIS else "ratio"
+    observed = _ratio(post, mean)
     if est.scale == "log":
         rel, lo, hi = np.expm1([est.effect, *est.ci])
         baseline = observed / (1 + rel)
@@ -313,7 +313,7 @@ def _row(kpi: str, est: Estimate, used: pd.DataFrame, freq: str, alpha: float) -
         # a relative change needs a positive baseline (a loss rate near zero has none)
         ok = baseline > 0 and np.isfinite(baseline)
         rel, lo, hi = (x / baseline if ok else np.nan for x in (eff, e_lo, e_hi))
-    before, after = _ratio(pre), observed
+    before, after = _ratio(pre, mean), observed
     return {
         "kpi": kpi,
         "method": est.method,

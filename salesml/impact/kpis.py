@@ -4,6 +4,9 @@ Every KPI is a ratio of two sums over the events of a period: a *numerator* (hou
 waited, days spent, touches made, money spent) and a *denominator* (responses, stage
 spells, open deal-days, leads). A period's value is ``sum(numerator) / sum(denominator)``,
 so periods and regions aggregate exactly (a quarter is not the mean of its weeks).
+Heavy-tailed waiting times (first response to leads) are summed as logs instead and
+the value is their geometric mean, ``exp(sum(log hours) / n)`` (``KpiDef.mean``); that
+aggregates exactly too.
 
 Each definition names the tables it needs. A KPI whose tables the dataset does not
 have, and the seed's KPIs no table of the data model records (month-end close time,
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -50,6 +53,7 @@ __all__ = [
     "kpi_events",
     "kpi_series",
     "period_start",
+    "ratio_value",
 ]
 
 #: Period lengths a series can be built at (pandas period codes).
@@ -84,6 +88,11 @@ class KpiDef:
     planted
         The key of :attr:`salesml.simulator.Truth.kpi_effects` this KPI measures
         exactly (``None``: the simulator plants no exact effect on it).
+    mean
+        ``ratio``: a period's value is ``sum(num) / sum(den)``. ``geometric``: the
+        events' ``num`` is a log and ``den`` a count, the value is
+        ``exp(sum(num) / sum(den))``, the geometric mean (for heavy-tailed waiting
+        times, where a few long waits would swing a mean). Such a KPI has no groups.
     """
 
     key: str
@@ -95,6 +104,7 @@ class KpiDef:
     groups: tuple[str, ...] = ("region",)
     planted: str | None = None
     columns: tuple[str, ...] = ()
+    mean: str = "ratio"
     events: Callable[[SalesData, pd.Timestamp, pd.Timestamp], pd.DataFrame] = field(
         default=lambda d, a, b: pd.DataFrame(), repr=False, compare=False
     )
@@ -112,6 +122,7 @@ KPIS: dict[str, KpiDef] = {
             maturity_days=7.0,
             groups=(),
             planted="first_response_hours",
+            mean="geometric",
             events=first_response_events,
         ),
         KpiDef(
@@ -328,10 +339,12 @@ class KpiSeriesResult(AnalysisResult):
     table
         One row per KPI, period (and group): ``kpi``, ``period`` (its first day),
         the ``by`` column if any, ``numerator``, ``denominator``, ``value``
-        (``numerator / denominator``; missing when the denominator is 0: no data).
+        (``numerator / denominator``, its ``exp`` for a geometric KPI; missing when
+        the denominator is 0: no data).
     definitions
         One row per measurable KPI: ``kpi``, ``tables``, ``unit``, ``better``,
-        ``grain``, ``freq`` (the period length used), ``maturity_days``, ``planted``.
+        ``grain``, ``freq`` (the period length used), ``maturity_days``, ``planted``,
+        ``mean`` (``ratio`` or ``geometric``, see :class:`KpiDef`).
     not_measurable
         ``kpi``, ``needs`` (the table that would make it measurable) and ``reason``
         (``no_table_in_model``, ``missing_table``, ``missing_column`` or ``no_group``).
@@ -427,7 +440,7 @@ def kpi_series(
             n_none = int(ev["region"].isna().sum())
             if n_none:
                 no_region[key] = n_none
-        frames.append(_aggregate(ev, key, f, by))
+        frames.append(_aggregate(ev, key, f, by, d.mean))
         defs.append(
             {
                 "kpi": key,
@@ -438,6 +451,7 @@ def kpi_series(
                 "freq": f,
                 "maturity_days": d.maturity_days,
                 "planted": d.planted,
+                "mean": d.mean,
             }
         )
     cols = ["kpi", "period", *([by] if by else []), "numerator", "denominator", "value"]
@@ -458,6 +472,7 @@ def kpi_series(
                 "freq",
                 "maturity_days",
                 "planted",
+                "mean",
             ],
         ),
         not_measurable=pd.DataFrame(nm, columns=["kpi", "needs", "reason"]),
@@ -467,8 +482,25 @@ def kpi_series(
     )
 
 
-def _aggregate(ev: pd.DataFrame, key: str, freq: str, by: str | None) -> pd.DataFrame:
-    """Sum numerator and denominator per period (and group); value = ratio."""
+def ratio_value(numerator: object, denominator: object, mean: str = "ratio") -> Any:
+    """A KPI's value from its summed numerator and denominator (NaN without data).
+
+    ``mean="geometric"``: ``exp`` of the ratio (the numerator is a sum of logs).
+    Works on numbers and arrays alike.
+    """
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        v = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        if mean == "geometric":
+            v = np.exp(v)
+    return float(v) if v.ndim == 0 else v
+
+
+def _aggregate(
+    ev: pd.DataFrame, key: str, freq: str, by: str | None, mean: str = "ratio"
+) -> pd.DataFrame:
+    """Sum numerator and denominator per period (and group); value per :func:`ratio_value`."""
     keys = [pd.Series(period_start(ev["t"].to_numpy(), freq), name="period")]
     if by:
         keys.append(ev["region"].astype("object").rename(by).reset_index(drop=True))
@@ -483,9 +515,7 @@ def _aggregate(ev: pd.DataFrame, key: str, freq: str, by: str | None) -> pd.Data
         g = g.set_index(["period", by]).reindex(idx, fill_value=0.0).reset_index()
     else:
         g = g.set_index("period").reindex(full, fill_value=0.0).rename_axis("period").reset_index()
-    den = g["denominator"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g["value"] = np.where(den > 0, g["numerator"].to_numpy(float) / den, np.nan)
+    g["value"] = ratio_value(g["numerator"], g["denominator"], mean)
     g.insert(0, "kpi", key)
     return g
 

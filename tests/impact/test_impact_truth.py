@@ -2,7 +2,8 @@
 
 - ITS: each planted KPI's 95% interval covers the planted effect in >= 90% of seeds;
 - a placebo go-live in the pre-period (nothing planted there) is flagged significant
-  in <= 10% of seeds per KPI;
+  in <= 10% of seeds per KPI (first response included: it is a geometric mean of the
+  heavy-tailed waits, whose weekly arithmetic mean was flagged in 12% of seeds);
 - with the planted Chinese New Year slowdown of response times in the "before"
   window, the naive before/after figure is biased and the estimate is not;
 - DiD over a staggered rollout by region: the same coverage.
@@ -89,19 +90,7 @@ def test_a_placebo_go_live_is_flagged_in_at_most_10_percent_of_seeds(its_runs) -
     assert (its_runs.loc[~monthly, "placebo_status"] == "ok").all()
     assert (its_runs.loc[monthly, "placebo_status"] == "not_estimable").all()
     flagged = its_runs[~monthly].groupby("kpi")["placebo_flagged"].mean()
-    flagged = flagged.drop(index="first_response_hours")  # see the next test
     assert (flagged <= 0.10).all(), flagged
-
-
-@pytest.mark.xfail(
-    reason="known gap: measured 6 of 50 seeds (12%) flagged against <= 10% asked; the "
-    "weekly mean response time is heavy-tailed (trade-show leads wait a day), and the "
-    "Student-t interval of the segmented regression is slightly too narrow for it",
-    strict=False,
-)
-def test_a_placebo_go_live_on_first_response_is_flagged_in_at_most_10_percent(its_runs) -> None:
-    fr = its_runs[its_runs["kpi"] == "first_response_hours"]
-    assert fr["placebo_flagged"].mean() <= 0.10
 
 
 @pytest.fixture(scope="module")
