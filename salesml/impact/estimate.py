@@ -29,6 +29,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from salesml.data.bundle import SalesData
+from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, t
 from salesml.impact.its import Estimate, ImpactInputError, fit_its
 from salesml.impact.kpis import KPIS, event_span, kpi_series, ratio_value
@@ -176,8 +177,8 @@ class ImpactResult(AnalysisResult):
         KPI -> the method's checks (pre-trend test for ``did``, HAC lags, ...).
     go_live
         The date, or region -> date.
-    method, alpha
-        As asked.
+    method, alpha, filters
+        As asked (``filters`` parsed).
     """
 
     title_key: ClassVar[str] = "impact.title.impact"
@@ -355,6 +356,7 @@ def impact(
     window: int | tuple[int, int] | None = None,
     freq: str = "W",
     region: str | None = None,
+    filters: FilterLike = None,
     alpha: float = 0.05,
     seasonality: str = "auto",
 ) -> ImpactResult:
@@ -378,6 +380,12 @@ def impact(
         ``D``, ``W``, ``M`` or ``Q`` (a KPI booked monthly stays monthly).
     region
         Measure one region only (with a per-region ``go_live``, that region's date).
+    filters
+        Measure on the rows a :class:`~salesml.filters.FilterSpec` keeps (or what it
+        parses: ``{"segment": "key_account"}``, ``{"team": ["A", "B"]}``,
+        ``"amount >= 50000"``), applied to each KPI's rows as in :func:`kpi_series`.
+        A KPI whose rows carry no filtered column gets a ``not_estimable`` row. It
+        complements ``region=``, which also picks a region's go-live date.
     alpha
         1 - the coverage of the intervals (0.05: 95%).
     seasonality
@@ -426,7 +434,8 @@ def impact(
         gl = next(iter(gl.values()))
     wanted = list(KPIS) if kpis is None else ([kpis] if isinstance(kpis, str) else list(kpis))
     by = "region" if (method in ("did", "sts") or region is not None) else None
-    series = kpi_series(data, kpis=wanted, freq=freq, by=by)
+    spec = FilterSpec.parse(filters)
+    series = kpi_series(data, kpis=wanted, freq=freq, by=by, filters=spec)
     freq_of = series.definitions.set_index("kpi")["freq"].to_dict()
     rows, cfs, diags, notes = [], {}, {}, list(series.notes)
     for r in series.not_measurable.itertuples():
@@ -460,6 +469,7 @@ def impact(
         go_live=gl,
         method=method,
         alpha=float(alpha),
+        filters=spec,
         notes=notes,
     )
 

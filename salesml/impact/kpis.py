@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, label, t
 from salesml.impact.events import (
     STAGE_CAP_DAYS,
@@ -42,6 +43,7 @@ from salesml.impact.events import (
     touches_per_rep_day_events,
     won_cycle_events,
 )
+from salesml.impact.scope import filter_columns, scoped
 from salesml.results import AnalysisResult, Note
 
 __all__ = [
@@ -93,6 +95,9 @@ class KpiDef:
         events' ``num`` is a log and ``den`` a count, the value is
         ``exp(sum(num) / sum(den))``, the geometric mean (for heavy-tailed waiting
         times, where a few long waits would swing a mean). Such a KPI has no groups.
+    filter_table
+        The table whose rows ``filters=`` selects (its dependants are cut to them, see
+        :mod:`salesml.impact.scope`); ``None``: the KPI cannot be filtered.
     """
 
     key: str
@@ -105,6 +110,7 @@ class KpiDef:
     planted: str | None = None
     columns: tuple[str, ...] = ()
     mean: str = "ratio"
+    filter_table: str | None = None
     events: Callable[[SalesData, pd.Timestamp, pd.Timestamp], pd.DataFrame] = field(
         default=lambda d, a, b: pd.DataFrame(), repr=False, compare=False
     )
@@ -123,6 +129,7 @@ KPIS: dict[str, KpiDef] = {
             groups=(),
             planted="first_response_hours",
             mean="geometric",
+            filter_table="leads",
             events=first_response_events,
         ),
         KpiDef(
@@ -133,6 +140,7 @@ KPIS: dict[str, KpiDef] = {
             columns=("stage_history.entered_at", "deals.closed_at"),
             maturity_days=STAGE_CAP_DAYS,
             planted="stage_duration_days",
+            filter_table="deals",
             events=stage_spells_events,
         ),
         KpiDef(
@@ -141,6 +149,7 @@ KPIS: dict[str, KpiDef] = {
             "days",
             "lower",
             columns=("deals.outcome", "deals.created_at", "deals.closed_at"),
+            filter_table="deals",
             events=won_cycle_events,
         ),
         KpiDef(
@@ -155,6 +164,7 @@ KPIS: dict[str, KpiDef] = {
                 "deals.closed_at",
             ),
             planted="daily_touches",
+            filter_table="deals",
             events=touches_per_deal_day_events,
         ),
         KpiDef(
@@ -163,6 +173,7 @@ KPIS: dict[str, KpiDef] = {
             "count",
             "higher",
             columns=("activities.kind", "activities.occurred_at", "reps.region", "reps.hired_at"),
+            filter_table="reps",
             events=touches_per_rep_day_events,
         ),
         KpiDef(
@@ -173,6 +184,7 @@ KPIS: dict[str, KpiDef] = {
             columns=("collab_events.kind", "collab_events.request_id", "collab_events.occurred_at"),
             maturity_days=7.0,
             planted="collab_response_hours",
+            filter_table="deals",
             events=collab_response_events,
         ),
         KpiDef(
@@ -209,6 +221,7 @@ KPIS: dict[str, KpiDef] = {
             "days",
             "lower",
             columns=("payments.paid_at", "contracts.signed_at", "contracts.payment_terms_days"),
+            filter_table="deals",
             events=payment_delay_events,
         ),
         KpiDef(
@@ -221,6 +234,7 @@ KPIS: dict[str, KpiDef] = {
                 "material_movements.qty",
                 "material_movements.occurred_at",
             ),
+            filter_table="material_movements",
             events=material_loss_events,
         ),
     )
@@ -298,8 +312,13 @@ def _check_kpis(kpis: Sequence[str] | str | None) -> list[str]:
     return list(dict.fromkeys(kpis))
 
 
-def kpi_events(data: SalesData, kpi: str) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+def kpi_events(
+    data: SalesData, kpi: str, *, filters: FilterLike = None
+) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
     """The events of ``kpi`` with the data's time range (mature events only).
+
+    ``filters`` keeps the rows of the KPI's :attr:`KpiDef.filter_table` it matches
+    (:mod:`salesml.impact.scope`); the time range is the whole dataset's either way.
 
     Returns
     -------
@@ -310,7 +329,9 @@ def kpi_events(data: SalesData, kpi: str) -> tuple[pd.DataFrame, pd.Timestamp, p
     Raises
     ------
     ValueError
-        For an unknown KPI, one the data model cannot measure, or a dataset without dates.
+        For an unknown KPI, one the data model cannot measure, or a dataset without dates;
+        a :class:`~salesml.impact.scope.FilterColumnError` when the KPI's rows carry no
+        filtered column.
     """
     if kpi not in KPIS:
         _check_kpis([kpi])
@@ -324,6 +345,7 @@ def kpi_events(data: SalesData, kpi: str) -> tuple[pd.DataFrame, pd.Timestamp, p
     start, end = rng[0], rng[1] + pd.Timedelta(microseconds=1)
     d = KPIS[kpi]
     data.require(*d.tables, analysis=f"the KPI {kpi!r}")
+    data = scoped(data, kpi, d.filter_table, FilterSpec.parse(filters))
     ev = d.events(data, start, end)
     if d.maturity_days:
         ev = ev[ev["t"] < end - pd.Timedelta(days=d.maturity_days)]
@@ -347,8 +369,9 @@ class KpiSeriesResult(AnalysisResult):
         ``mean`` (``ratio`` or ``geometric``, see :class:`KpiDef`).
     not_measurable
         ``kpi``, ``needs`` (the table that would make it measurable) and ``reason``
-        (``no_table_in_model``, ``missing_table``, ``missing_column`` or ``no_group``).
-    freq, by
+        (``no_table_in_model``, ``missing_table``, ``missing_column``, ``no_group``
+        or ``filter_column``).
+    freq, by, filters
         As asked.
     """
 
@@ -384,6 +407,7 @@ def kpi_series(
     kpis: Sequence[str] | str | None = None,
     freq: str = "W",
     by: str | None = None,
+    filters: FilterLike = None,
 ) -> KpiSeriesResult:
     """KPI values per period: each a ratio of summed numerator and denominator.
 
@@ -401,6 +425,11 @@ def kpi_series(
         ``None`` or ``"region"`` (the customer's region; the rep's for touches per
         rep, the store's for materials). KPIs without a region are listed as not
         measurable by region.
+    filters
+        A :class:`~salesml.filters.FilterSpec` (or what it parses: ``{"segment":
+        "key_account"}``, ``"amount >= 50000"``) on each KPI's rows
+        (:mod:`salesml.impact.scope`). A KPI whose rows carry no filtered column is
+        listed as not measurable (``reason == "filter_column"``), not measured unfiltered.
 
     Returns
     -------
@@ -410,11 +439,13 @@ def kpi_series(
     Raises
     ------
     ValueError
-        For an unknown KPI, ``freq`` or ``by``.
+        For an unknown KPI, ``freq``, ``by`` or filter (a column name that is not a plain
+        name, an expression the grammar refuses or that fails on a KPI's rows).
     """
     freq = _check_freq(freq)
     if by not in (None, "region"):
         raise ValueError(f"by must be None or 'region'; got {by!r}")
+    spec = FilterSpec.parse(filters)
     wanted = _check_kpis(kpis)
     frames, defs, nm = [], [], []
     no_region: dict[str, int] = {}
@@ -434,7 +465,11 @@ def kpi_series(
         if by is not None and by not in d.groups:
             nm.append({"kpi": key, "needs": by, "reason": "no_group"})
             continue
-        ev, _, _ = kpi_events(data, key)
+        unresolved = filter_columns(data, d.filter_table, spec) if spec else []
+        if unresolved:
+            nm.append({"kpi": key, "needs": ", ".join(unresolved), "reason": "filter_column"})
+            continue
+        ev, _, _ = kpi_events(data, key, filters=spec)
         f = _coarser(freq, d.grain)
         if by:
             n_none = int(ev["region"].isna().sum())
@@ -478,6 +513,7 @@ def kpi_series(
         not_measurable=pd.DataFrame(nm, columns=["kpi", "needs", "reason"]),
         freq=freq,
         by=by,
+        filters=spec,
         notes=notes,
     )
 
