@@ -23,6 +23,7 @@ class SimulationConfig:
     # opt-in planted behaviour for impact measurement (salesml.simulator.rollout)
     staggered_go_live: bool = False
     kpi_seasonality: bool = False
+    flat_touches: bool = False  # salesml.simulator.touches
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (JSON-ready).
@@ -37,7 +38,7 @@ class SimulationConfig:
         return out
 
 
-_OPT_IN = ("staggered_go_live", "kpi_seasonality")
+_OPT_IN = ("staggered_go_live", "kpi_seasonality", "flat_touches")
 
 
 PRESETS: dict[str, SimulationConfig] = {
