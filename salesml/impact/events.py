@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
 
@@ -41,9 +43,26 @@ def _customer_region(data: SalesData, customer_ids: pd.Series) -> np.ndarray:
     return customer_ids.map(reg).to_numpy(dtype=object)
 
 
-#: deal_id -> region, per (deals, customers) table pair (tables are read-only by
-#: convention; a dashboard recomputes the same data many times).
-_DEAL_REGION: dict[tuple[int, int], tuple[pd.DataFrame, pd.Series]] = {}
+#: (deal ids, their regions), per (deals, customers) table pair (tables are read-only
+#: by convention; a dashboard recomputes the same data many times).
+_DEAL_REGION: dict[tuple[int, int], tuple[pd.DataFrame, pd.Series, np.ndarray]] = {}
+
+
+def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each of ``values`` in ``keys`` (-1 when absent).
+
+    Through pyarrow (``index_in``) when both are text, so tens of millions of ids are
+    matched without a Python string per row (tier L); else ``Index.get_indexer``.
+    """
+    try:
+        v = pa.array(values.to_numpy(dtype=object) if values.dtype == object else values)
+        k = pa.array(keys.to_numpy(dtype=object) if keys.dtype == object else keys)
+        if pa.types.is_string(v.type) or pa.types.is_large_string(v.type):
+            pos = pc.index_in(v, value_set=k.cast(v.type))
+            return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    except (TypeError, ValueError, NotImplementedError, pa.ArrowException):
+        pass
+    return pd.Index(keys).get_indexer(values)
 
 
 def _deal_region(data: SalesData, deal_ids: pd.Series) -> np.ndarray:
@@ -52,15 +71,13 @@ def _deal_region(data: SalesData, deal_ids: pd.Series) -> np.ndarray:
     key = (id(deals), id(cust))
     hit = _DEAL_REGION.get(key)
     if hit is None or hit[0] is not deals:
-        region = pd.Series(
-            _customer_region(data, deals["customer_id"]),
-            index=pd.Index(deals["deal_id"]),
-            dtype=object,
-        )
-        region = region[~region.index.duplicated()]
+        first = ~deals["deal_id"].duplicated().to_numpy()
+        ids = deals["deal_id"][first].reset_index(drop=True)
+        region = _customer_region(data, deals["customer_id"][first])
         _DEAL_REGION.clear()  # one dataset at a time: keep memory flat
-        _DEAL_REGION[key] = hit = (deals, region)
-    return deal_ids.map(hit[1]).to_numpy(dtype=object)
+        _DEAL_REGION[key] = hit = (deals, ids, np.append(region, None))
+    pos = _positions(deal_ids, hit[1])
+    return hit[2][pos]  # -1: the appended None (a deal id the deals table lacks)
 
 
 def _frame(t: object, region: object, num: object, den: object) -> pd.DataFrame:
@@ -172,7 +189,8 @@ def touches_per_deal_day_events(
     data: SalesData, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
     a = data.activities
-    a = a[a["deal_id"].notna() & a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()]
+    keep = a["deal_id"].notna() & a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()
+    a = a.loc[keep.to_numpy(), ["deal_id", "occurred_at"]]  # only what is read: tier L
     touches = _frame(a["occurred_at"].to_numpy(), _deal_region(data, a["deal_id"]), 1.0, 0.0)
     d = data.deals[data.deals["created_at"].notna()]
     stop = d["closed_at"].fillna(end).to_numpy()
@@ -186,7 +204,8 @@ def touches_per_rep_day_events(
     data: SalesData, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
     a = data.activities
-    a = a[a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()]
+    keep = a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()
+    a = a.loc[keep.to_numpy(), ["rep_id", "occurred_at"]]
     reps = data.reps.set_index("rep_id")
     touches = _frame(a["occurred_at"].to_numpy(), a["rep_id"].map(reps["region"]), 1.0, 0.0)
     # reps who touch customers, from the first recorded touch (the hiring dates of the
