@@ -211,3 +211,15 @@ def test_first_response_is_a_geometric_mean_with_channel_mix_held_fixed() -> Non
     overall = np.exp(np.log([1.0, 4.0, 2.0, 2.0, 48.0]).mean())
     assert fr["value"].tolist() == pytest.approx([overall, overall])
     assert fr["denominator"].tolist() == [2.0, 3.0]
+
+
+def test_ids_are_matched_to_their_rows_text_or_not() -> None:
+    from salesml.impact.events import _positions
+
+    keys = pd.Series(["D1", "D2", "D3"], dtype="str")
+    got = _positions(pd.Series(["D3", None, "D9", "D1"], dtype="str"), keys)
+    assert got.tolist() == [2, -1, -1, 0]
+    got = _positions(pd.Series([3, 9, 1]), pd.Series([1, 2, 3]))  # not text: pandas
+    assert got.tolist() == [2, -1, 0]
+    obj = _positions(pd.Series(["D2", "x"], dtype=object), keys.astype(object))
+    assert obj.tolist() == [1, -1]
