@@ -246,6 +246,11 @@ def main_loaded(folder: str) -> None:
         ),
         "load",
     )
+    # give the Arrow pool's freed decoding buffers back (0.75 -> 0.63 GB at stored M)
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
     if (Path(folder) / "truth" / "truth.json").exists():
         truth: Any = Truth.load(Path(folder) / "truth")
         go_live = pd.Timestamp(truth.go_live)
