@@ -29,9 +29,10 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from salesml.data.bundle import SalesData
+from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, t
 from salesml.impact.its import Estimate, ImpactInputError, fit_its
-from salesml.impact.kpis import KPIS, event_span, kpi_series
+from salesml.impact.kpis import KPIS, event_span, kpi_series, ratio_value
 from salesml.results import AnalysisResult, Note
 
 __all__ = ["METHODS", "ImpactResult", "impact", "parse_go_live"]
@@ -176,8 +177,8 @@ class ImpactResult(AnalysisResult):
         KPI -> the method's checks (pre-trend test for ``did``, HAC lags, ...).
     go_live
         The date, or region -> date.
-    method, alpha
-        As asked.
+    method, alpha, filters
+        As asked (``filters`` parsed).
     """
 
     title_key: ClassVar[str] = "impact.title.impact"
@@ -294,15 +295,15 @@ def _num(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
 
 
-def _ratio(s: pd.DataFrame) -> float:
-    den = s["denominator"].sum()
-    return float(s["numerator"].sum() / den) if den > 0 else float("nan")
+def _ratio(s: pd.DataFrame, mean: str = "ratio") -> float:
+    return float(ratio_value(s["numerator"].sum(), s["denominator"].sum(), mean))
 
 
 def _row(kpi: str, est: Estimate, used: pd.DataFrame, freq: str, alpha: float) -> dict[str, Any]:
     """Turn an estimate (on its model scale) into the KPI's unit and relative terms."""
     pre, post = used[~used["post"]], used[used["post"]]
-    observed = _ratio(post)
+    mean = KPIS[kpi].mean if kpi in KPIS else "ratio"
+    observed = _ratio(post, mean)
     if est.scale == "log":
         rel, lo, hi = np.expm1([est.effect, *est.ci])
         baseline = observed / (1 + rel)
@@ -313,7 +314,7 @@ def _row(kpi: str, est: Estimate, used: pd.DataFrame, freq: str, alpha: float) -
         # a relative change needs a positive baseline (a loss rate near zero has none)
         ok = baseline > 0 and np.isfinite(baseline)
         rel, lo, hi = (x / baseline if ok else np.nan for x in (eff, e_lo, e_hi))
-    before, after = _ratio(pre), observed
+    before, after = _ratio(pre, mean), observed
     return {
         "kpi": kpi,
         "method": est.method,
@@ -355,6 +356,7 @@ def impact(
     window: int | tuple[int, int] | None = None,
     freq: str = "W",
     region: str | None = None,
+    filters: FilterLike = None,
     alpha: float = 0.05,
     seasonality: str = "auto",
 ) -> ImpactResult:
@@ -378,6 +380,12 @@ def impact(
         ``D``, ``W``, ``M`` or ``Q`` (a KPI booked monthly stays monthly).
     region
         Measure one region only (with a per-region ``go_live``, that region's date).
+    filters
+        Measure on the rows a :class:`~salesml.filters.FilterSpec` keeps (or what it
+        parses: ``{"segment": "key_account"}``, ``{"team": ["A", "B"]}``,
+        ``"amount >= 50000"``), applied to each KPI's rows as in :func:`kpi_series`.
+        A KPI whose rows carry no filtered column gets a ``not_estimable`` row. It
+        complements ``region=``, which also picks a region's go-live date.
     alpha
         1 - the coverage of the intervals (0.05: 95%).
     seasonality
@@ -426,7 +434,8 @@ def impact(
         gl = next(iter(gl.values()))
     wanted = list(KPIS) if kpis is None else ([kpis] if isinstance(kpis, str) else list(kpis))
     by = "region" if (method in ("did", "sts") or region is not None) else None
-    series = kpi_series(data, kpis=wanted, freq=freq, by=by)
+    spec = FilterSpec.parse(filters)
+    series = kpi_series(data, kpis=wanted, freq=freq, by=by, filters=spec)
     freq_of = series.definitions.set_index("kpi")["freq"].to_dict()
     rows, cfs, diags, notes = [], {}, {}, list(series.notes)
     for r in series.not_measurable.itertuples():
@@ -460,6 +469,7 @@ def impact(
         go_live=gl,
         method=method,
         alpha=float(alpha),
+        filters=spec,
         notes=notes,
     )
 

@@ -4,6 +4,9 @@ Every KPI is a ratio of two sums over the events of a period: a *numerator* (hou
 waited, days spent, touches made, money spent) and a *denominator* (responses, stage
 spells, open deal-days, leads). A period's value is ``sum(numerator) / sum(denominator)``,
 so periods and regions aggregate exactly (a quarter is not the mean of its weeks).
+Heavy-tailed waiting times (first response to leads) are summed as logs instead and
+the value is their geometric mean, ``exp(sum(log hours) / n)`` (``KpiDef.mean``); that
+aggregates exactly too.
 
 Each definition names the tables it needs. A KPI whose tables the dataset does not
 have, and the seed's KPIs no table of the data model records (month-end close time,
@@ -19,13 +22,28 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, label, t
+from salesml.impact.events import (
+    STAGE_CAP_DAYS,
+    blended_cac_events,
+    collab_response_events,
+    first_response_events,
+    material_loss_events,
+    media_cost_per_lead_events,
+    payment_delay_events,
+    stage_spells_events,
+    touches_per_deal_day_events,
+    touches_per_rep_day_events,
+    won_cycle_events,
+)
+from salesml.impact.scope import filter_columns, scoped
 from salesml.results import AnalysisResult, Note
 
 __all__ = [
@@ -37,15 +55,12 @@ __all__ = [
     "kpi_events",
     "kpi_series",
     "period_start",
+    "ratio_value",
 ]
 
 #: Period lengths a series can be built at (pandas period codes).
 FREQS: dict[str, str] = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC"}
 _GRAIN_ORDER = ("D", "W", "M", "Q")
-_DAY = np.timedelta64(1, "D")
-_HOUR = np.timedelta64(1, "h")
-#: Activity kinds that are a touch of a customer (quote mirrors are not).
-TOUCH_KINDS = ("visit", "call", "message", "email", "demo", "sample", "meeting")
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,14 @@ class KpiDef:
     planted
         The key of :attr:`salesml.simulator.Truth.kpi_effects` this KPI measures
         exactly (``None``: the simulator plants no exact effect on it).
+    mean
+        ``ratio``: a period's value is ``sum(num) / sum(den)``. ``geometric``: the
+        events' ``num`` is a log and ``den`` a count, the value is
+        ``exp(sum(num) / sum(den))``, the geometric mean (for heavy-tailed waiting
+        times, where a few long waits would swing a mean). Such a KPI has no groups.
+    filter_table
+        The table whose rows ``filters=`` selects (its dependants are cut to them, see
+        :mod:`salesml.impact.scope`); ``None``: the KPI cannot be filtered.
     """
 
     key: str
@@ -86,234 +109,11 @@ class KpiDef:
     groups: tuple[str, ...] = ("region",)
     planted: str | None = None
     columns: tuple[str, ...] = ()
+    mean: str = "ratio"
+    filter_table: str | None = None
     events: Callable[[SalesData, pd.Timestamp, pd.Timestamp], pd.DataFrame] = field(
         default=lambda d, a, b: pd.DataFrame(), repr=False, compare=False
     )
-
-
-# --------------------------------------------------------------------------- events
-# Each builder returns the KPI's events: columns ``t`` (the instant that dates the
-# event), ``region`` (may be missing), ``num`` and ``den``.
-
-
-def _customer_region(data: SalesData, customer_ids: pd.Series) -> np.ndarray:
-    if "customers" not in data:
-        return np.full(len(customer_ids), None, dtype=object)
-    reg = data.customers.set_index("customer_id")["region"]
-    return customer_ids.map(reg).to_numpy(dtype=object)
-
-
-#: deal_id -> region, per (deals, customers) table pair (tables are read-only by
-#: convention; a dashboard recomputes the same data many times).
-_DEAL_REGION: dict[tuple[int, int], tuple[pd.DataFrame, pd.Series]] = {}
-
-
-def _deal_region(data: SalesData, deal_ids: pd.Series) -> np.ndarray:
-    deals = data.deals
-    cust = data.customers if "customers" in data else None
-    key = (id(deals), id(cust))
-    hit = _DEAL_REGION.get(key)
-    if hit is None or hit[0] is not deals:
-        region = pd.Series(
-            _customer_region(data, deals["customer_id"]),
-            index=pd.Index(deals["deal_id"]),
-            dtype=object,
-        )
-        region = region[~region.index.duplicated()]
-        _DEAL_REGION.clear()  # one dataset at a time: keep memory flat
-        _DEAL_REGION[key] = hit = (deals, region)
-    return deal_ids.map(hit[1]).to_numpy(dtype=object)
-
-
-def _frame(t: object, region: object, num: object, den: object) -> pd.DataFrame:
-    return pd.DataFrame({"t": t, "region": region, "num": num, "den": den})
-
-
-def _first_response(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    ld = data.leads
-    ok = ld["first_response_at"].notna() & ld["created_at"].notna()
-    ld = ld[ok]
-    hours = (ld["first_response_at"] - ld["created_at"]) / pd.Timedelta(hours=1)
-    # channels answer at very different speeds (a trade-show lead waits a day, a walk-in
-    # minutes): each lead counts as its channel's mean over the overall mean, so a week
-    # full of trade-show leads does not look like a slowdown (channel mix held fixed)
-    ch_mean = hours.groupby(ld["channel"]).transform("mean")
-    weight = (ch_mean / hours.mean()).to_numpy(float) if len(hours) else 1.0
-    return _frame(ld["created_at"].to_numpy(), None, hours.to_numpy(float), weight)
-
-
-def _stage_spells(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    sh = data.stage_history[["deal_id", "entered_at", "stage"]].dropna(
-        subset=["deal_id", "entered_at"]
-    )
-    sh = sh.sort_values(["deal_id", "entered_at"], kind="stable")
-    nxt = sh.groupby("deal_id", sort=False)["entered_at"].shift(-1)
-    closed = sh["deal_id"].map(data.deals.set_index("deal_id")["closed_at"])
-    stop = nxt.fillna(closed)
-    # a spell still running at the end counts as lasting until then (capped below)
-    stop = stop.fillna(end)
-    days = ((stop - sh["entered_at"]) / pd.Timedelta(days=1)).clip(lower=0.0)
-    days = days.clip(upper=STAGE_CAP_DAYS)
-    # stages last very differently (qualification a week, proposal two): each spell
-    # counts as its stage's mean over the overall mean, so a period with many early
-    # stages (the first weeks of a dataset) does not look fast (stage mix held fixed)
-    mature = sh["entered_at"] < end - pd.Timedelta(days=STAGE_CAP_DAYS)
-    st_mean = days[mature].groupby(sh.loc[mature, "stage"]).mean()
-    weight = sh["stage"].map(st_mean / days[mature].mean()).fillna(1.0).to_numpy(float)
-    return _frame(sh["entered_at"].to_numpy(), _deal_region(data, sh["deal_id"]), days, weight)
-
-
-#: Stage spells are counted up to this many days (and only those entered that long
-#: before the end), so every spell of a period is observed to the same horizon.
-STAGE_CAP_DAYS = 90.0
-
-
-def _won_cycle(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    d = data.deals
-    d = d[(d["outcome"] == "won") & d["closed_at"].notna() & d["created_at"].notna()]
-    days = ((d["closed_at"] - d["created_at"]) / pd.Timedelta(days=1)).clip(lower=0.0)
-    return _frame(d["closed_at"].to_numpy(), _deal_region(data, d["deal_id"]), days, 1.0)
-
-
-def _exposure(
-    starts: np.ndarray,
-    stops: np.ndarray,
-    region: np.ndarray,
-    lo: pd.Timestamp,
-    hi: pd.Timestamp,
-) -> pd.DataFrame:
-    """Daily time at risk (days) of intervals ``[starts, stops)``, by region.
-
-    Vectorised with a difference array over the days of ``[lo, hi)``: each interval
-    adds its fraction of its first and last day and 1 for the days in between.
-    """
-    day0 = lo.floor("D")
-    n_days = int(np.ceil((hi - day0) / pd.Timedelta(days=1))) + 1
-    s = np.clip((starts - day0.to_datetime64()) / _DAY, 0.0, n_days - 1e-9)
-    e = np.clip((stops - day0.to_datetime64()) / _DAY, 0.0, n_days - 1e-9)
-    keep = e > s
-    s, e, region = s[keep], e[keep], region[keep]
-    codes, uniques = pd.factorize(pd.Series(region, dtype=object), use_na_sentinel=False)
-    n_g = max(len(uniques), 1)
-    diff = np.zeros((n_g, n_days + 2))
-    si, ei = np.floor(s).astype(int), np.floor(e).astype(int)
-    # whole-day coverage from si+1 .. ei-1, partial days at both ends
-    np.add.at(diff, (codes, si + 1), 1.0)
-    np.add.at(diff, (codes, np.maximum(ei, si + 1)), -1.0)
-    cover = np.cumsum(diff, axis=1)[:, :n_days]
-    part = np.zeros((n_g, n_days + 1))
-    same = si == ei
-    np.add.at(part, (codes[same], si[same]), (e - s)[same])
-    np.add.at(part, (codes[~same], si[~same]), (si + 1 - s)[~same])
-    np.add.at(part, (codes[~same], ei[~same]), (e - ei)[~same])
-    total = cover + part[:, :n_days]
-    days = day0 + pd.to_timedelta(np.arange(n_days), unit="D")
-    frames = [
-        _frame(days.to_numpy(), uniques[g] if len(uniques) else None, 0.0, total[g])
-        for g in range(n_g)
-    ]
-    out = pd.concat(frames, ignore_index=True)
-    return out[out["den"] > 0]
-
-
-def _touches_per_deal_day(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    a = data.activities
-    a = a[a["deal_id"].notna() & a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()]
-    touches = _frame(a["occurred_at"].to_numpy(), _deal_region(data, a["deal_id"]), 1.0, 0.0)
-    d = data.deals[data.deals["created_at"].notna()]
-    stop = d["closed_at"].fillna(end).to_numpy()
-    open_days = _exposure(
-        d["created_at"].to_numpy(), stop, _customer_region(data, d["customer_id"]), start, end
-    )
-    return pd.concat([touches, open_days], ignore_index=True)
-
-
-def _touches_per_rep_day(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    a = data.activities
-    a = a[a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()]
-    reps = data.reps.set_index("rep_id")
-    touches = _frame(a["occurred_at"].to_numpy(), a["rep_id"].map(reps["region"]), 1.0, 0.0)
-    # reps who touch customers, from the first recorded touch (the hiring dates of the
-    # reps table reach back years before the activity export starts)
-    sellers = data.reps[data.reps["rep_id"].isin(a["rep_id"].unique())]
-    start = a["occurred_at"].min().floor("D") if len(a) else start
-    hired = sellers["hired_at"].fillna(start).clip(lower=start).to_numpy()
-    exp = _exposure(
-        hired,
-        np.full(len(sellers), end.to_datetime64()),
-        sellers["region"].to_numpy(dtype=object),
-        start,
-        end,
-    )
-    exp = exp[pd.DatetimeIndex(exp["t"]).day_of_week < 5]  # working days
-    return pd.concat([touches, exp], ignore_index=True)
-
-
-def _collab_response(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    ce = data.collab_events
-    req = ce[ce["kind"] == "request"].set_index("event_id")
-    resp = ce[(ce["kind"] == "response") & ce["request_id"].notna()]
-    resp = resp.drop_duplicates("request_id")
-    asked = resp["request_id"].map(req["occurred_at"])
-    ok = asked.notna()
-    resp, asked = resp[ok], asked[ok]
-    hours = ((resp["occurred_at"] - asked) / pd.Timedelta(hours=1)).clip(lower=0.0)
-    return _frame(asked.to_numpy(), _deal_region(data, resp["deal_id"]), hours.to_numpy(), 1.0)
-
-
-def _media_cost_per_lead(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    c = data.costs
-    media = c[(c["category"] == "media") & c["incurred_at"].notna()]
-    channels = media["channel"].dropna().unique() if "channel" in media else []
-    ld = data.leads
-    ld = ld[ld["channel"].isin(channels) & ld["created_at"].notna()]
-    return pd.concat(
-        [
-            _frame(media["incurred_at"].to_numpy(), None, media["amount"].to_numpy(float), 0.0),
-            _frame(ld["created_at"].to_numpy(), None, 0.0, 1.0),
-        ],
-        ignore_index=True,
-    )
-
-
-def _blended_cac(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    c = data.costs[data.costs["incurred_at"].notna()]
-    cu = data.customers[data.customers["created_at"].notna()]
-    return pd.concat(
-        [
-            _frame(c["incurred_at"].to_numpy(), None, c["amount"].to_numpy(float), 0.0),
-            _frame(cu["created_at"].to_numpy(), cu["region"].to_numpy(dtype=object), 0.0, 1.0),
-        ],
-        ignore_index=True,
-    )
-
-
-def _payment_delay(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    p = data.payments[data.payments["paid_at"].notna()]
-    first = p.groupby("contract_id", sort=False)["paid_at"].min()
-    ct = data.contracts.set_index("contract_id")
-    ct = ct.loc[ct.index.intersection(first.index)]
-    due = ct["signed_at"] + pd.to_timedelta(ct["payment_terms_days"].astype(float), unit="D")
-    paid = first.loc[ct.index]
-    days = (paid - due) / pd.Timedelta(days=1)
-    return _frame(
-        paid.to_numpy(), _deal_region(data, ct["deal_id"]), days.to_numpy(float), 1.0
-    ).dropna(subset=["num"])
-
-
-def _material_loss(data: SalesData, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    mm = data.material_movements
-    mm = mm[mm["occurred_at"].notna()]
-    region = (
-        mm["store_id"].map(data.stores.set_index("store_id")["region"]).to_numpy(dtype=object)
-        if "stores" in data
-        else None
-    )
-    qty = mm["qty"].astype(float).abs().to_numpy()
-    kind = mm["kind"].to_numpy(dtype=object)
-    num = np.where(kind == "loss", qty, 0.0)
-    den = np.where(np.isin(kind, ["issue", "redeem", "loss"]), qty, 0.0)
-    return _frame(mm["occurred_at"].to_numpy(), region, num, den)
 
 
 KPIS: dict[str, KpiDef] = {
@@ -328,7 +128,9 @@ KPIS: dict[str, KpiDef] = {
             maturity_days=7.0,
             groups=(),
             planted="first_response_hours",
-            events=_first_response,
+            mean="geometric",
+            filter_table="leads",
+            events=first_response_events,
         ),
         KpiDef(
             "stage_days",
@@ -338,7 +140,8 @@ KPIS: dict[str, KpiDef] = {
             columns=("stage_history.entered_at", "deals.closed_at"),
             maturity_days=STAGE_CAP_DAYS,
             planted="stage_duration_days",
-            events=_stage_spells,
+            filter_table="deals",
+            events=stage_spells_events,
         ),
         KpiDef(
             "won_cycle_days",
@@ -346,7 +149,8 @@ KPIS: dict[str, KpiDef] = {
             "days",
             "lower",
             columns=("deals.outcome", "deals.created_at", "deals.closed_at"),
-            events=_won_cycle,
+            filter_table="deals",
+            events=won_cycle_events,
         ),
         KpiDef(
             "touches_per_deal_day",
@@ -360,7 +164,8 @@ KPIS: dict[str, KpiDef] = {
                 "deals.closed_at",
             ),
             planted="daily_touches",
-            events=_touches_per_deal_day,
+            filter_table="deals",
+            events=touches_per_deal_day_events,
         ),
         KpiDef(
             "touches_per_rep_day",
@@ -368,7 +173,8 @@ KPIS: dict[str, KpiDef] = {
             "count",
             "higher",
             columns=("activities.kind", "activities.occurred_at", "reps.region", "reps.hired_at"),
-            events=_touches_per_rep_day,
+            filter_table="reps",
+            events=touches_per_rep_day_events,
         ),
         KpiDef(
             "collab_response_hours",
@@ -378,7 +184,8 @@ KPIS: dict[str, KpiDef] = {
             columns=("collab_events.kind", "collab_events.request_id", "collab_events.occurred_at"),
             maturity_days=7.0,
             planted="collab_response_hours",
-            events=_collab_response,
+            filter_table="deals",
+            events=collab_response_events,
         ),
         KpiDef(
             "media_cost_per_lead",
@@ -396,7 +203,7 @@ KPIS: dict[str, KpiDef] = {
             grain="M",
             groups=(),
             planted="media_cost_per_lead",
-            events=_media_cost_per_lead,
+            events=media_cost_per_lead_events,
         ),
         KpiDef(
             "cac",
@@ -406,7 +213,7 @@ KPIS: dict[str, KpiDef] = {
             columns=("costs.amount", "costs.incurred_at", "customers.created_at"),
             grain="M",
             groups=(),
-            events=_blended_cac,
+            events=blended_cac_events,
         ),
         KpiDef(
             "payment_delay_days",
@@ -414,7 +221,8 @@ KPIS: dict[str, KpiDef] = {
             "days",
             "lower",
             columns=("payments.paid_at", "contracts.signed_at", "contracts.payment_terms_days"),
-            events=_payment_delay,
+            filter_table="deals",
+            events=payment_delay_events,
         ),
         KpiDef(
             "material_loss_rate",
@@ -426,7 +234,8 @@ KPIS: dict[str, KpiDef] = {
                 "material_movements.qty",
                 "material_movements.occurred_at",
             ),
-            events=_material_loss,
+            filter_table="material_movements",
+            events=material_loss_events,
         ),
     )
 }
@@ -503,8 +312,13 @@ def _check_kpis(kpis: Sequence[str] | str | None) -> list[str]:
     return list(dict.fromkeys(kpis))
 
 
-def kpi_events(data: SalesData, kpi: str) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
+def kpi_events(
+    data: SalesData, kpi: str, *, filters: FilterLike = None
+) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp]:
     """The events of ``kpi`` with the data's time range (mature events only).
+
+    ``filters`` keeps the rows of the KPI's :attr:`KpiDef.filter_table` it matches
+    (:mod:`salesml.impact.scope`); the time range is the whole dataset's either way.
 
     Returns
     -------
@@ -515,7 +329,9 @@ def kpi_events(data: SalesData, kpi: str) -> tuple[pd.DataFrame, pd.Timestamp, p
     Raises
     ------
     ValueError
-        For an unknown KPI, one the data model cannot measure, or a dataset without dates.
+        For an unknown KPI, one the data model cannot measure, or a dataset without dates;
+        a :class:`~salesml.impact.scope.FilterColumnError` when the KPI's rows carry no
+        filtered column.
     """
     if kpi not in KPIS:
         _check_kpis([kpi])
@@ -529,6 +345,7 @@ def kpi_events(data: SalesData, kpi: str) -> tuple[pd.DataFrame, pd.Timestamp, p
     start, end = rng[0], rng[1] + pd.Timedelta(microseconds=1)
     d = KPIS[kpi]
     data.require(*d.tables, analysis=f"the KPI {kpi!r}")
+    data = scoped(data, kpi, d.filter_table, FilterSpec.parse(filters))
     ev = d.events(data, start, end)
     if d.maturity_days:
         ev = ev[ev["t"] < end - pd.Timedelta(days=d.maturity_days)]
@@ -544,14 +361,17 @@ class KpiSeriesResult(AnalysisResult):
     table
         One row per KPI, period (and group): ``kpi``, ``period`` (its first day),
         the ``by`` column if any, ``numerator``, ``denominator``, ``value``
-        (``numerator / denominator``; missing when the denominator is 0: no data).
+        (``numerator / denominator``, its ``exp`` for a geometric KPI; missing when
+        the denominator is 0: no data).
     definitions
         One row per measurable KPI: ``kpi``, ``tables``, ``unit``, ``better``,
-        ``grain``, ``freq`` (the period length used), ``maturity_days``, ``planted``.
+        ``grain``, ``freq`` (the period length used), ``maturity_days``, ``planted``,
+        ``mean`` (``ratio`` or ``geometric``, see :class:`KpiDef`).
     not_measurable
         ``kpi``, ``needs`` (the table that would make it measurable) and ``reason``
-        (``no_table_in_model``, ``missing_table``, ``missing_column`` or ``no_group``).
-    freq, by
+        (``no_table_in_model``, ``missing_table``, ``missing_column``, ``no_group``
+        or ``filter_column``).
+    freq, by, filters
         As asked.
     """
 
@@ -587,6 +407,7 @@ def kpi_series(
     kpis: Sequence[str] | str | None = None,
     freq: str = "W",
     by: str | None = None,
+    filters: FilterLike = None,
 ) -> KpiSeriesResult:
     """KPI values per period: each a ratio of summed numerator and denominator.
 
@@ -604,6 +425,11 @@ def kpi_series(
         ``None`` or ``"region"`` (the customer's region; the rep's for touches per
         rep, the store's for materials). KPIs without a region are listed as not
         measurable by region.
+    filters
+        A :class:`~salesml.filters.FilterSpec` (or what it parses: ``{"segment":
+        "key_account"}``, ``"amount >= 50000"``) on each KPI's rows
+        (:mod:`salesml.impact.scope`). A KPI whose rows carry no filtered column is
+        listed as not measurable (``reason == "filter_column"``), not measured unfiltered.
 
     Returns
     -------
@@ -613,11 +439,13 @@ def kpi_series(
     Raises
     ------
     ValueError
-        For an unknown KPI, ``freq`` or ``by``.
+        For an unknown KPI, ``freq``, ``by`` or filter (a column name that is not a plain
+        name, an expression the grammar refuses or that fails on a KPI's rows).
     """
     freq = _check_freq(freq)
     if by not in (None, "region"):
         raise ValueError(f"by must be None or 'region'; got {by!r}")
+    spec = FilterSpec.parse(filters)
     wanted = _check_kpis(kpis)
     frames, defs, nm = [], [], []
     no_region: dict[str, int] = {}
@@ -637,13 +465,17 @@ def kpi_series(
         if by is not None and by not in d.groups:
             nm.append({"kpi": key, "needs": by, "reason": "no_group"})
             continue
-        ev, _, _ = kpi_events(data, key)
+        unresolved = filter_columns(data, d.filter_table, spec) if spec else []
+        if unresolved:
+            nm.append({"kpi": key, "needs": ", ".join(unresolved), "reason": "filter_column"})
+            continue
+        ev, _, _ = kpi_events(data, key, filters=spec)
         f = _coarser(freq, d.grain)
         if by:
             n_none = int(ev["region"].isna().sum())
             if n_none:
                 no_region[key] = n_none
-        frames.append(_aggregate(ev, key, f, by))
+        frames.append(_aggregate(ev, key, f, by, d.mean))
         defs.append(
             {
                 "kpi": key,
@@ -654,6 +486,7 @@ def kpi_series(
                 "freq": f,
                 "maturity_days": d.maturity_days,
                 "planted": d.planted,
+                "mean": d.mean,
             }
         )
     cols = ["kpi", "period", *([by] if by else []), "numerator", "denominator", "value"]
@@ -674,17 +507,36 @@ def kpi_series(
                 "freq",
                 "maturity_days",
                 "planted",
+                "mean",
             ],
         ),
         not_measurable=pd.DataFrame(nm, columns=["kpi", "needs", "reason"]),
         freq=freq,
         by=by,
+        filters=spec,
         notes=notes,
     )
 
 
-def _aggregate(ev: pd.DataFrame, key: str, freq: str, by: str | None) -> pd.DataFrame:
-    """Sum numerator and denominator per period (and group); value = ratio."""
+def ratio_value(numerator: object, denominator: object, mean: str = "ratio") -> Any:
+    """A KPI's value from its summed numerator and denominator (NaN without data).
+
+    ``mean="geometric"``: ``exp`` of the ratio (the numerator is a sum of logs).
+    Works on numbers and arrays alike.
+    """
+    num = np.asarray(numerator, dtype=float)
+    den = np.asarray(denominator, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        v = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        if mean == "geometric":
+            v = np.exp(v)
+    return float(v) if v.ndim == 0 else v
+
+
+def _aggregate(
+    ev: pd.DataFrame, key: str, freq: str, by: str | None, mean: str = "ratio"
+) -> pd.DataFrame:
+    """Sum numerator and denominator per period (and group); value per :func:`ratio_value`."""
     keys = [pd.Series(period_start(ev["t"].to_numpy(), freq), name="period")]
     if by:
         keys.append(ev["region"].astype("object").rename(by).reset_index(drop=True))
@@ -699,9 +551,7 @@ def _aggregate(ev: pd.DataFrame, key: str, freq: str, by: str | None) -> pd.Data
         g = g.set_index(["period", by]).reindex(idx, fill_value=0.0).reset_index()
     else:
         g = g.set_index("period").reindex(full, fill_value=0.0).rename_axis("period").reset_index()
-    den = g["denominator"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        g["value"] = np.where(den > 0, g["numerator"].to_numpy(float) / den, np.nan)
+    g["value"] = ratio_value(g["numerator"], g["denominator"], mean)
     g.insert(0, "kpi", key)
     return g
 

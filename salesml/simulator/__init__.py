@@ -37,8 +37,9 @@ The generative story, in the order the code follows it:
    collaboration response times and media cost per lead move by known amounts
    (:attr:`Truth.kpi_effects`). Opt-in, for impact measurement
    (:mod:`~salesml.simulator.rollout`): ``staggered_go_live=True`` (one go-live per
-   region, :attr:`Truth.region_go_live`) and ``kpi_seasonality=True`` (slower
-   responses around Chinese New Year); both off by default, output unchanged.
+   region, :attr:`Truth.region_go_live`), ``kpi_seasonality=True`` (slower
+   responses around Chinese New Year) and ``flat_touches=True`` (one touch rate per
+   open deal-day, :mod:`~salesml.simulator.touches`); all off by default, output unchanged.
 
 With ``dirty=True`` the tables come back as a raw export would (every cell a string)
 with faults injected at known rows (:attr:`Truth.faults`).

@@ -9,6 +9,7 @@ from salesml.simulator.helpers import lognormal, make_ids
 from salesml.simulator.params import KPI_EFFECTS, WIN_MODEL
 from salesml.simulator.rollout import go_live_of
 from salesml.simulator.state import Activities, ChunkState
+from salesml.simulator.touches import flat_touches
 
 __all__ = ["draw_activities"]
 
@@ -55,6 +56,15 @@ def draw_activities(s: ChunkState) -> None:
     keep_a = (a_t >= gl) | (rng.random(nA) < 1.0 / (1 + KPI_EFFECTS["daily_touches"]))
     keep_a &= a_t < T
     ad, a_t = ad[keep_a], a_t[keep_a]
+    if w.cfg.flat_touches:  # opt-in: an exact planted target (salesml.simulator.touches)
+        flat_rate = rate * float(np.mean(mult)) if nD else rate
+        ad, a_t = flat_touches(
+            deal_t,
+            np.minimum(sg.life_end, T),
+            go_live_of(w, d.region),
+            flat_rate,
+            KPI_EFFECTS["daily_touches"],
+        )
     a_kind = _KINDS[rng.choice(len(_KINDS), size=len(ad), p=_KIND_P)]
     # account maintenance (no deal)
     n_maint = rng.poisson(np.array([6.0, 3.0, 1.5])[cu.segment] * (T - cust_t) / T)

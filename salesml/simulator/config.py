@@ -27,6 +27,8 @@ class SimulationConfig:
     scan_loss_effect: float | None = None
     # opt-in document references of approvals (salesml.simulator.approval_docs)
     approval_documents: bool = False
+    # opt-in flat touch rate with an exact planted change (salesml.simulator.touches)
+    flat_touches: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (JSON-ready).
@@ -41,7 +43,13 @@ class SimulationConfig:
         return out
 
 
-_OPT_IN = ("staggered_go_live", "kpi_seasonality", "scan_loss_effect", "approval_documents")
+_OPT_IN = (
+    "staggered_go_live",
+    "kpi_seasonality",
+    "scan_loss_effect",
+    "approval_documents",
+    "flat_touches",
+)
 
 
 PRESETS: dict[str, SimulationConfig] = {

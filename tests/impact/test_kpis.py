@@ -171,10 +171,55 @@ def test_a_hand_made_export_gets_what_it_supports_and_is_told_the_rest(export) -
     assert nm.loc["payment_delay_days", "reason"] == "missing_table"
     # the lead without a response and the lead without a date are not counted as zero;
     # the lead of the export's last week is too recent to be complete (maturity 7 days)
+    # (a geometric mean: the numerator sums log hours)
     fr = r.series("first_response_hours")
-    assert fr["numerator"].sum() == pytest.approx(2.0)
+    assert fr["denominator"].sum() == 1
+    assert fr["numerator"].sum() == pytest.approx(np.log(2.0))
+    assert fr["value"].dropna().tolist() == pytest.approx([2.0])
     # only the request whose response names it counts: 6 hours
     cr = r.series("collab_response_hours")
     assert cr["denominator"].sum() == 1 and cr["numerator"].sum() == pytest.approx(6.0)
     won = r.series("won_cycle_days")
     assert won["value"].dropna().tolist() == [30.0]
+
+
+def test_first_response_is_a_geometric_mean_with_channel_mix_held_fixed() -> None:
+    # week 1: waits of 1 h and 4 h; week 2: 2 h and 2 h; a trade-show lead waiting
+    # 48 h in week 2 is put on the overall scale by its channel (its only lead)
+    created = [T("2026-03-02 09:00"), T("2026-03-03 09:00"), T("2026-03-09 09:00")]
+    created += [T("2026-03-10 09:00"), T("2026-03-11 09:00"), T("2026-04-20")]
+    waits = [1.0, 4.0, 2.0, 2.0, 48.0, None]
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(6)],
+            "customer_id": [None] * 6,
+            "channel": ["wechat"] * 4 + ["exhibition", "wechat"],
+            "created_at": created,
+            "first_response_at": [
+                c + pd.Timedelta(hours=w) if w is not None else pd.NaT
+                for c, w in zip(created, waits, strict=True)
+            ],
+            "status": ["open"] * 6,
+        }
+    )
+    r = kpi_series(SalesData({"leads": leads}), kpis=["first_response_hours"], freq="W")
+    fr = r.series("first_response_hours").dropna(subset=["value"])
+    assert r.definitions.set_index("kpi").loc["first_response_hours", "mean"] == "geometric"
+    # both weeks answer wechat leads at their channel's usual 2 h (geometric), and the
+    # trade-show lead at its channel's usual: both weeks sit at the overall geometric
+    # mean (an arithmetic mean would say 2.5 h, then 17.3 h)
+    overall = np.exp(np.log([1.0, 4.0, 2.0, 2.0, 48.0]).mean())
+    assert fr["value"].tolist() == pytest.approx([overall, overall])
+    assert fr["denominator"].tolist() == [2.0, 3.0]
+
+
+def test_ids_are_matched_to_their_rows_text_or_not() -> None:
+    from salesml.impact.events import _positions
+
+    keys = pd.Series(["D1", "D2", "D3"], dtype="str")
+    got = _positions(pd.Series(["D3", None, "D9", "D1"], dtype="str"), keys)
+    assert got.tolist() == [2, -1, -1, 0]
+    got = _positions(pd.Series([3, 9, 1]), pd.Series([1, 2, 3]))  # not text: pandas
+    assert got.tolist() == [2, -1, 0]
+    obj = _positions(pd.Series(["D2", "x"], dtype=object), keys.astype(object))
+    assert obj.tolist() == [1, -1]

@@ -82,3 +82,53 @@ def test_seasonality_slows_responses_around_new_year() -> None:
     near = ((off > 30) & (off <= 60)) | ((off < -7) & (off >= -37))
     ratio = np.exp(np.log(hours[holiday]).mean() - np.log(hours[near]).mean())
     assert 1.4 < ratio < 1.8  # planted x1.6
+
+
+@pytest.fixture(scope="module")
+def flat():
+    return simulate(preset="demo", seed=0, flat_touches=True)
+
+
+def test_flat_touches_is_opt_in_and_changes_only_what_follows_the_touches(demo_data, flat) -> None:
+    assert not PRESETS["demo"].flat_touches
+    assert "flat_touches" not in PRESETS["demo"].to_dict()
+    data, _ = demo_data
+    on, _ = flat
+    # the steps before the activities draw the same (the touches have their own stream)
+    for table in ("leads", "customers", "deals", "stage_history", "collab_events", "quotes"):
+        pd.testing.assert_frame_equal(on[table], data[table], check_like=True)
+    assert len(on.activities) != len(data.activities)
+
+
+def test_flat_touches_arrive_at_one_rate_times_the_planted_change(flat) -> None:
+    """The exact target: touches per open deal-day x1.12 from the go-live, whatever the mix."""
+    from salesml.impact.kpis import kpi_events
+
+    data, truth = flat
+    ev, _, end = kpi_events(data, "touches_per_deal_day")
+    gl = pd.Timestamp(truth.go_live)
+    before, after = ev[ev["t"] < gl], ev[ev["t"] >= gl]
+    rate_b = (before["num"].sum()) / before["den"].sum()
+    rate_a = (after["num"].sum()) / after["den"].sum()
+    # Poisson counts of ~25,000 and ~13,000 touches: the ratio is within 3% of 1.12
+    assert after["num"].sum() > 10_000
+    assert rate_a / rate_b == pytest.approx(1 + truth.kpi_effects["daily_touches"], rel=0.03)
+    # weakly and strongly engaged deals are touched alike (the default ties it to engagement)
+    d = data.deals.set_index("deal_id")
+    n = data.activities["deal_id"].value_counts()
+    days = (d["closed_at"].fillna(end) - d["created_at"]) / pd.Timedelta(days=1)
+    per_day = (n.reindex(d.index, fill_value=0) / days.clip(lower=1.0))[days > 20]
+    won = d.loc[per_day.index, "outcome"] == "won"
+    assert per_day[won].mean() == pytest.approx(per_day[~won].mean(), rel=0.15)
+
+
+def test_its_recovers_the_exact_touch_target_on_one_seed(flat) -> None:
+    from salesml.impact import impact
+
+    data, truth = flat
+    row = impact(data, go_live=truth.go_live, kpis=["touches_per_deal_day"]).row(
+        "touches_per_deal_day"
+    )
+    planted = truth.kpi_effects["daily_touches"]
+    assert row["status"] == "ok" and row["significant"]
+    assert row["rel_low"] <= planted <= row["rel_high"]

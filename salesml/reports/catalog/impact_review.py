@@ -10,8 +10,9 @@ dataset's (``dataset.yaml``) unless ``go_live`` is given.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -23,7 +24,22 @@ if TYPE_CHECKING:
     from salesml.impact import ImpactResult
     from salesml.reports.notebook import Report
 
-__all__ = ["REPORT", "SECTIONS", "ImpactReviewParams", "check_rows", "effect_rows"]
+__all__ = [
+    "REPORT",
+    "SECTIONS",
+    "ImpactReviewParams",
+    "check_rows",
+    "effect_rows",
+    "parse_region_go_live",
+]
+
+#: Methods the report offers (as :data:`salesml.impact.METHODS`, kept here so the
+#: parameters are checked without importing the analytics).
+METHODS = ("auto", "its", "did", "sts")
+#: Regions ``region_go_live`` may list at most, and its length in characters.
+MAX_REGIONS = 100
+MAX_REGION_TEXT = 4000
+_PAIR = re.compile(r"\s*([^\W_][\w\-·() ]{0,63}?)\s*[=:：]\s*(\d{4}-\d{2}-\d{2})\s*")
 
 
 @dataclass(frozen=True)
@@ -37,9 +53,13 @@ class ImpactReviewParams(ReportParams):
         of ``period``; ``region`` measures that region alone.
     go_live
         The go-live date (``2026-05-01``); ``None`` takes the dataset's.
+    region_go_live
+        One go-live date per region, ``"华东=2025-11-01, 华南=2025-12-01"`` (at most
+        :data:`MAX_REGIONS` pairs, dates as ``YYYY-MM-DD``); replaces ``go_live``.
     method
-        ``auto``, ``its``, ``did`` or ``sts`` (``did``/``sts`` need per-region dates,
-        which a report parameter cannot give: use the API).
+        ``auto`` (``did`` when ``region_go_live`` has different dates, else ``its``),
+        ``its``, ``did`` or ``sts``; ``did`` and ``sts`` compare regions and need
+        ``region_go_live``.
     window
         Periods before and after the go-live to use (``0``: all the data).
     freq
@@ -47,16 +67,21 @@ class ImpactReviewParams(ReportParams):
     """
 
     go_live: str | None = None
-    method: str = "auto"
+    region_go_live: str | None = None
+    method: Literal["auto", "its", "did", "sts"] = "auto"
     window: int = 0
     freq: str = "W"
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.method not in ("auto", "its"):
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        regional = parse_region_go_live(self.region_go_live)
+        if self.method in ("did", "sts") and len(set(regional.values())) < 2:
             raise ValueError(
-                "method must be 'auto' or 'its' in the report (per-region go-live dates "
-                f"for did/sts are given through salesml.impact.impact); got {self.method!r}"
+                f"method {self.method!r} compares regions going live at different dates: "
+                "give region_go_live as 'region=YYYY-MM-DD, region=YYYY-MM-DD' with at "
+                "least two different dates"
             )
         if self.freq not in ("W", "M"):
             raise ValueError(f"freq must be 'W' or 'M'; got {self.freq!r}")
@@ -70,15 +95,56 @@ class ImpactReviewParams(ReportParams):
                 ) from None
 
 
+def parse_region_go_live(text: str | None) -> dict[str, str]:
+    """``"华东=2025-11-01, 华南=2025-12-01"`` as a mapping region -> date.
+
+    Pairs are separated by commas or semicolons, region and date by ``=`` or ``:``.
+    Region names are words (letters, digits, ``_ - · ( )`` and spaces inside); dates
+    ``YYYY-MM-DD``. Nothing else is accepted.
+
+    Raises
+    ------
+    ValueError
+        Naming the pair that does not parse, a repeated region, too many pairs or too
+        long a text.
+    """
+    if text is None or not text.strip():
+        return {}
+    if len(text) > MAX_REGION_TEXT:
+        raise ValueError(
+            f"region_go_live has {len(text):,} characters; at most {MAX_REGION_TEXT} allowed"
+        )
+    pairs = [x for x in re.split(r"[,;，；]", text) if x.strip()]
+    if len(pairs) > MAX_REGIONS:
+        raise ValueError(f"region_go_live lists {len(pairs)} regions; at most {MAX_REGIONS}")
+    out: dict[str, str] = {}
+    for i, pair in enumerate(pairs, start=1):
+        m = _PAIR.fullmatch(pair)
+        if m is None:
+            raise ValueError(
+                f"region_go_live pair {i} ({pair.strip()!r}) is not 'region=YYYY-MM-DD'"
+            )
+        region, date = m.group(1).strip(), m.group(2)
+        try:
+            pd.Timestamp(date)
+        except ValueError:
+            raise ValueError(f"region_go_live pair {i}: {date!r} is not a date") from None
+        if region in out:
+            raise ValueError(f"region_go_live names region {region!r} twice")
+        out[region] = date
+    return out
+
+
 def _impact(r: Report) -> ImpactResult:
     from salesml.impact import impact
 
     p: ImpactReviewParams = r.params  # type: ignore[assignment]
     period = r.period
     data = r.data.as_of(period.end) if hasattr(period, "end") else r.data
+    regional = parse_region_go_live(p.region_go_live)
     return impact(
         data,
-        go_live=p.go_live,
+        go_live=regional or p.go_live,
         method=p.method,
         window=p.window or None,
         freq=p.freq,
