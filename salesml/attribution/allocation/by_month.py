@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from salesml.attribution.allocation.allocate import allocate_costs
+from salesml.attribution.allocation.drivers import DRIVER_ID, month_index
 from salesml.attribution.allocation.rules import RuleError, RulesLike, compile_rules, load_rules
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
@@ -107,6 +108,67 @@ def _linked_activities(folder: Path, ids: np.ndarray, validate: bool) -> pd.Data
     return finalise_table("activities", parsed, DatasetConfig())
 
 
+#: Source table -> driver of the tables cut to the month's rows.
+_DRIVER_OF = {"leads": "leads", "deals": "deals", "material_movements": "redemptions"}
+
+
+def _isin(s: pd.Series, values: pd.Series) -> np.ndarray:
+    """``s.isin(values)`` on the text of both, through Arrow (no Python object per value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from salesml.data.validate.parse import arrow_text
+
+    if not len(s):
+        return np.zeros(0, dtype=bool)
+    vset = pa.array(pd.unique(values.astype("str").to_numpy()), type=pa.large_string())
+    got = pc.is_in(arrow_text(s.astype("str")), value_set=vset)
+    return pc.fill_null(got, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _row_months(table: str, df: pd.DataFrame) -> np.ndarray:
+    """Calendar month (year * 12 + month - 1) of each row's action, as the driver views date it."""
+    if table == "leads":
+        action = df["created_at"]
+    elif table == "deals":
+        won = (df["outcome"] == "won").to_numpy() & df["closed_at"].notna().to_numpy()
+        action = df["created_at"].where(~won, df["closed_at"])
+    else:
+        action = df["occurred_at"]
+    return month_index(action).to_numpy()
+
+
+def _month_rows(
+    table: str,
+    df: pd.DataFrame,
+    months: np.ndarray,
+    month_no: int,
+    costs: pd.DataFrame,
+    compiled: list,
+) -> pd.DataFrame:
+    """The rows of a driver table month ``month_no``'s cost lines can reach, in stored order.
+
+    Rules with ``month`` in scope reach the rows of that month; a rule without it reaches
+    only rows whose scope keys all take a value some cost line of the month has (other
+    rows are in groups no cost line uses, so dropping them changes no share). A rule
+    with no scope, or keyed on a column the table lacks, keeps every row.
+    """
+    keep = np.zeros(len(df), dtype=bool)
+    for r in compiled:
+        if r.driver != _DRIVER_OF[table]:
+            continue
+        if "month" in r.scope:
+            keep |= months == month_no
+            continue
+        if not r.scope or any(k not in df.columns or k not in costs.columns for k in r.scope):
+            return df
+        hit = np.ones(len(df), dtype=bool)
+        for k in r.scope:
+            hit &= _isin(df[k], costs[k].dropna())
+        keep |= hit
+    return df[keep].reset_index(drop=True) if not keep.all() else df
+
+
 def allocate_costs_by_month(
     path: str | Path,
     *,
@@ -177,52 +239,57 @@ def allocate_costs_by_month(
     linked = _linked_activities(folder, np.asarray(link_ids, dtype=object), validate)
     labels = [r.label for r in compiled]
     drivers = sorted({r.driver for r in compiled})
+    month_of = {t: _row_months(t, df) for t, df in whole.tables.items() if t in _DRIVER_OF}
     tables, line_parts, monthly = [], [], []
     offset = 0
     for m in tqdm(months, desc="allocating", unit="month", disable=not progress, leave=False):
+        per = Period.parse(m)
         part = load_dataset(
-            folder,
-            tables=["costs", "activities"],
-            period=Period.parse(m),
-            validate=validate,
-            progress=False,
+            folder, tables=["costs", "activities"], period=per, validate=validate, progress=False
         )
         costs_m, acts_m = part.costs, part.activities
         need = costs_m["activity_id"].dropna().astype("str")
         own = acts_m["activity_id"].astype("str")
-        extra = linked[linked["activity_id"].isin(need) & ~linked["activity_id"].isin(own)]
+        lid = linked["activity_id"]
+        extra = linked[_isin(lid, need) & ~_isin(lid, own)]
         acts = pd.concat([acts_m, extra], ignore_index=True) if len(extra) else acts_m
+        month_no = per.start.year * 12 + per.start.month - 1
+        month_tables = {
+            t: _month_rows(t, df, month_of[t], month_no, costs_m, compiled) if t in month_of else df
+            for t, df in whole.tables.items()
+        }
         data_m = SalesData(
-            {**whole.tables, "costs": costs_m, "activities": acts},
-            whole.config,
-            source=folder,
+            {**month_tables, "costs": costs_m, "activities": acts}, whole.config, source=folder
         )
         al = allocate_costs(data_m, rules=rule_set)
         tables.append(al.table)
         monthly.append(al.monthly)
-        lines = al.lines
-        cost_pos = pd.Index(al.table["cost_id"].astype("str")).get_indexer(
-            lines["cost_id"].astype("str")
-        )
-        line_parts.append(
-            pd.DataFrame(
-                {
-                    "cost_row": cost_pos.astype("int64") + offset,
-                    "cost_id": lines["cost_id"].astype("str").to_numpy(),
-                    "rule": pd.Categorical(lines["rule"].astype("str"), categories=labels),
-                    "driver": pd.Categorical(lines["driver"].astype("str"), categories=drivers),
-                    "driver_id": lines["driver_id"].astype("str").to_numpy(),
-                    "amount": lines["amount"].to_numpy(dtype="float64"),
-                }
+        cost_ids = al.table["cost_id"].astype("str").to_numpy()
+        for cidx, driver, drow, amt, label in al.compact.parts:
+            ids = al.compact.drivers[driver][DRIVER_ID[driver]].astype("str").to_numpy()
+            line_parts.append(
+                pd.DataFrame(
+                    {
+                        "cost_row": cidx.astype("int64") + offset,
+                        "cost_id": cost_ids[cidx],
+                        "rule": pd.Categorical([label] * len(cidx), categories=labels),
+                        "driver": pd.Categorical([driver] * len(cidx), categories=drivers),
+                        "driver_id": ids[drow],
+                        "amount": amt,
+                    }
+                )
             )
-        )
         offset += len(al.table)
-        del part, data_m, al, lines, acts, acts_m
+        del part, data_m, al, acts, acts_m, month_tables
     if not tables:
         raise DatasetError(f"{folder}: the costs table has no dated month to allocate")
     table = pd.concat(tables, ignore_index=True)
     for c in ("rule", "reason"):
         table[c] = table[c].astype("str")
-    lines_all = pd.concat(line_parts, ignore_index=True)
+    lines_all = (
+        pd.concat(line_parts, ignore_index=True)
+        if line_parts
+        else pd.DataFrame({c: pd.Series(dtype="str") for c in LINE_COLUMNS})
+    )
     monthly_all = pd.concat(monthly, ignore_index=True)
     return MonthlyAllocation(table, lines_all, monthly_all, months, notes)
