@@ -33,6 +33,7 @@ from salesml.data.errors import DatasetError
 from salesml.data.io import find_table_files, load_dataset
 from salesml.data.partitions import NO_MONTH, PARTITION_COLUMN, is_hive
 from salesml.data.validate import validate as _validate
+from salesml.data.validate.parse import arrow_text
 
 __all__ = ["MonthlyAllocation", "allocate_costs_by_month"]
 
@@ -112,12 +113,17 @@ def _linked_activities(folder: Path, ids: np.ndarray, validate: bool) -> pd.Data
 _DRIVER_OF = {"leads": "leads", "deals": "deals", "material_movements": "redemptions"}
 
 
+def _taken(arr: object, pos: np.ndarray) -> pd.Series:
+    """``arr[pos]`` as pandas ``str`` backed by Arrow (no Python string per line)."""
+    import pyarrow as pa
+
+    return pd.Series(arr.take(pa.array(pos)), dtype="str", copy=False)
+
+
 def _isin(s: pd.Series, values: pd.Series) -> np.ndarray:
     """``s.isin(values)`` on the text of both, through Arrow (no Python object per value)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-
-    from salesml.data.validate.parse import arrow_text
 
     if not len(s):
         return np.zeros(0, dtype=bool)
@@ -264,17 +270,17 @@ def allocate_costs_by_month(
         al = allocate_costs(data_m, rules=rule_set)
         tables.append(al.table)
         monthly.append(al.monthly)
-        cost_ids = al.table["cost_id"].astype("str").to_numpy()
+        cost_ids = arrow_text(al.table["cost_id"].astype("str"))
         for cidx, driver, drow, amt, label in al.compact.parts:
-            ids = al.compact.drivers[driver][DRIVER_ID[driver]].astype("str").to_numpy()
+            ids = arrow_text(al.compact.drivers[driver][DRIVER_ID[driver]].astype("str"))
             line_parts.append(
                 pd.DataFrame(
                     {
                         "cost_row": cidx.astype("int64") + offset,
-                        "cost_id": cost_ids[cidx],
+                        "cost_id": _taken(cost_ids, cidx),
                         "rule": pd.Categorical([label] * len(cidx), categories=labels),
                         "driver": pd.Categorical([driver] * len(cidx), categories=drivers),
-                        "driver_id": ids[drow],
+                        "driver_id": _taken(ids, drow),
                         "amount": amt,
                     }
                 )
