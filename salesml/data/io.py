@@ -70,7 +70,7 @@ from salesml.data.quarantine import QUARANTINE_FILE, read_stored_quarantine
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import finalise_table, parse_table
 from salesml.data.validate import validate as _validate
-from salesml.data.validate.parse import text_frame, type_extra_arrays
+from salesml.data.validate.parse import compact_columns, text_frame, type_extra_arrays
 
 __all__ = [
     "RawTables",
@@ -390,13 +390,15 @@ def read_raw_tables(
     lookback_days: float = 0.0,
     columns: Mapping[str, Iterable[str]] | None = None,
     validate: bool = True,
+    compact: bool = False,
 ) -> RawTables:
     """Read the tables of a dataset folder as they are, without validation.
 
-    ``period``, ``lookback_days``, ``columns`` and ``validate`` are those of
-    :func:`load_dataset`: Parquet tables are read with only the months, rows and
-    columns asked for (``validate`` adds the columns the rules need); CSV tables
-    are read whole (``load_dataset`` cuts them after validation).
+    ``period``, ``lookback_days``, ``columns``, ``validate`` and ``compact`` are
+    those of :func:`load_dataset`: Parquet tables are read with only the months, rows
+    and columns asked for (``validate`` adds the columns the rules need), with
+    ``compact`` their foreign-key and category columns as pandas ``category``; CSV
+    tables are read whole (``load_dataset`` cuts them after validation).
 
     Returns
     -------
@@ -458,6 +460,7 @@ def read_raw_tables(
                 name,
                 columns=_read_columns(name, wanted_cols.get(name), validate),
                 window=window if name in PARTITIONED_TABLES else None,
+                dictionary=list(compact_columns(name)) if compact else None,
             )
             if window is not None and name in PARTITIONED_TABLES:
                 out.period_cut.append(name)
@@ -479,6 +482,7 @@ def load_dataset(
     period: object = None,
     lookback_days: float = 0.0,
     columns: Mapping[str, Iterable[str]] | None = None,
+    compact: bool = False,
 ) -> SalesData:
     """Load a dataset folder into a :class:`SalesData` bundle.
 
@@ -517,6 +521,19 @@ def load_dataset(
         files are read with only those columns plus, when validating, the key,
         foreign-key, time and required columns the rules need; rules on columns
         not read are not checked.
+    compact
+        Hold the foreign-key ids (``deal_id``, ``customer_id``, ``rep_id``,
+        ``lead_id``, ``campaign_id``, ... of the tables that point at them) and the
+        category columns (``kind``, ``channel``, ``stage``, ``outcome``, cost
+        ``category``, ...) as pandas ``category`` of ``str`` values instead of
+        ``str`` (the list per table is
+        :func:`salesml.data.validate.parse.compact_columns`; each table's own key and
+        every other column keep their usual dtype). Parquet files are read straight
+        into integer codes from their dictionary pages and validation works on the
+        codes, so a big dataset takes about half the memory (tier L: see
+        ``bench/README.md``). Values, missing cells, validation and quarantine are
+        the same as without it; code that compares or groups these columns works
+        unchanged (group with ``observed=True``).
 
     Returns
     -------
@@ -549,7 +566,11 @@ def load_dataset(
                 "reads from a database (dataset.yaml source:), which takes period= only"
             )
         load_sql = importlib.import_module("salesml.data.sql").load_sql
-        return load_sql(folder, period=period, validate=validate, tables=tables, progress=progress)
+        data = load_sql(folder, period=period, validate=validate, tables=tables, progress=progress)
+        if compact:
+            for name, df in list(data.tables.items()):
+                data.tables[name] = finalise_table(name, df, data.config, compact=True)
+        return data
     raw = read_raw_tables(
         folder,
         encoding=encoding,
@@ -559,6 +580,7 @@ def load_dataset(
         lookback_days=lookback_days,
         columns=columns,
         validate=validate,
+        compact=compact,
     )
     config = raw.config
     window = period_window(period, lookback_days)
@@ -573,6 +595,7 @@ def load_dataset(
             notes=raw.notes,
             progress=progress,
             unchecked_parents=raw.period_cut,
+            compact=compact,
         )
         data = report.data
         _cut(data.tables, window, wanted_cols)
@@ -590,9 +613,9 @@ def load_dataset(
         )
     out = {}
     for name, df in raw.tables.items():
-        parsed, _ = parse_table(name, df, config=config)
+        parsed, _ = parse_table(name, df, config=config, compact=compact)
         try:
-            out[name] = finalise_table(name, parsed, config)
+            out[name] = finalise_table(name, parsed, config, compact=compact)
         except (TypeError, ValueError):
             out[name] = parsed  # e.g. an empty cell in a true/false column
     _cut(out, window, wanted_cols)

@@ -76,11 +76,15 @@ def read_parquet_table(
     *,
     columns: list[str] | None = None,
     window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    dictionary: list[str] | None = None,
 ) -> pd.DataFrame:
     """One table from a Parquet file, part folder or month-partitioned folder.
 
     Read with :mod:`pyarrow.dataset`: only the months ``window`` touches (hive
     layout), only its rows (time column in ``[start, end)``) and only ``columns``.
+    The text columns named in ``dictionary`` are read as Arrow dictionaries (from
+    the files' own dictionary pages, without building each string) and come back as
+    pandas ``category`` columns (their dictionaries unified across files).
     """
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -106,18 +110,36 @@ def read_parquet_table(
     schema = (
         schemas[0] if len(schemas) == 1 else pa.unify_schemas(schemas, promote_options="permissive")
     )
+    dict_cols = [
+        c
+        for c in dictionary or ()
+        if c in schema.names
+        and (
+            pa.types.is_string(schema.field(c).type)
+            or pa.types.is_large_string(schema.field(c).type)
+        )
+    ]
+    if dict_cols:
+        schema = pa.schema(
+            [
+                f.with_type(pa.dictionary(pa.int32(), f.type)) if f.name in dict_cols else f
+                for f in schema
+            ],
+            metadata=schema.metadata,
+        )
+    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=dict_cols))
     if hive:
         schema = schema.append(pa.field(PARTITION_COLUMN, pa.string()))
         part = ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive")
         dset = ds.dataset(
             [str(x) for x in parts],
             schema=schema,
-            format="parquet",
+            format=fmt,
             partitioning=part,
             partition_base_dir=str(p),
         )
     else:
-        dset = ds.dataset([str(x) for x in parts], schema=schema, format="parquet")
+        dset = ds.dataset([str(x) for x in parts], schema=schema, format=fmt)
     names = [c for c in schema.names if not (hive and c == PARTITION_COLUMN)]
     if columns is not None:
         absent = [c for c in columns if c not in names]

@@ -486,6 +486,17 @@ def _pick(
     return {**picked, **values}
 
 
+def _period_load(spec: ReportSpec, params: ReportParams) -> dict[str, Any]:
+    """``load_dataset`` arguments loading only the report's period (+ its look-back)."""
+    from salesml.data.config import DatasetConfig
+
+    if spec.lookback_days is None:
+        return {}
+    if DatasetConfig.read(params.dataset).source is not None:  # SQL: the period only
+        return {"period": params.period_value} if not spec.lookback_days else {}
+    return {"period": params.period_value, "lookback_days": spec.lookback_days}
+
+
 def start_report(name: str, namespace: Mapping[str, Any] | None = None, /, **values: Any) -> Report:
     """Validate a report's parameters, load its dataset and show its header.
 
@@ -522,7 +533,7 @@ def start_report(name: str, namespace: Mapping[str, Any] | None = None, /, **val
     if spec.loads:
         present = find_table_files(params.dataset, DatasetConfig.read(params.dataset))
         tables = [t for t in spec.loads if t in present]
-    data = load_dataset(params.dataset, progress=False, tables=tables)
+    data = load_dataset(params.dataset, progress=False, tables=tables, **_period_load(spec, params))
     if spec.tables:
         data.require(*spec.tables, analysis=f"the {name} report")
     report = Report(spec=spec, params=params, data=data)

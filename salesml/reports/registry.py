@@ -120,6 +120,10 @@ class ReportSpec:
     cadence
         The period kind ``salesml report due`` runs the report for (default: from
         the name's suffix, ``_weekly`` -> ``week``..., else ``month``).
+    lookback_days
+        Load only the report's period and this many days before it
+        (``load_dataset(period=, lookback_days=)``: from a month-partitioned dataset
+        only those months are read); ``None`` (the default) loads the whole history.
     """
 
     name: str
@@ -131,6 +135,7 @@ class ReportSpec:
     title_key: str = field(default="", compare=False)
     sections: tuple[Section, ...] = field(default=(), compare=False)
     cadence: PeriodKind | None = None
+    lookback_days: float | None = None
 
     def __post_init__(self) -> None:
         check_name(self.name)
@@ -148,6 +153,8 @@ class ReportSpec:
             raise ValueError(f"report {self.name!r}: section names must be unique, got {names}")
         if self.cadence is not None and self.cadence not in _CALENDAR_KINDS:
             raise ValueError(f"report {self.name!r}: cadence must be a calendar kind")
+        if self.lookback_days is not None and not 0 <= self.lookback_days <= 36600:
+            raise ValueError(f"report {self.name!r}: lookback_days must be 0 to 36600 days")
 
     @property
     def notebook_path(self) -> Path:

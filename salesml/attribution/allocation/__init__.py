@@ -17,6 +17,7 @@ Modules: :mod:`~salesml.attribution.allocation.rules` (reading and checking rule
 from __future__ import annotations
 
 from salesml.attribution.allocation.allocate import allocate_costs
+from salesml.attribution.allocation.by_month import MonthlyAllocation, allocate_costs_by_month
 from salesml.attribution.allocation.drivers import DRIVERS, driver_frame
 from salesml.attribution.allocation.result import REASONS, Allocation
 from salesml.attribution.allocation.rules import RuleError, RulesLike, default_rules, load_rules
@@ -25,9 +26,11 @@ __all__ = [
     "DRIVERS",
     "REASONS",
     "Allocation",
+    "MonthlyAllocation",
     "RuleError",
     "RulesLike",
     "allocate_costs",
+    "allocate_costs_by_month",
     "default_rules",
     "driver_frame",
     "load_rules",

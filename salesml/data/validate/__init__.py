@@ -69,6 +69,7 @@ def validate(
     notes: list[str] | None = None,
     progress: bool = False,
     unchecked_parents: Collection[str] = (),
+    compact: bool = False,
 ) -> ValidationReport:
     """Validate tables against the data model; quarantine what breaks a rule.
 
@@ -99,6 +100,10 @@ def validate(
     unchecked_parents
         Tables holding only part of their rows (loaded for a period): foreign keys
         pointing at them are not checked (a note says so), as for an absent table.
+    compact
+        Hold foreign-key ids and category columns as pandas ``category``
+        (:func:`~salesml.data.validate.parse.compact_columns`); categorical columns as
+        read stay integer codes throughout the checks.
 
     Returns
     -------
@@ -145,7 +150,7 @@ def validate(
         if added:
             found.append(f"{label}: optional column(s) {', '.join(added)} absent, added as empty")
         raw = fresh_index(raw)
-        parsed, bad = parse_table(name, raw, config=config)
+        parsed, bad = parse_table(name, raw, config=config, compact=compact)
         row_lines = (lines or {}).get(name)
         if row_lines is not None and len(row_lines) != len(raw):
             raise ValueError(f"lines for {label}: {len(row_lines)} given for {len(raw)} rows")
@@ -184,7 +189,7 @@ def validate(
     for name, t in tables.items():
         keep = ~t.rejected
         df = t.parsed[keep].reset_index(drop=True) if t.rejected.any() else t.parsed
-        clean[name] = finalise_table(name, df, config)
+        clean[name] = finalise_table(name, df, config, compact=compact)
         qf = quarantine_frame(t)
         if qf is not None:
             qframes.append(qf)

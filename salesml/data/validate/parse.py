@@ -26,7 +26,9 @@ from salesml.data.schema import SPECS, Column
 __all__ = [
     "ISO_DATE_RE",
     "arrow_text",
+    "as_compact_text",
     "as_text",
+    "compact_columns",
     "finalise_table",
     "fresh_index",
     "parse_table",
@@ -74,6 +76,41 @@ def as_text(s: pd.Series) -> pd.Series:
     if len(out) and pc.any(pc.equal(arrow_text(out), "")).as_py():
         out = out.mask(out == "")
     return out
+
+
+def compact_columns(name: str) -> tuple[str, ...]:
+    """The model columns of table ``name`` a compact load holds as pandas ``category``.
+
+    Foreign-key ids (``deal_id`` of an activity, ``rep_id`` of a deal, ...) and
+    category columns (``kind``, ``channel``, ``stage``, ...): values that repeat, so
+    integer codes plus one dictionary take a fraction of the memory of one string per
+    row. The table's own key and free text stay ``str``.
+    """
+    spec = SPECS[name]
+    return tuple(
+        c.name
+        for c in spec.columns
+        if c.name not in spec.key
+        and c.kind in ("id", "category", "str")
+        and (c.kind == "category" or c.references is not None)
+    )
+
+
+def as_compact_text(s: pd.Series) -> pd.Series:
+    """A text column as pandas ``category`` of ``str`` values (empty strings missing).
+
+    A categorical column keeps its integer codes (no string is built per row); its
+    categories become ``str`` and an empty-string category becomes missing.
+    """
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return as_text(s).astype("category")
+    cats = s.cat.categories
+    if not pd.api.types.is_string_dtype(cats.dtype) or cats.dtype == object:
+        s = s.cat.rename_categories(as_text(pd.Series(cats)).fillna("").to_numpy(dtype=object))
+        s = s.cat.set_categories(pd.Index(s.cat.categories, dtype="str"))
+    if "" in s.cat.categories:
+        s = s.cat.remove_categories([""])
+    return s
 
 
 def _present(raw: pd.Series) -> np.ndarray:
@@ -160,6 +197,7 @@ def parse_table(
     raw: pd.DataFrame,
     *,
     config: DatasetConfig | None = None,
+    compact: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """Parse every model column of ``raw`` to its dtype, without rejecting anything.
 
@@ -171,6 +209,9 @@ def parse_table(
         The table as read (strings, or already typed columns, or a mix).
     config
         Dataset settings (declared ``date_formats`` in ``config.extra``, timezone).
+    compact
+        Keep the :func:`compact_columns` as pandas ``category`` (a categorical column
+        read from Parquet is not turned into one string per row).
 
     Returns
     -------
@@ -187,10 +228,14 @@ def parse_table(
     dtypes = parsed.dtypes
     cols: dict[str, pd.Series] = {}
     bad: dict[str, np.ndarray] = {}
+    keep_codes = set(compact_columns(name)) if compact else set()
     for c in spec.columns:
         if c.name not in parsed.columns:
             continue
         s = parsed[c.name]
+        if c.name in keep_codes and isinstance(s.dtype, pd.CategoricalDtype):
+            cols[c.name] = as_compact_text(s)
+            continue
         if s.dtype == object:
             s = s.astype("str")  # once, rather than in every step below
         if c.kind in ("id", "str", "category"):
@@ -244,24 +289,44 @@ def replace_columns(df: pd.DataFrame, new: Mapping[str, pd.Series] | pd.DataFram
     return out
 
 
-def finalise_table(name: str, df: pd.DataFrame, config: DatasetConfig) -> pd.DataFrame:
+def finalise_table(
+    name: str, df: pd.DataFrame, config: DatasetConfig, *, compact: bool = False
+) -> pd.DataFrame:
     """Cast the loaded rows' model columns to their final dtypes.
 
     Whole numbers become ``Int64``, true/false ``bool`` where no cell is missing, and
     cost categories named in ``dataset.yaml`` are renamed to the model's categories.
+    With ``compact`` the :func:`compact_columns` become (or stay) pandas ``category``
+    of ``str`` values.
     Raises ``TypeError``/``ValueError`` when a cell cannot take the final dtype (an
     empty cell in a required true/false column): :func:`salesml.data.validate.validate`
     quarantines such rows first.
     """
     spec = SPECS[name]
+    keep_codes = set(compact_columns(name)) if compact else set()
     casts = {}
     for c in spec.columns:
-        if c.name in df.columns and str(df[c.name].dtype) != c.pandas_dtype:
+        if c.name not in df.columns:
+            continue
+        if c.name in keep_codes:
+            casts[c.name] = as_compact_text(df[c.name])
+        elif str(df[c.name].dtype) != c.pandas_dtype:
             casts[c.name] = df[c.name].astype(c.pandas_dtype)
     if name == "costs" and "category" in df.columns:
         renames = {k: v for k, v in config.cost_categories.items() if k != v}
         if renames:
-            casts["category"] = df["category"].replace(renames).astype("str")
+            s = casts.get("category", df["category"])
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                cats = pd.Series(s.cat.categories).replace(renames)
+                new = pd.Index(pd.unique(cats), dtype="str")
+                codes = s.cat.codes.to_numpy()
+                remap = new.get_indexer(cats).astype(codes.dtype)
+                codes = np.where(codes < 0, codes, remap[np.maximum(codes, 0)])
+                casts["category"] = pd.Series(
+                    pd.Categorical.from_codes(codes, categories=new), index=df.index
+                )
+            else:
+                casts["category"] = s.replace(renames).astype("str")
     return replace_columns(df, casts) if casts else df
 
 

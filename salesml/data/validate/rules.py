@@ -335,8 +335,28 @@ def where_text(t: CheckedTable, pos: np.ndarray) -> pd.Series:
 
 
 def _is_in(s: pd.Series, values: pa.Array) -> np.ndarray:
-    """``s.isin(values)`` for text, through Arrow (pandas' isin loops in Python for str)."""
+    """``s.isin(values)`` for text, through Arrow (pandas' isin loops in Python for str).
+
+    A categorical column is checked on its categories, then spread by its codes.
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = pd.Series(s.cat.categories, dtype="str")
+        ok = np.append(_is_in(cats, values), False)  # code -1 (missing) -> False
+        return ok[s.cat.codes.to_numpy()]
     return pc.is_in(arrow_text(s), value_set=values).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _lookup_column(child: pd.Series, parent: pd.Series, parent_sorted: bool) -> np.ndarray:
+    """:func:`_lookup` of a child column in a parent column (pandas text or categorical).
+
+    A categorical child is looked up once per category, then spread by its codes, so
+    no string is built per row.
+    """
+    if isinstance(child.dtype, pd.CategoricalDtype):
+        cats = pd.Series(child.cat.categories, dtype="str")
+        pos = np.append(_lookup(arrow_text(cats), arrow_text(parent), parent_sorted), -1)
+        return pos[child.cat.codes.to_numpy()]
+    return _lookup(arrow_text(child), arrow_text(parent), parent_sorted)
 
 
 def _codes(s: pd.Series) -> np.ndarray:
@@ -387,29 +407,54 @@ def _fixed_width(arr: pa.Array) -> np.ndarray | None:
     return np.frombuffer(data_buf, dtype=f"S{w}", count=len(arr), offset=int(offsets[0]))
 
 
+#: Unsorted parents longer than this are looked up by sorting their ids, not hashing.
+_SORT_LOOKUP_ROWS = 1_000_000
+
+
 def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarray:
     """For each child value, the first parent row holding it (-1: none; nulls: -1).
 
     Hashing the parent costs most when it is the larger side (3M activity ids
-    referenced by 300k cost lines): then a sorted parent is bisected instead.
+    referenced by 300k cost lines): then the parent's fixed-width ids are bisected,
+    in place when sorted, else through a stable sort of them (a few bytes per row,
+    where a hash table of 31M ids takes gigabytes).
     """
-    if parent_sorted and len(parent) > len(child) - child.null_count:
+    big = len(parent) > len(child) - child.null_count
+    if big and (parent_sorted or len(parent) > _SORT_LOOKUP_ROWS):
         keys = _fixed_width(parent)
         present = np.asarray(child.is_valid())
         vals = _fixed_width(child.drop_null()) if keys is not None else None
         if vals is not None and vals.dtype == keys.dtype:
-            i = np.searchsorted(keys, vals)
-            ic = np.minimum(i, len(keys) - 1)
-            hit = keys[ic] == vals
+            order = None if parent_sorted else np.argsort(keys, kind="stable")
+            skeys = keys if order is None else keys[order]
+            i = np.searchsorted(skeys, vals)  # the first of a run: the earliest row
+            ic = np.minimum(i, len(skeys) - 1)
+            hit = skeys[ic] == vals
+            del skeys
             pos = np.full(len(child), -1, dtype=np.int64)
-            pos[present] = np.where(hit, ic, -1)
+            pos[present] = np.where(hit, ic if order is None else order[ic], -1)
             return pos
     found = pc.index_in(child, value_set=parent)
     return pc.fill_null(found, -1).to_numpy().astype(np.int64)
 
 
 def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
-    """Rows whose key (all ``cols``) already appeared at an earlier row."""
+    """Rows whose key (all ``cols``) already appeared at an earlier row.
+
+    A single text key whose values all have one width (ids like ``A000000001``) is
+    checked by a stable sort of its bytes: a few bytes per row, where hashing 31M
+    distinct ids takes gigabytes.
+    """
+    if len(cols) == 1 and isinstance(cols[0].dtype, pd.StringDtype) and len(cols[0]) > 1:
+        keys = _fixed_width(arrow_text(cols[0]))
+        if keys is not None:
+            order = np.argsort(keys, kind="stable")
+            ordered = keys[order]
+            again = ordered[1:] == ordered[:-1]
+            del ordered
+            dup = np.zeros(len(keys), dtype=bool)
+            dup[order[1:][again]] = True  # all but the first row (stable order) of a run
+            return dup
     codes = [_codes(c) for c in cols]
     if len(codes) == 1:
         return pd.Series(codes[0]).duplicated(keep="first").to_numpy()
@@ -432,7 +477,7 @@ def check_references(
         if col not in c.parsed or fk not in c.parsed or pcol not in p.parsed:
             continue
         pk = SPECS[parent].key[0]
-        pos = _lookup(arrow_text(c.parsed[fk]), arrow_text(p.parsed[pk]), False)
+        pos = _lookup_column(c.parsed[fk], p.parsed[pk], False)
         ref = p.parsed[pcol].to_numpy()
         if len(ref):
             bound = pd.Series(ref[np.maximum(pos, 0)], index=c.parsed.index).mask(pos < 0)
@@ -472,9 +517,7 @@ def check_references(
             # same key are always rejected (unique_key), so that row decides whether
             # the reference is loaded
             single_key = SPECS[parent].key == (pcol,)
-            pos = _lookup(
-                arrow_text(child), arrow_text(p.parsed[pcol]), p.key_sorted and single_key
-            )
+            pos = _lookup_column(child, p.parsed[pcol], p.key_sorted and single_key)
             missing = present & (pos < 0)
             pfile = p.file or parent
             t.add(

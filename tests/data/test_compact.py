@@ -1,0 +1,158 @@
+"""Compact loads: foreign-key ids and categories as pandas ``category`` (issue 16)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesml.data.io import load_dataset, save_dataset
+from salesml.data.schema import SPECS
+from salesml.data.validate import validate
+from salesml.data.validate.parse import compact_columns
+from salesml.data.validate.rules import _later_duplicates
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _as_plain(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its categorical columns back as pandas ``str``."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    return df.astype({c: "str" for c in cats}) if cats else df
+
+
+def _assert_compact(df: pd.DataFrame, name: str) -> None:
+    for c in compact_columns(name):
+        if c in df.columns:
+            assert isinstance(df[c].dtype, pd.CategoricalDtype), (name, c, df[c].dtype)
+            assert df[c].cat.categories.dtype == "str", (name, c)
+            assert "" not in df[c].cat.categories
+    for c in SPECS[name].key:  # a table's own key keeps its dtype
+        assert not isinstance(df[c].dtype, pd.CategoricalDtype), (name, c)
+
+
+@pytest.fixture(scope="module")
+def month_folder(demo_data, tmp_path_factory):
+    data, _ = demo_data
+    return save_dataset(data, tmp_path_factory.mktemp("compact") / "month", partition="month")
+
+
+def test_compact_columns_are_the_repeating_text_columns():
+    assert compact_columns("activities") == ("customer_id", "deal_id", "rep_id", "kind", "channel")
+    assert "deal_id" not in compact_columns("deals")  # a table's own key stays str
+    assert "lead_id" in compact_columns("deals") and "stage" in compact_columns("deals")
+
+
+def test_compact_load_equals_plain_load(month_folder):
+    plain = load_dataset(month_folder, progress=False)
+    compact = load_dataset(month_folder, progress=False, compact=True)
+    assert set(compact.tables) == set(plain.tables)
+    for name, df in compact.tables.items():
+        _assert_compact(df, name)
+        pd.testing.assert_frame_equal(_as_plain(df), plain[name], obj=name)
+    pd.testing.assert_frame_equal(compact.validation.counts, plain.validation.counts)
+    # a compact activity table takes well under the memory of the plain one
+    mem = {k: d.activities.memory_usage(deep=True).sum() for k, d in (("p", plain), ("c", compact))}
+    assert mem["c"] < 0.75 * mem["p"], mem
+
+
+def test_compact_period_and_projection(month_folder):
+    kw = {"progress": False, "period": "2026-Q1", "lookback_days": 30}
+    cols = {"activities": ["deal_id", "kind", "occurred_at"]}
+    plain = load_dataset(month_folder, columns=cols, **kw)
+    compact = load_dataset(month_folder, columns=cols, compact=True, **kw)
+    assert list(compact.activities.columns) == cols["activities"]
+    assert isinstance(compact.activities["kind"].dtype, pd.CategoricalDtype)
+    for name in plain.tables:
+        pd.testing.assert_frame_equal(_as_plain(compact[name]), plain[name], obj=name)
+
+
+def test_compact_unvalidated_load(month_folder):
+    plain = load_dataset(month_folder, progress=False, validate=False, tables=["deals", "costs"])
+    compact = load_dataset(
+        month_folder, progress=False, validate=False, tables=["deals", "costs"], compact=True
+    )
+    for name in ("deals", "costs"):
+        _assert_compact(compact[name], name)
+        pd.testing.assert_frame_equal(_as_plain(compact[name]), plain[name], obj=name)
+
+
+def test_dirty_demo_same_quarantine_when_compact(dirty_demo, tmp_path):
+    """Bad rows (typos, broken keys, empty cells) are quarantined alike from codes."""
+    raw, _ = dirty_demo
+    folder = save_dataset(raw, tmp_path / "dirty")
+    plain = load_dataset(folder, progress=False)
+    compact = load_dataset(folder, progress=False, compact=True)
+    assert plain.validation.quarantine.shape[0] > 0
+    pd.testing.assert_frame_equal(compact.validation.counts, plain.validation.counts)
+    pd.testing.assert_frame_equal(compact.validation.quarantine, plain.validation.quarantine)
+    for name, df in compact.tables.items():
+        _assert_compact(df, name)
+        pd.testing.assert_frame_equal(_as_plain(df), plain[name], obj=name)
+
+
+def test_in_memory_categorical_tables_validate_alike(dirty_demo, dirty_report):
+    """``validate(compact=True)`` on tables already held as categoricals."""
+    raw, _ = dirty_demo
+    cats = {
+        name: df.astype({c: "category" for c in compact_columns(name) if c in df.columns})
+        for name, df in raw.tables.items()
+    }
+    plain = dirty_report
+    compact = validate(cats, compact=True)
+    pd.testing.assert_frame_equal(compact.quarantine, plain.quarantine)
+    for name, df in compact.data.tables.items():
+        pd.testing.assert_frame_equal(_as_plain(df), plain.data[name], obj=name)
+
+
+def test_export_fixture_compact(tmp_path):
+    """A finance export: own category names mapped, a typo quarantined, a missing activity."""
+    plain = load_dataset(FIXTURES / "compact_export", progress=False)
+    compact = load_dataset(FIXTURES / "compact_export", progress=False, compact=True)
+    costs = compact.costs
+    assert isinstance(costs["category"].dtype, pd.CategoricalDtype)
+    assert list(costs["category"].astype("str")) == list(plain.costs["category"])
+    assert set(costs["category"].cat.categories) <= {"media", "travel", "samples"}
+    q = compact.validation.quarantine
+    assert set(q["rule"]) == set(plain.validation.quarantine["rule"])
+    assert {"allowed_values", "foreign_key"} <= set(q["rule"])  # Travle; A9 not an activity
+    assert "K3" in set(q["key"]) and "K6" in set(q["key"])
+    pd.testing.assert_frame_equal(compact.validation.quarantine, plain.validation.quarantine)
+    # A2 has no channel (required): quarantined from the codes as from the text
+    assert "A2" not in set(compact.activities["activity_id"])
+    pd.testing.assert_frame_equal(_as_plain(compact.activities), plain.activities)
+    # through Parquet, the codes read from the files give the same
+    parquet = save_dataset(plain, tmp_path / "pq", partition="month")
+    back = load_dataset(parquet, progress=False, compact=True)
+    pd.testing.assert_frame_equal(_as_plain(back.costs), plain.costs)
+
+
+@pytest.mark.parametrize("n", [2, 7, 1000, 50_000])
+def test_sorted_duplicate_check_equals_hashing(n):
+    """The sort-based check of one fixed-width key gives pandas' ``duplicated``."""
+    rng = np.random.default_rng(n)
+    v = rng.integers(0, n // 2 + 1, n)
+    keys = pd.Series([f"K{x:07d}" for x in v], dtype="str")
+    expect = pd.Series(v).duplicated(keep="first").to_numpy()
+    np.testing.assert_array_equal(_later_duplicates([keys]), expect)
+    mixed = pd.Series(["a", "bb", "a", None, "bb"], dtype="str")  # widths differ: hashed
+    assert list(_later_duplicates([mixed])) == [False, False, True, False, True]
+
+
+def test_sorted_lookup_equals_hashing(monkeypatch):
+    """An unsorted long parent bisected through a stable sort finds the first row."""
+    import pyarrow as pa
+
+    from salesml.data.validate import rules
+
+    rng = np.random.default_rng(3)
+    parent_v = rng.integers(0, 4000, 6000)  # repeats: the first row of each must be found
+    child_v = np.append(rng.integers(0, 5000, 900), [-1])
+    parent = pa.array([f"P{x:05d}" for x in parent_v], type=pa.large_string())
+    child = pa.array([None if x < 0 else f"P{x:05d}" for x in child_v], type=pa.large_string())
+    hashed = rules._lookup(child, parent, False)
+    monkeypatch.setattr(rules, "_SORT_LOOKUP_ROWS", 10)
+    np.testing.assert_array_equal(rules._lookup(child, parent, False), hashed)
+    assert (hashed >= 0).any() and (hashed < 0).any()
