@@ -4,7 +4,8 @@ Usage::
 
     python bench/bench_potential.py --tier demo
     python bench/bench_potential.py --tier M      # ~300k leads (a few minutes)
-    python bench/bench_potential.py --tier L      # the chain parts on /work/data/L
+    python bench/bench_potential.py --tier L      # the chain parts and scoring on /work/data/L
+    python bench/bench_potential.py --tier L --part scoring   # the scoring alone
 
 At L the data is not simulated: the tables the lead-to-cash chain needs are loaded
 from ``--data`` (default ``/work/data/L``, projected to the columns used, not
@@ -185,7 +186,17 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--origins", type=int, default=6, help="monthly origins before the end")
     ap.add_argument("--data", default="/work/data/L", help="the tier-L dataset folder")
+    ap.add_argument(
+        "--part",
+        choices=["all", "scoring"],
+        default="all",
+        help="tier L: the chain and the scoring, or the scoring alone (its own peak RSS)",
+    )
     args = ap.parse_args()
+    if args.tier == "L" and args.part == "scoring":
+        out = {"tier": "L", "data": args.data, "scoring": tier_l_scoring(args.data, args.origins)}
+        print(json.dumps(out, indent=1, default=str, ensure_ascii=False))
+        return
     if args.tier == "L":
         print(
             json.dumps(tier_l(args.data, args.origins), indent=1, default=str, ensure_ascii=False)
