@@ -148,7 +148,7 @@ def tier_l_scoring(path: str, origins: int, freq: str = "MS") -> dict[str, Any]:
     return out
 
 
-def tier_l(path: str, origins: int = 6) -> dict[str, Any]:
+def tier_l(path: str, origins: int = 6, freq: str = "MS") -> dict[str, Any]:
     """The chain parts at tier L (see the module docstring)."""
     out: dict[str, Any] = {"tier": "L", "data": path}
     data, t = _timed(
@@ -175,7 +175,7 @@ def tier_l(path: str, origins: int = 6) -> dict[str, Any]:
     out["peak_rss_mb_chain"] = round(_peak_mb())
     del data, journeys, cash, today
     gc.collect()
-    out["scoring"] = tier_l_scoring(path, origins)
+    out["scoring"] = tier_l_scoring(path, origins, freq)
     out["peak_rss_mb"] = round(_peak_mb())
     return out
 
@@ -189,7 +189,7 @@ def main() -> None:
     ap.add_argument(
         "--snapshot-freq",
         default="MS",
-        help="tier L --part scoring: training snapshot dates over the --origins months"
+        help="tier L: training snapshot dates over the --origins months"
         " (MS monthly; W-MON weekly, the report's default)",
     )
     ap.add_argument(
@@ -206,7 +206,12 @@ def main() -> None:
         return
     if args.tier == "L":
         print(
-            json.dumps(tier_l(args.data, args.origins), indent=1, default=str, ensure_ascii=False)
+            json.dumps(
+                tier_l(args.data, args.origins, args.snapshot_freq),
+                indent=1,
+                default=str,
+                ensure_ascii=False,
+            )
         )
         return
     out: dict[str, Any] = {"tier": args.tier, "seed": args.seed}
