@@ -242,7 +242,7 @@ def main_loaded(folder: str) -> None:
     cols = load_columns()
     t_load, data = timed(
         lambda: load_dataset(
-            folder, tables=list(cols), columns=cols, validate=False, progress=False
+            folder, tables=list(cols), columns=cols, validate=False, progress=False, compact=True
         ),
         "load",
     )

@@ -223,3 +223,30 @@ def test_ids_are_matched_to_their_rows_text_or_not() -> None:
     assert got.tolist() == [2, -1, 0]
     obj = _positions(pd.Series(["D2", "x"], dtype=object), keys.astype(object))
     assert obj.tolist() == [1, -1]
+
+
+def test_category_ids_match_like_text_ids() -> None:
+    from salesml.impact.events import _positions
+
+    keys = pd.Series(["D1", "D2", "D3"], dtype="str")
+    vals = pd.Series(["D3", None, "D9", "D1", "D3"], dtype="str")
+    cat = _positions(vals.astype("category"), keys)
+    assert cat.tolist() == _positions(vals, keys).tolist() == [2, -1, -1, 0, 2]
+
+
+def test_kpis_are_the_same_on_a_compact_load(demo_dataset_dir) -> None:
+    from salesml.data.io import load_dataset
+
+    plain = load_dataset(demo_dataset_dir, validate=False, progress=False)
+    compact = load_dataset(demo_dataset_dir, validate=False, progress=False, compact=True)
+    assert isinstance(compact.activities["deal_id"].dtype, pd.CategoricalDtype)
+    for kpi in ["touches_per_deal_day", "touches_per_rep_day", "collab_response_hours"]:
+        a = kpi_series(plain, kpis=kpi, freq="W", by="region").table
+        b = kpi_series(compact, kpis=kpi, freq="W", by="region").table
+        assert len(a) > 0
+        pd.testing.assert_frame_equal(
+            a.reset_index(drop=True),
+            b.reset_index(drop=True),
+            check_dtype=False,
+            check_categorical=False,
+        )
