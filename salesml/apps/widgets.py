@@ -175,11 +175,16 @@ class FigureSlot(w.VBox):
     figure replaces the widget by a new one built *with* its traces (plotly's
     FigureWidget does not draw traces added to an empty widget before the page
     shows it, nor reliably traces of a new type added afterwards).
+
+    A replaced widget is closed one replacement later, not at once: closing a widget
+    whose model the page is still initialising (one replaced moments after it was
+    created, on a busy machine) makes the page log "Failed to initialize model".
     """
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__([], **kwargs)
         self.figure: Any = None
+        self._retired: Any = None
 
     def show(self, fig: Any) -> None:
         """Display plotly figure ``fig``."""
@@ -195,8 +200,9 @@ class FigureSlot(w.VBox):
             return
         self.figure = go.FigureWidget(fig)
         self.children = [self.figure]
-        if cur is not None:
-            cur.close()
+        if self._retired is not None:
+            self._retired.close()
+        self._retired = cur
 
 
 def result_widgets(state: AppState) -> tuple[w.HTML, w.HTML, w.HTML, FigureSlot]:
