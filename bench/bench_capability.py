@@ -9,7 +9,7 @@ Usage::
     python bench/bench_capability.py --part app --tier M --size 40
     python bench/bench_capability.py --tier M --seeds 0 1 2 --part-time
     python bench/bench_capability.py --tier M --data /work/data/M-capability --windows 365
-    flock /work/helpers/L.lock nice -n 5 /usr/bin/time -v python bench/bench_capability.py \
+    nice -n 5 /usr/bin/time -v python bench/bench_capability.py \
         --tier L --data /work/data/L-parts-month --truth /work/data/L/truth --recent
 
 ``--data`` reads a written dataset (``salesml generate`` folder with ``truth/``) instead

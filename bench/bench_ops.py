@@ -4,7 +4,7 @@ Usage::
 
     python bench/bench_ops.py --tier demo            # simulate(preset="demo", seed=0) in memory
     python bench/bench_ops.py --tier M --data DIR    # a tier-M dataset folder (salesml generate --preset M)
-    flock /work/helpers/L.lock nice -n 5 /usr/bin/time -v \
+    nice -n 5 /usr/bin/time -v \
         python bench/bench_ops.py --tier L --data /work/data/L --customers 1000
 
 A dataset folder is loaded with only the tables and columns the analyses read

@@ -16,7 +16,7 @@ an estimate for tier XL (10M deals, 300M activities) from the M -> L slope.
 Usage::
 
     python bench/bench_scale.py --tier S --tier M
-    flock /work/helpers/L.lock nice -n 5 python bench/bench_scale.py --tier L --json out.json
+    nice -n 5 python bench/bench_scale.py --tier L --json out.json
 
 S and M folders are generated into /work/data/ when missing (``salesml generate``);
 L is never generated (``--l-path``, default /work/data/L-parts-month).
