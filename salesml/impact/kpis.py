@@ -49,6 +49,7 @@ from salesml.results import AnalysisResult, Note
 __all__ = [
     "FREQS",
     "KPIS",
+    "KPI_TABLES",
     "NOT_MEASURABLE",
     "KpiDef",
     "KpiSeriesResult",
@@ -245,6 +246,13 @@ NOT_MEASURABLE: dict[str, str] = {
     "month_end_close_days": "finance_close",
     "coordination_hours": "timesheets",
 }
+
+
+#: Every table the KPIs or their filters read (a store's region scopes material
+#: movements): what a report or an app showing the KPIs loads.
+KPI_TABLES: tuple[str, ...] = tuple(
+    dict.fromkeys(["reps", "stores", "customers", *(t for k in KPIS.values() for t in k.tables)])
+)
 
 
 #: Tables whose dates are events (not master data such as a rep's hiring date).

@@ -250,3 +250,15 @@ def test_kpis_are_the_same_on_a_compact_load(demo_dataset_dir) -> None:
             check_dtype=False,
             check_categorical=False,
         )
+
+
+def test_the_report_loads_every_table_the_kpis_read() -> None:
+    """``impact_review`` names its tables literally (the registry imports no analytics);
+    they are exactly the KPIs' tables that the app loads (``KPI_TABLES``)."""
+    from salesml.apps.impact_explorer.state import ImpactExplorerState
+    from salesml.impact.kpis import KPI_TABLES, KPIS
+    from salesml.reports.registry import get_report
+
+    assert set(get_report("impact_review").loads) == set(KPI_TABLES)
+    assert ImpactExplorerState.TABLES == KPI_TABLES
+    assert {t for k in KPIS.values() for t in k.tables} <= set(KPI_TABLES)

@@ -17,7 +17,7 @@ from traitlets import Instance, Int, List, Unicode, observe
 from salesml.apps.base import AppState, load_app_data
 from salesml.data.bundle import SalesData
 from salesml.impact import KPIS, ImpactResult, impact
-from salesml.impact.kpis import event_span
+from salesml.impact.kpis import KPI_TABLES, event_span
 
 __all__ = ["WINDOWS", "ImpactExplorerState"]
 
@@ -53,20 +53,7 @@ class ImpactExplorerState(AppState):
         fails; ``error`` says why).
     """
 
-    TABLES: tuple[str, ...] = (
-        "reps",
-        "stores",
-        "customers",
-        "leads",
-        "deals",
-        "stage_history",
-        "activities",
-        "contracts",
-        "payments",
-        "costs",
-        "material_movements",
-        "collab_events",
-    )
+    TABLES: tuple[str, ...] = KPI_TABLES
 
     kpi = Unicode("")
     go_live = Unicode("")
