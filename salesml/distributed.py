@@ -33,6 +33,10 @@ ENV_VAR = "SALESML_DASK_SCHEDULER"
 _ADDRESS = re.compile(r"^(tcp|tls|ucx|inproc)://[A-Za-z0-9_.\-\[\]:/]{1,253}$")
 
 
+#: Clients opened from an address, reused while they run (one connection per scheduler).
+_CLIENTS: dict[str, Any] = {}
+
+
 class DaskUnavailable(RuntimeError):
     """A cluster was asked for but ``dask.distributed`` is not installed or not reachable."""
 
@@ -53,7 +57,9 @@ def resolve_client(client: Any = None, scheduler: str | None = None) -> Any:
     Parameters
     ----------
     client
-        A ``distributed.Client``; returned as it is.
+        A ``distributed.Client``; returned as it is. Every partitioned step takes
+        ``client=None`` and passes it here, so the environment variable alone sends a
+        report's steps to a cluster.
     scheduler
         A scheduler address (``tcp://host:8786``); when ``None``, the environment
         variable ``SALESML_DASK_SCHEDULER`` is read.
@@ -61,7 +67,8 @@ def resolve_client(client: Any = None, scheduler: str | None = None) -> Any:
     Returns
     -------
     distributed.Client or None
-        ``None`` when no cluster is named.
+        ``None`` when no cluster is named. A client opened from an address is kept
+        and returned again for the same address while it runs.
 
     Raises
     ------
@@ -77,6 +84,9 @@ def resolve_client(client: Any = None, scheduler: str | None = None) -> Any:
     if not address:
         return None
     address = _check_address(address)
+    known = _CLIENTS.get(address)
+    if known is not None and known.status == "running":
+        return known
     try:
         from distributed import Client
     except ImportError as err:  # pragma: no cover - depends on the installation
@@ -85,9 +95,11 @@ def resolve_client(client: Any = None, scheduler: str | None = None) -> Any:
             'pip install -e ".[dask]"'
         ) from err
     try:
-        return Client(address, timeout="30s", set_as_default=False)
+        client = Client(address, timeout="30s", set_as_default=False)
     except OSError as err:
         raise DaskUnavailable(f"the Dask scheduler at {address} did not answer: {err}") from err
+    _CLIENTS[address] = client
+    return client
 
 
 def cluster_label(client: Any) -> str:

@@ -39,6 +39,7 @@ def test_cluster_map_equals_local_map_in_order(dask_client, monkeypatch):
     assert "2 workers" in cluster_label(dask_client)
     monkeypatch.setenv(ENV_VAR, dask_client.scheduler.address)
     named = resolve_client()
+    assert resolve_client() is named  # one connection per address
     try:
         assert map_pieces(_scaled_sum, [1], frame, factor=1, client=named) == [
             _scaled_sum(1, frame, factor=1)
