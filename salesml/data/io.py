@@ -46,7 +46,7 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -74,7 +74,8 @@ from salesml.data.partitions import (
 )
 from salesml.data.quarantine import read_stored_quarantine
 from salesml.data.schema import SPECS, TABLE_NAMES
-from salesml.data.validate import finalise_table, parse_table
+from salesml.data.streamed import read_columns, stream_validate
+from salesml.data.validate import ValidationReport, finalise_table, parse_table
 from salesml.data.validate import validate as _validate
 from salesml.data.validate.parse import compact_columns, text_frame, type_extra_arrays
 
@@ -89,6 +90,7 @@ __all__ = [
     "read_csv_table",
     "read_raw_tables",
     "save_dataset",
+    "validate_dataset",
 ]
 
 
@@ -137,21 +139,6 @@ def read_csv_table(
             f"(first at line {int(first['line'])}: {first['reason']})"
         )
     return got.frame, got.encoding
-
-
-def _read_columns(name: str, wanted: list[str] | None, validate: bool) -> list[str] | None:
-    """The columns to read for ``wanted``: with validation also those its rules need."""
-    if wanted is None:
-        return None
-    spec = SPECS[name]
-    need = list(wanted)
-    if validate:
-        extra = [*spec.key, *(c for c, _, _ in spec.foreign_keys)]
-        extra += [c.name for c in spec.columns if not c.nullable]
-        if spec.time_column:
-            extra.append(spec.time_column)
-        need += [c for c in extra if c not in need]
-    return need
 
 
 @dataclass
@@ -205,6 +192,30 @@ def _columns_arg(
     return out
 
 
+def _selected_tables(
+    folder: Path, config: DatasetConfig, tables: Iterable[str] | None
+) -> dict[str, Path]:
+    """The table files of ``folder`` to read: all present, or those of ``tables``."""
+    found = find_table_files(folder, config)
+    if tables is not None:
+        wanted = list(tables)
+        for t in wanted:
+            if t not in SPECS:
+                raise KeyError(f"unknown table {t!r}; the data model has: {', '.join(TABLE_NAMES)}")
+        present = list(found)
+        found = {t: p for t, p in found.items() if t in wanted}
+        if present and not found:
+            raise FileNotFoundError(
+                f"{folder} has none of the tables asked for ({', '.join(wanted) or 'none'}); "
+                f"it has: {', '.join(present)}"
+            )
+    if not found:
+        raise FileNotFoundError(
+            f"{folder} holds no table files (expected e.g. deals.parquet or deals.csv)"
+        )
+    return found
+
+
 def read_raw_tables(
     path: str | Path,
     *,
@@ -234,23 +245,7 @@ def read_raw_tables(
 
     folder = dataset_folder(path)
     config = DatasetConfig.read(folder)
-    found = find_table_files(folder, config)
-    if tables is not None:
-        wanted = list(tables)
-        for t in wanted:
-            if t not in SPECS:
-                raise KeyError(f"unknown table {t!r}; the data model has: {', '.join(TABLE_NAMES)}")
-        present = list(found)
-        found = {t: p for t, p in found.items() if t in wanted}
-        if present and not found:
-            raise FileNotFoundError(
-                f"{folder} has none of the tables asked for ({', '.join(wanted) or 'none'}); "
-                f"it has: {', '.join(present)}"
-            )
-    if not found:
-        raise FileNotFoundError(
-            f"{folder} holds no table files (expected e.g. deals.parquet or deals.csv)"
-        )
+    found = _selected_tables(folder, config, tables)
     window = period_window(period, lookback_days)
     wanted_cols = _columns_arg(columns, found)
     declared = encoding if encoding not in (None, "", "auto") else config.encoding
@@ -283,7 +278,7 @@ def read_raw_tables(
                 p,
                 table_parts(p, folder, name),
                 name,
-                columns=_read_columns(name, wanted_cols.get(name), validate),
+                columns=read_columns(name, wanted_cols.get(name), validate),
                 window=window if name in PARTITIONED_TABLES else None,
                 dictionary=list(compact_columns(name)) if compact else None,
             )
@@ -308,6 +303,7 @@ def load_dataset(
     lookback_days: float = 0.0,
     columns: Mapping[str, Iterable[str]] | None = None,
     compact: bool = False,
+    client: Any = None,
 ) -> SalesData:
     """Load a dataset folder into a :class:`SalesData` bundle.
 
@@ -359,6 +355,16 @@ def load_dataset(
         ``bench/README.md``). Values, missing cells, validation and quarantine are
         the same as without it; code that compares or groups these columns works
         unchanged (group with ``observed=True``).
+    client
+        A ``distributed.Client`` to validate the partitions on (else a scheduler named
+        by ``SALESML_DASK_SCHEDULER``, else this process; see
+        :func:`salesml.distributed.resolve_client`). A folder whose Parquet tables are
+        stored as several files (month partitions, part folders) is validated one
+        piece at a time (:mod:`salesml.data.streamed`): each month is read, parsed and
+        checked on its own, the cross-row rules (keys unique across months, foreign
+        keys) run on the key columns of all rows at the end, and the result is the same
+        as validating the whole tables, with much less memory. On a cluster the
+        workers read their own pieces, so the folder must be readable from them.
 
     Returns
     -------
@@ -396,6 +402,19 @@ def load_dataset(
             for name, df in list(data.tables.items()):
                 data.tables[name] = finalise_table(name, df, data.config, compact=True)
         return data
+    if validate:
+        streamed = _streamed_load(
+            folder,
+            tables=tables,
+            period=period,
+            lookback_days=lookback_days,
+            columns=columns,
+            compact=compact,
+            client=client,
+            progress=progress,
+        )
+        if streamed is not None:
+            return streamed
     raw = read_raw_tables(
         folder,
         encoding=encoding,
@@ -448,6 +467,127 @@ def load_dataset(
     data.fingerprint_source = functools.partial(folder_fingerprint, folder)
     data.stored_quarantine = read_stored_quarantine(folder)
     return data
+
+
+def _streamable(found: Mapping[str, Path]) -> bool:
+    """Whether every table is Parquet (then validation can run piece by piece)."""
+    return all(p.is_dir() or p.suffix.lower() in (".parquet", ".pq") for p in found.values())
+
+
+def _streamed_load(
+    folder: Path,
+    *,
+    tables: Iterable[str] | None,
+    period: object,
+    lookback_days: float,
+    columns: Mapping[str, Iterable[str]] | None,
+    compact: bool,
+    client: Any,
+    progress: bool,
+    keep: bool = True,
+    force: bool = False,
+) -> SalesData | None:
+    """A validated load piece by piece, or ``None`` when the whole-table path applies.
+
+    Streamed when every table is Parquet and some table has several files (or a
+    cluster is named, or ``force``); CSV tables are validated whole.
+    """
+    from salesml.distributed import resolve_client
+
+    folder = dataset_folder(folder)
+    config = DatasetConfig.read(folder)
+    found = _selected_tables(folder, config, tables)
+    if not _streamable(found):
+        return None
+    client = resolve_client(client)
+    several = any(p.is_dir() and len(table_parts(p, folder, n)) > 1 for n, p in found.items())
+    if not (several or client is not None or force):
+        return None
+    window = period_window(period, lookback_days)
+    wanted_cols = _columns_arg(columns, found)
+    period_cut = [n for n in found if window is not None and n in PARTITIONED_TABLES]
+    report = stream_validate(
+        folder,
+        found,
+        config,
+        window=window,
+        columns=wanted_cols,
+        compact=compact,
+        keep=keep,
+        client=client,
+        progress=progress,
+        unchecked_parents=period_cut,
+    )
+    data = report.data
+    if keep:
+        _cut(data.tables, window, wanted_cols)
+    data.source = folder
+    data.fingerprint_source = functools.partial(folder_fingerprint, folder)
+    data.validation = report
+    data.stored_quarantine = read_stored_quarantine(folder)
+    return data
+
+
+def validate_dataset(
+    path: str | Path,
+    *,
+    tables: Iterable[str] | None = None,
+    period: object = None,
+    lookback_days: float = 0.0,
+    compact: bool = True,
+    client: Any = None,
+    progress: bool = False,
+) -> ValidationReport:
+    """Validate a dataset folder without holding its tables: the report only.
+
+    Every Parquet table is read one piece (a month folder, a part file) at a time and
+    checked; only the key, foreign-key and date columns of every row are kept for the
+    cross-row rules (keys unique across months, foreign keys), so memory stays about
+    one piece plus those columns (and, with ``compact``, the foreign keys as integer
+    codes). The quarantine, counts and notes are those
+    ``load_dataset(path, ...).validation`` gives. A folder with CSV tables is loaded
+    and validated whole.
+
+    Parameters
+    ----------
+    path
+        The dataset folder.
+    tables, period, lookback_days
+        As for :func:`load_dataset`.
+    compact
+        Read foreign keys and categories as categoricals (less memory; same report).
+    client
+        A ``distributed.Client`` (else ``SALESML_DASK_SCHEDULER``, else this process).
+        The workers read their own pieces from ``path``.
+    progress
+        Show a progress bar over the pieces.
+
+    Returns
+    -------
+    ValidationReport
+        ``.data`` holds no tables (load them with :func:`load_dataset`).
+    """
+    folder = dataset_folder(path)
+    data = _streamed_load(
+        folder,
+        tables=tables,
+        period=period,
+        lookback_days=lookback_days,
+        columns=None,
+        compact=compact,
+        client=client,
+        progress=progress,
+        keep=False,
+        force=True,
+    )
+    if data is None:  # CSV tables: the whole-table validation
+        data = load_dataset(
+            folder, tables=tables, period=period, lookback_days=lookback_days, progress=progress
+        )
+        data.tables.clear()
+    report = data.validation
+    assert report is not None
+    return report
 
 
 def _cut(

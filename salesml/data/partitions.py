@@ -10,11 +10,15 @@ asked for. :mod:`salesml.data.io` builds dataset loading on these.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from salesml.data.errors import DatasetError
 from salesml.data.schema import SPECS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "NO_MONTH",
@@ -22,7 +26,9 @@ __all__ = [
     "PARTITION_COLUMN",
     "is_hive",
     "period_window",
+    "prune_parts",
     "read_parquet_table",
+    "table_schema",
     "write_month_partitions",
 ]
 
@@ -69,36 +75,36 @@ def period_window(period: object, lookback_days: float) -> tuple[pd.Timestamp, p
     return per.start - pd.Timedelta(days=days), per.end
 
 
-def read_parquet_table(
-    p: Path,
-    parts: list[Path],
-    name: str,
-    *,
-    columns: list[str] | None = None,
-    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
-    dictionary: list[str] | None = None,
-) -> pd.DataFrame:
-    """One table from a Parquet file, part folder or month-partitioned folder.
+def prune_parts(
+    p: Path, parts: list[Path], name: str, window: tuple[pd.Timestamp, pd.Timestamp] | None
+) -> list[Path]:
+    """The files of ``parts`` a read of ``window`` opens (hive layout: only its months).
 
-    Read with :mod:`pyarrow.dataset`: only the months ``window`` touches (hive
-    layout), only its rows (time column in ``[start, end)``) and only ``columns``.
-    The text columns named in ``dictionary`` are read as Arrow dictionaries (from
-    the files' own dictionary pages, without building each string) and come back as
-    pandas ``category`` columns (their dictionaries unified across files).
+    Pruned by the folder names, before any file is opened; with no file in the window
+    the first one is kept (it gives the columns).
+    """
+    tc = SPECS[name].time_column
+    if not (is_hive(p) and window is not None and tc and parts):
+        return parts
+    m0, m1 = f"{window[0]:%Y-%m}", f"{window[1] - pd.Timedelta(microseconds=1):%Y-%m}"
+    key = f"{PARTITION_COLUMN}="
+    months = {x: x.parent.name[len(key) :] for x in parts if x.parent.name.startswith(key)}
+    kept = [x for x in parts if x not in months or m0 <= months[x] <= m1]
+    return kept or parts[:1]
+
+
+def table_schema(
+    p: Path, parts: list[Path], name: str, *, dictionary: list[str] | None = None
+) -> pa.Schema:
+    """The one Arrow schema of a table's Parquet files (unified across files).
+
+    The text columns named in ``dictionary`` become Arrow dictionaries; a hive table
+    gets the partition column. Reading any subset of ``parts`` with this schema gives
+    every subset the same columns and types as a read of them all.
     """
     import pyarrow as pa
-    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    hive = is_hive(p)
-    tc = SPECS[name].time_column
-    if hive and window is not None and tc and parts:
-        # prune by the folder names before opening any file
-        m0, m1 = f"{window[0]:%Y-%m}", f"{window[1] - pd.Timedelta(microseconds=1):%Y-%m}"
-        key = f"{PARTITION_COLUMN}="
-        months = {x: x.parent.name[len(key) :] for x in parts if x.parent.name.startswith(key)}
-        kept = [x for x in parts if x not in months or m0 <= months[x] <= m1]
-        parts = kept or parts[:1]  # none in the window: one file gives the columns
     schemas = []
     for x in parts:
         try:
@@ -127,9 +133,44 @@ def read_parquet_table(
             ],
             metadata=schema.metadata,
         )
+    if is_hive(p):
+        schema = schema.append(pa.field(PARTITION_COLUMN, pa.string()))
+    return schema
+
+
+def read_parquet_table(
+    p: Path,
+    parts: list[Path],
+    name: str,
+    *,
+    columns: list[str] | None = None,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    dictionary: list[str] | None = None,
+    schema: pa.Schema | None = None,
+) -> pd.DataFrame:
+    """One table from a Parquet file, part folder or month-partitioned folder.
+
+    Read with :mod:`pyarrow.dataset`: only the months ``window`` touches (hive
+    layout), only its rows (time column in ``[start, end)``) and only ``columns``.
+    The text columns named in ``dictionary`` are read as Arrow dictionaries (from
+    the files' own dictionary pages, without building each string) and come back as
+    pandas ``category`` columns (their dictionaries unified across files).
+
+    ``schema`` (:func:`table_schema` of all the table's files) reads ``parts`` as a
+    piece of the table: pruning is then the caller's (:func:`prune_parts`), and the
+    piece has the columns and types of the whole table.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    hive = is_hive(p)
+    tc = SPECS[name].time_column
+    if schema is None:
+        parts = prune_parts(p, parts, name, window)
+        schema = table_schema(p, parts, name, dictionary=dictionary)
+    dict_cols = [f.name for f in schema if pa.types.is_dictionary(f.type)]
     fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=dict_cols))
     if hive:
-        schema = schema.append(pa.field(PARTITION_COLUMN, pa.string()))
         part = ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive")
         dset = ds.dataset(
             [str(x) for x in parts],

@@ -21,6 +21,7 @@ LAYERS = [
     {"bundle"},
     {"validate", "validate.parse", "validate.rules", "validate.report"},
     {"csvfile"},
+    {"streamed"},
     {"io"},
 ]
 RANK = {m: i for i, layer in enumerate(LAYERS) for m in layer}

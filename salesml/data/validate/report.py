@@ -10,13 +10,15 @@ import pandas as pd
 
 from salesml.data.bundle import SalesData
 from salesml.data.csvsafe import safe_csv_frame
-from salesml.data.validate.rules import RULES, CheckedTable, fmt_values, where_text
+from salesml.data.validate.rules import RULES, CheckedTable, fmt_values
 
 __all__ = [
     "QUARANTINE_COLUMNS",
     "ValidationReport",
     "empty_quarantine",
+    "place_quarantine",
     "quarantine_frame",
+    "quarantine_parts",
     "typed_quarantine",
 ]
 
@@ -132,13 +134,17 @@ class ValidationReport:
         return f"<div>{head}{body}</div>"
 
 
-def quarantine_frame(t: CheckedTable) -> pd.DataFrame | None:
-    """The quarantine records of one checked table (``None`` when it has none)."""
+def quarantine_parts(t: CheckedTable) -> list[pd.DataFrame]:
+    """One frame per issue of ``t``, not yet placed in the whole table.
+
+    Columns ``row`` (position in ``t``), ``line`` (CSV line, else missing), ``key``,
+    ``column``, ``rule``, ``value`` and ``tail`` (the message after its ``row N`` /
+    ``line N``). :func:`place_quarantine` turns them into quarantine records, with the
+    rows shifted by the offset of ``t`` in its table when ``t`` is one partition.
+    """
     frames = []
-    label = t.file or t.name
     for i in t.issues:
         pos = i.positions
-        where = where_text(t, pos)
         explain = (
             i.explain.reset_index(drop=True)
             if isinstance(i.explain, pd.Series)
@@ -146,11 +152,8 @@ def quarantine_frame(t: CheckedTable) -> pd.DataFrame | None:
         )
         if i.rule == "csv_syntax":
             value = i.values.reset_index(drop=True)
-            message = (
-                label
-                + " "
-                + where
-                + ": the line cannot be read as one row ("
+            tail = (
+                ": the line cannot be read as one row ("
                 + explain
                 + "); it was set aside and the rest of the file loaded"
             )
@@ -161,12 +164,10 @@ def quarantine_frame(t: CheckedTable) -> pd.DataFrame | None:
             shown = value.where(value.str.len() > 0, "empty")
             if i.rule not in ("non_negative", "time_order"):
                 shown = shown.where(shown == "empty", "'" + shown + "'")
-            message = label + " " + where + ": column " + i.column + " is " + shown + explain
+            tail = ": column " + i.column + " is " + shown + explain
         frames.append(
             pd.DataFrame(
                 {
-                    "table": t.name,
-                    "file": label,
                     "row": pos.astype("int64"),
                     "line": pd.array(
                         t.line_of(pos) if t.is_csv else [pd.NA] * len(pos), dtype="Int64"
@@ -175,10 +176,48 @@ def quarantine_frame(t: CheckedTable) -> pd.DataFrame | None:
                     "column": i.column,
                     "rule": i.rule,
                     "value": value.to_numpy(),
-                    "message": message.to_numpy(),
+                    "tail": pd.Series(tail).to_numpy(),
                 }
             )
         )
+    return frames
+
+
+def place_quarantine(
+    part: pd.DataFrame, table: str, label: str, *, is_csv: bool, offset: int = 0
+) -> pd.DataFrame:
+    """Quarantine records from one frame of :func:`quarantine_parts`.
+
+    ``offset`` is the position of the part's first row in its table (``row`` and the
+    ``row N`` of the message shift by it); CSV messages name the line instead.
+    """
+    row = part["row"].to_numpy(dtype="int64") + offset
+    if is_csv:
+        where = "line " + pd.Series(part["line"].to_numpy(dtype="int64")).astype("str")
+    else:
+        where = "row " + pd.Series(row).astype("str")
+    message = label + " " + where + pd.Series(part["tail"].to_numpy())
+    return pd.DataFrame(
+        {
+            "table": table,
+            "file": label,
+            "row": row,
+            "line": part["line"].to_numpy(),
+            "key": part["key"].to_numpy(),
+            "column": part["column"].to_numpy(),
+            "rule": part["rule"].to_numpy(),
+            "value": part["value"].to_numpy(),
+            "message": message.to_numpy(),
+        }
+    )
+
+
+def quarantine_frame(t: CheckedTable) -> pd.DataFrame | None:
+    """The quarantine records of one checked table (``None`` when it has none)."""
+    label = t.file or t.name
+    frames = [
+        place_quarantine(part, t.name, label, is_csv=t.is_csv) for part in quarantine_parts(t)
+    ]
     if not frames:
         return None
     return pd.concat(frames, ignore_index=True)

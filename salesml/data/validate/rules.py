@@ -61,6 +61,7 @@ __all__ = [
     "allowed_values",
     "check_references",
     "check_table",
+    "check_unique_key",
     "fmt_values",
     "to_pandera",
     "where_text",
@@ -247,8 +248,14 @@ def fmt_values(s: pd.Series) -> pd.Series:
     return as_text(s).fillna("").reset_index(drop=True) if len(s) else s.astype("str")
 
 
-def check_table(t: CheckedTable, bad: dict[str, np.ndarray], config: DatasetConfig) -> None:
-    """Apply the single-table rules to ``t`` (``bad``: cells that did not parse)."""
+def check_table(
+    t: CheckedTable, bad: dict[str, np.ndarray], config: DatasetConfig, *, unique: bool = True
+) -> None:
+    """Apply the single-table rules to ``t`` (``bad``: cells that did not parse).
+
+    With ``unique=False`` the key's uniqueness is left to the caller
+    (:func:`check_unique_key` on all the table's rows, when ``t`` is one partition).
+    """
     spec = SPECS[t.name]
     df = t.parsed
     n = len(df)
@@ -290,7 +297,31 @@ def check_table(t: CheckedTable, bad: dict[str, np.ndarray], config: DatasetConf
                 else f"; {label} must be at least {c.min_value:g}"
             )
             t.add(low, c.name, "non_negative", text)
-    # unique key: later duplicates rejected, the first kept
+    if unique:
+        check_unique_key(t)
+    # time order within a row
+    for earlier, later in spec.time_orders:
+        if earlier in df.columns and later in df.columns:
+            a, b = df[earlier], df[later]
+            wrong = (b < a).fillna(False).to_numpy(dtype=bool)
+            if wrong.any():
+                explain = pd.Series("", index=range(n), dtype="str")
+                idx = np.flatnonzero(wrong)
+                explain.iloc[idx] = (
+                    f", before {earlier} (" + fmt_values(a.iloc[idx]) + f"); {later} cannot "
+                    f"come before {earlier}"
+                ).to_numpy()
+                t.add(wrong, later, "time_order", explain)
+
+
+def check_unique_key(t: CheckedTable) -> None:
+    """``unique_key``: reject later duplicates of the table's key (the first row is kept).
+
+    Also sets ``t.key_sorted``, which lets foreign-key lookups into ``t`` bisect.
+    """
+    spec = SPECS[t.name]
+    df = t.parsed
+    n = len(df)
     key = [k for k in spec.key if k in df.columns]
     if len(key) == len(spec.key):
         complete = df[key].notna().all(axis=1).to_numpy()
@@ -311,19 +342,6 @@ def check_table(t: CheckedTable, bad: dict[str, np.ndarray], config: DatasetConf
                 ", which repeats the key of " + where + "; only the first row with this key is kept"
             ).to_numpy()
             t.add(dup, key[0] if len(key) == 1 else "+".join(key), "unique_key", explain)
-    # time order within a row
-    for earlier, later in spec.time_orders:
-        if earlier in df.columns and later in df.columns:
-            a, b = df[earlier], df[later]
-            wrong = (b < a).fillna(False).to_numpy(dtype=bool)
-            if wrong.any():
-                explain = pd.Series("", index=range(n), dtype="str")
-                idx = np.flatnonzero(wrong)
-                explain.iloc[idx] = (
-                    f", before {earlier} (" + fmt_values(a.iloc[idx]) + f"); {later} cannot "
-                    f"come before {earlier}"
-                ).to_numpy()
-                t.add(wrong, later, "time_order", explain)
 
 
 def where_text(t: CheckedTable, pos: np.ndarray) -> pd.Series:
