@@ -296,6 +296,106 @@ def _layouts(
     return 0
 
 
+#: tables of the issue-16 compact load (the allocation tables)
+SIX = ["deals", "activities", "costs", "leads", "customers", "quotes"]
+
+#: one step of the streamed-validation benchmark, in a fresh process; peak = the largest
+#: resident set of this process plus its children (Dask workers), sampled every 0.1 s,
+#: and this process's own ru_maxrss
+STREAM_STEP = textwrap.dedent(
+    """
+    import json, resource, sys, threading, time
+    from pathlib import Path
+    import psutil
+    folder, step, which = sys.argv[1], sys.argv[2], sys.argv[3]
+    tables = None if which == "all" else which.split(",")
+    me = psutil.Process()
+    peak = [0]
+    done = threading.Event()
+    def sample():
+        while not done.is_set():
+            try:
+                rss = me.memory_info().rss + sum(
+                    c.memory_info().rss for c in me.children(recursive=True))
+            except psutil.Error:
+                rss = 0
+            peak[0] = max(peak[0], rss)
+            time.sleep(0.1)
+    threading.Thread(target=sample, daemon=True).start()
+    import pyarrow.parquet as pq
+    import salesml.data.io as io
+    from salesml.data.io import find_table_files, load_dataset, table_parts, validate_dataset
+    out = {"step": step, "tables": which}
+    client = cluster = None
+    if step.startswith("dask"):
+        from distributed import Client, LocalCluster
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None, memory_limit="6GiB")
+        client = Client(cluster, set_as_default=False)
+        client.run(lambda: __import__("salesml.data.streamed"))  # imports out of the timing
+    t0 = time.perf_counter()  # imports (and the cluster's start) excluded
+    if step == "raw":
+        rows = 0
+        for name, p in find_table_files(folder).items():
+            if tables is None or name in tables:
+                for f in table_parts(p, Path(folder), name):
+                    rows += pq.read_table(f).num_rows
+        out["rows"] = rows
+    elif step == "validate":
+        rep = validate_dataset(folder, tables=tables, compact=True, client=client)
+        out["rows"] = int(rep.counts["read"].sum())
+        out["quarantined"] = int(rep.counts["quarantined"].sum())
+    else:
+        if step == "whole":
+            io._streamed_load = lambda *a, **k: None  # the whole-table validation
+        data = load_dataset(folder, tables=tables, compact=True, progress=False, client=client)
+        out["rows"] = int(sum(len(df) for df in data.tables.values()))
+        out["quarantined"] = int(data.validation.counts["quarantined"].sum())
+        out["data_mb"] = round(
+            sum(df.memory_usage(deep=True).sum() for df in data.tables.values()) / 2**20)
+        if step.startswith("dask"):
+            import pandas as pd
+            here = load_dataset(folder, tables=tables, compact=True, progress=False)
+            pd.testing.assert_frame_equal(here.validation.quarantine, data.validation.quarantine)
+            for n in here.tables:
+                pd.testing.assert_frame_equal(here.tables[n], data.tables[n], check_exact=True)
+            out["equal_to_in_process"] = True
+            t0 += 0  # the check is after the wall time below
+    out["wall_s"] = time.perf_counter() - t0 if "wall_s" not in out else out["wall_s"]
+    done.set()
+    out["peak_tree_mb"] = peak[0] / 2**20
+    out["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if client is not None:
+        client.close(); cluster.close()
+    print(json.dumps(out))
+    """
+)
+
+
+def _streamed(folder: str, tier: str, steps: list[str], which: list[str]) -> int:
+    """Streamed validation against a raw pyarrow read of the same files (fresh processes)."""
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for w in which:
+        for st in steps:
+            print(f"[{tier}] {st} ({w}) ...", flush=True)
+            r = _child(STREAM_STEP, folder, st, w)
+            print(f"      {r}", flush=True)
+            rows.append(r)
+    (out_dir / f"load-streamed-{tier}.json").write_text(json.dumps(rows, indent=1))
+    print("\n| tier | tables | step | rows | wall | ratio to raw read | peak RSS (process tree) |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        raw = next((x for x in rows if x["step"] == "raw" and x["tables"] == r["tables"]), None)
+        ratio = f"{r['wall_s'] / raw['wall_s']:.1f}x" if raw else "-"
+        print(
+            f"| {tier} | {'15' if r['tables'] == 'all' else '6'} | {r['step']} | {r['rows']:,} | "
+            f"{r['wall_s']:.1f} s | {ratio} | {r['peak_tree_mb']:,.0f} MiB |"
+        )
+    return 0
+
+
 def _child(code: str, *args: str) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", code, *args],
@@ -348,7 +448,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--period-only", action="store_true", help="with --layouts: only the period steps"
     )
+    ap.add_argument(
+        "--streamed",
+        action="store_true",
+        help="instead: the compact validated load of --folder (streamed over its partitions) "
+        "against a raw pyarrow read of the same files; --steps picks the steps",
+    )
+    ap.add_argument(
+        "--steps",
+        default="raw,load",
+        help="with --streamed: comma list of raw, load (streamed), whole (whole-table "
+        "validation), validate (validate_dataset), dask (load on a 2-worker LocalCluster)",
+    )
+    ap.add_argument(
+        "--tables",
+        default="six,all",
+        help="with --streamed: six (the allocation tables), all (15), or both (six,all)",
+    )
     args = ap.parse_args(argv)
+    if args.streamed:
+        which = [",".join(SIX) if w == "six" else w for w in args.tables.split(",")]
+        folder = args.folder or f"/work/data/{args.tier}-parts-month"
+        return _streamed(folder, args.tier, args.steps.split(","), which)
     if args.layouts:
         return _layouts(
             args.tier,

@@ -52,7 +52,7 @@ from salesml.data.validate.rules import (
 )
 
 __all__ = [
-    "PIECE_BYTES",
+    "PIECE_ROWS",
     "Piece",
     "PieceResult",
     "TablePlan",
@@ -67,9 +67,9 @@ __all__ = [
 
 #: Cross-table time orders whose child column's value a quarantine message shows as read.
 _CROSS_TIME = (("payments", "paid_at", "contract_id", "contracts", "signed_at"),)
-#: Bytes of Parquet files validated together (a tier-L month of activities is ~30 MB,
-#: about 1.3M rows; parsed and checked it takes a few hundred MB).
-PIECE_BYTES = 64 * 2**20
+#: Rows validated together (a tier-L month of activities is about 1.3M rows; read,
+#: parsed and checked, a million rows take a few hundred MB).
+PIECE_ROWS = 1_000_000
 #: Rank of the issues found once every piece is in (after every single-row rule).
 _LATE = 1_000_000
 
@@ -128,18 +128,21 @@ def plan_pieces(
     window: tuple[pd.Timestamp, pd.Timestamp] | None,
     compact: bool,
     validate: bool = True,
-    piece_bytes: int | None = None,
+    piece_rows: int | None = None,
 ) -> tuple[dict[str, TablePlan], list[Piece]]:
     """The pieces of every Parquet table in ``found``.
 
-    A piece is a run of consecutive month folders (or part files) whose files take at
-    most ``piece_bytes`` on disk (default :data:`PIECE_BYTES`; a bigger month is a
-    piece of its own), so small tables are one piece and big ones one or a few months.
+    A piece is a run of consecutive month folders (or part files) holding at most
+    ``piece_rows`` rows (default :data:`PIECE_ROWS`, counted from the file footers; a
+    bigger month is a piece of its own), so small tables are one piece and big ones
+    one or a few months.
 
     Each table's schema is read once here (the footers of its files) and sent with
     every piece, so each piece has the whole table's columns and types.
     """
-    piece_bytes = PIECE_BYTES if piece_bytes is None else piece_bytes
+    import pyarrow.parquet as pq
+
+    piece_rows = PIECE_ROWS if piece_rows is None else piece_rows
     plans: dict[str, TablePlan] = {}
     pieces: list[Piece] = []
     for name in TABLE_NAMES:
@@ -166,8 +169,8 @@ def plan_pieces(
         merged: list[list[Path]] = []
         size = 0
         for files in groups.values():
-            got = sum(f.stat().st_size for f in files)
-            if merged and size + got <= piece_bytes:
+            got = sum(pq.read_metadata(f).num_rows for f in files)
+            if merged and size + got <= piece_rows:
                 merged[-1] += files
                 size += got
             else:
@@ -342,7 +345,7 @@ def stream_validate(
     client: Any = None,
     progress: bool = False,
     unchecked_parents: Collection[str] = (),
-    piece_bytes: int | None = None,
+    piece_rows: int | None = None,
 ) -> ValidationReport:
     """Validate the Parquet tables ``found`` of ``folder`` piece by piece.
 
@@ -365,8 +368,8 @@ def stream_validate(
         Show a progress bar over the pieces.
     unchecked_parents
         Tables read for a period only (foreign keys into them are not checked).
-    piece_bytes
-        Bytes of files per piece (default :data:`PIECE_BYTES`; 1: every month apart).
+    piece_rows
+        Rows per piece (default :data:`PIECE_ROWS`; 1: every month apart).
 
     Returns
     -------
@@ -381,7 +384,7 @@ def stream_validate(
         columns=dict(columns or {}),
         window=window,
         compact=compact,
-        piece_bytes=piece_bytes,
+        piece_rows=piece_rows,
     )
     results: list[PieceResult] = map_pieces(
         check_piece,

@@ -2,7 +2,7 @@
 
 Every comparison is exact: the clean tables (``assert_frame_equal``), the quarantine rows
 and their order, the counts, the notes and the rejected rows as read. The streamed side
-runs with one piece per month (``piece_bytes=1``), so keys repeated across months,
+runs with one piece per month (``piece_rows=1``), so keys repeated across months,
 foreign keys into other months' and tables' rows and cascades of rejected parents are
 all decided after the pieces, which is what is under test.
 """
@@ -27,7 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 @pytest.fixture
 def one_month_pieces(monkeypatch):
     """Every month folder (and part file) validated as a piece of its own."""
-    monkeypatch.setattr(streamed, "PIECE_BYTES", 1)
+    monkeypatch.setattr(streamed, "PIECE_ROWS", 1)
 
 
 def _whole(folder: Path, monkeypatch, **kw):
@@ -161,13 +161,13 @@ def test_validate_dataset_keeps_no_tables(dirty_month, one_month_pieces):
 
 
 def test_bounded_pieces_group_months(dirty_month):
-    """The default piece size groups a small table's months; one byte keeps each apart."""
+    """The default piece size groups a small table's months; one row keeps each apart."""
     from salesml.data.io import find_table_files
 
     found = find_table_files(dirty_month)
     kw = {"columns": {}, "window": None, "compact": False}
     _, grouped = streamed.plan_pieces(dirty_month, found, **kw)
-    _, single = streamed.plan_pieces(dirty_month, found, piece_bytes=1, **kw)
+    _, single = streamed.plan_pieces(dirty_month, found, piece_rows=1, **kw)
     acts = [p for p in single if p.table == "activities"]
     months = {Path(f).parent.name for p in acts for f in p.files}
     assert len(acts) == len(months) > 12
