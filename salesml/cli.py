@@ -163,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    from salesml.data.arrowpool import prefer_jemalloc
+
+    prefer_jemalloc()  # freed Arrow buffers go back sooner: lower peaks on big loads
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

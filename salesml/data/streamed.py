@@ -316,9 +316,52 @@ def concat_series(parts: list[pd.Series]) -> pd.Series:
         s = parts[0]
         return s.reset_index(drop=True) if not _range_index(s.index) else s
     if all(isinstance(s.dtype, pd.CategoricalDtype) for s in parts):
+        return _union_categoricals(parts)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _union_categoricals(parts: list[pd.Series]) -> pd.Series:
+    """``union_categoricals`` of text categories through Arrow (hashing in C++, not objects).
+
+    Categories in order of first appearance, as pandas' ``union_categoricals`` gives
+    them; categories that are not text go through pandas.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cats = [s.cat.categories for s in parts]
+    if not all(c.dtype == "str" for c in cats):
         cat = pd.api.types.union_categoricals([s.array for s in parts])
         return pd.Series(cat, name=parts[0].name)
-    return pd.concat(parts, ignore_index=True)
+    first = cats[0]
+    if all(c is first or c.equals(first) for c in cats[1:]):
+        union = first
+        arrays = [None] * len(parts)
+    else:
+        arrays = [pa.array(c, type=pa.large_string()) for c in cats]
+        union_arr = pc.unique(pa.chunked_array(arrays, type=pa.large_string()))
+        union = pd.Index(
+            union_arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)),
+            dtype="str",
+        )
+        if len(union) == len(first) and union.equals(first):
+            union = first
+    n_cats = len(union)  # the code width pandas picks (coerce_indexer_dtype)
+    dtype = np.int8 if n_cats < 127 else np.int16 if n_cats < 32767 else np.int32
+    codes = np.empty(sum(len(s) for s in parts), dtype=dtype)
+    at = 0
+    for s, arr in zip(parts, arrays, strict=True):
+        old = s.cat.codes.to_numpy()
+        if arr is None:
+            new = old
+        else:
+            remap = pc.index_in(arr, value_set=union_arr).to_numpy(zero_copy_only=False)
+            remap = np.append(remap.astype(dtype), dtype(-1))  # code -1 (missing) stays
+            new = remap[old]
+        codes[at : at + len(old)] = new
+        at += len(old)
+    cat = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(union))
+    return pd.Series(cat, name=parts[0].name)
 
 
 def _range_index(idx: pd.Index) -> bool:

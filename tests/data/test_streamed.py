@@ -18,8 +18,10 @@ import pytest
 
 import salesml.data.io as io
 import salesml.data.streamed as streamed
+from salesml.data.bundle import SalesData
 from salesml.data.io import load_dataset, read_raw_tables, save_dataset, validate_dataset
 from salesml.data.partitions import write_month_partitions
+from salesml.distributed import ENV_VAR
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -92,16 +94,14 @@ def _dirty(data) -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="module")
-def dirty_month(demo_data, tmp_path_factory):
-    from salesml.data.bundle import SalesData
-
-    data, _ = demo_data
-    dirty = SalesData(_dirty(data), data.config)
+def dirty_month(small_data, tmp_path_factory):
+    dirty = SalesData(_dirty(small_data), small_data.config)
     return save_dataset(dirty, tmp_path_factory.mktemp("stream") / "dirty", partition="month")
 
 
 @pytest.mark.parametrize("compact", [False, True])
-def test_demo_streamed_equals_whole(demo_month, monkeypatch, one_month_pieces, compact):
+def test_demo_streamed_equals_whole(demo_month, monkeypatch, compact):
+    monkeypatch.setattr(streamed, "PIECE_ROWS", 5_000)  # the big tables: 2-3 months a piece
     got = load_dataset(demo_month, progress=False, compact=compact)
     assert got.validation.ok
     assert_same(got, _whole(demo_month, monkeypatch, compact=compact))
@@ -135,7 +135,7 @@ def test_dirty_streamed_equals_whole(dirty_month, monkeypatch, one_month_pieces,
 
 
 def test_dirty_period_load_streamed_equals_whole(dirty_month, monkeypatch, one_month_pieces):
-    kw = {"period": "2025-Q4", "lookback_days": 40, "compact": True}
+    kw = {"period": "2025-07", "lookback_days": 20, "compact": True}
     got = load_dataset(dirty_month, progress=False, **kw)
     assert_same(got, _whole(dirty_month, monkeypatch, **kw))
     assert any("loaded for a period only" in n for n in got.validation.notes)
@@ -160,18 +160,20 @@ def test_validate_dataset_keeps_no_tables(dirty_month, one_month_pieces):
         pd.testing.assert_frame_equal(rep.rejected[name], full.rejected[name], obj=name)
 
 
-def test_bounded_pieces_group_months(dirty_month):
+def test_bounded_pieces_group_months(demo_month):
     """The default piece size groups a small table's months; one row keeps each apart."""
     from salesml.data.io import find_table_files
 
-    found = find_table_files(dirty_month)
+    found = find_table_files(demo_month)
     kw = {"columns": {}, "window": None, "compact": False}
-    _, grouped = streamed.plan_pieces(dirty_month, found, **kw)
-    _, single = streamed.plan_pieces(dirty_month, found, piece_rows=1, **kw)
+    _, grouped = streamed.plan_pieces(demo_month, found, **kw)
+    _, single = streamed.plan_pieces(demo_month, found, piece_rows=1, **kw)
+    _, some = streamed.plan_pieces(demo_month, found, piece_rows=5_000, **kw)
     acts = [p for p in single if p.table == "activities"]
     months = {Path(f).parent.name for p in acts for f in p.files}
     assert len(acts) == len(months) > 12
-    assert len([p for p in grouped if p.table == "activities"]) < len(acts)
+    assert len([p for p in grouped if p.table == "activities"]) == 1
+    assert 3 < len([p for p in some if p.table == "activities"]) < len(acts)
 
 
 def test_export_fixture_streamed(tmp_path, monkeypatch, one_month_pieces):
@@ -206,3 +208,58 @@ def test_export_fixture_streamed(tmp_path, monkeypatch, one_month_pieces):
     assert ("activities", "A2", "parent_rejected") in q.index
     assert sorted(got.deals["deal_id"]) == ["D1", "D3"]
     assert got.validation.counts.loc["deals", "read"] == 7
+
+
+# ---------------------------------------------------------------- on a Dask cluster
+# The workers read their own month folders from the dataset folder; the combine step
+# runs here. Run with ``-n 0`` (``dask_client`` starts a LocalCluster of 2 processes).
+
+
+def test_cluster_load_equals_in_process(dask_client, dirty_month, monkeypatch):
+    monkeypatch.setattr(streamed, "PIECE_ROWS", 1)  # one piece per month
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    here = load_dataset(dirty_month, progress=False, compact=True)
+    assert not here.validation.ok
+    there = load_dataset(dirty_month, progress=False, compact=True, client=dask_client)
+    assert_same(there, here)
+    rep = validate_dataset(dirty_month, client=dask_client)
+    pd.testing.assert_frame_equal(rep.quarantine, here.validation.quarantine, check_exact=True)
+    pd.testing.assert_frame_equal(rep.counts, here.validation.counts, check_exact=True)
+
+
+def test_scheduler_from_the_environment(dask_client, dirty_month, monkeypatch):
+    """``SALESML_DASK_SCHEDULER`` alone sends the pieces to the cluster."""
+    monkeypatch.setattr(streamed, "PIECE_ROWS", 1)
+    monkeypatch.setenv(ENV_VAR, dask_client.scheduler.address)
+    seen = []
+    real = streamed.stream_validate
+
+    def spy(*a, **kw):
+        seen.append(kw.get("client"))
+        return real(*a, **kw)
+
+    monkeypatch.setattr("salesml.data.io.stream_validate", spy)
+    rep = validate_dataset(dirty_month, tables=["deals", "activities"])
+    assert seen and seen[0] is not None
+    monkeypatch.delenv(ENV_VAR)
+    local = validate_dataset(dirty_month, tables=["deals", "activities"])
+    pd.testing.assert_frame_equal(rep.quarantine, local.quarantine, check_exact=True)
+
+
+def test_cli_selects_jemalloc_unless_the_user_chose(tmp_path):
+    """``salesml`` makes jemalloc Arrow's allocator; ``ARROW_DEFAULT_MEMORY_POOL`` wins."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import pyarrow as pa\n"
+        "from salesml.data.arrowpool import prefer_jemalloc\n"
+        "print(prefer_jemalloc(), pa.default_memory_pool().backend_name)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert got.stdout.split() == ["jemalloc", "jemalloc"], got.stderr
+    env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert got.stdout.split() == ["system", "system"], got.stderr

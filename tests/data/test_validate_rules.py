@@ -421,3 +421,28 @@ def test_numeric_ids_and_timezone_aware_dates_are_normalised():
     assert r.data.deals["deal_id"].tolist() == ["3", "1", "2", "4"]
     # UTC midnight is 08:00 in Shanghai; the naive result is in the dataset's timezone
     assert r.data.deals["created_at"].iloc[0] == pd.Timestamp("2025-02-01 08:00")
+
+
+def test_mixed_width_ids_sorted_not_hashed_same_answers(monkeypatch):
+    """Ids of two widths (tier L: ``A000000001`` and ``A120169193899``) take the sort path;
+    duplicates, first rows and lookups equal the hash-based answers."""
+    import numpy as np
+    import pyarrow as pa
+
+    from salesml.data.validate import rules
+
+    rng = np.random.default_rng(3)
+    ids = [f"A{i:09d}" for i in range(150_000)] + [f"A12{i:010d}" for i in range(60_000)]
+    keys = rng.choice(ids, size=240_000)  # repeats, in no order
+    s = pd.Series(keys, dtype="str")
+    arr = rules.arrow_text(s)
+    got = rules._common_width([arr])
+    assert got is not None and got[0].dtype == np.dtype("S13")
+    order = rules._stable_order(got[0])
+    np.testing.assert_array_equal(order, np.argsort(got[0], kind="stable"))
+    np.testing.assert_array_equal(rules._later_duplicates([s]), s.duplicated().to_numpy())
+    child = pa.array(list(rng.choice(ids, size=5_000)) + ["A9", None, "A12"], pa.large_string())
+    monkeypatch.setattr(rules, "_SORT_LOOKUP_ROWS", 0)  # the sort path, not a hash table
+    pos = rules._lookup(child, arr, parent_sorted=False)
+    expect = pa.compute.index_in(child, value_set=arr).fill_null(-1).to_numpy()
+    np.testing.assert_array_equal(pos, expect)

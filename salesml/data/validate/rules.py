@@ -425,6 +425,58 @@ def _fixed_width(arr: pa.Array) -> np.ndarray | None:
     return np.frombuffer(data_buf, dtype=f"S{w}", count=len(arr), offset=int(offsets[0]))
 
 
+def _common_width(arrays: list[pa.Array]) -> list[np.ndarray] | None:
+    """Zero-padded ``S<w>`` arrays of text arrays without missing values, one width for all.
+
+    Ids of several widths (``A000000001`` and ``A120169193899`` in one export) are padded
+    on the right with NUL bytes, which numpy's ``S`` comparison ignores, so equality and
+    order are those of the text. ``None`` when a value is missing or holds a NUL.
+    """
+    views = [_fixed_width(a) for a in arrays]
+    if all(v is not None for v in views) and len({v.dtype for v in views}) == 1:
+        return views  # type: ignore[return-value]
+    if any(a.null_count or not len(a) or a.type != pa.large_string() for a in arrays):
+        return None
+    width = max(int(pc.max(pc.binary_length(a)).as_py()) for a in arrays)
+    out = []
+    for a, v in zip(arrays, views, strict=True):
+        if v is not None and v.dtype.itemsize == width:
+            out.append(v)
+            continue
+        if pc.any(pc.match_substring(a, "\x00")).as_py():
+            return None
+        _, off_buf, data_buf = a.buffers()
+        offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(a) + 1, offset=a.offset * 8)
+        data = np.frombuffer(data_buf, dtype=np.uint8)
+        lengths = np.diff(offsets)
+        padded = np.zeros((len(a), width), dtype=np.uint8)
+        # scatter the bytes row by row: column j of the rows at least j + 1 long
+        for j in range(width):
+            rows = np.flatnonzero(lengths > j)
+            if not len(rows):
+                break
+            padded[rows, j] = data[offsets[:-1][rows] + j]
+        out.append(padded.view(f"S{width}").reshape(len(a)))
+    return out
+
+
+def _stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` of an ``S<w>`` array, faster for short ids.
+
+    Keys of at most 16 bytes are sorted as two big-endian 64-bit words (``lexsort``, a
+    stable integer sort) instead of by string comparison: the same order, several times
+    faster on tens of millions of ids.
+    """
+    w = keys.dtype.itemsize
+    if w > 16 or len(keys) < 100_000:
+        return np.argsort(keys, kind="stable")
+    words = keys.astype("S16").view(">u8").reshape(len(keys), 2)
+    hi = words[:, 0].astype(np.uint64)
+    lo = words[:, 1].astype(np.uint64) if w > 8 else None
+    del words
+    return np.lexsort((lo, hi)) if lo is not None else np.argsort(hi, kind="stable")
+
+
 #: Unsorted parents longer than this are looked up by sorting their ids, not hashing.
 _SORT_LOOKUP_ROWS = 1_000_000
 
@@ -439,11 +491,11 @@ def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarra
     """
     big = len(parent) > len(child) - child.null_count
     if big and (parent_sorted or len(parent) > _SORT_LOOKUP_ROWS):
-        keys = _fixed_width(parent)
         present = np.asarray(child.is_valid())
-        vals = _fixed_width(child.drop_null()) if keys is not None else None
-        if vals is not None and vals.dtype == keys.dtype:
-            order = None if parent_sorted else np.argsort(keys, kind="stable")
+        both = _common_width([parent, child.drop_null()]) if len(parent) else None
+        if both is not None:
+            keys, vals = both
+            order = None if parent_sorted else _stable_order(keys)
             skeys = keys if order is None else keys[order]
             i = np.searchsorted(skeys, vals)  # the first of a run: the earliest row
             ic = np.minimum(i, len(skeys) - 1)
@@ -464,9 +516,10 @@ def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
     distinct ids takes gigabytes.
     """
     if len(cols) == 1 and isinstance(cols[0].dtype, pd.StringDtype) and len(cols[0]) > 1:
-        keys = _fixed_width(arrow_text(cols[0]))
-        if keys is not None:
-            order = np.argsort(keys, kind="stable")
+        got = _common_width([arrow_text(cols[0])])
+        if got is not None:
+            keys = got[0]
+            order = _stable_order(keys)
             ordered = keys[order]
             again = ordered[1:] == ordered[:-1]
             del ordered
