@@ -451,6 +451,7 @@ def stream_validate(
     notes: list[str] = []
     tables: dict[str, CheckedTable] = {}
     offsets: dict[str, np.ndarray] = {}
+    columns_of = {name: list(rs[0].frame.columns) for name, rs in by_table.items()}
     for name, rs in by_table.items():
         notes += rs[0].added
         sizes = np.array([r.n_rows for r in rs], dtype=np.int64)
@@ -463,6 +464,9 @@ def stream_validate(
         if rs[0].raw_cross is not None:
             rc = {c: concat_series([r.raw_cross[c] for r in rs]) for c in rs[0].raw_cross}
             raw_thin = thin.assign(**rc)
+        if keep:  # the joined columns stand in for the pieces' own copies from now on
+            for r in rs:
+                r.frame = r.frame.drop(columns=cross)
         rejected = np.concatenate([r.rejected for r in rs])
         t = CheckedTable(name, raw_thin, thin, plans[name].label, rejected=rejected)
         check_unique_key(t)
@@ -501,7 +505,7 @@ def stream_validate(
             )
         if keep:
             clean[name] = finalise_table(
-                name, _clean_frame(rs, offsets[name], t), config, compact=compact
+                name, _clean_frame(rs, offsets[name], t, columns_of[name]), config, compact=compact
             )
         n = len(t.parsed)
         counts.append(
@@ -524,7 +528,9 @@ def stream_validate(
     return report
 
 
-def _clean_frame(rs: list[PieceResult], offsets: np.ndarray, t: CheckedTable) -> pd.DataFrame:
+def _clean_frame(
+    rs: list[PieceResult], offsets: np.ndarray, t: CheckedTable, order: list[str]
+) -> pd.DataFrame:
     """The rows of every piece that no rule rejected, built one column at a time.
 
     Each column's pieces are dropped once it is built, so the table is held about once
@@ -532,20 +538,18 @@ def _clean_frame(rs: list[PieceResult], offsets: np.ndarray, t: CheckedTable) ->
     """
     keeps = [~t.rejected[off : off + r.n_rows] for r, off in zip(rs, offsets, strict=True)]
     any_rejected = bool(t.rejected.any())
-    order = list(rs[0].frame.columns)
     columns = [dict(r.frame.items()) for r in rs]
     for r in rs:
         r.frame = pd.DataFrame()  # the columns live on in ``columns`` until joined
     out: dict[str, pd.Series] = {}
     for c in order:
-        if not any_rejected and c in t.parsed.columns:
-            out[c] = t.parsed[c]  # the joined key / foreign-key column: no second copy
-        else:
-            parts = [
-                cols[c] if k.all() else cols[c][k] for cols, k in zip(columns, keeps, strict=True)
-            ]
-            out[c] = concat_series(parts)
-            del parts
+        if c in t.parsed.columns:  # a joined key / foreign-key column
+            s = t.parsed[c]
+            out[c] = s[~t.rejected].reset_index(drop=True) if any_rejected else s
+            continue
+        parts = [cols[c] if k.all() else cols[c][k] for cols, k in zip(columns, keeps, strict=True)]
+        out[c] = concat_series(parts)
+        del parts
         for cols in columns:
             del cols[c]
     return pd.DataFrame(out, copy=False)
