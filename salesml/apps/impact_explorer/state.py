@@ -115,7 +115,7 @@ class ImpactExplorerState(AppState):
         cls, dataset: str | os.PathLike[str] | None = None, *, lang: str = "en"
     ) -> ImpactExplorerState:
         """Load a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
-        return cls(load_app_data(dataset, cls.TABLES), lang=lang)
+        return cls(load_app_data(dataset, cls.TABLES, compact=True), lang=lang)
 
     @observe("kpi", "go_live", "method", "window", "region")
     def _on_selection(self, change: dict[str, object]) -> None:
