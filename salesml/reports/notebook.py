@@ -554,6 +554,7 @@ def start_report(name: str, namespace: Mapping[str, Any] | None = None, /, **val
         progress=False,
         tables=tables,
         compact=spec.compact,
+        columns={t: list(c) for t, c in spec.columns.items()} or None,
         **_period_load(spec, params),
     )
     if spec.compact:
