@@ -8,7 +8,12 @@ subprocess's ``ru_maxrss``, and for the report its kernel's, from
   (the baseline a load is compared with);
 - ``load``: ``load_dataset(path, tables=SIX, compact=True)`` validated;
 - ``alloc``: ``allocate_costs_by_month(path)`` (the default rules);
-- ``report``: ``run_report("pipeline_weekly", period=2026-Q3)`` end to end.
+- ``report``: ``run_report("pipeline_weekly", period=2026-Q3)`` end to end (kept for
+  the figures of earlier runs; the same as ``report:pipeline_weekly``);
+- ``report:NAME``: ``run_report(NAME, period=REPORT_PERIODS[NAME])`` end to end, the
+  papermill kernel's peak included (it is a child of the step's process);
+- ``app:NAME``: ``NAME``'s state class ``from_dataset(path)`` (load + first results),
+  in a fresh process, as a dashboard kernel does on first render.
 
 Then per step the ratios to the M run (time, peak, rows of activities: linearity) and
 an estimate for tier XL (10M deals, 300M activities) from the M -> L slope.
@@ -41,7 +46,28 @@ PATHS = {
     "L": "/work/data/L-parts-month",
 }
 XL_ACTIVITIES = 300e6
-STEPS = ("raw", "load", "alloc", "report")
+#: The reports measured and the period each is run for (its cadence, a closed period).
+REPORT_PERIODS = {
+    "pipeline_weekly": "2026-Q3",
+    "compliance_weekly": "2026-W40",
+    "followups_daily": "2026-10-15",
+    "impact_review": "2026-Q3",
+    "rep_capability_monthly": "2026-09",
+    "war_room_weekly": "2026-W40",
+}
+#: The apps whose state initialisation is measured: module, state class.
+APP_STATES = {
+    "funnel_explorer": ("salesml.apps.funnel_explorer.state", "FunnelExplorerState"),
+    "impact_explorer": ("salesml.apps.impact_explorer.state", "ImpactExplorerState"),
+    "rule_editor": ("salesml.apps.rule_editor.state", "RuleEditorState"),
+    "team_builder": ("salesml.apps.team_builder.state", "TeamBuilderState"),
+}
+BASE_STEPS = ("raw", "load", "alloc", "report")
+STEPS = (
+    *BASE_STEPS,
+    *(f"report:{n}" for n in REPORT_PERIODS),
+    *(f"app:{n}" for n in APP_STATES),
+)
 
 
 def _peak_mb() -> float:
@@ -84,14 +110,27 @@ def step(name: str, path: str) -> dict:
         out["allocated_share"] = round(
             float(al.table["allocated"].sum() / al.table["amount"].sum()), 4
         )
-    elif name == "report":
+    elif name == "report" or name.startswith("report:"):
         from salesml.reports.runner import run_report
 
+        report = name.partition(":")[2] or "pipeline_weekly"
         with tempfile.TemporaryDirectory() as tmp:
             res = run_report(
-                "pipeline_weekly", {"dataset": path, "period": "2026-Q3"}, tmp, index=False
+                report, {"dataset": path, "period": REPORT_PERIODS[report]}, tmp, index=False
             )
-            out["ok"] = bool(getattr(res, "ok", True))
+            out["ok"] = bool(res.ok)
+            out["execute_s"] = round(res.timings.get("execute", 0.0), 1)
+            run = json.loads(Path(res.run_json).read_text())
+            out["rows_loaded"] = int(sum(run["dataset"]["tables"].values()))
+    elif name.startswith("app:"):
+        import importlib
+
+        module, cls = APP_STATES[name.partition(":")[2]]
+        state = getattr(importlib.import_module(module), cls).from_dataset(path)
+        out["rows_loaded"] = int(sum(len(df) for df in state.data.tables.values()))
+        out["error"] = getattr(state, "error", "") or ""
+        if out["error"]:
+            raise RuntimeError(f"{name}: the state shows an error: {out['error']}")
     out["s"] = round(time.perf_counter() - t0, 1)
     out["peak_mb"] = round(_peak_mb())
     return out
@@ -162,10 +201,27 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def _steps(chosen: list[str] | None) -> list[str]:
+    """The steps asked for (``reports``/``apps`` stand for all of them; default all)."""
+    if not chosen:
+        return list(STEPS)
+    out: list[str] = []
+    for c in chosen:
+        if c == "reports":
+            out += [f"report:{n}" for n in REPORT_PERIODS]
+        elif c == "apps":
+            out += [f"app:{n}" for n in APP_STATES]
+        else:
+            out.append(c)
+    return list(dict.fromkeys(out))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tier", action="append", choices=list(PATHS))
-    ap.add_argument("--step", action="append", choices=list(STEPS))
+    ap.add_argument(
+        "--step", action="append", choices=[*STEPS, "reports", "apps"], help="repeatable"
+    )
     ap.add_argument("--s-path", default=PATHS["S"])
     ap.add_argument("--m-path", default=PATHS["M"])
     ap.add_argument("--l-path", default=PATHS["L"])
@@ -184,7 +240,7 @@ def main() -> None:
     rows = []
     for tier in a.tier or ["S", "M"]:
         ensure(tier, paths[tier])
-        got = run_tier(tier, paths[tier], a.step or list(STEPS))
+        got = run_tier(tier, paths[tier], _steps(a.step))
         rows += got
         if a.json:
             with open(a.json, "a") as f:

@@ -6,7 +6,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,11 +44,19 @@ def dataset_path(dataset: str | os.PathLike[str] | None = None) -> Path:
     return p.resolve()
 
 
-def load_app_data(dataset: str | os.PathLike[str] | None, tables: Iterable[str] = ()) -> SalesData:
+def load_app_data(
+    dataset: str | os.PathLike[str] | None,
+    tables: Iterable[str] = (),
+    *,
+    compact: bool = False,
+    columns: Mapping[str, Iterable[str]] | None = None,
+) -> SalesData:
     """Load the tables an app reads (those present) from :func:`dataset_path` ``(dataset)``.
 
     ``tables`` empty loads every table. Loading only what the app reads keeps the
-    first render fast on large datasets (millions of activities the app never uses).
+    first render fast on large datasets (millions of activities the app never uses);
+    ``compact`` and ``columns`` are passed to :func:`~salesml.data.io.load_dataset`
+    (category ids, column projection) to keep a big dataset's kernel small.
     """
     from salesml.data.config import DatasetConfig
     from salesml.data.io import find_table_files, load_dataset
@@ -58,7 +66,12 @@ def load_app_data(dataset: str | os.PathLike[str] | None, tables: Iterable[str] 
     if tables:
         present = find_table_files(path, DatasetConfig.read(path))
         wanted = [t for t in tables if t in present]
-    return load_dataset(path, progress=False, tables=wanted)
+    data = load_dataset(path, progress=False, tables=wanted, compact=compact, columns=columns)
+    if compact:
+        from salesml.reports.compact import lexical_categories
+
+        lexical_categories(data)  # sorting and grouping follow the values, as without compact
+    return data
 
 
 #: A filesystem path in a message: absolute POSIX, Windows or home-relative, up to

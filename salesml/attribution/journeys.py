@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -189,6 +189,8 @@ def journeys(
     activity_kinds: Sequence[str] | None = None,
     collapse_repeats: bool = True,
     sep: str = ">",
+    client: Any = None,
+    chunks: int | None = None,
 ) -> Journeys:
     """Ordered touch paths per customer and per unconverted lead.
 
@@ -212,6 +214,15 @@ def journeys(
         Merge consecutive touches with the same label (``visit>visit`` -> ``visit``).
     sep
         Separator of the ``path`` string; no touch label may contain it.
+    client
+        A ``distributed.Client`` (or ``None``: the scheduler of
+        ``SALESML_DASK_SCHEDULER``, else this process; see
+        :func:`salesml.distributed.resolve_client`). The paths are built per chunk
+        of customers (and unconverted leads) with :func:`salesml.distributed.map_pieces`:
+        on a cluster each worker builds its chunks; the result is the same, row for row.
+    chunks
+        How many chunks of journeys (default: 1 in this process, two per worker on a
+        cluster). More chunks bound the memory of building the paths to a chunk's.
 
     Returns
     -------
@@ -230,7 +241,9 @@ def journeys(
     ts = None if as_of is None else pd.Timestamp(as_of)
     if ts is not None:
         data = data.as_of(ts)
-    table = _build(data, activity_label, activity_kinds, collapse_repeats, sep)
+    table = _build(
+        data, activity_label, activity_kinds, collapse_repeats, sep, client=client, chunks=chunks
+    )
     table = select_journeys(table, period=p, filters=spec)
     return Journeys(table=table.reset_index(drop=True), period=p, as_of=ts, filters=spec, sep=sep)
 
@@ -241,6 +254,9 @@ def _build(
     activity_kinds: Sequence[str] | None,
     collapse_repeats: bool,
     sep: str,
+    *,
+    client: Any = None,
+    chunks: int | None = None,
 ) -> pd.DataFrame:
     data.require("customers", "deals", "leads", analysis="customer journeys")
     if activity_label is not None:
@@ -279,8 +295,80 @@ def _build(
             )
         )
     t = pd.concat(parts, ignore_index=True)
-    cut = t["journey_id"].map(acq_at)
-    t = t[cut.isna().to_numpy() | (t["at"] <= cut).to_numpy()]
+    del parts
+    # reindex keeps the datetime dtype (NaT) also when no deal was won or nothing is touched
+    cut = acq_at.reindex(t["journey_id"].to_numpy()).to_numpy()
+    t = t[pd.isna(cut) | (t["at"].to_numpy() <= cut)]
+    del cut
+    _check_sep(t["label"], sep)
+    out = _paths_by_chunk(t, collapse_repeats, sep, client=client, chunks=chunks)
+    del t
+    is_cust = out["journey_id"].isin(cust["customer_id"].astype("str"))
+    out["kind"] = np.where(is_cust, "customer", "lead")
+    ch_c = cust.set_index("customer_id")["source_channel"]
+    ch_l = ld.set_index("lead_id")["channel"]
+    out["channel"] = out["journey_id"].map(ch_c).fillna(out["journey_id"].map(ch_l))
+    out["converted_at"] = acq_at.reindex(out["journey_id"].to_numpy()).to_numpy()
+    out["converted"] = out["converted_at"].notna()
+    out["value"] = out["journey_id"].map(acq_val).fillna(0.0).astype("float64")
+    cust_attrs = cust.drop_duplicates("customer_id").set_index("customer_id")
+    for col in ("region", "segment", "store_id"):
+        if col in cust_attrs:
+            out[col] = out["journey_id"].map(cust_attrs[col])
+        else:
+            out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
+    return out[COLUMNS]
+
+
+def _check_sep(labels: pd.Series, sep: str) -> None:
+    """Refuse touch labels containing the path separator (checked once, on the distinct labels)."""
+    distinct = pa.array(pd.unique(labels.to_numpy(dtype=object)), type=pa.string())
+    if len(distinct) and pc.any(pc.match_substring(distinct, sep)).as_py():
+        bad = sorted({x for x in distinct.to_pylist() if x and sep in x})[:3]
+        raise ValueError(
+            f"touch label(s) {bad} contain the path separator {sep!r}; pass another sep"
+        )
+
+
+def _paths_by_chunk(
+    t: pd.DataFrame,
+    collapse_repeats: bool,
+    sep: str,
+    *,
+    client: Any = None,
+    chunks: int | None = None,
+) -> pd.DataFrame:
+    """The paths of touches ``t``, built per chunk of journeys, here or on a cluster.
+
+    The journeys are numbered in the order of their sorted ids and cut into ``chunks``
+    contiguous ranges (default: one in this process, two per worker on a cluster); a
+    journey's touches all fall in one chunk, each chunk's paths come out sorted by id,
+    so the chunks concatenated in order are the single-pass result, row for row.
+    """
+    from salesml.distributed import map_pieces, resolve_client
+
+    client = resolve_client(client)
+    jcode, jids = pd.factorize(t["journey_id"], sort=True)
+    if chunks is None:
+        chunks = 1 if client is None else 2 * max(len(client.scheduler_info()["workers"]), 1)
+    chunks = max(1, min(int(chunks), len(jids) or 1))
+    if chunks == 1:
+        return _chunk_paths(t[["journey_id", "label", "at", "order"]], collapse_repeats, sep)
+    order = np.argsort(jcode, kind="stable")
+    bounds = np.searchsorted(jcode[order], np.linspace(0, len(jids), chunks + 1).astype(np.int64))
+    cols = ["journey_id", "label", "at", "order"]
+    pieces = [
+        t[cols].iloc[order[bounds[i] : bounds[i + 1]]].reset_index(drop=True) for i in range(chunks)
+    ]
+    del order
+    done = map_pieces(_chunk_paths, pieces, collapse_repeats, sep, client=client, desc="journeys")
+    return pd.concat(done, ignore_index=True)
+
+
+def _chunk_paths(t: pd.DataFrame, collapse_repeats: bool, sep: str) -> pd.DataFrame:
+    """One chunk's journeys: ``journey_id``, ``path``, ``touches``, ``times``, ``n_touches``,
+    ``first_touch_at``, ``last_touch_at``, sorted by ``journey_id`` (module level: it is
+    sent to the workers)."""
     # Order touches with integer keys (no string sort), then build paths in Arrow.
     jcode, jids = pd.factorize(t["journey_id"], sort=True)
     at = t["at"].to_numpy(dtype="datetime64[us]")
@@ -298,11 +386,6 @@ def _build(
     )
     offsets = np.append(starts, len(jcode)).astype("int32")
     label_arr = pa.array(labels, type=pa.string())
-    if len(label_arr) and pc.any(pc.match_substring(label_arr, sep)).as_py():
-        bad = sorted({x for x in pc.unique(label_arr).to_pylist() if x and sep in x})[:3]
-        raise ValueError(
-            f"touch label(s) {bad} contain the path separator {sep!r}; pass another sep"
-        )
     lists = pa.ListArray.from_arrays(pa.array(offsets), label_arr)
     out = pd.DataFrame({"journey_id": np.asarray(jids, dtype=object)[jcode[starts]]})
     out["path"] = pd.array(pc.binary_join(lists, sep), dtype="str")
@@ -311,18 +394,4 @@ def _build(
     out["n_touches"] = np.diff(offsets)
     out["first_touch_at"] = at[starts] if len(starts) else pd.Series(dtype="datetime64[us]")
     out["last_touch_at"] = at[offsets[1:] - 1] if len(starts) else pd.Series(dtype="datetime64[us]")
-    is_cust = out["journey_id"].isin(cust["customer_id"].astype("str"))
-    out["kind"] = np.where(is_cust, "customer", "lead")
-    ch_c = cust.set_index("customer_id")["source_channel"]
-    ch_l = ld.set_index("lead_id")["channel"]
-    out["channel"] = out["journey_id"].map(ch_c).fillna(out["journey_id"].map(ch_l))
-    out["converted_at"] = out["journey_id"].map(acq_at)
-    out["converted"] = out["converted_at"].notna()
-    out["value"] = out["journey_id"].map(acq_val).fillna(0.0).astype("float64")
-    cust_attrs = cust.drop_duplicates("customer_id").set_index("customer_id")
-    for col in ("region", "segment", "store_id"):
-        if col in cust_attrs:
-            out[col] = out["journey_id"].map(cust_attrs[col])
-        else:
-            out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
-    return out[COLUMNS]
+    return out

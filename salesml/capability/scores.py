@@ -35,6 +35,19 @@ __all__ = [
 
 #: Tables the scores read (the rest of a dataset is not cut or copied).
 TABLES = ("collab_events", "activities", "deals", "customers", "reps", "stage_history")
+#: The activity columns the evidence reads (its kinds, times, replies, quality, whose
+#: deal and rep): a report or app loading tier L reads only these.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "activities": (
+        "customer_id",
+        "deal_id",
+        "rep_id",
+        "kind",
+        "occurred_at",
+        "responded_at",
+        "quality",
+    ),
+}
 #: Difficulty factors per component (besides the rep; region is handled by comparing
 #: reps within their region).
 _FACTORS = {

@@ -49,6 +49,7 @@ from salesml.results import AnalysisResult, Note
 __all__ = [
     "FREQS",
     "KPIS",
+    "KPI_COLUMNS",
     "KPI_TABLES",
     "NOT_MEASURABLE",
     "KpiDef",
@@ -253,6 +254,14 @@ NOT_MEASURABLE: dict[str, str] = {
 KPI_TABLES: tuple[str, ...] = tuple(
     dict.fromkeys(["reps", "stores", "customers", *(t for k in KPIS.values() for t in k.tables)])
 )
+
+#: The columns of the big tables the KPIs, their region scope (activities by deal and
+#: rep) and ``as_of`` read: a report or app loading tier L reads only these
+#: (``load_dataset(columns=)``); 31M activities without their ids, channels and
+#: durations.
+KPI_COLUMNS: dict[str, tuple[str, ...]] = {
+    "activities": ("customer_id", "deal_id", "rep_id", "kind", "occurred_at"),
+}
 
 
 #: Tables whose dates are events (not master data such as a rep's hiring date).

@@ -91,6 +91,13 @@ def _common(p: argparse.ArgumentParser) -> None:
         help="another report parameter (repeatable)",
     )
     p.add_argument("--out", default="reports", metavar="DIR", help="reports folder")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the report's partitioned steps on this Dask scheduler (tcp://host:8786; "
+        "default: $SALESML_DASK_SCHEDULER, else in the report's own process)",
+    )
 
 
 def _fail(message: object) -> None:
@@ -115,7 +122,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
             values["region"] = args.region
         if args.lang is not None:
             values["lang"] = args.lang
-        result = run_report(args.name, values, args.out, progress=args.progress, wait=args.wait)
+        result = run_report(
+            args.name,
+            values,
+            args.out,
+            progress=args.progress,
+            wait=args.wait,
+            scheduler=args.scheduler,
+        )
     except (ParameterError, DatasetError) as e:
         _fail(e)
         return 2
@@ -126,6 +140,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _fail(e)
         return 1
     print(f"{result.name} {result.folder.name}: ok in {result.seconds:.1f}s")
+    if result.cluster:
+        print(f"  ran on   {result.cluster}")
     print(f"  html     {result.html}")
     print(f"  notebook {result.notebook}")
     print(f"  lineage  {result.run_json}")
@@ -166,6 +182,7 @@ def _cmd_due(args: argparse.Namespace) -> int:
             since=args.since,
             max_catch_up=args.max_catch_up,
             echo=echo,
+            scheduler=args.scheduler,
         )
     except (ParameterError, DatasetError) as e:
         _fail(e)

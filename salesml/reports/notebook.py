@@ -41,6 +41,7 @@ from salesml.data.bundle import MissingTableError, SalesData
 from salesml.filters import region_column
 from salesml.i18n import has_label, label, t
 from salesml.periods import Period
+from salesml.reports.compact import lexical_categories
 from salesml.reports.export import LINEAGE_MIME
 from salesml.reports.params import ReportParams, validate_params
 from salesml.reports.registry import ReportSpec, get_report
@@ -80,12 +81,17 @@ class Report:
     fingerprint
         ``data.fingerprint()`` over the tables loaded, computed once (shown in the
         header and recorded in ``run.json``).
+    cluster
+        Where the partitioned steps run: ``in-process`` or the Dask scheduler and its
+        workers (:func:`salesml.distributed.cluster_label`), shown in the header and
+        recorded in ``run.json``.
     """
 
     spec: ReportSpec
     params: ReportParams
     data: SalesData
     fingerprint: str = ""
+    cluster: str = "in-process"
     _results: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _skipped: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _attempts: int = field(default=0, init=False, repr=False)
@@ -281,7 +287,8 @@ class Report:
         self.html(
             f"<h1>{html.escape(self.title)} · {html.escape(p.display(self.lang))}</h1>"
             f"<p><b>{html.escape(self.t('report.region', region=region))}</b></p>"
-            f"<p class='salesml-meta'>{html.escape(meta)}<br>{html.escape(covers)}</p>"
+            f"<p class='salesml-meta'>{html.escape(meta)}<br>{html.escape(covers)}<br>"
+            f"{html.escape(self.t('report.cluster', cluster=self._cluster_text))}</p>"
         )
         for rej in self.rejected:
             if rej.source == "import":
@@ -296,6 +303,10 @@ class Report:
                     dataset=self.params.dataset,
                 )
             self.html(f"<p class='salesml-warning'><b>{html.escape(note)}</b></p>")
+
+    @property
+    def _cluster_text(self) -> str:
+        return self.t("report.in_process") if self.cluster == "in-process" else self.cluster
 
     @property
     def rejected(self) -> list[Rejected]:
@@ -453,6 +464,7 @@ class Report:
             },
             "fingerprint": self.fingerprint,
             "fingerprint_covers": sorted(self.data.tables),
+            "cluster": self.cluster,
             "dataset": {
                 "path": self.params.dataset,
                 "name": self.data.config.name,
@@ -525,18 +537,31 @@ def start_report(name: str, namespace: Mapping[str, Any] | None = None, /, **val
     """
     from salesml.data.config import DatasetConfig
     from salesml.data.io import find_table_files, load_dataset
+    from salesml.distributed import cluster_label, resolve_client
 
     spec = get_report(name)
     params = validate_params(spec.params, _pick(spec, namespace, values), report=name)
     params = params.with_checked_files(roots=None, report=name)  # the runner checked roots
+    # SALESML_DASK_SCHEDULER (set by `report run --scheduler`): the steps' resolve_client()
+    # finds the same client; connecting first fails fast when the cluster is gone
+    cluster = cluster_label(resolve_client())
     tables = None
     if spec.loads:
         present = find_table_files(params.dataset, DatasetConfig.read(params.dataset))
         tables = [t for t in spec.loads if t in present]
-    data = load_dataset(params.dataset, progress=False, tables=tables, **_period_load(spec, params))
+    data = load_dataset(
+        params.dataset,
+        progress=False,
+        tables=tables,
+        compact=spec.compact,
+        columns={t: list(c) for t, c in spec.columns.items()} or None,
+        **_period_load(spec, params),
+    )
+    if spec.compact:
+        lexical_categories(data)  # tables sort and group as from a plain load
     if spec.tables:
         data.require(*spec.tables, analysis=f"the {name} report")
-    report = Report(spec=spec, params=params, data=data)
+    report = Report(spec=spec, params=params, data=data, cluster=cluster)
     report._emit_lineage()
     report.header()
     return report

@@ -175,6 +175,7 @@ def run_due(
     max_catch_up: int = 12,
     timeout: float | None = 1800,
     echo: Any = None,
+    scheduler: str | None = None,
 ) -> list[DueOutcome]:
     """Run every due period of every (selected) report; see the module docstring.
 
@@ -200,6 +201,9 @@ def run_due(
         Per-cell timeout of each run.
     echo
         ``echo(outcome)`` is called after each period (the command line prints it).
+    scheduler
+        A Dask scheduler address every run is sent to (default: the environment
+        variable ``SALESML_DASK_SCHEDULER``); see :func:`~salesml.reports.run_report`.
 
     Returns
     -------
@@ -217,12 +221,14 @@ def run_due(
     from salesml.reports.runner import (
         ReportFailed,
         check_dataset_folder,
+        check_scheduler,
         resolve_out_dir,
         run_report,
     )
 
     root = resolve_out_dir(out_dir)
     folder = check_dataset_folder("report due", dataset)
+    address = check_scheduler("report due", scheduler)
     clock = pd.Timestamp.now() if as_of is None else pd.Timestamp(as_of)
     if clock.tzinfo is not None:
         clock = clock.tz_localize(None)
@@ -287,6 +293,7 @@ def run_due(
                         timeout=timeout,
                         raise_on_failure=True,
                         index=False,
+                        scheduler=address,
                     )
                 except ReportFailed as e:
                     note(DueOutcome(spec.name, period.label, "failed", str(e)))

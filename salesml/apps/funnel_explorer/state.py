@@ -136,7 +136,7 @@ class FunnelExplorerState(AppState):
 
         Only the tables the explorer reads are loaded (:attr:`TABLES`).
         """
-        return cls(load_app_data(dataset, cls.TABLES), lang=lang)
+        return cls(load_app_data(dataset, cls.TABLES, compact=True), lang=lang)
 
     @property
     def filters(self) -> FilterSpec:

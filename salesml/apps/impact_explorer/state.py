@@ -17,7 +17,7 @@ from traitlets import Instance, Int, List, Unicode, observe
 from salesml.apps.base import AppState, load_app_data
 from salesml.data.bundle import SalesData
 from salesml.impact import KPIS, ImpactResult, impact
-from salesml.impact.kpis import KPI_TABLES, event_span
+from salesml.impact.kpis import KPI_COLUMNS, KPI_TABLES, event_span
 
 __all__ = ["WINDOWS", "ImpactExplorerState"]
 
@@ -115,7 +115,8 @@ class ImpactExplorerState(AppState):
         cls, dataset: str | os.PathLike[str] | None = None, *, lang: str = "en"
     ) -> ImpactExplorerState:
         """Load a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
-        return cls(load_app_data(dataset, cls.TABLES), lang=lang)
+        data = load_app_data(dataset, cls.TABLES, compact=True, columns=KPI_COLUMNS)
+        return cls(data, lang=lang)
 
     @observe("kpi", "go_live", "method", "window", "region")
     def _on_selection(self, change: dict[str, object]) -> None:

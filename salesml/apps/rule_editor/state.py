@@ -133,7 +133,7 @@ class RuleEditorState(AppState):
         cls, dataset: str | os.PathLike[str] | None = None, *, lang: str = "en"
     ) -> RuleEditorState:
         """Load a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
-        return cls(load_app_data(dataset, cls.TABLES), lang=lang)
+        return cls(load_app_data(dataset, cls.TABLES, compact=True), lang=lang)
 
     # ------------------------------------------------------------------ selection
     @observe("book")

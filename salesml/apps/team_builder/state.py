@@ -126,7 +126,10 @@ class TeamBuilderState(AppState):
         cls, dataset: str | os.PathLike[str] | None = None, *, lang: str = "en"
     ) -> TeamBuilderState:
         """Open a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
-        return cls(load_app_data(dataset, cls.TABLES), lang=lang)
+        from salesml.capability.scores import COLUMNS
+
+        data = load_app_data(dataset, cls.TABLES, compact=True, columns=COLUMNS)
+        return cls(data, lang=lang)
 
     # ------------------------------------------------------------------ controls
     def move(self, rep: str, group: str) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from salesml.impact.kpis import KPI_COLUMNS
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 from salesml.reports.sections import Section, Table
@@ -283,5 +284,6 @@ REPORT = ReportSpec(
         "material_movements",
         "collab_events",
     ),
+    columns=KPI_COLUMNS,
     sections=SECTIONS,
 )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pandas as pd
 
+from salesml.capability.scores import COLUMNS as EVIDENCE_COLUMNS
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
 from salesml.reports.sections import Section, Table
@@ -256,6 +257,7 @@ REPORT = ReportSpec(
         "contracts",
         "payments",
     ),
+    columns=EVIDENCE_COLUMNS,
     sections=SECTIONS,
     cadence="month",
 )
