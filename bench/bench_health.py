@@ -5,6 +5,14 @@ Usage::
     python bench/bench_health.py --tier demo      # a minute or two
     python bench/bench_health.py --tier M         # 100k deals, 3M activities (long)
 
+Scale (issue 16): each step on a month-partitioned dataset folder, in a fresh process
+(load; weekly training snapshots over 540 days; ``fit_as_of`` + scoring the open deals;
+the ``deal_health_weekly`` review; the ``deal_whatif`` app state), peak RSS per step::
+
+    python bench/bench_health.py --scale --tier M        # /work/data/M-parts-month
+    python bench/bench_health.py --scale --tier L        # /work/data/L-parts-month
+    python bench/bench_health.py --scale --tier M --dask --steps snapshots,fit
+
 Prints one JSON document with every figure (seeded; numbers in bench/README.md).
 Peak memory is the process's peak resident set size after each step (ru_maxrss).
 """
@@ -46,7 +54,12 @@ def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--tier", choices=["demo", "M"], default="demo")
+    ap.add_argument("--tier", choices=["demo", "M", "L"], default="demo")
+    ap.add_argument("--scale", action="store_true", help="the scale steps on a dataset folder")
+    ap.add_argument("--data", default=None, help="dataset folder of the scale run")
+    ap.add_argument("--steps", default="", help=f"scale steps (default: {','.join(SCALE_STEPS)})")
+    ap.add_argument("--step", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--dask", action="store_true", help="scale steps on a 2-worker LocalCluster")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--score-rows", type=int, default=100_000)
     ap.add_argument("--shap-rows", type=int, default=5_000)
@@ -55,6 +68,12 @@ def main() -> None:
         "--train-freq", default="W-MON", help="as-of frequency of the training snapshots"
     )
     args = ap.parse_args()
+    if args.step:
+        return _one_step(args)
+    if args.scale:
+        return _scale(args)
+    if args.tier == "L":
+        ap.error("tier L runs the scale steps only: add --scale")
     out: dict[str, Any] = {"tier": args.tier, "seed": args.seed}
 
     (data, truth), t_sim = _timed(simulate, preset=args.tier, seed=args.seed)
@@ -204,6 +223,111 @@ def main() -> None:
         }
     out["peak_rss_mb"] = round(_peak_mb())
     print(json.dumps(out, indent=1, default=str))
+
+
+# ---------------------------------------------------------------------- scale (issue 16)
+#: The dataset folder of each scale tier (month-partitioned Parquet).
+SCALE_DATA = {"M": "/work/data/M-parts-month", "L": "/work/data/L-parts-month"}
+#: The steps of the scale run, each measured in a fresh process.
+SCALE_STEPS = ("load", "snapshots", "fit", "report", "app")
+
+
+def _rss_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _scale_step(step: str, path: str, client: Any = None) -> dict[str, Any]:
+    """One step on a dataset folder, in this process: its figures."""
+    from salesml.health import fit_as_of, load_health_data, weekly_health
+    from salesml.scoring.asof import training_dates
+
+    out: dict[str, Any] = {"step": step}
+    if step == "app":
+        from salesml.apps.deal_whatif.state import DealWhatifState
+
+        state, t = _timed(DealWhatifState.from_dataset, path)
+        out.update(seconds=round(t, 1), open_deals=len(state.deals), drivers=len(state.drivers))
+        out["peak_rss_mb"] = round(_rss_peak_mb())
+        return out
+    data, t_load = _timed(load_health_data, path, validate=False)
+    out["load_s"] = round(t_load, 1)
+    out["load_peak_rss_mb"] = round(_rss_peak_mb())
+    out["deals"], out["activities"] = len(data.deals), len(data.activities)
+    end = pd.Timestamp(data.time_range[1])
+    if step == "snapshots":
+        dates = training_dates(data.deals["created_at"].min(), end, history_days=540, freq="W-MON")
+        snaps, t = _timed(
+            deal_snapshots, data, as_of=dates, data_end=end, fingerprint=False, client=client
+        )
+        out.update(dates=len(dates), rows=len(snaps), seconds=round(t, 1))
+    elif step == "fit":
+        fit, t = _timed(fit_as_of, data, as_of=end, fingerprint="bench", client=client)
+        out.update(
+            seconds=round(t, 1),
+            training_rows=len(fit.training),
+            snapshot_rows=len(fit.snapshots),
+            engine=fit.model.engine_,
+        )
+        (feats, t_feat) = _timed(build_features, data, as_of=end)
+        _, t_score = _timed(fit.model.score, feats)
+        _, t_explain = _timed(fit.model.explain, feats, top=5)
+        out.update(
+            open_deals=len(feats),
+            features_s=round(t_feat, 1),
+            score_s=round(t_score, 1),
+            explain_top5_s=round(t_explain, 1),
+        )
+    elif step == "report":
+        review, t = _timed(weekly_health, data, fingerprint="bench", lang="zh", client=client)
+        out.update(
+            seconds=round(t, 1),
+            open_deals=len(review.table),
+            training_rows=len(review.fit.training),
+            verdict=review.card.verdict.status,
+        )
+    out["peak_rss_mb"] = round(_rss_peak_mb())
+    return out
+
+
+def _scale(args: argparse.Namespace) -> None:
+    """Every scale step in a fresh process (``--step``) and the Dask comparison."""
+    import subprocess
+    import sys
+
+    path = args.data or SCALE_DATA[args.tier]
+    steps = args.steps.split(",") if args.steps else list(SCALE_STEPS)
+    rows = []
+    for step in steps:
+        cmd = [sys.executable, __file__, "--tier", args.tier, "--data", path, "--step", step]
+        if args.dask:
+            cmd.append("--dask")
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if done.returncode:
+            rows.append({"step": step, "error": done.stderr[-2000:]})
+        else:
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(rows[-1]), flush=True)
+    print(json.dumps({"tier": args.tier, "data": path, "dask": args.dask, "steps": rows}))
+
+
+def _one_step(args: argparse.Namespace) -> None:
+    client = None
+    cluster = None
+    if args.dask:
+        import distributed
+
+        cluster = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = distributed.Client(cluster, set_as_default=False)
+    try:
+        out = _scale_step(args.step, args.data or SCALE_DATA[args.tier], client=client)
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+    out["where"] = "2-worker LocalCluster" if args.dask else "in-process"
+    print(json.dumps(out, default=str))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,12 @@ from salesml.health.model import (
 )
 from salesml.health.persistence import load_model, save_model
 from salesml.health.signals import health_signals, load_signal_rules
-from salesml.health.snapshots import build_features, deal_snapshots, unavailable_features
+from salesml.health.snapshots import (
+    build_features,
+    deal_snapshots,
+    load_health_data,
+    unavailable_features,
+)
 from salesml.health.weekly import WeeklyHealth, weekly_health
 from salesml.scoring.bands import band_name, band_range, describe_bands
 from salesml.scoring.errors import FeatureMismatchError, InsufficientDataError
@@ -66,6 +71,7 @@ __all__ = [
     "health_signals",
     "interventions",
     "load_actions",
+    "load_health_data",
     "load_model",
     "load_signal_rules",
     "review_as_of",

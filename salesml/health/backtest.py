@@ -19,7 +19,7 @@ from salesml.filters import FilterSpec
 from salesml.health.baselines import health_baselines
 from salesml.health.model import DealHealthModel
 from salesml.health.scope import deal_mask
-from salesml.health.snapshots import deal_snapshots
+from salesml.health.snapshots import deal_snapshots, open_deal_count
 from salesml.scoring.backtest import BacktestResult
 from salesml.scoring.metrics import (
     calibration_table,
@@ -57,6 +57,9 @@ HEALTH_TASK = ScoringTask(
     reference="stage_baseline",
     keep=("stage",),
     mask=_deal_mask,
+    cuts_itself=True,
+    distributed=True,
+    count=open_deal_count,
 )
 
 

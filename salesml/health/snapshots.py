@@ -8,13 +8,17 @@ scoring and the dashboards.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.data.config import DatasetConfig
 from salesml.data.schema import ACTIVITY_KINDS
+from salesml.distributed import map_pieces, resolve_client
 from salesml.scoring import snapshots as shared
 
 __all__ = [
@@ -23,14 +27,64 @@ __all__ = [
     "FEATURE_TABLES",
     "ID_COLUMNS",
     "LABEL_COLUMNS",
+    "LOAD_COLUMNS",
     "NUMERIC_FEATURES",
     "build_features",
+    "deal_sample",
     "deal_snapshots",
+    "load_health_data",
+    "open_deal_count",
     "unavailable_features",
 ]
 
 #: Tables the feature builder reads (only ``deals`` is required).
 _TABLES = ("deals", "stage_history", "activities", "quotes", "collab_events", "customers", "reps")
+
+#: The columns the feature builder reads, per table (``load_dataset(columns=...)``: a
+#: big dataset loaded with only these, ``compact=True``, gives the same snapshots).
+LOAD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "deals": (
+        "deal_id",
+        "customer_id",
+        "rep_id",
+        "created_at",
+        "stage",
+        "amount",
+        "product_line",
+        "outcome",
+        "closed_at",
+    ),
+    "stage_history": ("deal_id", "entered_at", "stage"),
+    "activities": (
+        "activity_id",
+        "deal_id",
+        "rep_id",
+        "kind",
+        "occurred_at",
+        "responded_at",
+        "quality",
+    ),
+    "quotes": (
+        "quote_id",
+        "deal_id",
+        "version",
+        "sent_at",
+        "first_viewed_at",
+        "replied_at",
+        "amount",
+    ),
+    "collab_events": (
+        "event_id",
+        "deal_id",
+        "role",
+        "kind",
+        "occurred_at",
+        "request_id",
+        "quality",
+    ),
+}
+#: Days of activities behind a rep's activity quality.
+_REP_QUALITY_DAYS = 365
 
 #: Outcome instants that count as dated facts when judging labels.
 _OUTCOMES: tuple[tuple[str, str], ...] = (("deals", "closed_at"),)
@@ -150,6 +204,42 @@ FEATURE_COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
+def load_health_data(path: str | os.PathLike[str], **options: Any) -> SalesData:
+    """Load what deal health reads from a dataset folder: its tables (those present),
+    only the :data:`LOAD_COLUMNS` of the big ones, ids and categories as pandas
+    ``category`` (``load_dataset(compact=True)``, categories in sorted order so tables
+    sort and group as from a plain load). Snapshots, scores and reasons are those of a
+    full load (last-digit differences in a few means at most).
+
+    ``options`` go to :func:`salesml.data.io.load_dataset` (``validate``, ``period``...).
+    """
+    import pyarrow.parquet as pq
+
+    from salesml.data.config import DatasetConfig
+    from salesml.data.folder import TEXT_SUFFIXES, dataset_folder, table_parts
+    from salesml.data.io import find_table_files, load_dataset
+
+    folder = dataset_folder(path)
+    present = find_table_files(folder, DatasetConfig.read(folder))
+    tables = [t for t in _TABLES if t in present]
+    columns: dict[str, list[str]] = {}
+    for t in tables:
+        p = present[t]
+        parts = [] if p.suffix.lower() in TEXT_SUFFIXES else table_parts(p, folder, t)
+        if t in LOAD_COLUMNS and parts:  # text files are read whole (mapped on import)
+            have = set(pq.read_schema(parts[0]).names)
+            columns[t] = [c for c in LOAD_COLUMNS[t] if c in have]
+    options = {"progress": False, **options}
+    data = load_dataset(folder, tables=tables, columns=columns, compact=True, **options)
+    for df in data.tables.values():
+        for col in df.columns:
+            s = df[col]
+            unordered = isinstance(s.dtype, pd.CategoricalDtype) and not s.cat.ordered
+            if unordered and not s.cat.categories.is_monotonic_increasing:
+                df[col] = s.cat.reorder_categories(s.cat.categories.sort_values())
+    return data
+
+
 def unavailable_features(data: SalesData) -> dict[str, str]:
     """Features ``data`` cannot have -> what is missing: a table (``activities``; the
     first one when any of several would do) or a column (``customers.tier``)."""
@@ -230,19 +320,27 @@ def build_features(
         is the dataset's currency.
     """
     t = pd.Timestamp(as_of)
-    cut = _restricted(data).as_of(t)
-    out = _features_from_cut(cut, t, deal_ids=deal_ids)
+    src = _restricted(data)
+    # only the deals open at t and their rows are cut (the same features as a whole cut)
+    sub, rep_activity, _ = _piece_tables(src.tables, t, t, 1.0)
+    cut = SalesData(sub, src.config).as_of(t)
+    ids = None if deal_ids is None else pd.Index(deal_ids)
+    out = _features_from_cut(cut, t, deal_ids=ids, rep_activity=rep_activity)
     out.attrs = _attrs(data)
     return out
 
 
 def _features_from_cut(
-    cut: SalesData, t: pd.Timestamp, *, deal_ids: Sequence[str] | None = None
+    cut: SalesData,
+    t: pd.Timestamp,
+    *,
+    deal_ids: Sequence[str] | pd.Index | None = None,
+    rep_activity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     deals = cut.deals
     open_deals = deals.loc[deals["outcome"] == "open"]
     if deal_ids is not None:
-        open_deals = open_deals.loc[open_deals["deal_id"].isin(list(deal_ids))]
+        open_deals = open_deals.loc[open_deals["deal_id"].isin(deal_ids)]
     open_deals = open_deals.drop_duplicates("deal_id")
     idx = pd.Index(open_deals["deal_id"].to_numpy(), name="deal_id")
     out = pd.DataFrame(index=idx)
@@ -268,7 +366,7 @@ def _features_from_cut(
     _activity_features(cut, t, out)
     _quote_features(cut, t, out)
     _collab_features(cut, t, out)
-    _rep_customer_features(cut, t, out)
+    _rep_customer_features(cut, t, out, rep_activity=rep_activity)
 
     shared.fill_feature_columns(out, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
     for col in CATEGORICAL_FEATURES:
@@ -412,7 +510,12 @@ def _collab_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -> None
     )
 
 
-def _rep_customer_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -> None:
+def _rep_customer_features(
+    cut: SalesData, t: pd.Timestamp, out: pd.DataFrame, *, rep_activity: pd.DataFrame | None
+) -> None:
+    """Rep and customer features. ``rep_activity``: the activities (``rep_id``,
+    ``occurred_at``, ``quality``) of a window covering the year before ``t``, in table
+    order, when ``cut.activities`` holds only some deals' activities (a snapshot piece)."""
     deals = cut.deals
     closed = deals.loc[deals["outcome"].isin(["won", "lost"])]
     won = (closed["outcome"] == "won").astype("float64")
@@ -426,7 +529,9 @@ def _rep_customer_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -
     out["customer_prior_wins"] = wins.reindex(out["customer_id"]).fillna(0).to_numpy()
     if cut.has("activities") and "quality" in cut.activities:
         act = cut.activities
-        recent = act.loc[(t - act["occurred_at"]) <= pd.Timedelta(days=365)]
+        if rep_activity is not None:
+            act = rep_activity.loc[rep_activity["occurred_at"] <= t]
+        recent = act.loc[(t - act["occurred_at"]) <= pd.Timedelta(days=_REP_QUALITY_DAYS)]
         rq = recent.groupby("rep_id")["quality"].mean()
         out["rep_activity_quality"] = rq.reindex(out["rep_id"]).to_numpy()
     if cut.has("customers"):
@@ -438,6 +543,108 @@ def _rep_customer_features(cut: SalesData, t: pd.Timestamp, out: pd.DataFrame) -
         out["region"] = reg.reindex(out["rep_id"]).astype("str").to_numpy()
 
 
+def deal_sample(deal_ids: pd.Series | pd.Index, share: float) -> np.ndarray:
+    """Whether each deal is in the deterministic ``share`` sample of deals.
+
+    A deal is in when a keyed hash of its id (``pandas.util.hash_array``, fixed key)
+    falls in the lowest ``share`` of the hash range: the same deals are chosen on every
+    machine and in every run, whatever the dates or the other deals, and every
+    snapshot of a chosen deal is kept (no deal is half in).
+    """
+    values = np.asarray(deal_ids.astype("str") if hasattr(deal_ids, "astype") else deal_ids)
+    if share >= 1.0:
+        return np.ones(len(values), dtype=bool)
+    h = pd.util.hash_array(values.astype(object), hash_key="salesml.health00", categorize=True)
+    return h < np.uint64(int(max(share, 0.0) * float(2**64 - 1)))
+
+
+def open_deal_count(data: SalesData, dates: Iterable[str | pd.Timestamp]) -> int:
+    """About how many snapshot rows :func:`deal_snapshots` returns for ``dates`` (deals
+    open at each date, summed), counted from the deals table alone (deals without a
+    creation date are left out)."""
+    deals = data.deals
+    created = np.sort(deals["created_at"].to_numpy(dtype="datetime64[ns]"))
+    created = created[~np.isnat(created)]
+    done = (deals["outcome"] != "open").to_numpy()
+    closed = deals["closed_at"].to_numpy(dtype="datetime64[ns]")[done]
+    never_open = int(np.isnat(closed).sum())
+    closed = np.sort(closed[~np.isnat(closed)])
+    at = np.asarray(
+        [np.datetime64(pd.Timestamp(t).to_datetime64()) for t in shared.as_dates(dates)]
+    )
+    n = np.searchsorted(created, at, side="right") - np.searchsorted(closed, at, side="right")
+    return int(np.clip(n - never_open, 0, None).sum())
+
+
+def _date_pieces(dates: Sequence[pd.Timestamp]) -> list[list[pd.Timestamp]]:
+    """The snapshot dates grouped by calendar month (one piece of work each), in order."""
+    pieces: dict[str, list[pd.Timestamp]] = {}
+    for t in dates:
+        pieces.setdefault(f"{t:%Y-%m}", []).append(t)
+    return list(pieces.values())
+
+
+def _before_or_missing(values: pd.Series, t: pd.Timestamp) -> pd.Series:
+    return values.isna() | (values <= t)
+
+
+def _piece_tables(
+    tables: dict[str, pd.DataFrame], t0: pd.Timestamp, t1: pd.Timestamp, share: float
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame | None, pd.Index | None]:
+    """The rows snapshots at dates in ``[t0, t1]`` can read.
+
+    Whole (cut at ``t1``): deals (rep and customer records), stage history (typical stay
+    per stage), customers and reps. Per deal: activities, quotes and collaboration of
+    the deals open at some date of the piece. Besides, the activities of the year before
+    ``t0`` up to ``t1`` for the reps' activity quality. Each date's cut of these tables
+    equals that of the whole data, restricted to the piece's deals.
+    """
+    deals = tables["deals"]
+    created = deals["created_at"]
+    closed = deals["closed_at"]
+    known = _before_or_missing(created, t1)
+    open_some = (known & ((deals["outcome"] == "open") | (closed > t0))).to_numpy()
+    ids = pd.Index(deals.loc[open_some, "deal_id"].astype("str").unique())
+    chosen = ids[deal_sample(ids, share)] if share < 1.0 else None
+    if chosen is not None:
+        ids = chosen
+    out: dict[str, pd.DataFrame] = {"deals": deals.loc[known.to_numpy()]}
+    rep_activity = None
+    for name, df in tables.items():
+        if name == "deals":
+            continue
+        if name == "stage_history":
+            out[name] = df.loc[_before_or_missing(df["entered_at"], t1).to_numpy()]
+        elif name in ("activities", "quotes", "collab_events") and "deal_id" in df:
+            out[name] = df.loc[df["deal_id"].isin(ids).to_numpy()]
+            if name == "activities" and "quality" in df:
+                occ = df["occurred_at"]
+                lo = t0 - pd.Timedelta(days=_REP_QUALITY_DAYS)
+                window = ((occ >= lo) & (occ <= t1)).to_numpy()
+                rep_activity = df.loc[window, ["rep_id", "occurred_at", "quality"]]
+        else:
+            out[name] = df
+    return out, rep_activity, chosen
+
+
+def _snapshot_piece(
+    dates: Sequence[pd.Timestamp],
+    *,
+    config: DatasetConfig,
+    share: float = 1.0,
+    **tables: pd.DataFrame,
+) -> pd.DataFrame:
+    """The snapshots of one piece of dates (module level: it runs on Dask workers too)."""
+    dates = sorted(pd.Timestamp(d) for d in dates)
+    sub, rep_activity, chosen = _piece_tables(tables, dates[0], dates[-1], share)
+    src = SalesData(sub, config)
+    frames = [
+        _features_from_cut(src.as_of(t), t, deal_ids=chosen, rep_activity=rep_activity)
+        for t in dates
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
 def deal_snapshots(
     data: SalesData,
     *,
@@ -445,8 +652,18 @@ def deal_snapshots(
     horizon_days: int | None = 90,
     data_end: str | pd.Timestamp | None = None,
     fingerprint: bool = True,
+    sample: float = 1.0,
+    client: Any = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """One row per deal open at each as-of date: leak-free features plus the label.
+
+    The dates are built in pieces, one calendar month of dates each, every piece from
+    the rows its dates can read (the deals open then and their activities, quotes and
+    collaboration; every deal and stage change for the rep and stage figures), so
+    memory grows with one month's open deals, not with the data times the dates. The
+    pieces run here one after the other, or on a Dask cluster (``client``); the
+    result is the same either way.
 
     Parameters
     ----------
@@ -459,10 +676,23 @@ def deal_snapshots(
         (eventual outcome).
     data_end
         The instant the data runs to (default: the latest dated fact). A label is known
-        once the deal closed, or once the horizon has passed before ``data_end``.
+        once the deal closed, or once the horizon has passed before ``data_end``. Facts
+        after ``data_end`` are never read (outcomes are those known at ``data_end``), so
+        passing the whole data with ``data_end=t`` is the same as passing
+        ``data.as_of(t)``, without the copy.
     fingerprint
         Record ``data.fingerprint()`` in ``attrs`` (a model fit on the snapshots
         carries it into its card); off saves a hash of every table on large data.
+    sample
+        Share of the deals to take snapshots of (1.0: all). The deals are chosen by a
+        keyed hash of their id (:func:`deal_sample`): deterministic, the same at every
+        date, so a chosen deal keeps its whole history. The rep and customer figures
+        still count every deal.
+    client
+        A ``distributed.Client`` (or ``None``: ``SALESML_DASK_SCHEDULER`` if set, else
+        in this process; see :func:`salesml.distributed.resolve_client`).
+    progress
+        Show a progress bar over the pieces.
 
     Returns
     -------
@@ -472,23 +702,48 @@ def deal_snapshots(
         - ``label``: 1.0 won within the horizon, 0.0 not, NaN not yet knowable;
         - ``label_known_at``: the instant the label became known (NaT when unknown);
           a backtest at origin ``o`` may train only on rows with ``label_known_at <= o``;
-        - ``final_outcome`` and ``closed_at``: the deal's outcome in the full data
-          (for evaluation only, never features).
+        - ``final_outcome`` and ``closed_at``: the deal's outcome as known at
+          ``data_end`` (for evaluation only, never features).
 
         ``attrs`` holds ``data_fingerprint``, ``horizon_days``, ``data_end``,
         ``currency`` (the dataset's) and ``unavailable`` (feature -> missing table, see
         :func:`unavailable_features`).
     """
+    if not 0.0 < float(sample) <= 1.0:
+        raise ValueError(f"sample must be a share in (0, 1], got {sample!r}")
     dates = shared.as_dates(as_of)
     src = _restricted(data)
-    end = pd.Timestamp(data_end) if data_end is not None else shared.label_end(src, _OUTCOMES)
-    frames = [_features_from_cut(src.as_of(t), t) for t in dates]
-    snaps = pd.concat(frames, ignore_index=True) if frames else build_features(src, as_of=end)
+    latest = shared.label_end(src, _OUTCOMES)
+    end = pd.Timestamp(data_end) if data_end is not None else latest
+    if end < latest:
+        if max(dates) > end:
+            raise ValueError(
+                f"snapshot date {max(dates):%Y-%m-%d} lies after data_end {end:%Y-%m-%d}"
+            )
+        # outcomes as known at the end: later closes are not yet known
+        src = SalesData({**src.tables, "deals": _deals_known_at(src.deals, end)}, src.config)
+    client = resolve_client(client)
+    frames = map_pieces(
+        _snapshot_piece,
+        _date_pieces(dates),
+        client=client,
+        progress=progress,
+        desc="deal snapshots",
+        config=src.config,
+        share=float(sample),
+        **src.tables,
+    )
+    snaps = pd.concat(frames, ignore_index=True)
     out = _attach_labels(snaps, src.deals, horizon_days=horizon_days, data_end=end)
     out.attrs = shared.snapshot_attrs(
         data, end, horizon_days, fingerprint, unavailable_features(data)
     )
     return out
+
+
+def _deals_known_at(deals: pd.DataFrame, t: pd.Timestamp) -> pd.DataFrame:
+    """``deals`` as known at ``t``: later deals dropped, later closes reopened."""
+    return SalesData({"deals": deals}).as_of(t).deals
 
 
 def _attach_labels(

@@ -122,7 +122,7 @@ def _group_summary(scored: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def _backtest(
-    past: SalesData,
+    data: SalesData,
     fit: AsOfFit,
     *,
     t: pd.Timestamp,
@@ -137,7 +137,8 @@ def _backtest(
     dates = pd.date_range(end=last, periods=origins, freq="MS")
     try:
         return run_backtest(
-            past,
+            data,
+            data_end=t,
             start=dates[0],
             end=dates[-1],
             freq="MS",
@@ -163,6 +164,7 @@ def weekly_health(
     lang: str = "en",
     model_kwargs: dict[str, Any] | None = None,
     fingerprint: str | None = None,
+    client: Any = None,
 ) -> WeeklyHealth:
     """Fit, judge, score, explain and list the deals to act on, as of one instant.
 
@@ -197,6 +199,9 @@ def weekly_health(
         Settings for :class:`DealHealthModel`.
     fingerprint
         Dataset fingerprint for the card (default: ``data.fingerprint()``).
+    client
+        A Dask client (``None``: ``SALESML_DASK_SCHEDULER`` if set, else this
+        process): the training snapshots are built and the model trained there.
 
     Raises
     ------
@@ -214,11 +219,12 @@ def weekly_health(
         snapshot_freq=snapshot_freq,
         model_kwargs=model_kwargs,
         fingerprint=fingerprint,
+        client=client,
     )
     tt, model = fit.as_of, fit.model
-    past = data.as_of(tt)
+    # the snapshot builder reads nothing after tt: no cut copy of the data is needed
     bt = _backtest(
-        past,
+        data,
         fit,
         t=tt,
         horizon_days=horizon_days,
@@ -227,8 +233,8 @@ def weekly_health(
     )
     card = model_card(model, backtest=bt, as_of=tt)
     verdict = card.verdict
-    now = build_features(past, as_of=tt)
-    before = build_features(past, as_of=tt - pd.Timedelta(days=7))
+    now = build_features(data, as_of=tt)
+    before = build_features(data, as_of=tt - pd.Timedelta(days=7))
     now = now.loc[deal_mask(now, spec, data)].reset_index(drop=True)
     before = before.loc[deal_mask(before, spec, data)].reset_index(drop=True)
     scorer = MODEL_NAME

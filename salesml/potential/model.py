@@ -180,11 +180,17 @@ class PotentialModel(ScoringModel):
         self.min_labelled_for_lightgbm = min_labelled_for_lightgbm
 
     def fit(
-        self, snapshots: pd.DataFrame, *, data_fingerprint: str | None = None
+        self,
+        snapshots: pd.DataFrame,
+        *,
+        data_fingerprint: str | None = None,
+        client: Any = None,
     ) -> PotentialModel:
-        """Fit the probability (see :meth:`ScoringModel.fit`) and the revenue per win."""
-        super().fit(snapshots, data_fingerprint=data_fingerprint)
-        train = snapshots.loc[snapshots[self.label_column].notna()]
+        """Fit the probability (see :meth:`ScoringModel.fit`; ``client``: LightGBM trains
+        on that Dask cluster) and the revenue per win (here)."""
+        super().fit(snapshots, data_fingerprint=data_fingerprint, client=client)
+        labelled = snapshots[self.label_column].notna()
+        train = snapshots if bool(labelled.all()) else snapshots.loc[labelled]
         self.revenue_ = RevenuePerWin(self.revenue_group).fit(train, label=self.label_column)
         return self
 

@@ -92,6 +92,8 @@ def fit_as_of(
     history_days: int = 540,
     snapshot_freq: str = "W-MON",
     fingerprint: str | None = None,
+    cut: bool = True,
+    client: Any = None,
 ) -> AsOfFit:
     """Fit ``model`` on what was known at ``as_of``.
 
@@ -113,13 +115,19 @@ def fit_as_of(
     fingerprint
         Fingerprint recorded on the card (default: ``data.fingerprint()`` of the whole
         dataset given, the value a report header shows for it).
+    cut
+        Hand ``snapshots`` the data cut at ``as_of`` (``data.as_of(as_of)``); ``False``
+        for a builder that reads nothing after its ``data_end`` (it gets the whole
+        data, without the copy).
+    client
+        A Dask client the model trains on (``None``: here).
     """
     t = pd.Timestamp(as_of)
-    past = data.as_of(t)
+    past = data.as_of(t) if cut else data
     dates = training_dates(first, t, history_days=history_days, freq=snapshot_freq)
     snaps = snapshots(past, as_of=dates, data_end=t, fingerprint=False)
     fp = fingerprint if fingerprint is not None else data.fingerprint()
     known = snaps.loc[snaps["label_known_at"] <= t]
     known.attrs = {**snaps.attrs, "data_fingerprint": fp}
-    fitted = model.fit(known)
+    fitted = model.fit(known, client=client) if client is not None else model.fit(known)
     return AsOfFit(as_of=t, model=fitted, snapshots=snaps, training=known, fingerprint=fp)

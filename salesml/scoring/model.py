@@ -250,7 +250,13 @@ class ScoringModel:
                 out[f] = "empty"
         return out
 
-    def fit(self, snapshots: pd.DataFrame, *, data_fingerprint: str | None = None) -> ScoringModel:
+    def fit(
+        self,
+        snapshots: pd.DataFrame,
+        *,
+        data_fingerprint: str | None = None,
+        client: Any = None,
+    ) -> ScoringModel:
         """Fit on labelled snapshots (rows with a missing label are ignored).
 
         Parameters
@@ -259,6 +265,12 @@ class ScoringModel:
             As-of snapshots with the id, time and label columns of the configuration.
         data_fingerprint
             Fingerprint of the dataset (default: ``snapshots.attrs["data_fingerprint"]``).
+        client
+            A ``distributed.Client``: the LightGBM engine trains with ``lightgbm.dask``
+            on that cluster (the training rows split across its workers); calibration,
+            the leak guard and everything else stay here. ``None``: train here. Cluster
+            training is not bit-identical to training here (see
+            :meth:`LightGBMEngine.fit`).
 
         Raises
         ------
@@ -275,7 +287,8 @@ class ScoringModel:
                 raise ValueError(
                     f"snapshots need a {col!r} column; {self.builder_hint or 'build them first'}"
                 )
-        train = snapshots.loc[snapshots[lc].notna()]
+        labelled = snapshots[lc].notna()
+        train = snapshots if bool(labelled.all()) else snapshots.loc[labelled]
         n_ids = int(train[idc].nunique())
         y = train[lc].to_numpy(dtype="float64")
         n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
@@ -327,11 +340,13 @@ class ScoringModel:
         if engine == "logistic":
             self._fit_logistic(X, y)
         else:
-            self._fit_lightgbm(train, X, y)
+            self._fit_lightgbm(train, X, y, client=client)
         self.features_ = [c for c in self.encoder_.required if c not in self.derived_columns_]
         return self
 
-    def _fit_lightgbm(self, train: pd.DataFrame, X: np.ndarray, y: np.ndarray) -> None:
+    def _fit_lightgbm(
+        self, train: pd.DataFrame, X: np.ndarray, y: np.ndarray, *, client: Any = None
+    ) -> None:
         sl = time_slice(
             train[self.time_column],
             share=self.calibration_share,
@@ -359,7 +374,7 @@ class ScoringModel:
             random_state=self.random_state,
         )
         self.engine_ = engine.name
-        self.engine_model_: Engine = engine.fit(X[~is_cal], y[~is_cal], columns=cols)
+        self.engine_model_: Engine = engine.fit(X[~is_cal], y[~is_cal], columns=cols, client=client)
         raw = engine.predict_raw(X[is_cal])
         self.calibrator_ = Calibrator.fit(raw, y[is_cal], method=self.calibration)
         self.calibration_window_: tuple[pd.Timestamp, pd.Timestamp] | None = sl.window

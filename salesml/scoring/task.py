@@ -16,14 +16,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesml.distributed import resolve_client
 from salesml.filters import FilterLike, FilterSpec
 from salesml.periods import PeriodLike, as_period
+from salesml.results import Note
 from salesml.scoring.asof import AsOfFit, fit_as_of, review_as_of
 from salesml.scoring.backtest import BacktestResult, rolling_origin
 from salesml.scoring.baselines import Baseline
 from salesml.scoring.model import ScoringModel
 
-__all__ = ["ScoringTask", "backtest_origins", "task_backtest", "task_fit_as_of"]
+__all__ = [
+    "MAX_TRAINING_ROWS",
+    "ScoringTask",
+    "backtest_origins",
+    "task_backtest",
+    "task_fit_as_of",
+]
 
 
 def _filter_mask(frame: pd.DataFrame, spec: FilterSpec, data: Any) -> np.ndarray:
@@ -55,6 +63,16 @@ class ScoringTask:
         own columns).
     settings
         Extra entries of the backtest's ``settings`` (``kind``, say).
+    cuts_itself
+        ``build`` never reads facts after its ``data_end``: the fit as of an instant
+        hands it the whole data with ``data_end`` set instead of a cut copy.
+    distributed
+        ``build`` takes ``client=`` (its pieces run on a Dask cluster when given) and
+        the model's ``fit`` trains there too.
+    count
+        ``count(data, dates)``: about how many snapshot rows ``build`` returns; with it
+        the fit as of an instant bounds its training rows (``build(sample=share)``,
+        a deterministic share of the ids).
     """
 
     build: Callable[..., pd.DataFrame]
@@ -65,6 +83,14 @@ class ScoringTask:
     keep: tuple[str, ...] = ()
     mask: Callable[[pd.DataFrame, FilterSpec, Any], np.ndarray] = _filter_mask
     settings: Mapping[str, Any] = field(default_factory=dict)
+    cuts_itself: bool = False
+    distributed: bool = False
+    count: Callable[[Any, Any], int] | None = None
+
+
+#: Most training snapshot rows a fit as of an instant takes (more: a deterministic
+#: sample of the ids, every snapshot of a chosen id kept).
+MAX_TRAINING_ROWS = 2_000_000
 
 
 def backtest_origins(
@@ -101,6 +127,7 @@ def task_backtest(
     snapshots: pd.DataFrame | None = None,
     model_kwargs: dict[str, Any] | None = None,
     filters: FilterLike = None,
+    data_end: str | pd.Timestamp | None = None,
 ) -> BacktestResult:
     """Rolling-origin backtest of ``task``'s model and baselines.
 
@@ -127,6 +154,10 @@ def task_backtest(
     filters
         Score only the held-out rows these filters keep; the models still learn from
         every row.
+    data_end
+        For a task whose builder ``cuts_itself``: read the data as known at this
+        instant (``data`` may run later; nothing after it is read). Otherwise
+        ``data`` must already be cut.
 
     Returns
     -------
@@ -136,6 +167,11 @@ def task_backtest(
         ``task.reference``.
     """
     origins = backtest_origins(start=start, end=end, period=period, freq=freq)
+    if data_end is not None and not task.cuts_itself:
+        data = data.as_of(pd.Timestamp(data_end))
+    known: dict[str, Any] = (
+        {"data_end": pd.Timestamp(data_end)} if data_end is not None and task.cuts_itself else {}
+    )
     if snapshots is None:
         first = (
             pd.Timestamp(history_start)
@@ -143,11 +179,11 @@ def task_backtest(
             else pd.Timestamp(task.first(data)).normalize() + pd.offsets.MonthBegin(1)
         )
         dates = pd.date_range(first, origins[-1], freq=snapshot_freq).union(origins)
-        snapshots = task.build(data, as_of=dates, horizon_days=horizon_days)
+        snapshots = task.build(data, as_of=dates, horizon_days=horizon_days, **known)
     have = set(pd.DatetimeIndex(snapshots["as_of"].unique()))
     absent = [o for o in origins if o not in have]
     if absent:
-        more = task.build(data, as_of=absent, horizon_days=horizon_days, fingerprint=False)
+        more = task.build(data, as_of=absent, horizon_days=horizon_days, fingerprint=False, **known)
         attrs = snapshots.attrs
         snapshots = pd.concat([snapshots, more], ignore_index=True)
         snapshots.attrs = attrs
@@ -187,6 +223,8 @@ def task_fit_as_of(
     snapshot_freq: str = "W-MON",
     model_kwargs: dict[str, Any] | None = None,
     fingerprint: str | None = None,
+    max_rows: int | None = MAX_TRAINING_ROWS,
+    client: Any = None,
 ) -> AsOfFit:
     """``task``'s model fit on what was known at the review instant.
 
@@ -207,6 +245,14 @@ def task_fit_as_of(
     fingerprint
         Dataset fingerprint for the card (default ``data.fingerprint()``: the one a
         report header shows for the same data).
+    max_rows
+        Most training snapshot rows (tasks with a ``count``): above it the snapshots
+        are those of a deterministic share of the ids (``max_rows / rows``), every
+        snapshot of a chosen id kept; the card says so. ``None``: no bound.
+    client
+        A Dask client (or ``None``: ``SALESML_DASK_SCHEDULER`` if set, else this
+        process) for tasks that can run there: snapshots built and the model trained
+        on the cluster.
 
     Returns
     -------
@@ -217,10 +263,21 @@ def task_fit_as_of(
     first = task.first(data)
     t = review_as_of(data, period=period, as_of=as_of)
 
-    def snapshots(past: Any, **kw: Any) -> pd.DataFrame:
-        return task.build(past, horizon_days=horizon_days, **kw)
+    client = resolve_client(client) if task.distributed else None
+    shares: list[float] = []
 
-    return fit_as_of(
+    def snapshots(past: Any, **kw: Any) -> pd.DataFrame:
+        extra: dict[str, Any] = {}
+        if task.count is not None and max_rows is not None:
+            n = task.count(past, kw["as_of"])
+            if n > max_rows:
+                extra["sample"] = max_rows / n
+                shares.append(max_rows / n)
+        if task.distributed:
+            extra["client"] = client
+        return task.build(past, horizon_days=horizon_days, **kw, **extra)
+
+    fit = fit_as_of(
         data,
         as_of=t,
         model=task.model(**(model_kwargs or {})),
@@ -229,4 +286,11 @@ def task_fit_as_of(
         history_days=history_days,
         snapshot_freq=snapshot_freq,
         fingerprint=fingerprint,
+        cut=not task.cuts_itself,
+        client=client,
     )
+    if shares:
+        fit.model.notes_.append(
+            Note("scoring.note.sampled", (("share", f"{shares[0]:.0%}"), ("rows", f"{max_rows:,}")))
+        )
+    return fit

@@ -251,13 +251,17 @@ class DealWhatifState(AppState):
     ) -> DealWhatifState:
         """Load a dataset folder (default ``$SALESML_DATASET`` or ``datasets/demo``).
 
+        Only the tables and columns deal health reads are loaded, ids and categories
+        compact (:func:`salesml.health.load_health_data`), so a big dataset's kernel
+        stays small.
+
         ``period`` defaults to ``$SALESML_PERIOD`` (unset: the end of the data).
         """
         from salesml.apps.cache import ModelCache
-        from salesml.data.io import load_dataset
+        from salesml.health import load_health_data
 
         period = period or os.environ.get(PERIOD_ENV) or None
-        data = load_dataset(dataset_path(dataset), progress=False)
+        data = load_health_data(dataset_path(dataset))
         as_of = review_as_of(data, period=period)
         # the report's fit for this data and instant, and the drivers it offers, saved
         # by the first kernel to need them

@@ -344,6 +344,9 @@ REPORT = ReportSpec(
     params=DealHealthWeeklyParams,
     description="At-risk deals with reasons and actions, score distribution, movers, model card.",
     tables=("deals",),
+    # only what deal health reads (every activity, quote and collaboration of a big
+    # dataset, but not its leads, costs, payments...)
+    loads=("deals", "stage_history", "activities", "quotes", "collab_events", "customers", "reps"),
     sections=SECTIONS,
     cadence="week",
 )
