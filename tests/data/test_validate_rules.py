@@ -441,7 +441,7 @@ def test_mixed_width_ids_sorted_not_hashed_same_answers(monkeypatch):
     order = rules._stable_order(got[0])
     np.testing.assert_array_equal(order, np.argsort(got[0], kind="stable"))
     np.testing.assert_array_equal(rules._later_duplicates([s]), s.duplicated().to_numpy())
-    child = pa.array(list(rng.choice(ids, size=5_000)) + ["A9", None, "A12"], pa.large_string())
+    child = pa.array([*list(rng.choice(ids, size=5000)), "A9", None, "A12"], pa.large_string())
     monkeypatch.setattr(rules, "_SORT_LOOKUP_ROWS", 0)  # the sort path, not a hash table
     pos = rules._lookup(child, arr, parent_sorted=False)
     expect = pa.compute.index_in(child, value_set=arr).fill_null(-1).to_numpy()
