@@ -92,3 +92,32 @@ def test_rules_spanning_months_refused(demo_month):
         allocate_costs_by_month(folder, rules=rules)
     with pytest.raises(DatasetError, match="not month-partitioned"):
         allocate_costs_by_month(single)
+
+
+@pytest.fixture(scope="module")
+def kept(demo_month):
+    return allocate_costs_by_month(demo_month[0], keep_activities=True)
+
+
+def test_lines_compact_until_asked(demo_month):
+    got = allocate_costs_by_month(demo_month[0])
+    assert got._lines is None and len(got) > 0  # nothing built yet
+    assert len(got.lines) == len(got) and got._lines is not None
+    assert got.data is not None and "activities" not in got.data
+
+
+def test_allocation_for_cac_equals_whole(demo_month, kept):
+    """CAC from the month-by-month allocation: the same units, lines and CAC, exactly."""
+    from salesml.attribution import acquisition_units, cac
+
+    whole = allocate_costs(load_dataset(demo_month[0], progress=False))
+    al = kept.allocation()
+    pd.testing.assert_frame_equal(al.lines, whole.lines, check_exact=True, check_categorical=False)
+    for period in (None, "2025-Q3"):
+        u_got = acquisition_units(al, period=period)
+        u_exp = acquisition_units(whole, period=period)
+        pd.testing.assert_frame_equal(u_got, u_exp, check_exact=True, check_categorical=False)
+        assert u_got["acquisition_cost"].sum() > 0
+    c_got = cac(al, by="all", n_boot=50, seed=3).table
+    c_exp = cac(whole, by="all", n_boot=50, seed=3).table
+    pd.testing.assert_frame_equal(c_got, c_exp, check_exact=True, check_categorical=False)

@@ -20,12 +20,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from salesml.attribution.allocation.allocate import allocate_costs
-from salesml.attribution.allocation.drivers import DRIVER_ID, month_index
+from salesml.attribution.allocation.allocate import _wanted_columns, allocate_costs
+from salesml.attribution.allocation.drivers import _NEED, month_index
+from salesml.attribution.allocation.lines import (
+    StoredLines,
+    compact_attrs,
+    concat_attrs,
+    customer_channel_map,
+    driver_attrs,
+    lead_deal_map,
+)
+from salesml.attribution.allocation.result import Allocation
 from salesml.attribution.allocation.rules import RuleError, RulesLike, compile_rules, load_rules
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
@@ -38,7 +48,9 @@ from salesml.data.validate.parse import arrow_text
 __all__ = ["MonthlyAllocation", "allocate_costs_by_month"]
 
 #: Tables read whole (small next to activities and costs), when the folder has them.
-WHOLE_TABLES = ("customers", "leads", "deals", "material_movements", "reps", "stores", "campaigns")
+WHOLE_TABLES = ("customers", "leads", "deals", "material_movements")
+#: Activity columns ``keep_activities=True`` keeps (what CAC's visits and journeys read).
+KEPT_ACTIVITY_COLUMNS = ("customer_id", "kind", "channel", "occurred_at")
 #: Columns of :attr:`MonthlyAllocation.lines`.
 LINE_COLUMNS = ("cost_row", "cost_id", "rule", "driver", "driver_id", "amount")
 
@@ -53,10 +65,10 @@ class MonthlyAllocation:
         The cost ledger in stored (month) order with ``allocated``, ``unallocated``,
         ``rule`` and ``reason``, as :attr:`Allocation.table
         <salesml.attribution.Allocation.table>`.
-    lines
-        One row per (cost line, driver row): ``cost_row`` (position in ``table``),
-        ``cost_id``, ``rule`` and ``driver`` (categorical), ``driver_id`` and
-        ``amount``; per month in rule order.
+    compact
+        The lines as integer positions and amounts, with the line attributes of the
+        driver rows they reach (:class:`~salesml.attribution.allocation.lines.
+        StoredLines`); :meth:`allocation` hands them to CAC, which never builds a frame.
     monthly
         Conservation per category and month (``incurred``, ``allocated``,
         ``unallocated``, ``allocated_share``), as :attr:`Allocation.monthly`.
@@ -64,13 +76,90 @@ class MonthlyAllocation:
         The months read, in order.
     notes
         What was not checked (foreign keys across months).
+    rules
+        The normalised rule set used.
+    data
+        The tables read whole (customers, leads, deals, material_movements; only the
+        columns allocation and CAC read, ids as ``category``) and, when
+        ``keep_activities=True``, the activities' ``customer_id, kind, channel,
+        occurred_at`` gathered month by month; ``costs`` is :attr:`table`.
     """
 
     table: pd.DataFrame
-    lines: pd.DataFrame
+    compact: StoredLines = field(repr=False)
     monthly: pd.DataFrame
     months: list[str]
     notes: list[str] = field(default_factory=list)
+    rules: dict[str, Any] = field(default_factory=dict, repr=False)
+    data: SalesData | None = field(default=None, repr=False)
+    #: Per line, in :attr:`lines` order: (month position, rule position, part index).
+    _order: list[int] = field(default_factory=list, repr=False)
+    _lines: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> pd.DataFrame:
+        """One row per (cost line, driver row), built on first use (then kept).
+
+        Columns ``cost_row`` (position in :attr:`table`), ``cost_id``, ``rule`` and
+        ``driver`` (categorical), ``driver_id`` and ``amount``; per month in rule order.
+        """
+        if self._lines is None:
+            self._lines = self._build_lines()
+        return self._lines
+
+    def __len__(self) -> int:
+        return len(self.compact)
+
+    def _build_lines(self) -> pd.DataFrame:
+        parts = [self.compact.parts[i] for i in self._order]
+        if not parts:
+            out = pd.DataFrame({c: pd.Series(dtype="str") for c in LINE_COLUMNS})
+            out["cost_row"] = out["cost_row"].astype("int64")
+            out["amount"] = out["amount"].astype("float64")
+            return out
+        labels = [r.label for r in compile_rules(self.rules)]
+        drivers = sorted({r.driver for r in compile_rules(self.rules)})
+        cost_ids = arrow_text(self.table["cost_id"].astype("str"))
+        ids = {d: st.column("driver_id").combine_chunks() for d, st in self.compact.drivers.items()}
+        frames = []
+        for cidx, driver, drow, amt, label in parts:
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "cost_row": cidx.astype("int64"),
+                        "cost_id": _taken(cost_ids, cidx),
+                        "rule": pd.Categorical([label] * len(cidx), categories=labels),
+                        "driver": pd.Categorical([driver] * len(cidx), categories=drivers),
+                        "driver_id": _taken(ids[driver], drow),
+                        "amount": amt,
+                    }
+                )
+            )
+        return pd.concat(frames, ignore_index=True)
+
+    def allocation(self) -> Allocation:
+        """This allocation as an :class:`~salesml.attribution.Allocation` for CAC and ROI.
+
+        :func:`~salesml.attribution.cac`, :func:`~salesml.attribution.roi`,
+        :func:`~salesml.attribution.what_if` and
+        :func:`~salesml.attribution.cac_monthly` take it as they take
+        ``allocate_costs(data)``, with the same results. Its ``data`` holds the tables
+        read whole and the activities kept (``allocate_costs_by_month(...,
+        keep_activities=True)``, needed for visits and journeys).
+        """
+        if self.data is None:
+            raise ValueError("this allocation kept no data to compute CAC from")
+        data = SalesData(
+            {**self.data.tables, "costs": self.table}, self.data.config, source=self.data.source
+        )
+        return Allocation(
+            table=self.table,
+            compact=self.compact,
+            monthly=self.monthly,
+            rules=self.rules,
+            data=data,
+            currency=data.config.currency,
+        )
 
 
 def _months(folder: Path, name: str) -> list[str]:
@@ -90,23 +179,70 @@ def _months(folder: Path, name: str) -> list[str]:
     )
 
 
-def _linked_activities(folder: Path, ids: np.ndarray, validate: bool) -> pd.DataFrame:
-    """The activities whose ids are in ``ids`` (from every month), parsed like a load."""
+def _dataset(folder: Path, name: str) -> Any:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    p = find_table_files(folder)[name]
+    if not is_hive(p):
+        return ds.dataset(str(p), format="parquet")
+    part = ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive")
+    return ds.dataset(str(p), format="parquet", partitioning=part)
+
+
+def _file_columns(folder: Path, name: str) -> list[str] | None:
+    """The columns stored for table ``name`` (``None`` when not a Parquet file or folder)."""
+    p = find_table_files(folder)[name]
+    if not (is_hive(p) or p.suffix == ".parquet"):
+        return None
+    return [c for c in _dataset(folder, name).schema.names if c != PARTITION_COLUMN]
+
+
+def _cross_month_ids(folder: Path, months: list[str]) -> np.ndarray:
+    """Activity ids cost lines name that are not activities of the cost line's own month."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    costs, acts = _dataset(folder, "costs"), _dataset(folder, "activities")
+    out = []
+    for m in months:
+        at_m = ds.field(PARTITION_COLUMN) == m
+        need = costs.to_table(columns=["activity_id"], filter=at_m).column(0)
+        need = pc.unique(pc.drop_null(need.combine_chunks()))
+        if not len(need):
+            continue
+        own = acts.to_table(columns=["activity_id"], filter=at_m).column(0).combine_chunks()
+        miss = need.filter(pc.invert(pc.is_in(need, value_set=own)))
+        if len(miss):
+            out.append(miss.cast(pa.large_string()))
+    if not out:
+        return np.zeros(0, dtype=object)
+    return pc.unique(pa.concat_arrays(out)).to_numpy(zero_copy_only=False)
+
+
+def _linked_activities(
+    folder: Path, ids: np.ndarray, columns: list[str] | None, validate: bool
+) -> pd.DataFrame:
+    """The activities whose ids are in ``ids`` (from any month), read like a month's."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from salesml.data.io import _read_columns
     from salesml.data.validate import finalise_table, parse_table
 
-    p = find_table_files(folder)["activities"]
-    part = ds.partitioning(pa.schema([(PARTITION_COLUMN, pa.string())]), flavor="hive")
-    dset = ds.dataset(str(p), format="parquet", partitioning=part)
+    dset = _dataset(folder, "activities")
     names = [c for c in dset.schema.names if c != PARTITION_COLUMN]
+    read = _read_columns("activities", columns, validate) if columns is not None else names
+    read = [c for c in names if c in set(read)]
     flt = ds.field("activity_id").isin(pa.array(ids, type=dset.schema.field("activity_id").type))
-    raw = dset.to_table(columns=names, filter=flt).to_pandas()
+    raw = dset.to_table(columns=read, filter=flt).to_pandas()
     if validate:
-        return _validate({"activities": raw}).data["activities"]
-    parsed, _ = parse_table("activities", raw)
-    return finalise_table("activities", parsed, DatasetConfig())
+        out = _validate({"activities": raw}).data["activities"]
+    else:
+        parsed, _ = parse_table("activities", raw)
+        out = finalise_table("activities", parsed, DatasetConfig())
+    return out[[c for c in columns if c in out.columns]] if columns is not None else out
 
 
 #: Source table -> driver of the tables cut to the month's rows.
@@ -175,12 +311,102 @@ def _month_rows(
     return df[keep].reset_index(drop=True) if not keep.all() else df
 
 
+@dataclass(eq=False)
+class _MonthPiece:
+    """What one month's allocation keeps: ledger, conservation, compact lines, activities."""
+
+    table: pd.DataFrame
+    monthly: pd.DataFrame
+    #: Per rule that placed cost: cost positions (in the month), driver, rows of
+    #: ``attrs[driver]``, amounts, rule label.
+    parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]]
+    attrs: dict[str, Any]
+    activities: Any
+
+
+def allocate_month(
+    month: str,
+    folder: str,
+    rules: dict[str, Any],
+    validate: bool,
+    activity_columns: list[str] | None,
+    keep_activities: bool,
+    config: DatasetConfig,
+    *,
+    linked: pd.DataFrame,
+    lead_deal: pd.Series | None,
+    customer_channel: pd.Series | None,
+    **whole: pd.DataFrame,
+) -> _MonthPiece:
+    """Allocate one month of a month-partitioned folder (read here: on a worker, there).
+
+    ``whole`` are the tables read whole (customers, leads, deals, material_movements);
+    ``linked`` the activities of other months this month's cost lines name.
+    """
+    from salesml.periods import Period
+
+    compiled = compile_rules(rules)
+    per = Period.parse(month)
+    cols = {"activities": activity_columns} if activity_columns is not None else None
+    part = load_dataset(
+        Path(folder),
+        tables=["costs", "activities"],
+        period=per,
+        validate=validate,
+        columns=cols,
+        progress=False,
+    )
+    costs_m, acts_m = part.costs, part.activities
+    extra = linked
+    if len(linked):
+        need = costs_m["activity_id"].dropna().astype("str")
+        lid = linked["activity_id"]
+        extra = linked[_isin(lid, need) & ~_isin(lid, acts_m["activity_id"])]
+    acts = pd.concat([acts_m, extra], ignore_index=True) if len(extra) else acts_m
+    month_no = per.start.year * 12 + per.start.month - 1
+    month_tables = {
+        t: _month_rows(t, df, _row_months(t, df), month_no, costs_m, compiled)
+        if t in _DRIVER_OF
+        else df
+        for t, df in whole.items()
+    }
+    data_m = SalesData({**month_tables, "costs": costs_m, "activities": acts}, config)
+    al = allocate_costs(data_m, rules=rules)
+    parts, attrs, used = [], {}, {}
+    for name in sorted({p[1] for p in al.compact.parts}):
+        used[name] = np.unique(np.concatenate([p[2] for p in al.compact.parts if p[1] == name]))
+        dv = al.compact.drivers[name].iloc[used[name]]
+        attrs[name] = compact_attrs(driver_attrs(dv, name, lead_deal, customer_channel), name)
+    for cidx, driver, drow, amt, label in al.compact.parts:
+        urow = np.searchsorted(used[driver], drow).astype("int32")
+        parts.append((cidx.astype("int32"), driver, urow, amt, label))
+    table, monthly = al.table, al.monthly
+    kept = None
+    if keep_activities:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        kept = pa.table(
+            {
+                c: pa.array(acts_m[c], from_pandas=True)
+                if c == "occurred_at"
+                else pc.dictionary_encode(arrow_text(acts_m[c].astype("str")))
+                for c in KEPT_ACTIVITY_COLUMNS
+                if c in acts_m.columns
+            }
+        )
+    del part, data_m, al, acts, acts_m, month_tables, extra
+    return _MonthPiece(table, monthly, parts, attrs, kept)
+
+
 def allocate_costs_by_month(
     path: str | Path,
     *,
     rules: RulesLike = None,
     validate: bool = True,
+    keep_activities: bool = False,
     progress: bool = False,
+    client: Any = None,
 ) -> MonthlyAllocation:
     """Allocate the cost ledger of a month-partitioned folder one month at a time.
 
@@ -196,8 +422,17 @@ def allocate_costs_by_month(
         Validate what is read (each month's costs and activities, the whole tables,
         the linked activities). Foreign keys from a month's rows into the tables read
         a month at a time are not checked (a note says so).
+    keep_activities
+        Also keep the activities' ``customer_id, kind, channel, occurred_at`` (compact),
+        gathered month by month, so that :meth:`MonthlyAllocation.allocation` can give
+        CAC its visit counts and journeys (at tier L about 0.5 GB).
     progress
         Show a progress bar over the months.
+    client
+        A ``distributed.Client`` (or ``None``: ``$SALESML_DASK_SCHEDULER`` if set, else
+        in-process; see :func:`salesml.distributed.resolve_client`). On a cluster each
+        month is read and allocated on a worker (send: the folder path and the month);
+        the result is identical to the in-process one.
 
     Returns
     -------
@@ -213,10 +448,9 @@ def allocate_costs_by_month(
     DatasetError
         When ``costs`` or ``activities`` is not month-partitioned.
     """
-    from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
+    from salesml.distributed import map_pieces, resolve_client
 
-    from salesml.periods import Period
-
+    client = resolve_client(client)
     folder = Path(path)
     rule_set = load_rules(rules)
     compiled = compile_rules(rule_set)
@@ -230,72 +464,131 @@ def allocate_costs_by_month(
     months = _months(folder, "costs")
     _months(folder, "activities")
     present = find_table_files(folder)
+    columns = _read_plan(folder, compiled, keep_activities)
+    whole_names = [t for t in WHOLE_TABLES if t in present]
     whole = load_dataset(
         folder,
-        tables=[t for t in WHOLE_TABLES if t in present],
+        tables=whole_names,
+        columns={t: columns[t] for t in whole_names if columns.get(t) is not None},
         validate=validate,
+        compact=True,
         progress=False,
     )
     notes = ["costs.activity_id and activities' foreign keys are checked within each month only"]
-    links = load_dataset(
-        folder, tables=["costs"], columns={"costs": ["activity_id"]}, validate=False, progress=False
-    ).costs["activity_id"]
-    link_ids = pd.unique(links.dropna().astype("str").to_numpy())
-    del links
-    linked = _linked_activities(folder, np.asarray(link_ids, dtype=object), validate)
-    labels = [r.label for r in compiled]
-    drivers = sorted({r.driver for r in compiled})
-    month_of = {t: _row_months(t, df) for t, df in whole.tables.items() if t in _DRIVER_OF}
-    tables, line_parts, monthly = [], [], []
-    offset = 0
-    for m in tqdm(months, desc="allocating", unit="month", disable=not progress, leave=False):
-        per = Period.parse(m)
-        part = load_dataset(
-            folder, tables=["costs", "activities"], period=per, validate=validate, progress=False
-        )
-        costs_m, acts_m = part.costs, part.activities
-        need = costs_m["activity_id"].dropna().astype("str")
-        own = acts_m["activity_id"].astype("str")
-        lid = linked["activity_id"]
-        extra = linked[_isin(lid, need) & ~_isin(lid, own)]
-        acts = pd.concat([acts_m, extra], ignore_index=True) if len(extra) else acts_m
-        month_no = per.start.year * 12 + per.start.month - 1
-        month_tables = {
-            t: _month_rows(t, df, month_of[t], month_no, costs_m, compiled) if t in month_of else df
-            for t, df in whole.tables.items()
-        }
-        data_m = SalesData(
-            {**month_tables, "costs": costs_m, "activities": acts}, whole.config, source=folder
-        )
-        al = allocate_costs(data_m, rules=rule_set)
-        tables.append(al.table)
-        monthly.append(al.monthly)
-        cost_ids = arrow_text(al.table["cost_id"].astype("str"))
-        for cidx, driver, drow, amt, label in al.compact.parts:
-            ids = arrow_text(al.compact.drivers[driver][DRIVER_ID[driver]].astype("str"))
-            line_parts.append(
-                pd.DataFrame(
-                    {
-                        "cost_row": cidx.astype("int64") + offset,
-                        "cost_id": _taken(cost_ids, cidx),
-                        "rule": pd.Categorical([label] * len(cidx), categories=labels),
-                        "driver": pd.Categorical([driver] * len(cidx), categories=drivers),
-                        "driver_id": _taken(ids, drow),
-                        "amount": amt,
-                    }
-                )
-            )
-        offset += len(al.table)
-        del part, data_m, al, acts, acts_m, month_tables
-    if not tables:
+    cross = _cross_month_ids(folder, months)
+    linked = _linked_activities(folder, cross, columns["activities"], validate)
+    pieces = map_pieces(
+        allocate_month,
+        months,
+        str(folder),
+        rule_set,
+        validate,
+        columns["activities"],
+        keep_activities,
+        whole.config,
+        client=client,
+        progress=progress,
+        desc="allocating",
+        linked=linked,
+        lead_deal=lead_deal_map(whole),
+        customer_channel=customer_channel_map(whole),
+        **whole.tables,
+    )
+    if not pieces:
         raise DatasetError(f"{folder}: the costs table has no dated month to allocate")
-    table = pd.concat(tables, ignore_index=True)
+    return _assemble(pieces, months, compiled, rule_set, whole, keep_activities, notes, folder)
+
+
+def _read_plan(folder: Path, compiled: list, keep_activities: bool) -> dict[str, list[str] | None]:
+    """Per table read, the columns allocation (and CAC, journeys) read; ``None``: all."""
+    wanted = _wanted_columns(compiled)
+    need: dict[str, set[str]] = {
+        "customers": {"customer_id", "store_id", "region", "segment", "source_channel"},
+        "leads": {"lead_id", "customer_id", "channel", "created_at"},
+        "deals": {
+            "deal_id",
+            "customer_id",
+            "lead_id",
+            "outcome",
+            "created_at",
+            "closed_at",
+            "amount",
+        },
+        "material_movements": set(_NEED["redemptions"]),
+        "activities": set(_NEED["activities"]),
+    }
+    need["customers"].add("created_at")
+    if keep_activities:
+        need["activities"].update(KEPT_ACTIVITY_COLUMNS)
+    for driver, table in (
+        ("leads", "leads"),
+        ("deals", "deals"),
+        ("redemptions", "material_movements"),
+        ("activities", "activities"),
+    ):
+        need[table].update(_NEED[driver])
+        need[table].update(wanted.get(driver, set()))
+    out: dict[str, list[str] | None] = {}
+    present = find_table_files(folder)
+    for table, cols in need.items():
+        stored = _file_columns(folder, table) if table in present else None
+        out[table] = None if stored is None else [c for c in stored if c in cols]
+    return out
+
+
+def _assemble(
+    pieces: list[_MonthPiece],
+    months: list[str],
+    compiled: list,
+    rule_set: dict[str, Any],
+    whole: SalesData,
+    keep_activities: bool,
+    notes: list[str],
+    folder: Path,
+) -> MonthlyAllocation:
+    """One :class:`MonthlyAllocation` from the months' pieces (positions made global)."""
+    table = pd.concat([p.table for p in pieces], ignore_index=True)
     for c in ("rule", "reason"):
         table[c] = table[c].astype("str")
-    lines_all = (
-        pd.concat(line_parts, ignore_index=True)
-        if line_parts
-        else pd.DataFrame({c: pd.Series(dtype="str") for c in LINE_COLUMNS})
-    )
-    monthly_all = pd.concat(monthly, ignore_index=True)
-    return MonthlyAllocation(table, lines_all, monthly_all, months, notes)
+    monthly = pd.concat([p.monthly for p in pieces], ignore_index=True)
+    cost_off = np.cumsum([0] + [len(p.table) for p in pieces])
+    drivers = sorted({d for p in pieces for d in p.attrs})
+    attrs, row_off = {}, {}
+    for d in drivers:
+        frames = [p.attrs[d] for p in pieces if d in p.attrs]
+        attrs[d] = concat_attrs(frames)
+        sizes = [p.attrs[d].num_rows if d in p.attrs else 0 for p in pieces]
+        row_off[d] = np.cumsum([0, *sizes])
+    rank = {r.label: i for i, r in enumerate(compiled)}
+    keyed = []
+    for mi, p in enumerate(pieces):
+        for cidx, driver, urow, amt, label in p.parts:
+            part = (
+                (cidx.astype("int64") + cost_off[mi]).astype("int32")
+                if cost_off[-1] < 2**31
+                else cidx.astype("int64") + cost_off[mi],
+                driver,
+                (urow.astype("int64") + row_off[driver][mi]).astype("int32"),
+                amt,
+                label,
+            )
+            keyed.append((rank[label], mi, part))
+        p.parts.clear()
+    # rule-major (the order of allocate_costs on the whole ledger), and month-major for lines
+    by_rule = sorted(range(len(keyed)), key=lambda i: (keyed[i][0], keyed[i][1]))
+    parts = [keyed[i][2] for i in by_rule]
+    where = {j: k for k, j in enumerate(by_rule)}
+    order = [where[i] for i in range(len(keyed))]
+    tables = dict(whole.tables)
+    if keep_activities:
+        kept = [p.activities for p in pieces if p.activities is not None]
+        if kept:
+            tables["activities"] = concat_attrs(kept).to_pandas()
+            for c in KEPT_ACTIVITY_COLUMNS:
+                if c != "occurred_at" and c in tables["activities"]:
+                    col = tables["activities"][c]
+                    col = col.cat.set_categories(col.cat.categories.astype("str"))
+                    tables["activities"][c] = col
+    data = SalesData(tables, whole.config, source=folder)
+    compact = StoredLines(table, parts, attrs, data)
+    return MonthlyAllocation(table, compact, monthly, months, notes, rule_set, data, order)

@@ -16,11 +16,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from salesml.attribution.allocation.drivers import DRIVER_ID, customer_attrs
 from salesml.data.bundle import SalesData
+from salesml.data.validate.parse import arrow_text
 
-__all__ = ["LINE_ATTRS", "LINE_COLUMNS", "AllocationLines"]
+__all__ = [
+    "LINE_ATTRS",
+    "LINE_COLUMNS",
+    "AllocationLines",
+    "StoredLines",
+    "compact_attrs",
+    "concat_attrs",
+    "customer_channel_map",
+    "driver_attrs",
+    "lead_deal_map",
+]
 
 #: Link columns every allocation line carries (missing where the driver has none).
 LINE_ATTRS: tuple[str, ...] = ("customer_id", "lead_id", "deal_id", "activity_id", "store_id")
@@ -123,39 +135,14 @@ class AllocationLines:
         return out[cols]
 
     def _lead_deal(self) -> pd.Series | None:
-        data = self.data
-        if "deals" in data and "lead_id" in data.deals:
-            dd = data.deals[data.deals["lead_id"].notna()].sort_values("created_at")
-            return dd.drop_duplicates("lead_id").set_index("lead_id")["deal_id"]
-        return None
+        return lead_deal_map(self.data)
 
     def _customer_channel(self) -> pd.Series | None:
-        cust = customer_attrs(self.data)
-        if cust is not None and "source_channel" in cust:
-            return cust.set_index("customer_id")["source_channel"]
-        return None
+        return customer_channel_map(self.data)
 
     def _attrs(self, name: str) -> pd.DataFrame:
         """Per driver row: driver_id, the link columns, channel and action_at."""
-        dv = self.drivers[name]
-        lead_deal = self._lead_deal()
-        act_customer_channel = self._customer_channel()
-        a = pd.DataFrame(index=dv.index)
-        a["driver_id"] = dv[DRIVER_ID[name]].astype("str")
-        for c in LINE_ATTRS:
-            a[c] = dv[c].astype("str") if c in dv else pd.Series(pd.NA, index=dv.index, dtype="str")
-        if name == "leads" and lead_deal is not None:
-            a["deal_id"] = dv["lead_id"].map(lead_deal).astype("str")
-        if name == "redemptions":
-            a["store_id"] = dv["store_id"].astype("str")
-        ch = pd.Series(np.nan, index=dv.index, dtype="str")
-        if act_customer_channel is not None and "customer_id" in dv:
-            ch = dv["customer_id"].map(act_customer_channel).astype("str")
-        if name == "leads":
-            ch = ch.where(ch.notna(), dv["channel"].astype("str"))
-        a["channel"] = ch
-        a["action_at"] = dv["action_at"]
-        return a
+        return driver_attrs(self.drivers[name], name, self._lead_deal(), self._customer_channel())
 
     def unit_arrays(
         self, pos: pd.Series, marketing: frozenset[str] | set[str]
@@ -195,6 +182,173 @@ class AllocationLines:
                 cust.map(pos).to_numpy(dtype="float64", na_value=np.nan),
             )
             per_driver[name] = (upos, dv["action_at"].to_numpy())
+        ups, amts, ats, mkts = [], [], [], []
+        for cidx, driver, drow, amt, _ in self.parts:
+            upos_d, at_d = per_driver[driver]
+            u = upos_d[drow]
+            ok = ~np.isnan(u)
+            ups.append(u[ok].astype("int64"))
+            amts.append(amt[ok])
+            ats.append(at_d[drow[ok]])
+            mkts.append(mkt_line[cidx[ok]])
+        if not ups:
+            e = np.zeros(0)
+            return e.astype("int64"), e, np.zeros(0, dtype="datetime64[us]"), e.astype(bool)
+        return np.concatenate(ups), np.concatenate(amts), np.concatenate(ats), np.concatenate(mkts)
+
+
+def lead_deal_map(data: SalesData) -> pd.Series | None:
+    """The first deal (by ``created_at``) each lead opened: ``deal_id`` by ``lead_id``."""
+    if "deals" in data and "lead_id" in data.deals:
+        dd = data.deals[data.deals["lead_id"].notna()].sort_values("created_at")
+        return dd.drop_duplicates("lead_id").set_index("lead_id")["deal_id"]
+    return None
+
+
+def customer_channel_map(data: SalesData) -> pd.Series | None:
+    """Each customer's ``source_channel`` by ``customer_id`` (``None`` without it)."""
+    cust = customer_attrs(data)
+    if cust is not None and "source_channel" in cust:
+        return cust.set_index("customer_id")["source_channel"]
+    return None
+
+
+def driver_attrs(
+    dv: pd.DataFrame,
+    name: str,
+    lead_deal: pd.Series | None,
+    act_customer_channel: pd.Series | None,
+) -> pd.DataFrame:
+    """Per row of driver view ``dv``: driver_id, the link columns, channel and action_at.
+
+    ``lead_deal`` (:func:`lead_deal_map`) gives a lead's deal, ``act_customer_channel``
+    (:func:`customer_channel_map`) a customer's source channel.
+    """
+    a = pd.DataFrame(index=dv.index)
+    a["driver_id"] = dv[DRIVER_ID[name]].astype("str")
+    for c in LINE_ATTRS:
+        a[c] = dv[c].astype("str") if c in dv else pd.Series(pd.NA, index=dv.index, dtype="str")
+    if name == "leads" and lead_deal is not None:
+        a["deal_id"] = dv["lead_id"].map(lead_deal).astype("str")
+    if name == "redemptions":
+        a["store_id"] = dv["store_id"].astype("str")
+    ch = pd.Series(np.nan, index=dv.index, dtype="str")
+    if act_customer_channel is not None and "customer_id" in dv:
+        ch = dv["customer_id"].map(act_customer_channel).astype("str")
+    if name == "leads":
+        ch = ch.where(ch.notna(), dv["channel"].astype("str"))
+    a["channel"] = ch
+    a["action_at"] = dv["action_at"]
+    return a
+
+
+#: Driver -> the link column that is the driver row's own id (stored once, as driver_id).
+_OWN_ID = {"leads": "lead_id", "activities": "activity_id", "deals": "deal_id"}
+#: Columns of :func:`driver_attrs`, in order.
+ATTR_COLUMNS: tuple[str, ...] = ("driver_id", *LINE_ATTRS, "channel", "action_at")
+
+
+def compact_attrs(a: pd.DataFrame, name: str) -> pa.Table:
+    """:func:`driver_attrs` rows held compactly, in Arrow: ids dictionary-encoded, the
+    row's own id once (as ``driver_id``).
+
+    Arrow rather than pandas ``category``: a pandas category index of millions of ids
+    keeps a hash table of Python strings (about 60 bytes an id) once it is looked at.
+    """
+    import pyarrow.compute as pc
+
+    own = _OWN_ID.get(name)
+    cols: dict[str, pa.Array] = {}
+    for c in ATTR_COLUMNS:
+        if c == own:
+            continue
+        if c == "action_at":
+            cols[c] = pa.array(a[c].reset_index(drop=True), from_pandas=True)
+        elif c == "driver_id":
+            cols[c] = arrow_text(a[c])
+        else:
+            cols[c] = pc.dictionary_encode(arrow_text(a[c]))
+    return pa.table(cols)
+
+
+def concat_attrs(tables: list[pa.Table]) -> pa.Table:
+    """Row-wise concat of :func:`compact_attrs` tables (dictionaries unified), one chunk."""
+    if len(tables) == 1:
+        return tables[0].combine_chunks()
+    cols = {
+        c: pa.concat_arrays([t.column(c).combine_chunks() for t in tables])
+        for c in tables[0].column_names
+    }
+    return pa.table(cols)
+
+
+def _text(col: pa.ChunkedArray | pa.Array) -> pd.Series:
+    """An Arrow text (or dictionary-of-text) column as pandas ``str``."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        col = col.dictionary_decode()
+    return pd.Series(col.cast(pa.large_string()), dtype="str", copy=False)
+
+
+def _dict_map(col: pa.ChunkedArray | pa.Array, pos: pd.Series, keys: pa.Array) -> np.ndarray:
+    """Per row of a dictionary text column: ``pos`` of its value (NaN if missing/absent)."""
+    import pyarrow.compute as pc
+
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    where = pc.index_in(col.dictionary.cast(pa.large_string()), value_set=keys)
+    where = where.to_numpy(zero_copy_only=False)
+    values = pos.to_numpy(dtype="float64")
+    mapped = np.full(len(where), np.nan)
+    wi = np.nan_to_num(where.astype("float64"), nan=-1).astype("int64")
+    ok = wi >= 0
+    mapped[ok] = values[wi[ok]]
+    codes = col.indices.to_numpy(zero_copy_only=False)
+    codes = np.nan_to_num(codes.astype("float64"), nan=-1).astype("int64")
+    out = np.full(len(codes), np.nan)
+    hit = codes >= 0
+    out[hit] = mapped[codes[hit]]
+    return out
+
+
+@dataclass(eq=False)
+class StoredLines(AllocationLines):
+    """Allocation lines whose driver rows are kept as their line attributes only.
+
+    The allocation read month by month (:func:`~salesml.attribution.allocation.
+    allocate_costs_by_month`) does not keep the driver views; per driver it keeps the
+    rows lines reach, as :func:`compact_attrs` of :func:`driver_attrs` (``drivers`` maps
+    a driver to that frame; ``parts`` point into it). :meth:`frame` and
+    :meth:`unit_arrays` give what :class:`AllocationLines` gives for the same lines.
+    """
+
+    def _attrs(self, name: str) -> pd.DataFrame:
+        st = self.drivers[name]
+        a = pd.DataFrame(index=pd.RangeIndex(st.num_rows))
+        for c in ATTR_COLUMNS:
+            src = st.column("driver_id" if c == _OWN_ID.get(name) else c)
+            a[c] = src.to_pandas() if c == "action_at" else _text(src)
+        return a
+
+    def unit_arrays(
+        self, pos: pd.Series, marketing: frozenset[str] | set[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`AllocationLines.unit_arrays` (same values, same order)."""
+        cat = self.costs["category"].astype("str")
+        mkt_line = cat.isin(list(marketing)).to_numpy()
+        keys = arrow_text(pd.Series(pos.index.astype("str")))
+        per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for name in {p[1] for p in self.parts}:
+            st = self.drivers[name]
+            cust = st.column("customer_id")
+            lead = st.column("driver_id" if name == "leads" else "lead_id")
+            is_lead = cust.is_null().to_numpy(zero_copy_only=False)
+            upos = np.where(is_lead, _dict_map(lead, pos, keys), _dict_map(cust, pos, keys))
+            at = st.column("action_at").to_pandas().to_numpy()
+            per_driver[name] = (upos, at)
         ups, amts, ats, mkts = [], [], [], []
         for cidx, driver, drow, amt, _ in self.parts:
             upos_d, at_d = per_driver[driver]
