@@ -228,12 +228,12 @@ def _linked_activities(
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from salesml.data.io import _read_columns
+    from salesml.data.streamed import read_columns
     from salesml.data.validate import finalise_table, parse_table
 
     dset = _dataset(folder, "activities")
     names = [c for c in dset.schema.names if c != PARTITION_COLUMN]
-    read = _read_columns("activities", columns, validate) if columns is not None else names
+    read = read_columns("activities", columns, validate) if columns is not None else names
     read = [c for c in names if c in set(read)]
     flt = ds.field("activity_id").isin(pa.array(ids, type=dset.schema.field("activity_id").type))
     raw = dset.to_table(columns=read, filter=flt).to_pandas()
