@@ -463,6 +463,7 @@ def _hinted_batch(
     filled = _grid(arr.is_valid(), k)
     text = _text(arr)
     target = _numpy_dtype(hint)
+    exact = np.zeros(k, dtype=bool)  # columns already typed exactly from their text
     if h.startswith("datetime64"):
         grid = pd.to_datetime(text, format="ISO8601", errors="coerce").to_numpy()
         grid = grid.astype("datetime64[us]").reshape(k, n)
@@ -489,12 +490,21 @@ def _hinted_batch(
                             exact = pd.to_numeric(_text(arrays[c])).astype(hint).to_numpy()
                             out.add([c], exact.reshape(1, n))
                 return
+            if target is None and h.startswith(("int", "uint")):
+                # nullable integers (Int64, ...): columns without empty cells exactly from
+                # their text too; the float grid would round digits beyond 2**53
+                for j, c in enumerate(cols):
+                    if not missing[j].any():
+                        with contextlib.suppress(TypeError, ValueError, OverflowError):
+                            exact_s = pd.to_numeric(_text(arrays[c])).astype(hint)
+                            out.add_series(c, pd.Series(exact_s.array, index=out.index, name=c))
+                        exact[j] = True
     else:  # another dtype (e.g. category): pandas converts it as it can
         for c in cols:
             with contextlib.suppress(TypeError, ValueError):
                 out.add_series(c, _text(arrays[c]).astype(hint))
         return
-    fits = ~(filled & missing).any(axis=1)  # else a cell does not fit: stays text
+    fits = ~(filled & missing).any(axis=1) & ~exact  # else a cell does not fit: stays text
     gaps = missing.any(axis=1)
     if target is not None:
         block = fits & ~(gaps & (target.kind in "iub"))  # numpy ints cannot hold a gap
