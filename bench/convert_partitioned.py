@@ -23,7 +23,8 @@ from pathlib import Path
 import pandas as pd
 
 from salesml.data.config import DatasetConfig
-from salesml.data.io import _parts, find_table_files
+from salesml.data.folder import table_parts
+from salesml.data.io import find_table_files
 from salesml.data.partitions import PARTITIONED_TABLES, write_month_partitions
 
 
@@ -35,7 +36,7 @@ def convert(src: Path, dst: Path) -> None:
     dst.mkdir(parents=True)
     for name, p in find_table_files(src, config).items():
         t0 = time.perf_counter()
-        parts = _parts(p, src, name)
+        parts = table_parts(p, src, name)
         if name in PARTITIONED_TABLES:
             for i, f in enumerate(parts):
                 write_month_partitions(pd.read_parquet(f), dst / name, name, part=f"part-{i:05d}")

@@ -67,10 +67,6 @@ def load_app_data(
         present = find_table_files(path, DatasetConfig.read(path))
         wanted = [t for t in tables if t in present]
     data = load_dataset(path, progress=False, tables=wanted, compact=compact, columns=columns)
-    if compact:
-        from salesml.reports.compact import lexical_categories
-
-        lexical_categories(data)  # sorting and grouping follow the values, as without compact
     return data
 
 

@@ -41,7 +41,6 @@ from salesml.data.bundle import MissingTableError, SalesData
 from salesml.filters import region_column
 from salesml.i18n import has_label, label, t
 from salesml.periods import Period
-from salesml.reports.compact import lexical_categories
 from salesml.reports.export import LINEAGE_MIME
 from salesml.reports.params import ReportParams, validate_params
 from salesml.reports.registry import ReportSpec, get_report
@@ -557,8 +556,6 @@ def start_report(name: str, namespace: Mapping[str, Any] | None = None, /, **val
         columns={t: list(c) for t, c in spec.columns.items()} or None,
         **_period_load(spec, params),
     )
-    if spec.compact:
-        lexical_categories(data)  # tables sort and group as from a plain load
     if spec.tables:
         data.require(*spec.tables, analysis=f"the {name} report")
     report = Report(spec=spec, params=params, data=data, cluster=cluster)

@@ -29,6 +29,9 @@ def _assert_compact(df: pd.DataFrame, name: str) -> None:
             assert isinstance(df[c].dtype, pd.CategoricalDtype), (name, c, df[c].dtype)
             assert df[c].cat.categories.dtype == "str", (name, c)
             assert "" not in df[c].cat.categories
+            # in value order, not the order met in the files: sorting and grouping by
+            # the column give the order of a plain load
+            assert df[c].cat.categories.is_monotonic_increasing, (name, c)
     for c in SPECS[name].key:  # a table's own key keeps its dtype
         assert not isinstance(df[c].dtype, pd.CategoricalDtype), (name, c)
 
@@ -53,6 +56,11 @@ def test_compact_load_equals_plain_load(month_folder):
         _assert_compact(df, name)
         pd.testing.assert_frame_equal(_as_plain(df), plain[name], obj=name)
     pd.testing.assert_frame_equal(compact.validation.counts, plain.validation.counts)
+    by = {
+        k: d.activities.groupby("rep_id", observed=True).size()
+        for k, d in (("p", plain), ("c", compact))
+    }
+    assert list(by["c"].index.astype("str")) == list(by["p"].index)
     # a compact activity table takes well under the memory of the plain one
     mem = {k: d.activities.memory_usage(deep=True).sum() for k, d in (("p", plain), ("c", compact))}
     assert mem["c"] < 0.75 * mem["p"], mem

@@ -100,7 +100,10 @@ def as_compact_text(s: pd.Series) -> pd.Series:
     """A text column as pandas ``category`` of ``str`` values (empty strings missing).
 
     A categorical column keeps its integer codes (no string is built per row); its
-    categories become ``str`` and an empty-string category becomes missing.
+    categories become ``str``, an empty-string category becomes missing, and the
+    categories are put in sorted order (Parquet dictionaries list values in the order
+    they were met), so sorting or grouping by the column follows its values, as for
+    plain text.
     """
     if not isinstance(s.dtype, pd.CategoricalDtype):
         return as_text(s).astype("category")
@@ -110,7 +113,15 @@ def as_compact_text(s: pd.Series) -> pd.Series:
         s = s.cat.set_categories(pd.Index(s.cat.categories, dtype="str"))
     if "" in s.cat.categories:
         s = s.cat.remove_categories([""])
-    return s
+    return _sorted_categories(s)
+
+
+def _sorted_categories(s: pd.Series) -> pd.Series:
+    """``s`` (unordered ``category``) with its categories in sorted order (codes recoded)."""
+    cats = s.cat.categories
+    if s.cat.ordered or cats.is_monotonic_increasing:
+        return s
+    return s.cat.reorder_categories(cats.sort_values())
 
 
 def _present(raw: pd.Series) -> np.ndarray:
@@ -318,7 +329,7 @@ def finalise_table(
             s = casts.get("category", df["category"])
             if isinstance(s.dtype, pd.CategoricalDtype):
                 cats = pd.Series(s.cat.categories).replace(renames)
-                new = pd.Index(pd.unique(cats), dtype="str")
+                new = pd.Index(pd.unique(cats), dtype="str").sort_values()
                 codes = s.cat.codes.to_numpy()
                 remap = new.get_indexer(cats).astype(codes.dtype)
                 codes = np.where(codes < 0, codes, remap[np.maximum(codes, 0)])
