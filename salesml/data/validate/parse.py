@@ -100,10 +100,7 @@ def as_compact_text(s: pd.Series) -> pd.Series:
     """A text column as pandas ``category`` of ``str`` values (empty strings missing).
 
     A categorical column keeps its integer codes (no string is built per row); its
-    categories become ``str``, an empty-string category becomes missing, and the
-    categories are put in sorted order (Parquet dictionaries list values in the order
-    they were met), so sorting or grouping by the column follows its values, as for
-    plain text.
+    categories become ``str`` and an empty-string category becomes missing.
     """
     if not isinstance(s.dtype, pd.CategoricalDtype):
         return as_text(s).astype("category")
@@ -113,15 +110,29 @@ def as_compact_text(s: pd.Series) -> pd.Series:
         s = s.cat.set_categories(pd.Index(s.cat.categories, dtype="str"))
     if "" in s.cat.categories:
         s = s.cat.remove_categories([""])
-    return _sorted_categories(s)
+    return s
 
 
-def _sorted_categories(s: pd.Series) -> pd.Series:
-    """``s`` (unordered ``category``) with its categories in sorted order (codes recoded)."""
+def sorted_categories(s: pd.Series) -> pd.Series:
+    """``s`` (unordered ``category``) with its categories in sorted order.
+
+    Parquet dictionaries list values in the order they were met; with the categories
+    sorted, sorting or grouping by the column follows its values, as for plain text.
+    The codes are recoded through the inverse of the categories' sort (one pass over
+    the rows, no string lookups).
+    """
     cats = s.cat.categories
     if s.cat.ordered or cats.is_monotonic_increasing:
         return s
-    return s.cat.reorder_categories(cats.sort_values())
+    order = cats.argsort()
+    codes = s.cat.codes.to_numpy()
+    inverse = np.empty(len(order), dtype=codes.dtype)
+    inverse[order] = np.arange(len(order), dtype=codes.dtype)
+    recoded = np.where(codes < 0, codes, inverse[np.maximum(codes, 0)])
+    dtype = pd.CategoricalDtype(cats.take(order), ordered=False)
+    return pd.Series(
+        pd.Categorical.from_codes(recoded, dtype=dtype, validate=False), index=s.index, name=s.name
+    )
 
 
 def _present(raw: pd.Series) -> np.ndarray:
@@ -308,7 +319,7 @@ def finalise_table(
     Whole numbers become ``Int64``, true/false ``bool`` where no cell is missing, and
     cost categories named in ``dataset.yaml`` are renamed to the model's categories.
     With ``compact`` the :func:`compact_columns` become (or stay) pandas ``category``
-    of ``str`` values.
+    of ``str`` values, their categories in sorted order (:func:`sorted_categories`).
     Raises ``TypeError``/``ValueError`` when a cell cannot take the final dtype (an
     empty cell in a required true/false column): :func:`salesml.data.validate.validate`
     quarantines such rows first.
@@ -320,7 +331,7 @@ def finalise_table(
         if c.name not in df.columns:
             continue
         if c.name in keep_codes:
-            casts[c.name] = as_compact_text(df[c.name])
+            casts[c.name] = sorted_categories(as_compact_text(df[c.name]))
         elif str(df[c.name].dtype) != c.pandas_dtype:
             casts[c.name] = df[c.name].astype(c.pandas_dtype)
     if name == "costs" and "category" in df.columns:
