@@ -36,7 +36,13 @@ from salesml.attribution.allocation.lines import (
     lead_deal_map,
 )
 from salesml.attribution.allocation.result import Allocation
-from salesml.attribution.allocation.rules import RuleError, RulesLike, compile_rules, load_rules
+from salesml.attribution.allocation.rules import (
+    Rule,
+    RuleError,
+    RulesLike,
+    compile_rules,
+    load_rules,
+)
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.data.errors import DatasetError
@@ -45,12 +51,21 @@ from salesml.data.partitions import NO_MONTH, PARTITION_COLUMN, is_hive
 from salesml.data.validate import validate as _validate
 from salesml.data.validate.parse import arrow_text
 
-__all__ = ["MonthlyAllocation", "allocate_costs_by_month"]
+__all__ = [
+    "CAC_TABLES",
+    "MonthlyAllocation",
+    "allocate_costs_by_month",
+    "allocate_dataset",
+    "check_monthly_rules",
+    "is_month_partitioned",
+]
 
 #: Tables read whole (small next to activities and costs), when the folder has them.
 WHOLE_TABLES = ("customers", "leads", "deals", "material_movements")
 #: Activity columns ``keep_activities=True`` keeps (what CAC's visits and journeys read).
 KEPT_ACTIVITY_COLUMNS = ("customer_id", "kind", "channel", "occurred_at")
+#: The tables allocation and CAC read (all of them loaded from a folder not partitioned).
+CAC_TABLES = ("costs", "customers", "deals", "leads", "activities", "material_movements")
 #: Columns of :attr:`MonthlyAllocation.lines`.
 LINE_COLUMNS = ("cost_row", "cost_id", "rule", "driver", "driver_id", "amount")
 
@@ -159,6 +174,7 @@ class MonthlyAllocation:
             rules=self.rules,
             data=data,
             currency=data.config.currency,
+            folder=self.data.source,
         )
 
 
@@ -399,6 +415,26 @@ def allocate_month(
     return _MonthPiece(table, monthly, parts, attrs, kept)
 
 
+def check_monthly_rules(rules: RulesLike) -> list[Rule]:
+    """The compiled rules, checked to be computable a month at a time.
+
+    Raises
+    ------
+    RuleError
+        When a rule drives activities over more than one month (its scope has neither
+        ``month`` nor is ``[activity_id]``).
+    """
+    compiled = compile_rules(load_rules(rules))
+    for r in compiled:
+        if r.driver == "activities" and "month" not in r.scope and r.scope != ("activity_id",):
+            raise RuleError(
+                f"{r.label}: scope {list(r.scope)} spans months; allocating month by month "
+                "needs month in the scope of every activity rule (or scope [activity_id]): "
+                "use allocate_costs on the loaded data instead"
+            )
+    return compiled
+
+
 def allocate_costs_by_month(
     path: str | Path,
     *,
@@ -453,14 +489,7 @@ def allocate_costs_by_month(
     client = resolve_client(client)
     folder = Path(path)
     rule_set = load_rules(rules)
-    compiled = compile_rules(rule_set)
-    for r in compiled:
-        if r.driver == "activities" and "month" not in r.scope and r.scope != ("activity_id",):
-            raise RuleError(
-                f"{r.label}: scope {list(r.scope)} spans months; allocating month by month "
-                "needs month in the scope of every activity rule (or scope [activity_id]): "
-                "use allocate_costs on the loaded data instead"
-            )
+    compiled = check_monthly_rules(rule_set)
     months = _months(folder, "costs")
     _months(folder, "activities")
     present = find_table_files(folder)
@@ -592,3 +621,59 @@ def _assemble(
     data = SalesData(tables, whole.config, source=folder)
     compact = StoredLines(table, parts, attrs, data)
     return MonthlyAllocation(table, compact, monthly, months, notes, rule_set, data, order)
+
+
+def is_month_partitioned(path: str | Path) -> bool:
+    """Whether the folder's ``costs`` and ``activities`` are month-partitioned (hive)."""
+    present = find_table_files(Path(path))
+    return all(t in present and is_hive(present[t]) for t in ("costs", "activities"))
+
+
+def allocate_dataset(
+    path: str | Path,
+    *,
+    rules: RulesLike = None,
+    validate: bool = True,
+    progress: bool = False,
+    client: Any = None,
+) -> Allocation:
+    """The allocation CAC reads, of a dataset folder, holding as little as it can.
+
+    Parameters
+    ----------
+    path
+        A dataset folder. When its costs and activities are month-partitioned
+        (:func:`is_month_partitioned`), it is allocated month by month
+        (:func:`allocate_costs_by_month` with ``keep_activities=True``, then
+        :meth:`MonthlyAllocation.allocation`); otherwise the tables of
+        :data:`CAC_TABLES` it has are loaded and allocated with
+        :func:`~salesml.attribution.allocate_costs`. The results of CAC, ROI and
+        journeys are the same either way.
+    rules, validate, progress, client
+        As for :func:`allocate_costs_by_month`.
+
+    Returns
+    -------
+    Allocation
+        Its ``folder`` is set when allocated month by month.
+
+    Raises
+    ------
+    RuleError
+        When the folder is month-partitioned and a rule cannot be computed a month at a
+        time (the message says to load the data instead).
+    """
+    folder = Path(path)
+    if is_month_partitioned(folder):
+        return allocate_costs_by_month(
+            folder,
+            rules=rules,
+            validate=validate,
+            keep_activities=True,
+            progress=progress,
+            client=client,
+        ).allocation()
+    present = find_table_files(folder)
+    tables = [t for t in CAC_TABLES if t in present]
+    data = load_dataset(folder, tables=tables, validate=validate, progress=progress)
+    return allocate_costs(data, rules=rules)

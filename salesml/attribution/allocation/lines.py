@@ -160,8 +160,6 @@ class AllocationLines:
         marketing
             The cost categories counted as marketing.
         """
-        cat = self.costs["category"].astype("str")
-        mkt_line = cat.isin(list(marketing)).to_numpy()
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in {p[1] for p in self.parts}:
             dv = self.drivers[name]
@@ -182,19 +180,7 @@ class AllocationLines:
                 cust.map(pos).to_numpy(dtype="float64", na_value=np.nan),
             )
             per_driver[name] = (upos, dv["action_at"].to_numpy())
-        ups, amts, ats, mkts = [], [], [], []
-        for cidx, driver, drow, amt, _ in self.parts:
-            upos_d, at_d = per_driver[driver]
-            u = upos_d[drow]
-            ok = ~np.isnan(u)
-            ups.append(u[ok].astype("int64"))
-            amts.append(amt[ok])
-            ats.append(at_d[drow[ok]])
-            mkts.append(mkt_line[cidx[ok]])
-        if not ups:
-            e = np.zeros(0)
-            return e.astype("int64"), e, np.zeros(0, dtype="datetime64[us]"), e.astype(bool)
-        return np.concatenate(ups), np.concatenate(amts), np.concatenate(ats), np.concatenate(mkts)
+        return _unit_arrays(self.parts, per_driver, self.costs, marketing)
 
 
 def lead_deal_map(data: SalesData) -> pd.Series | None:
@@ -337,8 +323,6 @@ class StoredLines(AllocationLines):
         self, pos: pd.Series, marketing: frozenset[str] | set[str]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """As :meth:`AllocationLines.unit_arrays` (same values, same order)."""
-        cat = self.costs["category"].astype("str")
-        mkt_line = cat.isin(list(marketing)).to_numpy()
         keys = arrow_text(pd.Series(pos.index.astype("str")))
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in {p[1] for p in self.parts}:
@@ -349,16 +333,29 @@ class StoredLines(AllocationLines):
             upos = np.where(is_lead, _dict_map(lead, pos, keys), _dict_map(cust, pos, keys))
             at = st.column("action_at").to_pandas().to_numpy()
             per_driver[name] = (upos, at)
-        ups, amts, ats, mkts = [], [], [], []
-        for cidx, driver, drow, amt, _ in self.parts:
-            upos_d, at_d = per_driver[driver]
-            u = upos_d[drow]
-            ok = ~np.isnan(u)
-            ups.append(u[ok].astype("int64"))
-            amts.append(amt[ok])
-            ats.append(at_d[drow[ok]])
-            mkts.append(mkt_line[cidx[ok]])
-        if not ups:
-            e = np.zeros(0)
-            return e.astype("int64"), e, np.zeros(0, dtype="datetime64[us]"), e.astype(bool)
-        return np.concatenate(ups), np.concatenate(amts), np.concatenate(ats), np.concatenate(mkts)
+        return _unit_arrays(self.parts, per_driver, self.costs, marketing)
+
+
+def _unit_arrays(
+    parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]],
+    per_driver: dict[str, tuple[np.ndarray, np.ndarray]],
+    costs: pd.DataFrame,
+    marketing: frozenset[str] | set[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per line reaching a unit, in ``parts`` order: unit position, amount, action time and
+    whether its cost line's category is in ``marketing`` (``per_driver``: per driver row,
+    the unit position, NaN for none, and the action time)."""
+    mkt_line = costs["category"].astype("str").isin(list(marketing)).to_numpy()
+    ups, amts, ats, mkts = [], [], [], []
+    for cidx, driver, drow, amt, _ in parts:
+        upos_d, at_d = per_driver[driver]
+        u = upos_d[drow]
+        ok = ~np.isnan(u)
+        ups.append(u[ok].astype("int64"))
+        amts.append(amt[ok])
+        ats.append(at_d[drow[ok]])
+        mkts.append(mkt_line[cidx[ok]])
+    if not ups:
+        e = np.zeros(0)
+        return e.astype("int64"), e, np.zeros(0, dtype="datetime64[us]"), e.astype(bool)
+    return np.concatenate(ups), np.concatenate(amts), np.concatenate(ats), np.concatenate(mkts)
