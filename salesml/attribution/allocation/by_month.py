@@ -575,12 +575,19 @@ def _assemble(
     notes: list[str],
     folder: Path,
 ) -> MonthlyAllocation:
-    """One :class:`MonthlyAllocation` from the months' pieces (positions made global)."""
+    """One :class:`MonthlyAllocation` from the months' pieces (positions made global).
+
+    Each piece's part is let go once it is copied (the driver attributes and kept
+    activities are not copied: their Arrow chunks are reused), so that assembling does
+    not hold the months twice.
+    """
     table = pd.concat([p.table for p in pieces], ignore_index=True)
     for c in ("rule", "reason"):
         table[c] = table[c].astype("str")
     monthly = pd.concat([p.monthly for p in pieces], ignore_index=True)
     cost_off = np.cumsum([0] + [len(p.table) for p in pieces])
+    for p in pieces:
+        p.table = p.table.iloc[:0]
     drivers = sorted({d for p in pieces for d in p.attrs})
     attrs, row_off = {}, {}
     for d in drivers:
@@ -588,6 +595,8 @@ def _assemble(
         attrs[d] = concat_attrs(frames)
         sizes = [p.attrs[d].num_rows if d in p.attrs else 0 for p in pieces]
         row_off[d] = np.cumsum([0, *sizes])
+    for p in pieces:
+        p.attrs.clear()
     rank = {r.label: i for i, r in enumerate(compiled)}
     keyed = []
     for mi, p in enumerate(pieces):
@@ -611,8 +620,13 @@ def _assemble(
     tables = dict(whole.tables)
     if keep_activities:
         kept = [p.activities for p in pieces if p.activities is not None]
+        for p in pieces:
+            p.activities = None
         if kept:
-            tables["activities"] = concat_attrs(kept).to_pandas()
+            acts = concat_attrs(kept)
+            del kept  # the Arrow columns are then freed one by one as they convert
+            tables["activities"] = acts.to_pandas(split_blocks=True, self_destruct=True)
+            del acts
             for c in KEPT_ACTIVITY_COLUMNS:
                 if c != "occurred_at" and c in tables["activities"]:
                     col = tables["activities"][c]
@@ -630,12 +644,7 @@ def is_month_partitioned(path: str | Path) -> bool:
 
 
 def allocate_dataset(
-    path: str | Path,
-    *,
-    rules: RulesLike = None,
-    validate: bool = True,
-    progress: bool = False,
-    client: Any = None,
+    path: str | Path, *, rules: RulesLike = None, client: Any = None
 ) -> Allocation:
     """The allocation CAC reads, of a dataset folder, holding as little as it can.
 
@@ -649,8 +658,8 @@ def allocate_dataset(
         :data:`CAC_TABLES` it has are loaded and allocated with
         :func:`~salesml.attribution.allocate_costs`. The results of CAC, ROI and
         journeys are the same either way.
-    rules, validate, progress, client
-        As for :func:`allocate_costs_by_month`.
+    rules, client
+        As for :func:`allocate_costs_by_month` (what is read is validated).
 
     Returns
     -------
@@ -665,15 +674,9 @@ def allocate_dataset(
     """
     folder = Path(path)
     if is_month_partitioned(folder):
-        return allocate_costs_by_month(
-            folder,
-            rules=rules,
-            validate=validate,
-            keep_activities=True,
-            progress=progress,
-            client=client,
-        ).allocation()
+        by_month = allocate_costs_by_month(folder, rules=rules, keep_activities=True, client=client)
+        return by_month.allocation()
     present = find_table_files(folder)
     tables = [t for t in CAC_TABLES if t in present]
-    data = load_dataset(folder, tables=tables, validate=validate, progress=progress)
+    data = load_dataset(folder, tables=tables, progress=False)
     return allocate_costs(data, rules=rules)

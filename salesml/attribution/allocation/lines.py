@@ -258,14 +258,12 @@ def compact_attrs(a: pd.DataFrame, name: str) -> pa.Table:
 
 
 def concat_attrs(tables: list[pa.Table]) -> pa.Table:
-    """Row-wise concat of :func:`compact_attrs` tables (dictionaries unified), one chunk."""
+    """Row-wise concat of :func:`compact_attrs` tables, without copying: one chunk per
+    table, each dictionary column keeping its own dictionary per chunk (readers take the
+    chunks one at a time, or unify them only for a moment)."""
     if len(tables) == 1:
-        return tables[0].combine_chunks()
-    cols = {
-        c: pa.concat_arrays([t.column(c).combine_chunks() for t in tables])
-        for c in tables[0].column_names
-    }
-    return pa.table(cols)
+        return tables[0]
+    return pa.concat_tables(tables)
 
 
 def _text(col: pa.ChunkedArray | pa.Array) -> pd.Series:
@@ -281,8 +279,10 @@ def _dict_map(col: pa.ChunkedArray | pa.Array, pos: pd.Series, keys: pa.Array) -
     """Per row of a dictionary text column: ``pos`` of its value (NaN if missing/absent)."""
     import pyarrow.compute as pc
 
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+    if isinstance(col, pa.ChunkedArray):  # chunk by chunk: each with its own dictionary
+        if col.num_chunks == 0:
+            return np.zeros(0)
+        return np.concatenate([_dict_map(c, pos, keys) for c in col.chunks])
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
     where = pc.index_in(col.dictionary.cast(pa.large_string()), value_set=keys)
