@@ -412,7 +412,23 @@ def allocate_month(
             }
         )
     del part, data_m, al, acts, acts_m, month_tables, extra
+    _give_back_memory()
     return _MonthPiece(table, monthly, parts, attrs, kept)
+
+
+def _give_back_memory() -> None:
+    """Return the month's freed memory to the system (Arrow's pool, then the C heap), so
+    that the next month reuses it rather than the process growing by fragments."""
+    import contextlib
+    import ctypes
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def check_monthly_rules(rules: RulesLike) -> list[Rule]:
