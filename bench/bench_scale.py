@@ -54,6 +54,7 @@ REPORT_PERIODS = {
     "impact_review": "2026-Q3",
     "rep_capability_monthly": "2026-09",
     "war_room_weekly": "2026-W40",
+    "cac_monthly": "2026-09",
 }
 #: The apps whose state initialisation is measured: module, state class.
 APP_STATES = {
@@ -61,6 +62,7 @@ APP_STATES = {
     "impact_explorer": ("salesml.apps.impact_explorer.state", "ImpactExplorerState"),
     "rule_editor": ("salesml.apps.rule_editor.state", "RuleEditorState"),
     "team_builder": ("salesml.apps.team_builder.state", "TeamBuilderState"),
+    "cac_whatif": ("salesml.apps.cac_whatif.state", "CacWhatIfState"),
 }
 BASE_STEPS = ("raw", "load", "alloc", "report")
 STEPS = (

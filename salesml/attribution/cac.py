@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from salesml.attribution.allocation import Allocation, RulesLike, allocate_costs, load_rules
+from salesml.attribution.allocation.by_month import allocate_dataset
 from salesml.attribution.bootstrap import boot_sums, estimate_table, ratio
 from salesml.attribution.estimates import (
     MONEY_COLUMNS,
@@ -55,25 +57,44 @@ __all__ = [
 #: Filter names that stand for a unit column.
 _RENAMES = {"source_channel": "channel", "customer_region": "region"}
 
-DataOrAllocation = SalesData | Allocation
+#: What the analyses take: a dataset, an allocation, or a dataset folder (allocated month by
+#: month when month-partitioned, see :func:`~salesml.attribution.allocation.by_month.
+#: allocate_dataset`).
+DataOrAllocation = SalesData | Allocation | str | Path
 
 
 # ---------------------------------------------------------------------- input
 def as_allocation(
-    source: DataOrAllocation, *, rules: RulesLike, as_of: str | pd.Timestamp | None
+    source: DataOrAllocation,
+    *,
+    rules: RulesLike,
+    as_of: str | pd.Timestamp | None,
+    client: Any = None,
 ) -> Allocation:
     """The allocation to compute from: ``source`` itself, or allocated (once, cached).
 
-    A dataset is allocated with ``rules`` as of ``as_of``; an allocation is used as it is,
-    or re-allocated under other ``rules`` (cached on it per rule set). An allocation made
-    as of another instant is refused (its data is already cut).
+    A dataset is allocated with ``rules`` as of ``as_of``; a dataset folder month by month
+    when its costs and activities are month-partitioned (without ``as_of``; see
+    :func:`~salesml.attribution.allocation.by_month.allocate_dataset`), else loaded and
+    allocated; an allocation is used as it is, or re-allocated under other ``rules``
+    (cached on it per rule set; month by month again when it was made so). An
+    allocation made as of another instant is refused (its data is already cut).
+    ``client`` runs a month-by-month allocation's months (see
+    :func:`~salesml.attribution.allocate_costs_by_month`).
     """
     ts = None if as_of is None else pd.Timestamp(as_of)
     if isinstance(source, SalesData):
         return allocate_costs(source, rules=rules, as_of=ts)
+    if isinstance(source, str | Path):
+        if ts is None:
+            return allocate_dataset(source, rules=rules, client=client)
+        from salesml.data.io import load_dataset
+
+        return allocate_costs(load_dataset(source, progress=False), rules=rules, as_of=ts)
     if not isinstance(source, Allocation):
         raise TypeError(
-            f"expected a dataset (SalesData) or allocate_costs(data), got {type(source).__name__}"
+            "expected a dataset (SalesData), its folder or allocate_costs(data), got "
+            f"{type(source).__name__}"
         )
     if ts is not None and ts != source.as_of:
         raise ValueError(
@@ -85,9 +106,13 @@ def as_allocation(
     norm = load_rules(rules)
     key = ("realloc", json.dumps(norm, sort_keys=True, default=str))
     if key not in source.memo:
-        again = allocate_costs(
-            source.data, rules=norm, period=source.period, filters=source.filters
-        )
+        if source.folder is not None:
+            again = allocate_dataset(source.folder, rules=norm, client=client)
+            again = replace(again, period=source.period)
+        else:
+            again = allocate_costs(
+                source.data, rules=norm, period=source.period, filters=source.filters
+            )
         source.memo[key] = replace(again, as_of=source.as_of)
     return source.memo[key]
 
@@ -112,9 +137,15 @@ def _check_boot(n_boot: int, ci: float) -> None:
 
 
 def _boot_cached(
-    al: Allocation, by: list[str], period: Period | None, n_boot: int, seed: int, spec: FilterSpec
+    al: Allocation,
+    by: list[str],
+    period: Period | None,
+    n_boot: int,
+    seed: int,
+    spec: FilterSpec,
+    client: Any,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
-    key = ("boot", tuple(by), period, n_boot, seed, spec)
+    key = ("boot", tuple(by), period, n_boot, seed, spec)  # where it ran changes no number
     cache = al.memo
     if key not in cache:
         units = acquisition_units(al, period=period)
@@ -133,7 +164,7 @@ def _boot_cached(
             "other_cost_all",
             "revenue",
         )
-        cache[key] = boot_sums(u, by, cols, n_boot=n_boot, seed=seed)
+        cache[key] = boot_sums(u, by, cols, n_boot=n_boot, seed=seed, client=client)
     return cache[key]
 
 
@@ -148,13 +179,17 @@ def _prepare(
     n_boot: int,
     seed: int,
     ci: float,
+    client: Any,
 ) -> tuple[Allocation, list[str], Period | None, FilterSpec, tuple[Any, ...]]:
+    from salesml.distributed import resolve_client
+
     _check_boot(n_boot, ci)
-    al = as_allocation(source, rules=rules, as_of=as_of)
+    client = resolve_client(client)
+    al = as_allocation(source, rules=rules, as_of=as_of, client=client)
     cols = _normalise_by(by)
     p = as_period(period) if period is not None else al.period
     spec = FilterSpec.parse(filters)
-    return al, cols, p, spec, _boot_cached(al, cols, p, int(n_boot), seed, spec)
+    return al, cols, p, spec, _boot_cached(al, cols, p, int(n_boot), seed, spec, client)
 
 
 # ---------------------------------------------------------------------- the analyses
@@ -169,15 +204,17 @@ def cac(
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
+    client: Any = None,
 ) -> CacResult:
     """Cost per acquired customer, with bootstrap intervals.
 
     Parameters
     ----------
     data
-        A dataset (allocated here with ``rules``) or the result of
-        :func:`~salesml.attribution.allocate_costs` (its unit table and bootstrap sums
-        are cached on it).
+        A dataset (allocated here with ``rules``), a dataset folder (allocated month by
+        month when month-partitioned: :func:`~salesml.attribution.allocation.by_month.
+        allocate_dataset`) or the result of :func:`~salesml.attribution.allocate_costs`
+        (its unit table and bootstrap sums are cached on it).
     period
         Reporting period (default: the allocation's); acquired customers count if
         acquired in it, with their full acquisition cost; see
@@ -206,6 +243,11 @@ def cac(
         Seed of the bootstrap.
     ci
         Interval coverage (0.95 for a 95% interval).
+    client
+        A ``distributed.Client`` (or ``None``: ``$SALESML_DASK_SCHEDULER`` if set, else
+        this process; see :func:`salesml.distributed.resolve_client`): the bootstrap
+        replicates, and the months of a folder allocated month by month, run on it, with
+        the same results (:func:`~salesml.attribution.bootstrap.boot_sums`).
 
     Returns
     -------
@@ -221,6 +263,7 @@ def cac(
         n_boot=n_boot,
         seed=seed,
         ci=ci,
+        client=client,
     )
     return CacResult(
         table=_cac_table(keys, point, reps, ci),
@@ -245,12 +288,13 @@ def roi(
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
+    client: Any = None,
 ) -> RoiResult:
     """Attributed revenue (won amount) over allocated cost, with bootstrap intervals.
 
     Parameters
     ----------
-    data, period, as_of, filters, by, rules, n_boot, seed, ci
+    data, period, as_of, filters, by, rules, n_boot, seed, ci, client
         As in :func:`cac`. Revenue is the won amount of the group's customers (deals
         won in the period); cost is every cost allocated to the group's customers and
         unconverted leads for actions in the period (not only the part up to
@@ -270,6 +314,7 @@ def roi(
         n_boot=n_boot,
         seed=seed,
         ci=ci,
+        client=client,
     )
     return RoiResult(
         table=_roi_table(keys, point, reps, ci),
@@ -293,11 +338,13 @@ def overall_cac(
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
+    client: Any = None,
 ) -> OverallCac:
     """CAC and ROI of everything selected (all channels together), with intervals.
 
     Same definitions and bootstrap replicates as :func:`cac` by channel (the
-    channel groups are resampled independently, so their replicate sums add up).
+    channel groups are resampled independently, so their replicate sums add up);
+    the parameters are those of :func:`cac`.
 
     Returns
     -------
@@ -313,6 +360,7 @@ def overall_cac(
         n_boot=n_boot,
         seed=seed,
         ci=ci,
+        client=client,
     )
     pt = {k: np.array([v.sum()]) for k, v in point.items()}
     r = {k: v.sum(axis=1, keepdims=True) for k, v in reps.items()}
@@ -341,6 +389,7 @@ def what_if(
     n_boot: int = 1000,
     seed: int = 0,
     ci: float = 0.95,
+    client: Any = None,
 ) -> WhatIfResult:
     """CAC and ROI after moving channel budget or changing the allocation rules.
 
@@ -350,7 +399,7 @@ def what_if(
         The baseline: a dataset or an allocation. An allocation's unit table and
         bootstrap replicate sums are cached on it, so repeated calls only rescale
         arrays (milliseconds).
-    period, as_of, filters, by, n_boot, seed, ci
+    period, as_of, filters, by, n_boot, seed, ci, client
         As in :func:`cac`; only groupings that include ``channel`` can be shifted.
     budget_shift
         ``{channel: factor}``: the channel's marketing budget (cost lines of
@@ -381,6 +430,7 @@ def what_if(
         n_boot=n_boot,
         seed=seed,
         ci=ci,
+        client=client,
     )
     shift = {str(k): float(v) for k, v in (budget_shift or {}).items()}
     if shift and "channel" not in cols:

@@ -242,7 +242,14 @@ def journeys(
     if ts is not None:
         data = data.as_of(ts)
     table = _build(
-        data, activity_label, activity_kinds, collapse_repeats, sep, client=client, chunks=chunks
+        data,
+        activity_label,
+        activity_kinds,
+        collapse_repeats,
+        sep,
+        client=client,
+        chunks=chunks,
+        period=p,
     )
     table = select_journeys(table, period=p, filters=spec)
     return Journeys(table=table.reset_index(drop=True), period=p, as_of=ts, filters=spec, sep=sep)
@@ -257,7 +264,9 @@ def _build(
     *,
     client: Any = None,
     chunks: int | None = None,
+    period: Period | None = None,
 ) -> pd.DataFrame:
+    """Every journey of ``data`` (with ``period``: only those that can end in it)."""
     data.require("customers", "deals", "leads", analysis="customer journeys")
     if activity_label is not None:
         data.require("activities", analysis="customer journeys with activity touches")
@@ -270,6 +279,11 @@ def _build(
 
     ld = data.leads
     jid = ld["customer_id"].astype("str").where(ld["customer_id"].notna(), ld["lead_id"])
+    act = data.activities if activity_label is not None else None
+    if act is not None and activity_kinds is not None:
+        act = act[act["kind"].isin(list(activity_kinds))]
+    if period is not None:  # the touches of the journeys that can end in the period only
+        ld, jid, act = _ending_in(period, ld, jid.astype("str"), act, acq_at)
     parts = [
         pd.DataFrame(
             {
@@ -280,10 +294,7 @@ def _build(
             }
         )
     ]
-    if activity_label is not None:
-        act = data.activities
-        if activity_kinds is not None:
-            act = act[act["kind"].isin(list(activity_kinds))]
+    if act is not None:
         parts.append(
             pd.DataFrame(
                 {
@@ -318,6 +329,44 @@ def _build(
         else:
             out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
     return out[COLUMNS]
+
+
+def _ending_in(
+    period: Period,
+    ld: pd.DataFrame,
+    jid: pd.Series,
+    act: pd.DataFrame | None,
+    acq_at: pd.Series,
+) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame | None]:
+    """The leads (with their journey ids) and activities of the journeys that can end in
+    ``period``: converted in it, or not converted with touches on both sides of its
+    start (a journey's end, :func:`select_journeys`, is its conversion, else its
+    ``last_touch_at``, which lies between its first and last touch). Each kept journey
+    keeps all its touches, so its row is the one built from every journey; the
+    selection proper is still :func:`select_journeys`."""
+    at = pd.DataFrame({"at": ld["created_at"].to_numpy()}, index=jid.to_numpy())
+    span = at.groupby(level=0)["at"].agg(["min", "max"])
+    if act is not None and len(act):
+        sa = act.groupby("customer_id", observed=True)["occurred_at"].agg(["min", "max"])
+        sa.index = sa.index.astype("str")
+        span = pd.concat([span, sa]).groupby(level=0).agg({"min": "min", "max": "max"})
+    start, stop = (np.datetime64(b) for b in period.bounds)
+    conv = acq_at.reindex(span.index.to_numpy()).to_numpy(dtype="datetime64[us]")
+    lo = span["min"].to_numpy(dtype="datetime64[us]")
+    hi = span["max"].to_numpy(dtype="datetime64[us]")
+    unconverted = np.isnat(conv)
+    can_end = np.where(
+        unconverted,
+        (hi >= start) & (lo < stop),
+        (conv >= start) & (conv < stop),
+    )
+    if not can_end.any() and len(can_end):  # one journey, selected out after: same dtypes
+        can_end[0] = True
+    keep = span.index[can_end]
+    keep_ld = jid.isin(keep).to_numpy()
+    if act is not None:
+        act = act[act["customer_id"].astype("str").isin(keep).to_numpy()]
+    return ld[keep_ld], jid[keep_ld], act
 
 
 def _check_sep(labels: pd.Series, sep: str) -> None:

@@ -8,7 +8,7 @@ to show, so a notebook does not re-derive or guard anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import pandas as pd
 
@@ -25,6 +25,7 @@ from salesml.attribution.cac import (
 )
 from salesml.attribution.journeys import journeys
 from salesml.attribution.touch import TouchAttribution, touch_attribution
+from salesml.distributed import resolve_client
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, money, t
 from salesml.periods import Period, PeriodLike
@@ -145,13 +146,16 @@ def cac_monthly(
     n_boot: int = 200,
     seed: int = 0,
     touch_label: Literal["kind", "channel"] | None = "kind",
+    client: Any = None,
 ) -> CacMonthly:
     """Compute the tables of the monthly CAC report.
 
     Parameters
     ----------
     data
-        The dataset (allocated here with ``rules``) or an existing allocation.
+        The dataset (allocated here with ``rules``), its folder (allocated month by month
+        when month-partitioned: :func:`~salesml.attribution.allocation.by_month.
+        allocate_dataset`) or an existing allocation.
     period
         Reporting period (``2026-10``, ``2026-Q3``, ``2026-W40``, a date range).
         Customers acquired in it count with their full acquisition cost; see
@@ -172,6 +176,10 @@ def cac_monthly(
     touch_label
         Activity label of the journeys for the multi-touch comparison (``None``:
         lead channels only).
+    client
+        A ``distributed.Client`` (or ``None``: ``$SALESML_DASK_SCHEDULER`` if set, else
+        this process): the months of a folder's allocation and the bootstrap replicates
+        run on it, with the same results (see :func:`~salesml.attribution.cac`).
 
     Returns
     -------
@@ -180,8 +188,9 @@ def cac_monthly(
     p = Period.parse(period)
     prev_p = p.previous()
     spec = FilterSpec.parse(filters)
-    al = as_allocation(data, rules=rules, as_of=as_of)
-    kw = {"filters": spec, "n_boot": n_boot, "seed": seed}
+    client = resolve_client(client)
+    al = as_allocation(data, rules=rules, as_of=as_of, client=client)
+    kw = {"filters": spec, "n_boot": n_boot, "seed": seed, "client": client}
     by_channel = cac(al, period=p, **kw)
     prev_channel = cac(al, period=prev_p, **kw).table.set_index("channel")["cac"]
     table = by_channel.table.copy()

@@ -3,6 +3,9 @@
 Moving a channel's budget factor recomputes CAC and ROI with intervals from the
 cached allocation (milliseconds). Editing a category's rule checks the expression
 live (``rule_check``); applying it re-allocates the costs once (cached per rule set).
+Opened on a month-partitioned folder (:meth:`CacWhatIfState.from_dataset`), the costs
+are allocated month by month, and again so under an edited rule set, so a big dataset
+is never held whole.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from salesml.attribution import (
     load_rules,
     what_if,
 )
+from salesml.attribution.allocation.by_month import allocate_dataset, check_monthly_rules
+from salesml.attribution.cac import as_allocation
 from salesml.data.bundle import SalesData
 from salesml.data.schema import COST_CATEGORIES
 from salesml.rules.expr import ExpressionError, compile_expr
@@ -40,7 +45,10 @@ class CacWhatIfState(AppState):
     Parameters
     ----------
     data
-        The dataset (needs ``costs``, ``customers``, ``deals``, ``leads``).
+        The dataset (needs ``costs``, ``customers``, ``deals``, ``leads``), or its
+        allocation under the default rules (:func:`~salesml.attribution.allocation.
+        by_month.allocate_dataset`, what :meth:`from_dataset` passes: month by month from
+        a month-partitioned folder; an edited rule set is then allocated so too).
     lang
         ``en`` or ``zh``.
     n_boot
@@ -81,13 +89,19 @@ class CacWhatIfState(AppState):
     result = Instance(WhatIfResult, allow_none=True)
 
     def __init__(
-        self, data: SalesData, *, lang: str = "en", n_boot: int = 200, **kwargs: Any
+        self,
+        data: SalesData | Allocation,
+        *,
+        lang: str = "en",
+        n_boot: int = 200,
+        **kwargs: Any,
     ) -> None:
         super().__init__(lang=lang, n_boot=n_boot, **kwargs)
+        base = data if isinstance(data, Allocation) else None
+        data = base.data if base is not None else data
         data.require("costs", "customers", "deals", "leads", analysis="the CAC what-if app")
         self.data = data
-        self._base = allocate_costs(data)
-        self._allocs: dict[str, Allocation] = {}
+        self._base = base if base is not None else allocate_costs(data)
         self._columns: dict[str, pd.Series] = {}
         self.rules = default_rules()
         self.channels = sorted(str(c) for c in data.customers["source_channel"].dropna().unique())
@@ -101,10 +115,13 @@ class CacWhatIfState(AppState):
     def from_dataset(
         cls, dataset: str | os.PathLike[str] | None = None, *, lang: str = "en"
     ) -> CacWhatIfState:
-        """Load a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
-        from salesml.data.io import load_dataset
+        """Open a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``).
 
-        return cls(load_dataset(dataset_path(dataset), progress=False), lang=lang)
+        Its costs are allocated month by month when the folder is month-partitioned
+        (only the columns CAC reads are held), else its CAC tables are loaded
+        (:func:`~salesml.attribution.allocation.by_month.allocate_dataset`).
+        """
+        return cls(allocate_dataset(dataset_path(dataset)), lang=lang)
 
     # ------------------------------------------------------------------ budget
     def set_factor(self, channel: str, factor: float) -> None:
@@ -138,8 +155,29 @@ class CacWhatIfState(AppState):
     def _driver_columns(self, driver: str) -> pd.Series:
         """Column name -> dtype, so the editor refuses ``kind * 6000`` (text) as it is typed."""
         if driver not in self._columns:
-            self._columns[driver] = driver_frame(self.data, driver).dtypes
+            self._columns[driver] = driver_frame(self._editor_data(driver), driver).dtypes
         return self._columns[driver]
+
+    def _editor_data(self, driver: str) -> SalesData:
+        """The data a driver's columns are read from: the dataset; for an allocation made
+        month by month (whose data holds only what CAC reads), the driver table's rows of
+        the ledger's last month, with every column, next to the data."""
+        folder = self._base.folder
+        if folder is None:
+            return self.data
+        from salesml.data.io import load_dataset
+        from salesml.periods import Period
+
+        last = pd.Timestamp(self.data.costs["incurred_at"].max())
+        table = DRIVERS[driver]
+        month = load_dataset(
+            folder,
+            tables=[table],
+            period=Period.parse(f"{last:%Y-%m}"),
+            compact=True,
+            progress=False,
+        )
+        return SalesData({**self.data.tables, **month.tables}, self.data.config)
 
     def _edited_rule(self) -> dict[str, Any]:
         scope = [s.strip() for s in self.edit_scope.split(",") if s.strip()]
@@ -186,6 +224,8 @@ class CacWhatIfState(AppState):
         rules.setdefault("categories", {})[self.edit_category] = [self._edited_rule()]
         try:
             load_rules(rules)
+            if self._base.folder is not None:  # allocated month by month again
+                check_monthly_rules(rules)
         except RuleError as e:
             self.rule_check = str(e)
             return False
@@ -204,9 +244,7 @@ class CacWhatIfState(AppState):
         key = json.dumps(self.rules, sort_keys=True, default=str)
         if key == json.dumps(default_rules(), sort_keys=True, default=str):
             return self._base
-        if key not in self._allocs:
-            self._allocs[key] = allocate_costs(self.data, rules=self.rules)
-        return self._allocs[key]
+        return as_allocation(self._base, rules=self.rules, as_of=None)  # cached per rule set
 
     def recompute(self) -> None:
         """Recompute CAC and ROI for the current budget, elasticity and rules."""

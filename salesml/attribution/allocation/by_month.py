@@ -36,7 +36,13 @@ from salesml.attribution.allocation.lines import (
     lead_deal_map,
 )
 from salesml.attribution.allocation.result import Allocation
-from salesml.attribution.allocation.rules import RuleError, RulesLike, compile_rules, load_rules
+from salesml.attribution.allocation.rules import (
+    Rule,
+    RuleError,
+    RulesLike,
+    compile_rules,
+    load_rules,
+)
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.data.errors import DatasetError
@@ -45,12 +51,21 @@ from salesml.data.partitions import NO_MONTH, PARTITION_COLUMN, is_hive
 from salesml.data.validate import validate as _validate
 from salesml.data.validate.parse import arrow_text
 
-__all__ = ["MonthlyAllocation", "allocate_costs_by_month"]
+__all__ = [
+    "CAC_TABLES",
+    "MonthlyAllocation",
+    "allocate_costs_by_month",
+    "allocate_dataset",
+    "check_monthly_rules",
+    "is_month_partitioned",
+]
 
 #: Tables read whole (small next to activities and costs), when the folder has them.
 WHOLE_TABLES = ("customers", "leads", "deals", "material_movements")
 #: Activity columns ``keep_activities=True`` keeps (what CAC's visits and journeys read).
 KEPT_ACTIVITY_COLUMNS = ("customer_id", "kind", "channel", "occurred_at")
+#: The tables allocation and CAC read (all of them loaded from a folder not partitioned).
+CAC_TABLES = ("costs", "customers", "deals", "leads", "activities", "material_movements")
 #: Columns of :attr:`MonthlyAllocation.lines`.
 LINE_COLUMNS = ("cost_row", "cost_id", "rule", "driver", "driver_id", "amount")
 
@@ -159,6 +174,7 @@ class MonthlyAllocation:
             rules=self.rules,
             data=data,
             currency=data.config.currency,
+            folder=self.data.source,
         )
 
 
@@ -396,7 +412,43 @@ def allocate_month(
             }
         )
     del part, data_m, al, acts, acts_m, month_tables, extra
+    _give_back_memory()
     return _MonthPiece(table, monthly, parts, attrs, kept)
+
+
+def _give_back_memory() -> None:
+    """Return the month's freed memory to the system (Arrow's pool, then the C heap), so
+    that the next month reuses it rather than the process growing by fragments."""
+    import contextlib
+    import ctypes
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def check_monthly_rules(rules: RulesLike) -> list[Rule]:
+    """The compiled rules, checked to be computable a month at a time.
+
+    Raises
+    ------
+    RuleError
+        When a rule drives activities over more than one month (its scope has neither
+        ``month`` nor is ``[activity_id]``).
+    """
+    compiled = compile_rules(load_rules(rules))
+    for r in compiled:
+        if r.driver == "activities" and "month" not in r.scope and r.scope != ("activity_id",):
+            raise RuleError(
+                f"{r.label}: scope {list(r.scope)} spans months; allocating month by month "
+                "needs month in the scope of every activity rule (or scope [activity_id]): "
+                "use allocate_costs on the loaded data instead"
+            )
+    return compiled
 
 
 def allocate_costs_by_month(
@@ -453,14 +505,7 @@ def allocate_costs_by_month(
     client = resolve_client(client)
     folder = Path(path)
     rule_set = load_rules(rules)
-    compiled = compile_rules(rule_set)
-    for r in compiled:
-        if r.driver == "activities" and "month" not in r.scope and r.scope != ("activity_id",):
-            raise RuleError(
-                f"{r.label}: scope {list(r.scope)} spans months; allocating month by month "
-                "needs month in the scope of every activity rule (or scope [activity_id]): "
-                "use allocate_costs on the loaded data instead"
-            )
+    compiled = check_monthly_rules(rule_set)
     months = _months(folder, "costs")
     _months(folder, "activities")
     present = find_table_files(folder)
@@ -546,12 +591,19 @@ def _assemble(
     notes: list[str],
     folder: Path,
 ) -> MonthlyAllocation:
-    """One :class:`MonthlyAllocation` from the months' pieces (positions made global)."""
+    """One :class:`MonthlyAllocation` from the months' pieces (positions made global).
+
+    Each piece's part is let go once it is copied (the driver attributes and kept
+    activities are not copied: their Arrow chunks are reused), so that assembling does
+    not hold the months twice.
+    """
     table = pd.concat([p.table for p in pieces], ignore_index=True)
     for c in ("rule", "reason"):
         table[c] = table[c].astype("str")
     monthly = pd.concat([p.monthly for p in pieces], ignore_index=True)
     cost_off = np.cumsum([0] + [len(p.table) for p in pieces])
+    for p in pieces:
+        p.table = p.table.iloc[:0]
     drivers = sorted({d for p in pieces for d in p.attrs})
     attrs, row_off = {}, {}
     for d in drivers:
@@ -559,6 +611,8 @@ def _assemble(
         attrs[d] = concat_attrs(frames)
         sizes = [p.attrs[d].num_rows if d in p.attrs else 0 for p in pieces]
         row_off[d] = np.cumsum([0, *sizes])
+    for p in pieces:
+        p.attrs.clear()
     rank = {r.label: i for i, r in enumerate(compiled)}
     keyed = []
     for mi, p in enumerate(pieces):
@@ -582,8 +636,13 @@ def _assemble(
     tables = dict(whole.tables)
     if keep_activities:
         kept = [p.activities for p in pieces if p.activities is not None]
+        for p in pieces:
+            p.activities = None
         if kept:
-            tables["activities"] = concat_attrs(kept).to_pandas()
+            acts = concat_attrs(kept)
+            del kept  # the Arrow columns are then freed one by one as they convert
+            tables["activities"] = acts.to_pandas(split_blocks=True, self_destruct=True)
+            del acts
             for c in KEPT_ACTIVITY_COLUMNS:
                 if c != "occurred_at" and c in tables["activities"]:
                     col = tables["activities"][c]
@@ -592,3 +651,48 @@ def _assemble(
     data = SalesData(tables, whole.config, source=folder)
     compact = StoredLines(table, parts, attrs, data)
     return MonthlyAllocation(table, compact, monthly, months, notes, rule_set, data, order)
+
+
+def is_month_partitioned(path: str | Path) -> bool:
+    """Whether the folder's ``costs`` and ``activities`` are month-partitioned (hive)."""
+    present = find_table_files(Path(path))
+    return all(t in present and is_hive(present[t]) for t in ("costs", "activities"))
+
+
+def allocate_dataset(
+    path: str | Path, *, rules: RulesLike = None, client: Any = None
+) -> Allocation:
+    """The allocation CAC reads, of a dataset folder, holding as little as it can.
+
+    Parameters
+    ----------
+    path
+        A dataset folder. When its costs and activities are month-partitioned
+        (:func:`is_month_partitioned`), it is allocated month by month
+        (:func:`allocate_costs_by_month` with ``keep_activities=True``, then
+        :meth:`MonthlyAllocation.allocation`); otherwise the tables of
+        :data:`CAC_TABLES` it has are loaded and allocated with
+        :func:`~salesml.attribution.allocate_costs`. The results of CAC, ROI and
+        journeys are the same either way.
+    rules, client
+        As for :func:`allocate_costs_by_month` (what is read is validated).
+
+    Returns
+    -------
+    Allocation
+        Its ``folder`` is set when allocated month by month.
+
+    Raises
+    ------
+    RuleError
+        When the folder is month-partitioned and a rule cannot be computed a month at a
+        time (the message says to load the data instead).
+    """
+    folder = Path(path)
+    if is_month_partitioned(folder):
+        by_month = allocate_costs_by_month(folder, rules=rules, keep_activities=True, client=client)
+        return by_month.allocation()
+    present = find_table_files(folder)
+    tables = [t for t in CAC_TABLES if t in present]
+    data = load_dataset(folder, tables=tables, progress=False)
+    return allocate_costs(data, rules=rules)

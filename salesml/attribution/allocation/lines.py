@@ -160,8 +160,6 @@ class AllocationLines:
         marketing
             The cost categories counted as marketing.
         """
-        cat = self.costs["category"].astype("str")
-        mkt_line = cat.isin(list(marketing)).to_numpy()
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in {p[1] for p in self.parts}:
             dv = self.drivers[name]
@@ -182,19 +180,7 @@ class AllocationLines:
                 cust.map(pos).to_numpy(dtype="float64", na_value=np.nan),
             )
             per_driver[name] = (upos, dv["action_at"].to_numpy())
-        ups, amts, ats, mkts = [], [], [], []
-        for cidx, driver, drow, amt, _ in self.parts:
-            upos_d, at_d = per_driver[driver]
-            u = upos_d[drow]
-            ok = ~np.isnan(u)
-            ups.append(u[ok].astype("int64"))
-            amts.append(amt[ok])
-            ats.append(at_d[drow[ok]])
-            mkts.append(mkt_line[cidx[ok]])
-        if not ups:
-            e = np.zeros(0)
-            return e.astype("int64"), e, np.zeros(0, dtype="datetime64[us]"), e.astype(bool)
-        return np.concatenate(ups), np.concatenate(amts), np.concatenate(ats), np.concatenate(mkts)
+        return _unit_arrays(self.parts, per_driver, self.costs, marketing)
 
 
 def lead_deal_map(data: SalesData) -> pd.Series | None:
@@ -272,14 +258,12 @@ def compact_attrs(a: pd.DataFrame, name: str) -> pa.Table:
 
 
 def concat_attrs(tables: list[pa.Table]) -> pa.Table:
-    """Row-wise concat of :func:`compact_attrs` tables (dictionaries unified), one chunk."""
+    """Row-wise concat of :func:`compact_attrs` tables, without copying: one chunk per
+    table, each dictionary column keeping its own dictionary per chunk (readers take the
+    chunks one at a time, or unify them only for a moment)."""
     if len(tables) == 1:
-        return tables[0].combine_chunks()
-    cols = {
-        c: pa.concat_arrays([t.column(c).combine_chunks() for t in tables])
-        for c in tables[0].column_names
-    }
-    return pa.table(cols)
+        return tables[0]
+    return pa.concat_tables(tables)
 
 
 def _text(col: pa.ChunkedArray | pa.Array) -> pd.Series:
@@ -295,8 +279,10 @@ def _dict_map(col: pa.ChunkedArray | pa.Array, pos: pd.Series, keys: pa.Array) -
     """Per row of a dictionary text column: ``pos`` of its value (NaN if missing/absent)."""
     import pyarrow.compute as pc
 
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
+    if isinstance(col, pa.ChunkedArray):  # chunk by chunk: each with its own dictionary
+        if col.num_chunks == 0:
+            return np.zeros(0)
+        return np.concatenate([_dict_map(c, pos, keys) for c in col.chunks])
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
     where = pc.index_in(col.dictionary.cast(pa.large_string()), value_set=keys)
@@ -337,8 +323,6 @@ class StoredLines(AllocationLines):
         self, pos: pd.Series, marketing: frozenset[str] | set[str]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """As :meth:`AllocationLines.unit_arrays` (same values, same order)."""
-        cat = self.costs["category"].astype("str")
-        mkt_line = cat.isin(list(marketing)).to_numpy()
         keys = arrow_text(pd.Series(pos.index.astype("str")))
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in {p[1] for p in self.parts}:
@@ -349,16 +333,29 @@ class StoredLines(AllocationLines):
             upos = np.where(is_lead, _dict_map(lead, pos, keys), _dict_map(cust, pos, keys))
             at = st.column("action_at").to_pandas().to_numpy()
             per_driver[name] = (upos, at)
-        ups, amts, ats, mkts = [], [], [], []
-        for cidx, driver, drow, amt, _ in self.parts:
-            upos_d, at_d = per_driver[driver]
-            u = upos_d[drow]
-            ok = ~np.isnan(u)
-            ups.append(u[ok].astype("int64"))
-            amts.append(amt[ok])
-            ats.append(at_d[drow[ok]])
-            mkts.append(mkt_line[cidx[ok]])
-        if not ups:
-            e = np.zeros(0)
-            return e.astype("int64"), e, np.zeros(0, dtype="datetime64[us]"), e.astype(bool)
-        return np.concatenate(ups), np.concatenate(amts), np.concatenate(ats), np.concatenate(mkts)
+        return _unit_arrays(self.parts, per_driver, self.costs, marketing)
+
+
+def _unit_arrays(
+    parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]],
+    per_driver: dict[str, tuple[np.ndarray, np.ndarray]],
+    costs: pd.DataFrame,
+    marketing: frozenset[str] | set[str],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per line reaching a unit, in ``parts`` order: unit position, amount, action time and
+    whether its cost line's category is in ``marketing`` (``per_driver``: per driver row,
+    the unit position, NaN for none, and the action time)."""
+    mkt_line = costs["category"].astype("str").isin(list(marketing)).to_numpy()
+    ups, amts, ats, mkts = [], [], [], []
+    for cidx, driver, drow, amt, _ in parts:
+        upos_d, at_d = per_driver[driver]
+        u = upos_d[drow]
+        ok = ~np.isnan(u)
+        ups.append(u[ok].astype("int64"))
+        amts.append(amt[ok])
+        ats.append(at_d[drow[ok]])
+        mkts.append(mkt_line[cidx[ok]])
+    if not ups:
+        e = np.zeros(0)
+        return e.astype("int64"), e, np.zeros(0, dtype="datetime64[us]"), e.astype(bool)
+    return np.concatenate(ups), np.concatenate(amts), np.concatenate(ats), np.concatenate(mkts)

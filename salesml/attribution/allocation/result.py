@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,6 +58,12 @@ class Allocation(AnalysisResult):
         When set, :meth:`summary`, :attr:`unallocated` and :meth:`key_findings` cover the
         cost lines incurred in it; the allocation itself always covers the whole ledger
         (an acquisition's cost reaches back before its period).
+    folder
+        The month-partitioned dataset folder this was allocated from month by month
+        (:meth:`MonthlyAllocation.allocation
+        <salesml.attribution.allocation.by_month.MonthlyAllocation.allocation>`;
+        ``data`` then holds only what CAC reads), ``None`` when allocated in memory. A
+        re-allocation under other rules reads the folder again.
     """
 
     title_key: ClassVar[str] = "attribution.allocation.title"
@@ -66,6 +73,7 @@ class Allocation(AnalysisResult):
     data: SalesData = field(repr=False)
     currency: str = "CNY"
     memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+    folder: Path | None = field(default=None, repr=False)
 
     @property
     def lines(self) -> pd.DataFrame:

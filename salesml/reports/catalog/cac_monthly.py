@@ -62,12 +62,24 @@ class CacMonthlyParams(ReportParams):
 
 def compute(report: Report) -> CacMonthly:
     """The report's one analysis: :func:`~salesml.attribution.cac_monthly` over the
-    report's period and filters, with its bootstrap, rules and seed parameters."""
+    report's period and filters, with its bootstrap, rules and seed parameters.
+
+    The report loads only a few columns of customers, deals and leads (its header and
+    region filter); the analysis reads the dataset folder itself, month by month when
+    it is month-partitioned (:func:`~salesml.attribution.allocation.by_month.
+    allocate_dataset`: one month of costs and activities at a time), so a big dataset
+    is never held whole. A report built on data holding the cost ledger computes from
+    that data. The bootstrap and the months run on the Dask cluster
+    ``$SALESML_DASK_SCHEDULER`` names, if any, with the same results.
+    """
+    from pathlib import Path
+
     from salesml.attribution import cac_monthly
 
     p = report.params
+    source = report.data if report.data.has("costs") else Path(p.dataset)
     return cac_monthly(
-        report.data,
+        source,
         period=report.period,
         filters=report.filters,
         rules=p.rules,  # type: ignore[attr-defined]
@@ -209,16 +221,14 @@ REPORT = ReportSpec(
     params=CacMonthlyParams,
     description="CAC by channel, visit and cycle band with 95% intervals; ROI; multi-touch "
     "attribution compared across models; unallocated cost and its reasons.",
-    tables=("costs", "customers", "deals", "leads"),
+    tables=("customers", "deals", "leads"),
     sections=SECTIONS,
-    loads=(
-        "costs",
-        "customers",
-        "deals",
-        "leads",
-        "activities",
-        "material_movements",
-        "campaigns",
-        "stores",
-    ),
+    # the analysis reads costs, activities... from the folder (compute); these are the
+    # header's and the tables-present check's, projected to what CAC reads of them
+    loads=("customers", "deals", "leads"),
+    columns={
+        "customers": ("customer_id", "store_id", "region", "segment", "source_channel"),
+        "deals": ("deal_id", "customer_id", "lead_id", "outcome", "created_at", "amount"),
+        "leads": ("lead_id", "customer_id", "channel", "created_at"),
+    },
 )
