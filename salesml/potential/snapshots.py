@@ -115,9 +115,10 @@ _LEAD_COLUMNS: dict[str, tuple[str, str]] = {
 }
 _LEAD_TABLES: dict[str, str] = {"n_activities": "activities"}
 
-#: The columns lead and account potential read of the big tables, per table
-#: (``load_dataset(columns=...)``); ``leads``, ``customers``, ``contracts`` and
-#: ``payments`` are read whole (their optional columns are features).
+#: The columns lead and account potential (and the weekly review's lead-to-cash) read
+#: of the big tables (``load_dataset(columns=...)``); ``leads``, ``customers``,
+#: ``contracts``, ``payments`` and ``reps`` are read whole (their optional columns are
+#: features). A ``won_amount`` column of the deals is not read: ``amount`` stands for it.
 LOAD_COLUMNS: dict[str, tuple[str, ...]] = {
     "deals": (
         "deal_id",
@@ -128,10 +129,8 @@ LOAD_COLUMNS: dict[str, tuple[str, ...]] = {
         "closed_at",
         "outcome",
         "amount",
-        "won_amount",
     ),
     "activities": ("activity_id", "customer_id", "deal_id", "kind", "occurred_at"),
-    "quotes": ("quote_id", "deal_id", "sent_at"),
 }
 #: Days of activity behind ``touches_90d`` and ``visits_90d``.
 _RECENT_DAYS = 90
@@ -194,7 +193,8 @@ def open_lead_count(data: SalesData, dates: Iterable[str | pd.Timestamp]) -> int
 
 def open_account_count(data: SalesData, dates: Iterable[str | pd.Timestamp]) -> int:
     """About how many rows :func:`account_snapshots` returns for ``dates``: the accounts
-    known at each date less the deals open then (an upper estimate), summed."""
+    known at each date less the deals open then, summed (a customer with two open deals
+    counts twice)."""
     cust = data.customers.drop_duplicates("customer_id")
     d = shared.as_dates(dates)
     if "created_at" in cust:
@@ -724,7 +724,7 @@ def _piece_activities(
     occ = activities["occurred_at"]
     keep = (occ <= t1).to_numpy()
     if chosen is not None:
-        keep &= activities["customer_id"].isin(chosen).to_numpy()
+        keep = keep & activities["customer_id"].isin(chosen).to_numpy()
     act = activities.loc[keep, cols]
     lo = t0 - pd.Timedelta(days=_RECENT_DAYS)
     old = (act["occurred_at"] <= lo).to_numpy()
@@ -765,7 +765,7 @@ def _account_piece(
         leads = tables["leads"]
         keep = _known_by(leads["created_at"], t1)
         if chosen is not None and "customer_id" in leads:
-            keep &= leads["customer_id"].isin(chosen).to_numpy()
+            keep = keep & leads["customer_id"].isin(chosen).to_numpy()
         sub["leads"] = leads.loc[keep]
     if "activities" in tables:
         sub["activities"] = _piece_activities(tables["activities"], t0, t1, chosen)
