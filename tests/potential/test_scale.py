@@ -202,3 +202,46 @@ def test_lightgbm_dask_close_to_local(dask_client, lead_snaps):
     # a cluster-trained model scores, explains and keeps the revenue per win
     assert len(remote.explain(test.head(5), top=3))
     assert remote.revenue_.overall_ == pytest.approx(local.revenue_.overall_)
+
+
+@pytest.fixture(scope="module")
+def tiny_folder(tmp_path_factory):
+    """A tiny world (seed 7) in memory and written month-partitioned."""
+    from salesml.data.io import save_dataset
+    from salesml.simulator import simulate
+
+    data, _ = simulate(preset="tiny", seed=7)
+    folder = tmp_path_factory.mktemp("potential_tiny")
+    save_dataset(data, folder, partition="month")
+    return data, folder
+
+
+def test_weekly_review_of_the_projected_compact_load_is_the_full_one(tiny_folder):
+    from salesml.potential.weekly import load_potential_data, weekly_potential
+
+    data, folder = tiny_folder
+    small = load_potential_data(folder, validate=False)
+    assert list(small.activities.columns) == list(LOAD_COLUMNS["activities"])
+    assert isinstance(small.activities["customer_id"].dtype, pd.CategoricalDtype)
+    a = weekly_potential(data, lang="en", fingerprint="x")
+    b = weekly_potential(small, lang="en", fingerprint="x")
+    assert a.as_of == b.as_of
+    key = ["kind", "id"]
+    ca, cb = a.candidates.set_index(key), b.candidates.set_index(key)
+    assert ca.index.equals(cb.index) and len(ca) > 50
+    np.testing.assert_allclose(cb["win_prob"], ca["win_prob"], rtol=1e-9)
+    assert (cb["reasons"] == ca["reasons"]).all()
+    pd.testing.assert_frame_equal(
+        b.cash.table, a.cash.table, check_exact=False, rtol=1e-9, check_dtype=False
+    )
+
+
+def test_lead_to_cash_reads_only_its_tables(tiny_folder):
+    from salesml.potential import lead_to_cash
+    from salesml.potential.weekly import _cash_tables
+
+    data, _ = tiny_folder
+    t = pd.Timestamp(data.time_range[1]) - pd.Timedelta(days=30)
+    a = lead_to_cash(data, as_of=t, by="channel")
+    b = lead_to_cash(_cash_tables(data), as_of=t, by="channel")
+    pd.testing.assert_frame_equal(b.table, a.table, check_exact=True)
