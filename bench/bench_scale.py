@@ -54,6 +54,7 @@ REPORT_PERIODS = {
     "impact_review": "2026-Q3",
     "rep_capability_monthly": "2026-09",
     "war_room_weekly": "2026-W40",
+    "lead_potential_weekly": "2026-W40",
 }
 #: The apps whose state initialisation is measured: module, state class.
 APP_STATES = {
@@ -61,6 +62,7 @@ APP_STATES = {
     "impact_explorer": ("salesml.apps.impact_explorer.state", "ImpactExplorerState"),
     "rule_editor": ("salesml.apps.rule_editor.state", "RuleEditorState"),
     "team_builder": ("salesml.apps.team_builder.state", "TeamBuilderState"),
+    "visit_planner": ("salesml.apps.visit_planner.state", "VisitPlannerState"),
 }
 BASE_STEPS = ("raw", "load", "alloc", "report")
 STEPS = (

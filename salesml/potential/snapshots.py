@@ -130,7 +130,7 @@ LOAD_COLUMNS: dict[str, tuple[str, ...]] = {
         "outcome",
         "amount",
     ),
-    "activities": ("activity_id", "customer_id", "deal_id", "kind", "occurred_at"),
+    "activities": ("customer_id", "deal_id", "kind", "occurred_at"),
 }
 #: Days of activity behind ``touches_90d`` and ``visits_90d``.
 _RECENT_DAYS = 90

@@ -236,7 +236,7 @@ REPORT = ReportSpec(
     description="Next week's visit lists, top accounts with reasons, backtest card, lead-to-cash.",
     tables=("leads",),
     loads=("leads", "deals", "customers", "activities", "contracts", "payments"),
-    # of 31M activities only the five columns the review reads (compact ids)
+    # of 31M activities only the four columns the review reads (compact ids)
     columns={t: LOAD_COLUMNS[t] for t in ("deals", "activities")},
     sections=SECTIONS,
 )
