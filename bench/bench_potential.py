@@ -6,6 +6,16 @@ Usage::
     python bench/bench_potential.py --tier M      # ~300k leads (a few minutes)
     python bench/bench_potential.py --tier L      # the chain parts and scoring on /work/data/L
     python bench/bench_potential.py --tier L --part scoring   # the scoring alone
+    python bench/bench_potential.py --scale M   # snapshots, fits, weekly review on a folder
+    python bench/bench_potential.py --scale L   # the same on /work/data/L-parts-month
+
+``--scale TIER`` runs each step of the weekly review's path in a fresh process on the
+month-partitioned folder of the tier (``--scale-path``), loaded as the visit planner
+loads it (:func:`~salesml.potential.weekly.load_potential_data`: projected, compact,
+not validated): lead and account snapshots weekly over the 365 days before the end
+(the fit's dates; the account snapshots bounded like the fit, a deterministic sample
+of ``MAX_TRAINING_ROWS``), each model's ``fit_as_of`` and the whole
+:func:`~salesml.potential.weekly.weekly_potential`, with wall time and peak RSS each.
 
 At L the data is not simulated: the tables the lead-to-cash chain needs are loaded
 from ``--data`` (default ``/work/data/L``, projected to the columns used, not
@@ -32,6 +42,8 @@ import argparse
 import gc
 import json
 import resource
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -180,6 +192,82 @@ def tier_l(path: str, origins: int = 6, freq: str = "MS") -> dict[str, Any]:
     return out
 
 
+#: Month-partitioned folders of the tiers (``--scale``).
+SCALE_PATHS = {"M": "/work/data/M-parts-month", "L": "/work/data/L-parts-month"}
+#: The steps of ``--scale``, each in a fresh process.
+SCALE_STEPS = (
+    "load",
+    "lead_snapshots",
+    "account_snapshots",
+    "fit_lead",
+    "fit_account",
+    "weekly",
+)
+
+
+def scale_step(step: str, path: str) -> dict[str, Any]:
+    """One step of the weekly review's path on ``path`` (in this, fresh, process)."""
+    from salesml.potential import account_snapshots, lead_snapshots
+    from salesml.potential.backtest import task
+    from salesml.potential.weekly import load_potential_data, weekly_potential
+    from salesml.scoring.asof import training_dates
+    from salesml.scoring.task import MAX_TRAINING_ROWS
+
+    out: dict[str, Any] = {"step": step}
+    data, t = _timed(load_potential_data, path, validate=False)
+    out["load_s"] = round(t, 1)
+    out["rows_loaded"] = int(sum(len(df) for df in data.tables.values()))
+    end = pd.Timestamp(data.time_range[1])
+    dates = training_dates(
+        pd.Timestamp(data.leads["created_at"].min()), end, history_days=365, freq="W-MON"
+    )
+    t0 = time.perf_counter()
+    if step in ("lead_snapshots", "account_snapshots"):
+        kind = step.partition("_")[0]
+        build = lead_snapshots if kind == "lead" else account_snapshots
+        n = task(kind).count(data, dates)
+        share = min(1.0, MAX_TRAINING_ROWS / n)
+        snaps = build(data, as_of=dates, data_end=end, fingerprint=False, sample=share)
+        out.update(dates=len(dates), estimated_rows=n, sample=round(share, 4), rows=len(snaps))
+    elif step in ("fit_lead", "fit_account"):
+        from salesml.potential import fit_as_of
+
+        kind = step.partition("_")[2]
+        fit = fit_as_of(data, kind=kind, as_of=end, history_days=365, fingerprint="bench")
+        out.update(rows=len(fit.snapshots), labelled=len(fit.training), engine=fit.model.engine_)
+    elif step == "weekly":
+        w = weekly_potential(data, fingerprint="bench")
+        out.update(
+            candidates=len(w.candidates),
+            planned=int(w.plan.by_rep["planned"].sum()),
+            lead_engine=w.lead_fit.model.engine_ if w.lead_fit else None,
+            account_engine=w.account_fit.model.engine_ if w.account_fit else None,
+        )
+    out["s"] = round(time.perf_counter() - t0, 1)
+    out["peak_mb"] = round(_peak_mb())
+    return out
+
+
+def run_scale(tier: str, path: str, steps: list[str]) -> list[dict[str, Any]]:
+    """Each step in a fresh process (its own peak RSS); one JSON line per step."""
+    rows = []
+    for step in steps:
+        t0 = time.perf_counter()
+        got = subprocess.run(
+            [sys.executable, __file__, "--scale-one", step, path], capture_output=True, text=True
+        )
+        if got.returncode != 0:
+            sys.stderr.write(got.stderr[-3000:])
+            row: dict[str, Any] = {"step": step, "error": got.stderr.strip().splitlines()[-1:]}
+        else:
+            row = json.loads(got.stdout.strip().splitlines()[-1])
+        row["tier"] = tier
+        row["wall_s"] = round(time.perf_counter() - t0, 1)
+        print(json.dumps(row, default=str), flush=True)
+        rows.append(row)
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--tier", choices=["demo", "M", "L"], default="demo")
@@ -198,7 +286,18 @@ def main() -> None:
         default="all",
         help="tier L: the chain and the scoring, or the scoring alone (its own peak RSS)",
     )
+    ap.add_argument("--scale", choices=list(SCALE_PATHS), help="the weekly review's steps")
+    ap.add_argument("--scale-path", help="the tier's month-partitioned folder")
+    ap.add_argument("--scale-step", action="append", choices=SCALE_STEPS, help="repeatable")
+    ap.add_argument("--scale-one", nargs=2, metavar=("STEP", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.scale_one:
+        print(json.dumps(scale_step(*args.scale_one), default=str))
+        return
+    if args.scale:
+        path = args.scale_path or SCALE_PATHS[args.scale]
+        run_scale(args.scale, path, args.scale_step or list(SCALE_STEPS))
+        return
     if args.tier == "L" and args.part == "scoring":
         sc = tier_l_scoring(args.data, args.origins, args.snapshot_freq)
         out = {"tier": "L", "data": args.data, "scoring": sc}

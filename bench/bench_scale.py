@@ -55,6 +55,7 @@ REPORT_PERIODS = {
     "rep_capability_monthly": "2026-09",
     "war_room_weekly": "2026-W40",
     "cac_monthly": "2026-09",
+    "lead_potential_weekly": "2026-W40",
 }
 #: The apps whose state initialisation is measured: module, state class.
 APP_STATES = {
@@ -63,6 +64,7 @@ APP_STATES = {
     "rule_editor": ("salesml.apps.rule_editor.state", "RuleEditorState"),
     "team_builder": ("salesml.apps.team_builder.state", "TeamBuilderState"),
     "cac_whatif": ("salesml.apps.cac_whatif.state", "CacWhatIfState"),
+    "visit_planner": ("salesml.apps.visit_planner.state", "VisitPlannerState"),
 }
 BASE_STEPS = ("raw", "load", "alloc", "report")
 STEPS = (

@@ -18,7 +18,12 @@ from salesml.data.bundle import SalesData
 from salesml.filters import FilterSpec
 from salesml.potential.baselines import account_baselines, lead_baselines
 from salesml.potential.model import AccountPotentialModel, PotentialModel
-from salesml.potential.snapshots import account_snapshots, lead_snapshots
+from salesml.potential.snapshots import (
+    account_snapshots,
+    lead_snapshots,
+    open_account_count,
+    open_lead_count,
+)
 from salesml.scoring.backtest import BacktestResult
 from salesml.scoring.task import ScoringTask, task_backtest
 
@@ -79,6 +84,9 @@ TASKS: dict[str, ScoringTask] = {
         keep=KEEP[kind],
         mask=_mask(kind),
         settings={"kind": kind},
+        cuts_itself=True,
+        distributed=True,
+        count=open_lead_count if kind == "lead" else open_account_count,
     )
     for kind in ("lead", "account")
 }

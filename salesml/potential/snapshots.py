@@ -16,12 +16,15 @@ Labels (deal health's conventions: ``label``, ``label_known_at``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from salesml.data.bundle import SalesData
+from salesml.data.config import DatasetConfig
+from salesml.distributed import map_pieces, resolve_client
 from salesml.scoring import snapshots as shared
 
 __all__ = [
@@ -29,10 +32,14 @@ __all__ = [
     "ACCOUNT_NUMERIC",
     "LEAD_CATEGORICAL",
     "LEAD_NUMERIC",
+    "LOAD_COLUMNS",
     "account_features",
     "account_snapshots",
     "lead_features",
     "lead_snapshots",
+    "open_account_count",
+    "open_lead_count",
+    "potential_sample",
     "unavailable_lead_features",
 ]
 
@@ -108,6 +115,98 @@ _LEAD_COLUMNS: dict[str, tuple[str, str]] = {
 }
 _LEAD_TABLES: dict[str, str] = {"n_activities": "activities"}
 
+#: The columns lead and account potential (and the weekly review's lead-to-cash) read
+#: of the big tables (``load_dataset(columns=...)``); ``leads``, ``customers``,
+#: ``contracts``, ``payments`` and ``reps`` are read whole (their optional columns are
+#: features). A ``won_amount`` column of the deals is not read: ``amount`` stands for it.
+LOAD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "deals": (
+        "deal_id",
+        "customer_id",
+        "rep_id",
+        "lead_id",
+        "created_at",
+        "closed_at",
+        "outcome",
+        "amount",
+    ),
+    "activities": ("customer_id", "deal_id", "kind", "occurred_at"),
+}
+#: Days of activity behind ``touches_90d`` and ``visits_90d``.
+_RECENT_DAYS = 90
+#: The key of the sample hash (16 bytes).
+_SAMPLE_KEY = "salesml.potentl0"
+
+
+def potential_sample(ids: pd.Series | pd.Index | np.ndarray, share: float) -> np.ndarray:
+    """Whether each lead (or account) id is in the deterministic ``share`` sample.
+
+    An id is in when a keyed hash of it (``pandas.util.hash_array``, fixed key) falls in
+    the lowest ``share`` of the hash range: the same ids on every machine and in every
+    run, whatever the dates, and every snapshot of a chosen id is kept.
+    """
+    values = np.asarray(ids.astype("str") if hasattr(ids, "astype") else ids)
+    if share >= 1.0:
+        return np.ones(len(values), dtype=bool)
+    h = pd.util.hash_array(values.astype(object), hash_key=_SAMPLE_KEY, categorize=True)
+    return h < np.uint64(int(max(share, 0.0) * float(2**64 - 1)))
+
+
+def _date_pieces(dates: Sequence[pd.Timestamp]) -> list[list[pd.Timestamp]]:
+    """The snapshot dates grouped by calendar month (one piece of work each), in order."""
+    pieces: dict[str, list[pd.Timestamp]] = {}
+    for t in dates:
+        pieces.setdefault(f"{t:%Y-%m}", []).append(t)
+    return list(pieces.values())
+
+
+def _known_by(values: pd.Series, t: pd.Timestamp) -> np.ndarray:
+    """Rows whose instant is at or before ``t`` or missing (what ``SalesData.as_of`` keeps)."""
+    return (values.isna() | (values <= t)).to_numpy()
+
+
+def _sorted_times(values: pd.Series) -> np.ndarray:
+    v = values.to_numpy(dtype="datetime64[ns]")
+    return np.sort(v[~np.isnat(v)])
+
+
+def _count_at(sorted_times: np.ndarray, dates: Sequence[pd.Timestamp]) -> np.ndarray:
+    at = np.asarray([np.datetime64(pd.Timestamp(t).to_datetime64(), "ns") for t in dates])
+    return np.searchsorted(sorted_times, at, side="right")
+
+
+def open_lead_count(data: SalesData, dates: Iterable[str | pd.Timestamp]) -> int:
+    """About how many rows :func:`lead_snapshots` returns for ``dates`` (leads open at
+    each date, summed), counted from the leads table alone."""
+    leads = data.leads
+    status = leads["status"].astype("str")
+    decided = pd.Series(pd.NaT, index=leads.index, dtype="datetime64[ns]")
+    for st, col in (("converted", "converted_at"), ("lost", "lost_at")):
+        if col in leads:
+            on = (status == st).to_numpy()
+            decided[on] = leads.loc[on, col].to_numpy(dtype="datetime64[ns]")
+    never_open = int(((status != "open") & decided.isna()).sum())
+    d = shared.as_dates(dates)
+    n = _count_at(_sorted_times(leads["created_at"]), d) - _count_at(_sorted_times(decided), d)
+    return int(np.clip(n - never_open, 0, None).sum())
+
+
+def open_account_count(data: SalesData, dates: Iterable[str | pd.Timestamp]) -> int:
+    """About how many rows :func:`account_snapshots` returns for ``dates``: the accounts
+    known at each date less the deals open then, summed (a customer with two open deals
+    counts twice)."""
+    cust = data.customers.drop_duplicates("customer_id")
+    d = shared.as_dates(dates)
+    if "created_at" in cust:
+        undated = int(cust["created_at"].isna().sum())
+        known = _count_at(_sorted_times(cust["created_at"]), d) + undated
+    else:
+        known = np.full(len(d), len(cust))
+    deals = data.deals
+    closed = deals["closed_at"].where(deals["outcome"].astype("str") != "open")
+    n_open = _count_at(_sorted_times(deals["created_at"]), d) - _count_at(_sorted_times(closed), d)
+    return int(np.clip(known - np.clip(n_open, 0, None), 0, None).sum())
+
 
 def unavailable_lead_features(data: SalesData) -> dict[str, str]:
     """Lead features ``data`` cannot have -> the missing table or ``table.column``."""
@@ -175,7 +274,10 @@ def lead_features(data: SalesData, *, as_of: str | pd.Timestamp) -> pd.DataFrame
 
 
 def _lead_features_at(
-    leads_all: pd.DataFrame, activities: pd.DataFrame | None, t: pd.Timestamp
+    leads_all: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    t: pd.Timestamp,
+    share: float = 1.0,
 ) -> pd.DataFrame:
     leads = leads_all.loc[leads_all["created_at"] <= t]
     status = leads["status"].astype("str")
@@ -188,6 +290,8 @@ def _lead_features_at(
     is_open = (status == "open") | decided_late.fillna(False)
     is_open &= ~(converted | lost)
     op = leads.loc[is_open.to_numpy()]
+    if share < 1.0:  # the channel and campaign figures still count every lead
+        op = op.loc[potential_sample(op["lead_id"], share)]
     out = pd.DataFrame(index=op.index)
     out["as_of"] = t
     out["lead_id"] = op["lead_id"].astype("str")
@@ -298,6 +402,44 @@ def _first_win_in(
     return out
 
 
+def _lead_piece(
+    dates: Sequence[pd.Timestamp],
+    *,
+    leads: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    share: float = 1.0,
+) -> pd.DataFrame:
+    """The lead features of one piece of dates (module level: it runs on Dask workers).
+
+    Reads the leads created by the last date and the activities, up to it, of the
+    customers of the leads open at some date of the piece: each date's features equal
+    those from the whole tables.
+    """
+    dates = sorted(pd.Timestamp(d) for d in dates)
+    t0, t1 = dates[0], dates[-1]
+    sub = leads.loc[(leads["created_at"] <= t1).to_numpy()]
+    act = None
+    if activities is not None:
+        status = sub["status"].astype("str")
+        maybe_open = status == "open"
+        for st, col in (("converted", "converted_at"), ("lost", "lost_at")):
+            if col in sub:
+                maybe_open |= (status == st) & (sub[col] > t0).fillna(False)
+        cand = sub.loc[maybe_open.to_numpy()]
+        if share < 1.0:
+            cand = cand.loc[potential_sample(cand["lead_id"], share)]
+        who = cand["customer_id"].astype("str").unique() if "customer_id" in cand else []
+        keep = (activities["occurred_at"] <= t1) & activities["customer_id"].isin(who)
+        act = activities.loc[keep.to_numpy()]
+    return pd.concat([_lead_features_at(sub, act, t, share) for t in dates], ignore_index=True)
+
+
+def _cut_at(data: SalesData, names: Sequence[str], end: pd.Timestamp) -> SalesData:
+    """``data`` with the tables ``names`` (those present) as known at ``end``."""
+    known = _restricted_to(data, names).as_of(end)
+    return data.replace(**known.tables)
+
+
 def lead_snapshots(
     data: SalesData,
     *,
@@ -305,8 +447,17 @@ def lead_snapshots(
     horizon_days: int = 90,
     data_end: str | pd.Timestamp | None = None,
     fingerprint: bool = True,
+    sample: float = 1.0,
+    client: Any = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """Leak-free snapshots of the leads open at each date, with their labels.
+
+    The dates are built in pieces, one calendar month of dates each, every piece from
+    the rows its dates can read (the leads created by then, the activities of the
+    customers of its open leads), so memory grows with one month's leads, not with the
+    data times the dates. The pieces run here one after the other, or on a Dask
+    cluster (``client``); the result is the same either way.
 
     Parameters
     ----------
@@ -320,8 +471,19 @@ def lead_snapshots(
     data_end
         The instant the data runs to (default: its latest dated fact); a label is known
         once the lead converted or was lost, or once the horizon has passed before it.
+        Facts after ``data_end`` are never read, so the whole data with
+        ``data_end=t`` gives the snapshots of ``data.as_of(t)``, without the copy.
     fingerprint
         Record ``data.fingerprint()`` in ``attrs``.
+    sample
+        Share of the leads to take snapshots of (1.0: all), chosen by a keyed hash of
+        their id (:func:`potential_sample`): deterministic, the same at every date. The
+        channel and campaign figures still count every lead.
+    client
+        A ``distributed.Client`` (or ``None``: ``SALESML_DASK_SCHEDULER`` if set, else
+        in this process; see :func:`salesml.distributed.resolve_client`).
+    progress
+        Show a progress bar over the pieces.
 
     Returns
     -------
@@ -334,12 +496,54 @@ def lead_snapshots(
     _require_leads(data)
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    if not 0.0 < float(sample) <= 1.0:
+        raise ValueError(f"sample must be a share in (0, 1], got {sample!r}")
     dates = shared.as_dates(as_of)
-    end = pd.Timestamp(data_end) if data_end is not None else shared.label_end(data, _OUTCOMES)
-    leads = data.leads
-    act = data.activities[["customer_id", "occurred_at"]] if data.has("activities") else None
-    frames = [_lead_features_at(leads, act, t) for t in dates]
+    src = _restricted_to(data, ("leads", "deals", "activities"))
+    latest = shared.label_end(data, _OUTCOMES)
+    end = pd.Timestamp(data_end) if data_end is not None else latest
+    if end < latest:
+        _check_dates(dates, end)
+        src = _cut_at(src, ("leads", "deals"), end)  # later outcomes are not yet known
+    leads = src.leads
+    act = src.activities[["customer_id", "occurred_at"]] if src.has("activities") else None
+    frames = map_pieces(
+        _lead_piece,
+        _date_pieces(dates),
+        client=resolve_client(client),
+        progress=progress,
+        desc="lead snapshots",
+        leads=leads,
+        activities=act,
+        share=float(sample),
+    )
     snaps = pd.concat(frames, ignore_index=True)
+    out = _lead_labels(snaps, leads, _won_deals(src), horizon_days, end)
+    unavailable = unavailable_lead_features(data)
+    out.attrs = shared.snapshot_attrs(
+        data, end, horizon_days, fingerprint, unavailable, kind="lead"
+    )
+    return out
+
+
+def _restricted_to(data: SalesData, names: Sequence[str]) -> SalesData:
+    """Only the tables ``names`` of ``data`` (those present), without copies."""
+    return SalesData({n: data[n] for n in names if data.has(n)}, data.config)
+
+
+def _check_dates(dates: Sequence[pd.Timestamp], end: pd.Timestamp) -> None:
+    if max(dates) > end:
+        raise ValueError(f"snapshot date {max(dates):%Y-%m-%d} lies after data_end {end:%Y-%m-%d}")
+
+
+def _lead_labels(
+    snaps: pd.DataFrame,
+    leads: pd.DataFrame,
+    won: pd.DataFrame,
+    horizon_days: int,
+    end: pd.Timestamp,
+) -> pd.DataFrame:
+    """``snaps`` with ``label``, ``label_known_at``, ``revenue``, ``revenue_known_at``."""
     h = pd.Timedelta(days=horizon_days)
     final = leads.assign(lead_id=leads["lead_id"].astype("str")).drop_duplicates("lead_id")
     final = final.set_index("lead_id")
@@ -369,7 +573,6 @@ def lead_snapshots(
         if "customer_id" in final
         else None
     )
-    won = _won_deals(data)
     rev = (
         _revenue_in(cust.reset_index(drop=True), t, won, h)
         if cust is not None
@@ -380,14 +583,9 @@ def lead_snapshots(
     rev_known = pd.Series(pd.NaT, index=snaps.index, dtype="datetime64[us]")
     rev_known[h_end <= end] = h_end[h_end <= end]
     rev_known[lost_in] = lost[lost_in]
-    out = snaps.assign(
+    return snaps.assign(
         label=label, label_known_at=known, revenue=revenue, revenue_known_at=rev_known
     )
-    unavailable = unavailable_lead_features(data)
-    out.attrs = shared.snapshot_attrs(
-        data, end, horizon_days, fingerprint, unavailable, kind="lead"
-    )
-    return out
 
 
 # ---------------------------------------------------------------------- accounts
@@ -507,9 +705,72 @@ def account_features(data: SalesData, *, as_of: str | pd.Timestamp) -> pd.DataFr
     """
     _require_accounts(data)
     t = pd.Timestamp(as_of)
-    out = _account_features_at(_account_tables(data).as_of(t), t)
+    src = _account_tables(data)
+    out = _account_piece([t], config=src.config, **src.tables)
     out.attrs = {"unavailable": _unavailable_account(data), "currency": data.config.currency}
     return out
+
+
+def _piece_activities(
+    activities: pd.DataFrame, t0: pd.Timestamp, t1: pd.Timestamp, chosen: pd.Index | None
+) -> pd.DataFrame:
+    """The activity rows account features at dates in ``[t0, t1]`` read.
+
+    Every activity of the last :data:`_RECENT_DAYS` before ``t0`` up to ``t1``, and of
+    the older ones only each customer's latest (behind ``days_since_activity``; older
+    activities fall in no date's recent window).
+    """
+    cols = [c for c in ("customer_id", "occurred_at", "kind", "responded_at") if c in activities]
+    occ = activities["occurred_at"]
+    keep = (occ <= t1).to_numpy()
+    if chosen is not None:
+        keep = keep & activities["customer_id"].isin(chosen).to_numpy()
+    act = activities.loc[keep, cols]
+    lo = t0 - pd.Timedelta(days=_RECENT_DAYS)
+    old = (act["occurred_at"] <= lo).to_numpy()
+    if not old.any():
+        return act
+    before = act.loc[old]
+    at = pd.Series(before["occurred_at"].to_numpy())  # positions, whatever the index
+    last = at.groupby(before["customer_id"].astype("str").to_numpy()).idxmax()
+    return pd.concat([before.iloc[np.sort(last.to_numpy())], act.loc[~old]])
+
+
+def _account_piece(
+    dates: Sequence[pd.Timestamp],
+    *,
+    config: DatasetConfig,
+    share: float = 1.0,
+    **tables: pd.DataFrame,
+) -> pd.DataFrame:
+    """The account features of one piece of dates (module level: it runs on Dask workers).
+
+    Reads the rows known by the piece's last date (of the activities, the recent ones
+    and each customer's latest older one; with ``share`` below 1, only the chosen
+    accounts' customers, activities and leads): each date's features equal those
+    from the whole tables.
+    """
+    dates = sorted(pd.Timestamp(d) for d in dates)
+    t0, t1 = dates[0], dates[-1]
+    cust = tables["customers"]
+    chosen = None
+    if share < 1.0:
+        ids = cust["customer_id"].astype("str")
+        chosen = pd.Index(ids[potential_sample(ids, share)].unique())
+        cust = cust.loc[ids.isin(chosen).to_numpy()]
+    sub: dict[str, pd.DataFrame] = {"customers": cust}
+    deals = tables["deals"]  # every deal: owner win rates count them all
+    sub["deals"] = deals.loc[_known_by(deals["created_at"], t1)]
+    if "leads" in tables:
+        leads = tables["leads"]
+        keep = _known_by(leads["created_at"], t1)
+        if chosen is not None and "customer_id" in leads:
+            keep = keep & leads["customer_id"].isin(chosen).to_numpy()
+        sub["leads"] = leads.loc[keep]
+    if "activities" in tables:
+        sub["activities"] = _piece_activities(tables["activities"], t0, t1, chosen)
+    src = SalesData(sub, config)
+    return pd.concat([_account_features_at(src.as_of(t), t) for t in dates], ignore_index=True)
 
 
 def account_snapshots(
@@ -519,24 +780,45 @@ def account_snapshots(
     horizon_days: int = 90,
     data_end: str | pd.Timestamp | None = None,
     fingerprint: bool = True,
+    sample: float = 1.0,
+    client: Any = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
     """One row per account without an open deal at each date: features plus labels.
 
     ``label`` is 1.0 when the account wins a deal within ``horizon_days`` (known at the
     win), 0.0 once the horizon passed without one; ``revenue`` is the won amount in the
-    window (known when the horizon has passed). See :func:`lead_snapshots` for the
-    other parameters.
+    window (known when the horizon has passed). The dates are built in pieces of one
+    calendar month, each from the rows its dates read, here or on a Dask cluster
+    (``client``), with the same result. ``sample`` keeps a deterministic share of the
+    accounts (:func:`potential_sample` of the customer id; the owner win rates still
+    count every deal). See :func:`lead_snapshots` for the other parameters.
     """
     _require_accounts(data)
     if horizon_days < 1:
         raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    if not 0.0 < float(sample) <= 1.0:
+        raise ValueError(f"sample must be a share in (0, 1], got {sample!r}")
     dates = shared.as_dates(as_of)
-    end = pd.Timestamp(data_end) if data_end is not None else shared.label_end(data, _OUTCOMES)
     src = _account_tables(data)
-    frames = [_account_features_at(src.as_of(t), t) for t in dates]
+    latest = shared.label_end(data, _OUTCOMES)
+    end = pd.Timestamp(data_end) if data_end is not None else latest
+    if end < latest:
+        _check_dates(dates, end)
+        src = _cut_at(src, ("deals",), end)  # later wins are not yet known
+    frames = map_pieces(
+        _account_piece,
+        _date_pieces(dates),
+        client=resolve_client(client),
+        progress=progress,
+        desc="account snapshots",
+        config=src.config,
+        share=float(sample),
+        **src.tables,
+    )
     snaps = pd.concat(frames, ignore_index=True)
     h = pd.Timedelta(days=horizon_days)
-    won = _won_deals(data)
+    won = _won_deals(src)
     t = snaps["as_of"]
     first = _first_win_in(snaps["customer_id"], t, won, h)
     first.index = snaps.index

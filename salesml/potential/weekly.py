@@ -12,6 +12,7 @@ still shown.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,6 +21,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from salesml.data.bundle import SalesData
+from salesml.distributed import resolve_client
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang
 from salesml.periods import PeriodLike, as_period
@@ -27,7 +29,7 @@ from salesml.potential.asof import fit_as_of
 from salesml.potential.backtest import backtest as run_backtest
 from salesml.potential.baselines import lead_baselines
 from salesml.potential.cash import LeadToCash, lead_to_cash
-from salesml.potential.snapshots import account_features, lead_features
+from salesml.potential.snapshots import LOAD_COLUMNS, account_features, lead_features
 from salesml.potential.visits import CapacityLike, VisitPlan, visit_plan
 from salesml.results import AnalysisResult, Note
 from salesml.scoring.asof import AsOfFit, review_as_of
@@ -38,7 +40,25 @@ from salesml.scoring.card import ModelCard, model_card
 from salesml.scoring.errors import InsufficientDataError
 from salesml.scoring.explain import reason_lists
 
-__all__ = ["CANDIDATE_COLUMNS", "WeeklyPotential", "candidates", "weekly_potential"]
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "WEEKLY_TABLES",
+    "WeeklyPotential",
+    "candidates",
+    "load_potential_data",
+    "weekly_potential",
+]
+
+#: The tables the weekly review reads (those present are loaded).
+WEEKLY_TABLES: tuple[str, ...] = (
+    "leads",
+    "deals",
+    "customers",
+    "activities",
+    "contracts",
+    "payments",
+    "reps",
+)
 
 #: Columns of :attr:`WeeklyPotential.candidates`.
 CANDIDATE_COLUMNS: tuple[str, ...] = (
@@ -104,6 +124,55 @@ class WeeklyPotential(AnalysisResult):
         out = self.card.key_findings(lang) if self.card is not None else []
         out += self.plan.key_findings(lang)
         return out + [n.text(lang) for n in self.notes]
+
+
+def load_potential_data(
+    path: str | os.PathLike[str], *, tables: tuple[str, ...] = WEEKLY_TABLES, **options: Any
+) -> SalesData:
+    """Load what the weekly potential review reads from a dataset folder: ``tables``
+    (those present), only the :data:`~salesml.potential.snapshots.LOAD_COLUMNS` of
+    deals and activities that the files have, ids and categories as pandas
+    ``category`` (``load_dataset(compact=True)``, categories in sorted order so tables
+    sort and group as from a plain load). The review is that of a full load.
+
+    ``options`` go to :func:`salesml.data.io.load_dataset` (``validate``, ``period``...).
+    """
+    import pyarrow.parquet as pq
+
+    from salesml.data.config import DatasetConfig
+    from salesml.data.folder import TEXT_SUFFIXES, dataset_folder, table_parts
+    from salesml.data.io import find_table_files, load_dataset
+
+    folder = dataset_folder(path)
+    present = find_table_files(folder, DatasetConfig.read(folder))
+    wanted = [t for t in tables if t in present]
+    columns: dict[str, list[str]] = {}
+    for t in wanted:
+        p = present[t]
+        parts = [] if p.suffix.lower() in TEXT_SUFFIXES else table_parts(p, folder, t)
+        if t in LOAD_COLUMNS and parts:  # text files are read whole (mapped on import)
+            have = set(pq.read_schema(parts[0]).names)
+            columns[t] = [c for c in LOAD_COLUMNS[t] if c in have]
+    options = {"progress": False, **options}
+    data = load_dataset(folder, tables=wanted, columns=columns, compact=True, **options)
+    for df in data.tables.values():
+        for col in df.columns:
+            ser = df[col]
+            unordered = isinstance(ser.dtype, pd.CategoricalDtype) and not ser.cat.ordered
+            if unordered and not ser.cat.categories.is_monotonic_increasing:
+                df[col] = ser.cat.reorder_categories(ser.cat.categories.sort_values())
+    return data
+
+
+def _cash_tables(data: SalesData) -> SalesData:
+    """Only what lead-to-cash reads (its cut at the review copies less): the activities'
+    deal and instant, the other tables it needs whole."""
+    keep = ("leads", "deals", "customers", "contracts", "payments")
+    tables = {n: data[n] for n in keep if data.has(n)}
+    if data.has("activities"):
+        act = data.activities
+        tables["activities"] = act[[c for c in ("deal_id", "occurred_at") if c in act]]
+    return SalesData(tables, data.config)
 
 
 def _reasons(fit: AsOfFit, frame: pd.DataFrame, lang: str) -> pd.Series:
@@ -186,7 +255,8 @@ def _backtest(
     dates = pd.date_range(end=last, periods=origins, freq="MS")
     try:
         return run_backtest(
-            data.as_of(t0),
+            data,
+            data_end=t0,  # the builder reads nothing later: no cut copy of the data
             kind="lead",
             start=dates[0],
             end=dates[-1],
@@ -210,6 +280,7 @@ def weekly_potential(
     backtest_origins: int = 2,
     lang: str = "en",
     fingerprint: str | None = None,
+    client: Any = None,
 ) -> WeeklyPotential:
     """The weekly potential review (see the module docstring).
 
@@ -232,11 +303,21 @@ def weekly_potential(
         Monthly origins of the lead model's backtest (0 skips it).
     lang
         Language of the reasons.
+    fingerprint
+        The dataset fingerprint for the cards (default: the data's).
+    client
+        A ``distributed.Client`` (or ``None``: ``SALESML_DASK_SCHEDULER`` if set, else
+        this process): the training snapshots are built and both models trained there.
     """
     lang = check_lang(lang)
     t0 = review_as_of(data, period=period, as_of=as_of)
     notes: list[Note] = []
-    kw = {"horizon_days": horizon_days, "history_days": history_days, "fingerprint": fingerprint}
+    kw = {
+        "horizon_days": horizon_days,
+        "history_days": history_days,
+        "fingerprint": fingerprint,
+        "client": resolve_client(client),
+    }
     lead_fit = _fit(data, "lead", t0, notes, **kw) if data.has("leads") else None
     if not data.has("leads"):
         notes.append(Note("lead_potential_weekly.no_leads"))
@@ -266,7 +347,7 @@ def weekly_potential(
         cand, capacity=capacity, id_column="id", currency=data.config.currency, as_of=t0
     )
     try:
-        cash = lead_to_cash(data, as_of=t0, by="channel")
+        cash = lead_to_cash(_cash_tables(data), as_of=t0, by="channel")
     except ValueError as e:
         cash = None
         notes.append(Note("lead_potential_weekly.no_cash", (("detail", str(e)),)))

@@ -66,3 +66,15 @@ def test_bad_controls_are_refused(state) -> None:
         state.region = "Atlantis"
     with pytest.raises(TraitError, match="unknown rep"):
         state.rep = "R999"
+
+
+def test_from_dataset_loads_projected_and_gives_the_same_plan(state, tmp_path) -> None:
+    from salesml.data.io import save_dataset
+
+    save_dataset(state.data, tmp_path, partition="month")
+    opened = VisitPlannerState.from_dataset(str(tmp_path), lang="en")
+    assert "quality" not in opened.data.activities.columns  # only what the review reads
+    a = state.review.candidates.set_index(["kind", "id"])["win_prob"]
+    b = opened.review.candidates.set_index(["kind", "id"])["win_prob"]
+    assert a.index.equals(b.index)
+    assert (abs(a - b) <= 1e-9).all()

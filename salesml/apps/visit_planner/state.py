@@ -14,11 +14,17 @@ from typing import Any
 import pandas as pd
 from traitlets import Float, Instance, Int, List, TraitError, Unicode, observe, validate
 
-from salesml.apps.base import AppState, load_app_data
+from salesml.apps.base import AppState, dataset_path
 from salesml.data.bundle import SalesData
+from salesml.distributed import resolve_client
 from salesml.i18n import money, t
 from salesml.potential.visits import MAX_VISITS, POOL, VisitPlan, visit_plan
-from salesml.potential.weekly import WeeklyPotential, weekly_potential
+from salesml.potential.weekly import (
+    WEEKLY_TABLES,
+    WeeklyPotential,
+    load_potential_data,
+    weekly_potential,
+)
 
 __all__ = ["PERIOD_ENV", "VisitPlannerState"]
 
@@ -54,7 +60,7 @@ class VisitPlannerState(AppState):
         Expected revenue of :attr:`result` minus that of :attr:`reference`.
     """
 
-    TABLES = ("leads", "deals", "customers", "activities", "contracts", "payments", "reps")
+    TABLES = WEEKLY_TABLES
 
     base_capacity = Int(10)
     region = Unicode("")
@@ -79,7 +85,10 @@ class VisitPlannerState(AppState):
         super().__init__(lang=lang, **kwargs)
         self.data = data
         self.period = period
-        self.review: WeeklyPotential = weekly_potential(data, period=period, lang=lang)
+        # SALESML_DASK_SCHEDULER (``salesml serve --scheduler``): fit on that cluster
+        self.review: WeeklyPotential = weekly_potential(
+            data, period=period, lang=lang, client=resolve_client()
+        )
         self.rep_region = self._rep_regions()
         cand = self.review.candidates
         self.reps = sorted(r for r in cand["rep_id"].dropna().astype("str").unique() if r != POOL)
@@ -93,8 +102,11 @@ class VisitPlannerState(AppState):
     def from_dataset(
         cls, dataset: str | None = None, *, period: str | None = None, lang: str = "en"
     ) -> VisitPlannerState:
-        """Open ``dataset`` (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
-        data = load_app_data(dataset, cls.TABLES)
+        """Open ``dataset`` (default: ``$SALESML_DATASET`` or ``datasets/demo``): its
+        :attr:`TABLES`, deals and activities projected to the columns the review reads,
+        ids and categories compact (:func:`salesml.potential.weekly.load_potential_data`),
+        so a big dataset's kernel holds only those."""
+        data = load_potential_data(dataset_path(dataset), tables=cls.TABLES)
         return cls(data, period=period or os.environ.get(PERIOD_ENV) or None, lang=lang)
 
     def _rep_regions(self) -> pd.Series:

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from salesml.distributed import resolve_client
 from salesml.potential.cash import STAGES
+from salesml.potential.snapshots import LOAD_COLUMNS
 from salesml.potential.weekly import WeeklyPotential, weekly_potential
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
@@ -78,6 +80,7 @@ def _review(r: Report) -> WeeklyPotential:
         backtest_origins=p.backtest_origins,  # type: ignore[attr-defined]
         lang=r.lang,
         fingerprint=r.fingerprint,
+        client=resolve_client(),  # `report run --scheduler` sets SALESML_DASK_SCHEDULER
     )
 
 
@@ -233,5 +236,7 @@ REPORT = ReportSpec(
     description="Next week's visit lists, top accounts with reasons, backtest card, lead-to-cash.",
     tables=("leads",),
     loads=("leads", "deals", "customers", "activities", "contracts", "payments"),
+    # of 31M activities only the four columns the review reads (compact ids)
+    columns={t: LOAD_COLUMNS[t] for t in ("deals", "activities")},
     sections=SECTIONS,
 )
