@@ -402,8 +402,9 @@ def kpi_events(
     Returns
     -------
     events, start, end
-        ``events`` has columns ``t``, ``region``, ``num``, ``den``; ``start`` and
-        ``end`` bound the data (``end`` exclusive).
+        ``events`` has columns ``t``, ``region``, ``num``, ``den`` (touches also ``n``:
+        they come counted per day and region, see :mod:`salesml.impact.events`);
+        ``start`` and ``end`` bound the data (``end`` exclusive).
 
     Raises
     ------
@@ -551,7 +552,9 @@ def kpi_series(
         ev, _, _ = kpi_events(data, key, filters=spec)
         f = _coarser(freq, d.grain)
         if by:
-            n_none = int(ev["region"].isna().sum())
+            none = ev["region"].isna().to_numpy()
+            # a row of counted events (touches per day) stands for ``n`` records
+            n_none = int(ev["n"].fillna(1.0)[none].sum()) if "n" in ev else int(none.sum())
             if n_none:
                 no_region[key] = n_none
         frames.append(_aggregate(ev, key, f, by, d.mean))

@@ -93,3 +93,31 @@ def test_impact_explorer_projected_load_gives_the_full_loads_estimate(demo_parts
         proj.kpi = full.kpi = kpi
         assert proj.error == full.error == ""
         pd.testing.assert_frame_equal(proj.result.table, full.result.table, obj=kpi)
+
+
+def test_touches_counted_per_day_give_the_series_of_one_row_per_touch(demo_data) -> None:
+    """Touches come counted per day and region; the weekly touches by region (and the
+    touches without a region: of deals the deals table lacks) are those of a plain
+    count of the touch rows."""
+    from salesml.impact import kpi_series
+    from salesml.impact.events import TOUCH_KINDS
+
+    data, _ = demo_data
+    lost = data.deals["deal_id"].iloc[::7]  # their touches have no region
+    cut = data.replace(deals=data.deals[~data.deals["deal_id"].isin(lost)])
+    got = kpi_series(cut, kpis=["touches_per_deal_day"], freq="W", by="region")
+    a = cut.activities
+    a = a[a["deal_id"].notna() & a["kind"].isin(TOUCH_KINDS) & a["occurred_at"].notna()]
+    region = a["deal_id"].map(
+        cut.deals.set_index("deal_id")["customer_id"].map(
+            cut.customers.set_index("customer_id")["region"]
+        )
+    )
+    week = a["occurred_at"].dt.to_period("W-SUN").dt.start_time
+    want = a.groupby([week.rename("period"), region.rename("region")]).size()
+    tab = got.table.set_index(["period", "region"])["numerator"]
+    pd.testing.assert_series_equal(
+        tab[tab > 0], want.astype(float), check_names=False, check_index_type=False
+    )
+    assert [dict(n.values)["n"] for n in got.notes] == [int(region.isna().sum())]
+    assert region.isna().sum() > 100
