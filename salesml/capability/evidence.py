@@ -241,8 +241,8 @@ def _collab(
         hours = (rt - asked) / np.timedelta64(1, "h")
         ok = np.isfinite(hours) & (hours >= 0)
         ev.drop("collab_events", "response_without_request", int((~ok).sum()))
-        actor = r["actor_id"].astype("str").to_numpy(dtype=object)
-        deal = r["deal_id"].astype("str").to_numpy(dtype=object)
+        actor = _text(r["actor_id"])
+        deal = _text(r["deal_id"])
         parts.append(
             _frame(
                 actor[ok],
@@ -332,6 +332,15 @@ _ACTIVITY_QUALITY = {"demo": "technical"}
 _QUOTES_COMPLETE_AT = "contract"
 
 
+def _text(s: pd.Series) -> np.ndarray:
+    """``s.astype("str")`` as an object array; a ``category`` column (compact load) by
+    its categories, so its rows share one string per id (tens of millions at tier L)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = s.cat.categories.astype("str").to_numpy(dtype=object)
+        return np.append(cats, np.nan)[s.cat.codes.to_numpy()]  # code -1: missing
+    return s.astype("str").to_numpy(dtype=object)
+
+
 def _activities(
     ev: Evidence,
     data: SalesData,
@@ -365,15 +374,11 @@ def _activities(
     del code, rel
     t = pd.to_datetime(a["occurred_at"], errors="coerce")
     in_win = ((t > lo) & (t <= hi)).to_numpy().copy()
-    deal = (
-        a["deal_id"].astype("str").to_numpy(dtype=object)
-        if "deal_id" in a
-        else np.full(len(a), "", dtype=object)
-    )
+    deal = _text(a["deal_id"]) if "deal_id" in a else np.full(len(a), "", dtype=object)
     if keep_deal is not None:
         kd = pd.Index(deals["deal_id"][keep_deal])
         in_win &= kd.get_indexer(deal) >= 0
-    rep = a["rep_id"].astype("str").to_numpy(dtype=object)
+    rep = _text(a["rep_id"])
     tv = t.to_numpy()
     parts = []
     if "responded_at" in a:

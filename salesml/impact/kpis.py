@@ -43,7 +43,7 @@ from salesml.impact.events import (
     touches_per_rep_day_events,
     won_cycle_events,
 )
-from salesml.impact.scope import filter_columns, scoped
+from salesml.impact.scope import CASCADE, filter_columns, scoped
 from salesml.results import AnalysisResult, Note
 
 __all__ = [
@@ -88,7 +88,9 @@ class KpiDef:
     groups
         The ``by`` columns the KPI can be split by.
     columns
-        The columns it reads beyond the tables' keys, as ``table.column``.
+        The columns it reads, as ``table.column``, the keys it joins its tables on
+        included (a table's time column and the keys :mod:`salesml.impact.scope` cuts
+        by are added for :data:`KPI_COLUMNS`).
     planted
         The key of :attr:`salesml.simulator.Truth.kpi_effects` this KPI measures
         exactly (``None``: the simulator plants no exact effect on it).
@@ -139,7 +141,12 @@ KPIS: dict[str, KpiDef] = {
             ("deals", "stage_history"),
             "days",
             "lower",
-            columns=("stage_history.entered_at", "deals.closed_at"),
+            columns=(
+                "stage_history.deal_id",
+                "stage_history.entered_at",
+                "stage_history.stage",
+                "deals.closed_at",
+            ),
             maturity_days=STAGE_CAP_DAYS,
             planted="stage_duration_days",
             filter_table="deals",
@@ -160,6 +167,7 @@ KPIS: dict[str, KpiDef] = {
             "count",
             "higher",
             columns=(
+                "activities.deal_id",
                 "activities.kind",
                 "activities.occurred_at",
                 "deals.created_at",
@@ -174,7 +182,13 @@ KPIS: dict[str, KpiDef] = {
             ("reps", "activities"),
             "count",
             "higher",
-            columns=("activities.kind", "activities.occurred_at", "reps.region", "reps.hired_at"),
+            columns=(
+                "activities.rep_id",
+                "activities.kind",
+                "activities.occurred_at",
+                "reps.region",
+                "reps.hired_at",
+            ),
             filter_table="reps",
             events=touches_per_rep_day_events,
         ),
@@ -183,7 +197,13 @@ KPIS: dict[str, KpiDef] = {
             ("deals", "collab_events"),
             "hours",
             "lower",
-            columns=("collab_events.kind", "collab_events.request_id", "collab_events.occurred_at"),
+            columns=(
+                "collab_events.event_id",
+                "collab_events.deal_id",
+                "collab_events.kind",
+                "collab_events.request_id",
+                "collab_events.occurred_at",
+            ),
             maturity_days=7.0,
             planted="collab_response_hours",
             filter_table="deals",
@@ -222,7 +242,14 @@ KPIS: dict[str, KpiDef] = {
             ("deals", "contracts", "payments"),
             "days",
             "lower",
-            columns=("payments.paid_at", "contracts.signed_at", "contracts.payment_terms_days"),
+            columns=(
+                "payments.contract_id",
+                "payments.paid_at",
+                "contracts.contract_id",
+                "contracts.deal_id",
+                "contracts.signed_at",
+                "contracts.payment_terms_days",
+            ),
             filter_table="deals",
             events=payment_delay_events,
         ),
@@ -232,6 +259,7 @@ KPIS: dict[str, KpiDef] = {
             "share",
             "lower",
             columns=(
+                "material_movements.store_id",
                 "material_movements.kind",
                 "material_movements.qty",
                 "material_movements.occurred_at",
@@ -255,13 +283,47 @@ KPI_TABLES: tuple[str, ...] = tuple(
     dict.fromkeys(["reps", "stores", "customers", *(t for k in KPIS.values() for t in k.tables)])
 )
 
-#: The columns of the big tables the KPIs, their region scope (activities by deal and
-#: rep) and ``as_of`` read: a report or app loading tier L reads only these
-#: (``load_dataset(columns=)``); 31M activities without their ids, channels and
-#: durations.
-KPI_COLUMNS: dict[str, tuple[str, ...]] = {
-    "activities": ("customer_id", "deal_id", "rep_id", "kind", "occurred_at"),
-}
+#: Tables a KPI load holds whole: the roots ``filters=`` selects rows of by any of their
+#: columns (:attr:`KpiDef.filter_table`), and the tables regions are looked up in.
+_WHOLE_TABLES: tuple[str, ...] = (
+    "customers",
+    "stores",
+    *dict.fromkeys(k.filter_table for k in KPIS.values() if k.filter_table),
+)
+
+
+def _kpi_columns() -> dict[str, tuple[str, ...]]:
+    """Per table the KPIs read that is not held whole: the columns they declare, the
+    time column (``as_of`` cuts by it, :func:`event_span` reads it) and the keys
+    :mod:`salesml.impact.scope` cuts it by; in the table's own column order."""
+    from salesml.data.schema import SPECS
+
+    wanted: dict[str, set[str]] = {}
+    for k in KPIS.values():
+        for col in k.columns:
+            table, _, name = col.partition(".")
+            wanted.setdefault(table, set()).add(name)
+    for children in CASCADE.values():
+        for child, key in children:
+            if child in wanted:
+                wanted[child].add(key)
+    out = {}
+    for table, names in wanted.items():
+        if table in _WHOLE_TABLES:
+            continue
+        spec = SPECS[table]
+        if spec.time_column:
+            names.add(spec.time_column)
+        out[table] = tuple(c.name for c in spec.columns if c.name in names)
+    return out
+
+
+#: The columns a report or app showing the KPIs loads of the tables not held whole
+#: (``load_dataset(columns=)``): at tier L, 31M activities without their ids, channels
+#: and durations, cross-team events without roles and actors, cost lines without their
+#: ids. Derived from the KPIs' :attr:`KpiDef.columns`; deals, reps, leads, material
+#: movements, customers and stores are loaded whole (filters read any of their columns).
+KPI_COLUMNS: dict[str, tuple[str, ...]] = _kpi_columns()
 
 
 #: Tables whose dates are events (not master data such as a rep's hiring date).
@@ -340,8 +402,9 @@ def kpi_events(
     Returns
     -------
     events, start, end
-        ``events`` has columns ``t``, ``region``, ``num``, ``den``; ``start`` and
-        ``end`` bound the data (``end`` exclusive).
+        ``events`` has columns ``t``, ``region``, ``num``, ``den`` (touches also ``n``:
+        they come counted per day and region, see :mod:`salesml.impact.events`);
+        ``start`` and ``end`` bound the data (``end`` exclusive).
 
     Raises
     ------
@@ -489,7 +552,9 @@ def kpi_series(
         ev, _, _ = kpi_events(data, key, filters=spec)
         f = _coarser(freq, d.grain)
         if by:
-            n_none = int(ev["region"].isna().sum())
+            none = ev["region"].isna().to_numpy()
+            # a row of counted events (touches per day) stands for ``n`` records
+            n_none = int(ev["n"].fillna(1.0)[none].sum()) if "n" in ev else int(none.sum())
             if n_none:
                 no_region[key] = n_none
         frames.append(_aggregate(ev, key, f, by, d.mean))

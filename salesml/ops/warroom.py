@@ -32,6 +32,7 @@ from salesml.periods import PeriodLike, as_period
 from salesml.results import AnalysisResult, Note
 
 __all__ = [
+    "EVENT_COLUMNS",
     "KINDS",
     "ROLES",
     "ImpactResult",
@@ -42,7 +43,16 @@ __all__ = [
 
 ROLES: tuple[str, ...] = ("technical", "commercial", "delivery")
 KINDS: tuple[str, ...] = ("request", "response", "plan_revision", "terms_revision", "doc_version")
-_COLUMNS = ("event_id", "deal_id", "role", "actor_id", "kind", "occurred_at", "request_id")
+#: The columns of ``collab_events`` the war room reads (a load can project to them).
+EVENT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "deal_id",
+    "role",
+    "actor_id",
+    "kind",
+    "occurred_at",
+    "request_id",
+)
 _H = pd.Timedelta(hours=1)
 _PROBLEM_COLUMNS = ["row", "event_id", "column", "problem", "value"]
 
@@ -66,8 +76,8 @@ def _events(
     """Screened events, the requests with their responses, and the problems."""
     data.require("collab_events", analysis="the war room")
     ev = data["collab_events"]
-    require_columns(ev, "collab_events", _COLUMNS, "the war room")
-    ev = ev.loc[:, list(_COLUMNS)].copy()
+    require_columns(ev, "collab_events", EVENT_COLUMNS, "the war room")
+    ev = ev.loc[:, list(EVENT_COLUMNS)].copy()
     ev["_row"] = np.arange(len(ev))
     ev["occurred_at"] = pd.to_datetime(ev["occurred_at"], errors="coerce").astype("datetime64[ns]")
     if as_of is not None:

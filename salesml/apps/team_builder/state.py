@@ -18,14 +18,21 @@ from salesml.apps.base import AppState, load_app_data
 from salesml.capability import SCENARIOS, CapabilityResult, capability_scores
 from salesml.capability.effects import SkillEffect, deal_outcomes, group_effect, skill_effect
 from salesml.capability.regroup import GroupSpec, load_groups, regroup
+from salesml.capability.scores import COLUMNS
 from salesml.data.bundle import SalesData
 
-__all__ = ["TeamBuilderState", "default_groups"]
+__all__ = ["LOAD_COLUMNS", "TeamBuilderState", "default_groups"]
 
 #: Outcomes predicted per group.
 PREDICTED = ("cycle_days", "won", "payment_days")
 #: The "no group" choice of the move control.
 NO_GROUP = ""
+#: The columns of the activities the app loads: the capability evidence's
+#: (:data:`salesml.capability.scores.COLUMNS`) without the customer, which the scores
+#: and effects read from the deal (31M activities at tier L).
+LOAD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "activities": tuple(c for c in COLUMNS["activities"] if c != "customer_id"),
+}
 
 
 def default_groups(size: int = 4) -> dict[str, Any]:
@@ -126,9 +133,7 @@ class TeamBuilderState(AppState):
         cls, dataset: str | os.PathLike[str] | None = None, *, lang: str = "en"
     ) -> TeamBuilderState:
         """Open a dataset folder (default: ``$SALESML_DATASET`` or ``datasets/demo``)."""
-        from salesml.capability.scores import COLUMNS
-
-        data = load_app_data(dataset, cls.TABLES, compact=True, columns=COLUMNS)
+        data = load_app_data(dataset, cls.TABLES, compact=True, columns=LOAD_COLUMNS)
         return cls(data, lang=lang)
 
     # ------------------------------------------------------------------ controls

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from salesml.ops.warroom import ImpactResult, WarRoomResult, war_room, war_room_impact
+from salesml.data.schema import SPECS
+from salesml.health.snapshots import LOAD_COLUMNS as HEALTH_COLUMNS
+from salesml.ops.warroom import EVENT_COLUMNS, ImpactResult, WarRoomResult, war_room, war_room_impact
 from salesml.plotting.ops import response_trend
 from salesml.reports.params import ReportParams
 from salesml.reports.registry import ReportSpec
@@ -22,7 +24,34 @@ from salesml.reports.sections import Section, Table
 if TYPE_CHECKING:
     from salesml.reports.notebook import Report
 
-__all__ = ["REPORT", "SECTIONS", "WarRoomWeeklyParams", "at_risk_rows"]
+__all__ = ["LOADS", "LOAD_COLUMNS", "REPORT", "SECTIONS", "WarRoomWeeklyParams", "at_risk_rows"]
+
+#: The tables the report reads: the war room's (events, deals; customers for the
+#: region and segment filters) and what the deal-health reasons of the at-risk deals
+#: read (:func:`salesml.health.deal_snapshots`); leads, costs, contracts, payments,
+#: material movements and approvals are not loaded.
+LOADS: tuple[str, ...] = (
+    "reps",
+    "customers",
+    "deals",
+    "stage_history",
+    "activities",
+    "quotes",
+    "collab_events",
+)
+#: Per big table the columns the war room and the deal-health features read (the
+#: features' :data:`salesml.health.snapshots.LOAD_COLUMNS` without the activity and
+#: quote ids, which they never read; deals, reps and customers whole: filters read any
+#: of their columns). At tier L this keeps 31M activities to six columns.
+LOAD_COLUMNS: dict[str, tuple[str, ...]] = {
+    t: tuple(
+        c.name
+        for c in SPECS[t].columns
+        if (c.name in HEALTH_COLUMNS.get(t, ()) and c.name not in ("activity_id", "quote_id"))
+        or (t == "collab_events" and c.name in EVENT_COLUMNS)
+    )
+    for t in ("stage_history", "activities", "quotes", "collab_events")
+}
 
 
 @dataclass(frozen=True)
@@ -211,6 +240,8 @@ REPORT = ReportSpec(
     params=WarRoomWeeklyParams,
     description="Who is pulled into deals, response times, the go-live effect and at-risk war rooms.",
     tables=("collab_events",),
+    loads=LOADS,
+    columns=LOAD_COLUMNS,
     sections=SECTIONS,
     cadence="week",
 )
