@@ -213,31 +213,9 @@ def load_health_data(path: str | os.PathLike[str], **options: Any) -> SalesData:
 
     ``options`` go to :func:`salesml.data.io.load_dataset` (``validate``, ``period``...).
     """
-    import pyarrow.parquet as pq
+    from salesml.data.io import load_projected
 
-    from salesml.data.config import DatasetConfig
-    from salesml.data.folder import TEXT_SUFFIXES, dataset_folder, table_parts
-    from salesml.data.io import find_table_files, load_dataset
-
-    folder = dataset_folder(path)
-    present = find_table_files(folder, DatasetConfig.read(folder))
-    tables = [t for t in _TABLES if t in present]
-    columns: dict[str, list[str]] = {}
-    for t in tables:
-        p = present[t]
-        parts = [] if p.suffix.lower() in TEXT_SUFFIXES else table_parts(p, folder, t)
-        if t in LOAD_COLUMNS and parts:  # text files are read whole (mapped on import)
-            have = set(pq.read_schema(parts[0]).names)
-            columns[t] = [c for c in LOAD_COLUMNS[t] if c in have]
-    options = {"progress": False, **options}
-    data = load_dataset(folder, tables=tables, columns=columns, compact=True, **options)
-    for df in data.tables.values():
-        for col in df.columns:
-            s = df[col]
-            unordered = isinstance(s.dtype, pd.CategoricalDtype) and not s.cat.ordered
-            if unordered and not s.cat.categories.is_monotonic_increasing:
-                df[col] = s.cat.reorder_categories(s.cat.categories.sort_values())
-    return data
+    return load_projected(path, _TABLES, LOAD_COLUMNS, **options)
 
 
 def unavailable_features(data: SalesData) -> dict[str, str]:

@@ -137,31 +137,9 @@ def load_potential_data(
 
     ``options`` go to :func:`salesml.data.io.load_dataset` (``validate``, ``period``...).
     """
-    import pyarrow.parquet as pq
+    from salesml.data.io import load_projected
 
-    from salesml.data.config import DatasetConfig
-    from salesml.data.folder import TEXT_SUFFIXES, dataset_folder, table_parts
-    from salesml.data.io import find_table_files, load_dataset
-
-    folder = dataset_folder(path)
-    present = find_table_files(folder, DatasetConfig.read(folder))
-    wanted = [t for t in tables if t in present]
-    columns: dict[str, list[str]] = {}
-    for t in wanted:
-        p = present[t]
-        parts = [] if p.suffix.lower() in TEXT_SUFFIXES else table_parts(p, folder, t)
-        if t in LOAD_COLUMNS and parts:  # text files are read whole (mapped on import)
-            have = set(pq.read_schema(parts[0]).names)
-            columns[t] = [c for c in LOAD_COLUMNS[t] if c in have]
-    options = {"progress": False, **options}
-    data = load_dataset(folder, tables=wanted, columns=columns, compact=True, **options)
-    for df in data.tables.values():
-        for col in df.columns:
-            ser = df[col]
-            unordered = isinstance(ser.dtype, pd.CategoricalDtype) and not ser.cat.ordered
-            if unordered and not ser.cat.categories.is_monotonic_increasing:
-                df[col] = ser.cat.reorder_categories(ser.cat.categories.sort_values())
-    return data
+    return load_projected(path, tables, LOAD_COLUMNS, **options)
 
 
 def _cash_tables(data: SalesData) -> SalesData:
