@@ -30,13 +30,13 @@ def test_pick_and_move_update_radar_evidence_and_groups(
     page.wait_for_function(
         "([s, b]) => document.querySelector(s).innerText !== b",
         arg=[".salesml-evidence", evidence],
-        timeout=90_000,
+        timeout=180_000,
     )
     # the evidence and the headline are two widgets: their updates reach the page one by one
     page.wait_for_function(
         "([s, t]) => document.querySelector(s).innerText.includes(t)",
         arg=[".salesml-headline", target],
-        timeout=90_000,
+        timeout=180_000,
     )
     # move the rep out of its group, or into the first group when it is in none
     current = page.eval_on_selector(".salesml-move_to select", "e => e.selectedIndex")
@@ -49,13 +49,13 @@ def test_pick_and_move_update_radar_evidence_and_groups(
     page.wait_for_function(
         "([s, b]) => document.querySelector(s).innerText !== b",
         arg=[".salesml-groups", groups],
-        timeout=90_000,
+        timeout=180_000,
     )
     page.wait_for_function(
         "([t, e]) => { const h = document.querySelector('.salesml-headline').innerText;"
         " return h.includes(t) && h.includes(e); }",
         arg=[target, expect],
-        timeout=90_000,
+        timeout=180_000,
     )
     assert page.inner_text(".salesml-error").strip() == ""
     page.screenshot(path=str(artifacts / "team_builder.png"), full_page=True)

@@ -30,7 +30,7 @@ def test_kpi_change_updates_table_and_chart(server: str, open_page, artifacts: P
         page.wait_for_function(
             "([s, b]) => document.querySelector(s).innerText !== b",
             arg=[selector, before],
-            timeout=90_000,
+            timeout=180_000,
         )
     assert "Cross-team response time" in page.inner_text(".salesml-impact-table")
     assert page.inner_text(".salesml-error").strip() == ""
