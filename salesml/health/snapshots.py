@@ -213,7 +213,7 @@ def load_health_data(path: str | os.PathLike[str], **options: Any) -> SalesData:
 
     ``options`` go to :func:`salesml.data.io.load_dataset` (``validate``, ``period``...).
     """
-    from salesml.data.io import load_projected
+    from salesml.data.projected import load_projected
 
     return load_projected(path, _TABLES, LOAD_COLUMNS, **options)
 

@@ -137,7 +137,7 @@ def load_potential_data(
 
     ``options`` go to :func:`salesml.data.io.load_dataset` (``validate``, ``period``...).
     """
-    from salesml.data.io import load_projected
+    from salesml.data.projected import load_projected
 
     return load_projected(path, tables, LOAD_COLUMNS, **options)
 
