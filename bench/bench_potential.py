@@ -61,6 +61,7 @@ from salesml.potential import (
     lead_to_cash,
     visit_backtest,
 )
+from salesml.potential.snapshots import LOAD_COLUMNS
 from salesml.potential.weekly import candidates
 from salesml.simulator import simulate
 
@@ -79,16 +80,7 @@ def _timed(fn, *args, **kwargs) -> tuple[Any, float]:
 L_TABLES: tuple[str, ...] = ("leads", "deals", "quotes", "contracts", "payments", "activities")
 #: The columns it loads of the other tables.
 L_COLUMNS: dict[str, tuple[str, ...]] = {
-    "deals": (
-        "deal_id",
-        "customer_id",
-        "rep_id",
-        "lead_id",
-        "created_at",
-        "closed_at",
-        "outcome",
-        "amount",
-    ),
+    "deals": LOAD_COLUMNS["deals"],
     "quotes": ("quote_id", "deal_id", "sent_at"),
     "contracts": ("contract_id", "deal_id", "signed_at", "amount"),
     "payments": ("payment_id", "contract_id", "paid_at", "amount"),
