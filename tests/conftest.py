@@ -119,6 +119,35 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+#: Logs of the ``salesml serve`` processes this test process started, newest last.
+SERVE_LOGS: list[Path] = []
+#: Lines of the server log and browser console shown in a failed browser test's report.
+REPORT_TAIL = 150
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Attach the app server's log and the pages' console to a failed browser test.
+
+    A browser test that times out on a busy machine says only which wait expired; the
+    server's log (kernels started, culled, websockets closed) and the browser console
+    say why.
+    """
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.failed or call.when != "call":
+        return
+    names = set(getattr(item, "fixturenames", ()))
+    if SERVE_LOGS and names & {"tiny_app", "serve_apps"}:
+        lines = SERVE_LOGS[-1].read_text(errors="replace").splitlines()
+        report.sections.append(
+            (f"salesml serve log, last {REPORT_TAIL} lines", "\n".join(lines[-REPORT_TAIL:]))
+        )
+    console = getattr(item, "_salesml_console", None)
+    if console:
+        report.sections.append(
+            (f"browser console, last {REPORT_TAIL} lines", "\n".join(console[-REPORT_TAIL:]))
+        )
 
 
 def _free_port() -> int:
@@ -144,6 +173,7 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> 
 def _serving(folder: Path, log: Path) -> Iterator[str]:
     """``salesml serve`` over ``folder`` on a free port; yields the base URL."""
     port = _free_port()
+    SERVE_LOGS.append(log)
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
@@ -226,13 +256,17 @@ def tiny_app(serve_apps) -> Callable[[str], str]:
 
 
 @pytest.fixture
-def open_page(browser) -> Iterator[Callable[..., tuple[Any, list[str]]]]:
+def open_page(
+    browser, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., tuple[Any, list[str]]]]:
     """``open_page(url, viewport=..., timeout=ms) -> (page, errors)``: a new page at ``url``.
 
     ``errors`` collects the page's uncaught script errors (a test asserts it stays
     empty); the pages are closed when the test ends.
     """
     pages: list[Any] = []
+    console: list[str] = []
+    request.node._salesml_console = console  # shown when the test fails
 
     def open_(
         url: str, *, viewport: dict[str, int] | None = None, timeout: float = 180_000
@@ -241,12 +275,27 @@ def open_page(browser) -> Iterator[Callable[..., tuple[Any, list[str]]]]:
         pages.append(page)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        n = len(pages)
+        page.on(
+            "console",
+            lambda m: console.append(f"{time.strftime('%H:%M:%S')} page {n} {m.type}: {m.text}"),
+        )
+        page.on("websocket", lambda ws: _watch_socket(ws, n, console))
         page.goto(url, timeout=timeout)  # a cold kernel on a busy machine is slow
         return page, errors
 
     yield open_
     for page in pages:
         page.close()
+
+
+def _watch_socket(ws: Any, page: int, console: list[str]) -> None:
+    """Note in ``console`` when a page's websocket opens and closes."""
+    console.append(f"{time.strftime('%H:%M:%S')} page {page} websocket open {ws.url}")
+    ws.on(
+        "close",
+        lambda _: console.append(f"{time.strftime('%H:%M:%S')} page {page} websocket closed"),
+    )
 
 
 @pytest.fixture(scope="session")

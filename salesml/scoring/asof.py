@@ -62,7 +62,9 @@ class AsOfFit:
     snapshots
         Every training snapshot taken (labels as the data at ``as_of`` tells them).
     training
-        The rows the model was fit on (label known at ``as_of``).
+        The rows the model was fit on (label known at ``as_of``): selected from
+        :attr:`snapshots` when asked for, not held beside them (at tier L a fit's
+        snapshots are up to 2M rows; a held copy of the labelled ones cost 0.5 GB).
     fingerprint
         The dataset fingerprint recorded on the model card.
     """
@@ -70,8 +72,19 @@ class AsOfFit:
     as_of: pd.Timestamp
     model: ScoringModel
     snapshots: pd.DataFrame
-    training: pd.DataFrame
     fingerprint: str | None
+
+    @property
+    def training(self) -> pd.DataFrame:
+        """The snapshots whose label was known at :attr:`as_of` (a new frame per call)."""
+        return _known(self.snapshots, self.as_of, self.fingerprint)
+
+
+def _known(snaps: pd.DataFrame, t: pd.Timestamp, fingerprint: str | None) -> pd.DataFrame:
+    """The rows of ``snaps`` labelled by ``t``, the fingerprint in their ``attrs``."""
+    known = snaps.loc[snaps["label_known_at"] <= t]
+    known.attrs = {**snaps.attrs, "data_fingerprint": fingerprint}
+    return known
 
 
 def training_dates(
@@ -127,7 +140,7 @@ def fit_as_of(
     dates = training_dates(first, t, history_days=history_days, freq=snapshot_freq)
     snaps = snapshots(past, as_of=dates, data_end=t, fingerprint=False)
     fp = fingerprint if fingerprint is not None else data.fingerprint()
-    known = snaps.loc[snaps["label_known_at"] <= t]
-    known.attrs = {**snaps.attrs, "data_fingerprint": fp}
+    known = _known(snaps, t, fp)
     fitted = model.fit(known, client=client) if client is not None else model.fit(known)
-    return AsOfFit(as_of=t, model=fitted, snapshots=snaps, training=known, fingerprint=fp)
+    del known  # AsOfFit.training selects the rows again when asked
+    return AsOfFit(as_of=t, model=fitted, snapshots=snaps, fingerprint=fp)

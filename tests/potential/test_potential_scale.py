@@ -129,6 +129,14 @@ def test_fit_as_of_without_the_copy_is_the_same_fit(quality_demo, kind):
     np.testing.assert_array_equal(
         a.model.predict_proba(a.training), b.model.predict_proba(a.training)
     )
+    # training is selected from the snapshots on demand (no second frame held): the
+    # labelled rows, the fingerprint in its attrs, and the rows the model was fit on
+    known = a.snapshots.loc[a.snapshots["label_known_at"] <= t]
+    pd.testing.assert_frame_equal(a.training, known, check_exact=True)
+    assert a.training.attrs["data_fingerprint"] == "x"
+    assert 0 < a.model.n_rows_ == len(known) < len(a.snapshots)
+    refit = tk.model().fit(a.training)
+    np.testing.assert_array_equal(refit.predict_proba(known), a.model.predict_proba(known))
 
 
 def test_fit_as_of_bounds_training_rows_and_says_so(quality_demo):
