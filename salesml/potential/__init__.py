@@ -13,6 +13,7 @@ account configuration. Typical use::
 
 from __future__ import annotations
 
+from salesml.potential.accounts import account_features, account_snapshots
 from salesml.potential.asof import fit_as_of
 from salesml.potential.backtest import backtest
 from salesml.potential.baselines import account_baselines, lead_baselines, potential_signals
@@ -21,8 +22,6 @@ from salesml.potential.flat import FlatPotential, flat_potential
 from salesml.potential.journey import CustomerJourneys, customer_journeys
 from salesml.potential.model import AccountPotentialModel, PotentialModel, RevenuePerWin
 from salesml.potential.snapshots import (
-    account_features,
-    account_snapshots,
     lead_features,
     lead_snapshots,
     unavailable_lead_features,

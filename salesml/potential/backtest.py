@@ -16,10 +16,10 @@ import pandas as pd
 
 from salesml.data.bundle import SalesData
 from salesml.filters import FilterSpec
+from salesml.potential.accounts import account_snapshots
 from salesml.potential.baselines import account_baselines, lead_baselines
 from salesml.potential.model import AccountPotentialModel, PotentialModel
 from salesml.potential.snapshots import (
-    account_snapshots,
     lead_snapshots,
     open_account_count,
     open_lead_count,

@@ -25,11 +25,12 @@ from salesml.distributed import resolve_client
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang
 from salesml.periods import PeriodLike, as_period
+from salesml.potential.accounts import account_features
 from salesml.potential.asof import fit_as_of
 from salesml.potential.backtest import backtest as run_backtest
 from salesml.potential.baselines import lead_baselines
 from salesml.potential.cash import LeadToCash, lead_to_cash
-from salesml.potential.snapshots import LOAD_COLUMNS, account_features, lead_features
+from salesml.potential.snapshots import LOAD_COLUMNS, lead_features
 from salesml.potential.visits import CapacityLike, VisitPlan, visit_plan
 from salesml.results import AnalysisResult, Note
 from salesml.scoring.asof import AsOfFit, review_as_of

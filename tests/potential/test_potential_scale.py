@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from salesml.potential import PotentialModel, account_snapshots, lead_snapshots
+from salesml.potential.accounts import _account_features_at, _account_tables
 from salesml.potential.backtest import task
 from salesml.potential.snapshots import (
     _OUTCOMES,
@@ -16,8 +17,6 @@ from salesml.potential.snapshots import (
     ACCOUNT_ID_COLUMNS,
     ACCOUNT_NUMERIC,
     LOAD_COLUMNS,
-    _account_features_at,
-    _account_tables,
     _lead_features_at,
     _lead_labels,
     _won_deals,
