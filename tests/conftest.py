@@ -122,7 +122,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 #: Logs of the ``salesml serve`` processes this test process started, newest last.
 SERVE_LOGS: list[Path] = []
 #: Lines of the server log and browser console shown in a failed browser test's report.
-REPORT_TAIL = 150
+REPORT_TAIL = 200
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -144,6 +144,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             (f"salesml serve log, last {REPORT_TAIL} lines", "\n".join(lines[-REPORT_TAIL:]))
         )
     console = getattr(item, "_salesml_console", None)
+    for n, page in enumerate(getattr(item, "_salesml_pages", ()), start=1):
+        try:  # what the page shows when the wait gave up (pages close at teardown)
+            shown = page.inner_text("body")
+            page.screenshot(path=str(ARTIFACTS / f"failed-{item.name}-{n}.png"), full_page=True)
+        except Exception as e:  # a closed or crashed page says so instead
+            shown = f"(could not read the page: {e})"
+        report.sections.append((f"page {n} text when the test failed", shown[:6000]))
     if console:
         report.sections.append(
             (f"browser console, last {REPORT_TAIL} lines", "\n".join(console[-REPORT_TAIL:]))
@@ -267,6 +274,7 @@ def open_page(
     pages: list[Any] = []
     console: list[str] = []
     request.node._salesml_console = console  # shown when the test fails
+    request.node._salesml_pages = pages  # their text is shown when the test fails
 
     def open_(
         url: str, *, viewport: dict[str, int] | None = None, timeout: float = 180_000
@@ -289,13 +297,37 @@ def open_page(
         page.close()
 
 
+def _frame_summary(payload: Any) -> str:
+    """``channel msg_type`` of a kernel websocket frame (v1 protocol), with the status
+    or comm method when there is one; the size for anything else."""
+    import json
+
+    from salesml.apps.voila_app import _v1_parts
+
+    raw = payload if isinstance(payload, bytes) else str(payload).encode()
+    parts = _v1_parts(raw) if isinstance(payload, bytes) else []
+    if len(parts) < 5:
+        return f"{len(raw)} bytes"
+    try:
+        kind = json.loads(parts[1]).get("msg_type")
+        content = json.loads(parts[4]) if len(parts[4]) < 4096 else {}
+    except ValueError:
+        return f"{len(raw)} bytes"
+    extra = content.get("execution_state") or (content.get("data") or {}).get("method") or ""
+    return f"{parts[0].decode(errors='replace')} {kind} {extra} ({len(raw)} bytes)"
+
+
 def _watch_socket(ws: Any, page: int, console: list[str]) -> None:
-    """Note in ``console`` when a page's websocket opens and closes."""
-    console.append(f"{time.strftime('%H:%M:%S')} page {page} websocket open {ws.url}")
-    ws.on(
-        "close",
-        lambda _: console.append(f"{time.strftime('%H:%M:%S')} page {page} websocket closed"),
-    )
+    """Note in ``console`` a page's websocket: opened, each frame (its message type),
+    closed; what a timed-out wait needs to say whether the kernel answered."""
+
+    def note(text: str) -> None:
+        console.append(f"{time.strftime('%H:%M:%S')} page {page} {text}")
+
+    note(f"websocket open {ws.url}")
+    ws.on("framesent", lambda f: note(f"sent {_frame_summary(f)}"))
+    ws.on("framereceived", lambda f: note(f"received {_frame_summary(f)}"))
+    ws.on("close", lambda _: note("websocket closed"))
 
 
 @pytest.fixture(scope="session")

@@ -170,11 +170,13 @@ def language_toggle(state: AppState) -> w.ToggleButtons:
 class FigureSlot(w.VBox):
     """A place for a plotly chart that views redraw with :meth:`show`.
 
-    A figure of the same shape (trace count and types) updates the current
-    ``FigureWidget`` in place, so the chart animates rather than flashes; any other
-    figure replaces the widget by a new one built *with* its traces (plotly's
-    FigureWidget does not draw traces added to an empty widget before the page
-    shows it, nor reliably traces of a new type added afterwards).
+    Every figure gets a new ``FigureWidget`` built *with* its traces, which replaces the
+    current one. An in-place update of the current widget (``batch_update``) was tried
+    and dropped: on a busy machine the page sometimes never applied it (the kernel sent
+    the update while the page's plotly view was still reporting its first layout; the
+    chart kept the previous KPI's title and values while the table beside it changed,
+    seen in the impact explorer's browser test), and plotly's FigureWidget does not
+    draw traces added to an empty widget before the page shows it either.
 
     A replaced widget is closed one replacement later, not at once: closing a widget
     whose model the page is still initialising (one replaced moments after it was
@@ -187,17 +189,10 @@ class FigureSlot(w.VBox):
         self._retired: Any = None
 
     def show(self, fig: Any) -> None:
-        """Display plotly figure ``fig``."""
+        """Display plotly figure ``fig`` (in a new widget)."""
         import plotly.graph_objects as go
 
         cur = self.figure
-        same = cur is not None and [t.type for t in cur.data] == [t.type for t in fig.data]
-        if same:
-            with cur.batch_update():
-                for old, fresh in zip(cur.data, fig.data, strict=True):
-                    old.update(fresh.to_plotly_json(), overwrite=True)
-                cur.layout = fig.layout
-            return
         self.figure = go.FigureWidget(fig)
         self.children = [self.figure]
         if self._retired is not None:
