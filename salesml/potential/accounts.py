@@ -24,6 +24,7 @@ from salesml.potential.snapshots import (
     ACCOUNT_CATEGORICAL,
     ACCOUNT_ID_COLUMNS,
     ACCOUNT_NUMERIC,
+    _check_arguments,
     _check_dates,
     _cut_at,
     _date_pieces,
@@ -244,10 +245,7 @@ def account_snapshots(
     count every deal). See :func:`lead_snapshots` for the other parameters.
     """
     _require_accounts(data)
-    if horizon_days < 1:
-        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
-    if not 0.0 < float(sample) <= 1.0:
-        raise ValueError(f"sample must be a share in (0, 1], got {sample!r}")
+    _check_arguments(horizon_days, sample)
     dates = shared.as_dates(as_of)
     src = _account_tables(data)
     latest = shared.label_end(data, _OUTCOMES)

@@ -492,10 +492,7 @@ def lead_snapshots(
         ``horizon_days``, ``data_end``, ``currency``, ``unavailable``.
     """
     _require_leads(data)
-    if horizon_days < 1:
-        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
-    if not 0.0 < float(sample) <= 1.0:
-        raise ValueError(f"sample must be a share in (0, 1], got {sample!r}")
+    _check_arguments(horizon_days, sample)
     dates = shared.as_dates(as_of)
     src = _restricted_to(data, ("leads", "deals", "activities"))
     latest = shared.label_end(data, _OUTCOMES)
@@ -527,6 +524,14 @@ def lead_snapshots(
 def _restricted_to(data: SalesData, names: Sequence[str]) -> SalesData:
     """Only the tables ``names`` of ``data`` (those present), without copies."""
     return SalesData({n: data[n] for n in names if data.has(n)}, data.config)
+
+
+def _check_arguments(horizon_days: int, sample: float) -> None:
+    """Refuse a horizon under one day or a sample share outside (0, 1]."""
+    if horizon_days < 1:
+        raise ValueError(f"horizon_days must be at least 1, got {horizon_days}")
+    if not 0.0 < float(sample) <= 1.0:
+        raise ValueError(f"sample must be a share in (0, 1], got {sample!r}")
 
 
 def _check_dates(dates: Sequence[pd.Timestamp], end: pd.Timestamp) -> None:
