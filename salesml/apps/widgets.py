@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -178,26 +179,38 @@ class FigureSlot(w.VBox):
     seen in the impact explorer's browser test), and plotly's FigureWidget does not
     draw traces added to an empty widget before the page shows it either.
 
-    A replaced widget is closed one replacement later, not at once: closing a widget
-    whose model the page is still initialising (one replaced moments after it was
-    created, on a busy machine) makes the page log "Failed to initialize model".
+    A replaced widget is closed once it has been retired for :attr:`RETIRE_SECONDS`
+    (checked at the next redraw), not at once: closing a widget whose model the page is
+    still initialising (one replaced moments after it was created, on a busy machine,
+    as the team builder does on a pick and a move) makes the page log "Failed to
+    initialize model". The retired widgets are those of the last two minutes' redraws.
     """
+
+    #: Seconds a replaced widget is kept before it is closed.
+    RETIRE_SECONDS: float = 120.0
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__([], **kwargs)
         self.figure: Any = None
-        self._retired: Any = None
+        self._retired: list[tuple[float, Any]] = []
 
     def show(self, fig: Any) -> None:
         """Display plotly figure ``fig`` (in a new widget)."""
         import plotly.graph_objects as go
 
+        now = time.monotonic()
         cur = self.figure
         self.figure = go.FigureWidget(fig)
         self.children = [self.figure]
-        if self._retired is not None:
-            self._retired.close()
-        self._retired = cur
+        keep = []
+        for since, old in self._retired:
+            if now - since >= self.RETIRE_SECONDS:
+                old.close()
+            else:
+                keep.append((since, old))
+        if cur is not None:
+            keep.append((now, cur))
+        self._retired = keep
 
 
 def result_widgets(state: AppState) -> tuple[w.HTML, w.HTML, w.HTML, FigureSlot]:

@@ -35,7 +35,7 @@ def test_region_change_updates_chart_and_table(server: str, open_page, artifacts
         (".salesml-breakpoints", table),
     ):
         page.wait_for_function(
-            "([s, b]) => document.querySelector(s).innerText !== b",
+            "([s, b]) => { const e = document.querySelector(s); return e !== null && e.innerText !== b; }",
             arg=[selector, before],
             timeout=90_000,
         )

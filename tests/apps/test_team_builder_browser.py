@@ -28,7 +28,7 @@ def test_pick_and_move_update_radar_evidence_and_groups(
     target = reps[1]
     page.select_option(".salesml-rep select", target)
     page.wait_for_function(
-        "([s, b]) => document.querySelector(s).innerText !== b",
+        "([s, b]) => { const e = document.querySelector(s); return e !== null && e.innerText !== b; }",
         arg=[".salesml-evidence", evidence],
         timeout=180_000,
     )
@@ -47,7 +47,7 @@ def test_pick_and_move_update_radar_evidence_and_groups(
     expect = "no group" if current != 0 else f"is in {picked}"
     page.click(".salesml-move")
     page.wait_for_function(
-        "([s, b]) => document.querySelector(s).innerText !== b",
+        "([s, b]) => { const e = document.querySelector(s); return e !== null && e.innerText !== b; }",
         arg=[".salesml-groups", groups],
         timeout=180_000,
     )

@@ -37,7 +37,7 @@ def test_region_capacity_changes_the_plan_and_the_captured_revenue(
     page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
     for selector, before in ((".salesml-headline", headline), (".salesml-plan", plan)):
         page.wait_for_function(
-            "([s, b]) => document.querySelector(s).innerText !== b",
+            "([s, b]) => { const e = document.querySelector(s); return e !== null && e.innerText !== b; }",
             arg=[selector, before],
             timeout=60_000,
         )

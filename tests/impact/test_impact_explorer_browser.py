@@ -28,7 +28,7 @@ def test_kpi_change_updates_table_and_chart(server: str, open_page, artifacts: P
         (".salesml-chart .js-plotly-plot", chart),
     ):
         page.wait_for_function(
-            "([s, b]) => document.querySelector(s).innerText !== b",
+            "([s, b]) => { const e = document.querySelector(s); return e !== null && e.innerText !== b; }",
             arg=[selector, before],
             timeout=180_000,
         )
