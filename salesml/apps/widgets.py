@@ -171,19 +171,21 @@ def language_toggle(state: AppState) -> w.ToggleButtons:
 class FigureSlot(w.VBox):
     """A place for a plotly chart that views redraw with :meth:`show`.
 
-    Every figure gets a new ``FigureWidget`` built *with* its traces, which replaces the
-    current one. An in-place update of the current widget (``batch_update``) was tried
-    and dropped: on a busy machine the page sometimes never applied it (the kernel sent
-    the update while the page's plotly view was still reporting its first layout; the
-    chart kept the previous KPI's title and values while the table beside it changed,
-    seen in the impact explorer's browser test), and plotly's FigureWidget does not
-    draw traces added to an empty widget before the page shows it either.
+    A figure of the same shape (trace count and types) updates the current
+    ``FigureWidget`` in place (a few kB to the page; a new widget costs about 5 MB, the
+    plotly.js module shipped with every widget model) once the page has drawn it. Until
+    then the page loses an update: plotly's view draws the data it had when drawing
+    started and reports back when done (``_js2py_layoutDelta``); an update arriving in
+    between is overwritten (seen on a busy machine: the impact explorer's chart kept the
+    previous KPI while its table changed). So before that report, and for a figure of
+    another shape, the slot shows a new widget built *with* the figure's traces
+    (plotly's FigureWidget does not draw traces added to an empty widget before the
+    page shows it, nor reliably traces of a new type added afterwards).
 
     A replaced widget is closed once it has been retired for :attr:`RETIRE_SECONDS`
     (checked at the next redraw), not at once: closing a widget whose model the page is
-    still initialising (one replaced moments after it was created, on a busy machine,
-    as the team builder does on a pick and a move) makes the page log "Failed to
-    initialize model". The retired widgets are those of the last two minutes' redraws.
+    still initialising (one replaced moments after it was created, on a busy machine)
+    makes the page log "Failed to initialize model".
     """
 
     #: Seconds a replaced widget is kept before it is closed.
@@ -192,15 +194,28 @@ class FigureSlot(w.VBox):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__([], **kwargs)
         self.figure: Any = None
+        self.drawn = False  # the page reported drawing the current widget
         self._retired: list[tuple[float, Any]] = []
 
+    def _mark_drawn(self, _: Any = None) -> None:
+        self.drawn = True
+
     def show(self, fig: Any) -> None:
-        """Display plotly figure ``fig`` (in a new widget)."""
+        """Display plotly figure ``fig``."""
         import plotly.graph_objects as go
 
-        now = time.monotonic()
         cur = self.figure
+        same = cur is not None and [t.type for t in cur.data] == [t.type for t in fig.data]
+        if same and self.drawn:
+            with cur.batch_update():
+                for old, fresh in zip(cur.data, fig.data, strict=True):
+                    old.update(fresh.to_plotly_json(), overwrite=True)
+                cur.layout = fig.layout
+            return
+        now = time.monotonic()
         self.figure = go.FigureWidget(fig)
+        self.drawn = False
+        self.figure.observe(self._mark_drawn, names="_js2py_layoutDelta")
         self.children = [self.figure]
         keep = []
         for since, old in self._retired:

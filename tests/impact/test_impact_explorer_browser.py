@@ -35,8 +35,12 @@ def test_kpi_change_updates_table_and_chart(server: str, open_page, artifacts: P
     assert "Cross-team response time" in page.inner_text(".salesml-impact-table")
     # the chart is the new KPI's too, not the old one with other ticks (an in-place
     # FigureWidget update once left the old title while the table changed)
-    chart_text = page.inner_text(".salesml-chart .js-plotly-plot")
-    assert "Cross-team response time" in chart_text and "Days in a stage" not in chart_text
+    page.wait_for_function(
+        "() => { const e = document.querySelector('.salesml-chart .js-plotly-plot');"
+        " return e !== null && e.innerText.includes('Cross-team response time')"
+        " && !e.innerText.includes('Days in a stage'); }",
+        timeout=180_000,
+    )
     assert page.inner_text(".salesml-error").strip() == ""
     page.screenshot(path=str(artifacts / "impact_explorer.png"), full_page=True)
     assert errors == []
