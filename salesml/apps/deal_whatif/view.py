@@ -165,8 +165,7 @@ class DealWhatifView(w.VBox):
         self.no_effect.value = "".join(f"<p><i>{html.escape(n)}</i></p>" for n in notes)
         # a new chart per deal: the bars' labels change, which an in-place update of the
         # FigureWidget does not redraw in the page
-        self.chart.drawn = False
-        draw_chart(self.state, self.chart, lambda: _waterfall(r, lang))
+        draw_chart(self.state, self.chart, lambda: _waterfall(r, lang), new=True)
         items = "".join(
             f"<li>{html.escape(i)} ({c:+.2f})</li>"
             for i, c in zip(r.reason_items, r.reasons["contribution"], strict=True)
