@@ -172,19 +172,17 @@ class FigureSlot(w.VBox):
     """A place for a plotly chart that views redraw with :meth:`show`.
 
     A figure of the same shape (trace count and types) updates the current
-    ``FigureWidget`` in place: a few kB to the page, and no new widget model (a new one
-    ships the 5 MB plotly.js module, which anywidget must initialise within 2 s or it
-    gives up with "Failed to initialize model": on a busy machine the chart then stays
-    empty). Any other figure replaces the widget by a new one built *with* its traces
-    (plotly's FigureWidget does not draw traces added to an empty widget before the
-    page shows it, nor reliably traces of a new type added afterwards).
-
-    An update that reaches the page while plotly's view is still drawing is lost: the
-    view draws the data it had when it started, then reports (``_js2py_layoutDelta``).
-    So an update made before that report marks the chart stale, and the report of a
-    stale chart re-attaches the widget: the page draws a new view of the same model,
-    from its current data (seen on a busy machine before this: the impact explorer's
-    chart kept the previous KPI while its table changed).
+    ``FigureWidget`` in place and then re-attaches it: the page drops its view and draws
+    a new view of the same model from the model's data, which the update has already
+    changed. Updating the page's view alone is not reliable: plotly's view loses an
+    update that arrives while it is drawing or resizing (seen on a busy machine: the
+    impact explorer's and funnel explorer's charts kept the previous selection while the
+    tables beside them changed), and an in-place update does not redraw changed bar
+    labels. A new widget model is avoided: it ships the 5 MB plotly.js module, which
+    anywidget must initialise within 2 s or it gives up ("Failed to initialize model")
+    and the chart stays empty. Any other figure replaces the widget by a new one built
+    *with* its traces (plotly's FigureWidget does not draw traces added to an empty
+    widget before the page shows it, nor reliably traces of a new type added afterwards).
 
     A replaced widget is closed once it has been retired for :attr:`RETIRE_SECONDS`
     (checked at the next redraw), not at once: closing a widget whose model the page is
@@ -197,34 +195,24 @@ class FigureSlot(w.VBox):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__([], **kwargs)
         self.figure: Any = None
-        self.drawn = False  # the page reported drawing the current widget
-        self.stale = False  # updated in place before that report
         self._retired: list[tuple[float, Any]] = []
 
-    def _on_drawn(self, _: Any = None) -> None:
-        self.drawn = True
-        if self.stale and self.figure is not None:
-            self.stale = False
-            self.children = []  # a new view of the same model, drawn from its data
-            self.children = [self.figure]
-
-    def show(self, fig: Any, *, new: bool = False) -> None:
-        """Display plotly figure ``fig`` (``new``: in a new widget whatever its shape)."""
+    def show(self, fig: Any) -> None:
+        """Display plotly figure ``fig``."""
         import plotly.graph_objects as go
 
         cur = self.figure
         same = cur is not None and [t.type for t in cur.data] == [t.type for t in fig.data]
-        if same and not new:
+        if same:
             with cur.batch_update():
                 for old, fresh in zip(cur.data, fig.data, strict=True):
                     old.update(fresh.to_plotly_json(), overwrite=True)
                 cur.layout = fig.layout
-            self.stale = self.stale or not self.drawn
+            self.children = []  # a new view of the same model, drawn from its data
+            self.children = [cur]
             return
         now = time.monotonic()
         self.figure = go.FigureWidget(fig)
-        self.drawn = self.stale = False
-        self.figure.observe(self._on_drawn, names="_js2py_layoutDelta")
         self.children = [self.figure]
         keep = []
         for since, old in self._retired:
@@ -252,15 +240,13 @@ def result_widgets(state: AppState) -> tuple[w.HTML, w.HTML, w.HTML, FigureSlot]
     return busy, error, headline, chart
 
 
-def draw_chart(
-    state: AppState, chart: FigureSlot, draw: Callable[[], Any], *, new: bool = False
-) -> None:
-    """Show the figure ``draw()`` returns in ``chart`` (``new``: in a new widget).
+def draw_chart(state: AppState, chart: FigureSlot, draw: Callable[[], Any]) -> None:
+    """Show the figure ``draw()`` returns in ``chart``.
 
     A drawing problem must not kill the controls: it goes to ``state.error``.
     """
     try:
-        chart.show(draw(), new=new)
+        chart.show(draw())
     except Exception as e:
         log.exception("drawing the chart failed")
         state.error = viewer_error(e)

@@ -163,9 +163,7 @@ class DealWhatifView(w.VBox):
         self.headline.tooltip = t("deal_whatif.bands", lang, bands=describe_bands(bands, lang))
         notes = self.state.no_effect_text()
         self.no_effect.value = "".join(f"<p><i>{html.escape(n)}</i></p>" for n in notes)
-        # a new chart per deal: the bars' labels change, which an in-place update of the
-        # FigureWidget does not redraw in the page
-        draw_chart(self.state, self.chart, lambda: _waterfall(r, lang), new=True)
+        draw_chart(self.state, self.chart, lambda: _waterfall(r, lang))
         items = "".join(
             f"<li>{html.escape(i)} ({c:+.2f})</li>"
             for i, c in zip(r.reason_items, r.reasons["contribution"], strict=True)
