@@ -69,7 +69,12 @@ def test_slider_moves_score_and_reasons(server: str, open_page, artifacts: Path)
     )
     narrowed = page.eval_on_selector_all(".salesml-deal select option", OPTION_TEXTS)
     assert narrowed and all(owner in o for o in narrowed[1:])
-    matches = page.inner_text(".salesml-matches")
-    assert f"{len(narrowed) - 1} of" in matches or f"{len(narrowed)} of" in matches
+    # the picker and the match count are two widgets: their updates land one by one
+    page.wait_for_function(
+        "([a, b]) => { const t = document.querySelector('.salesml-matches').innerText;"
+        " return t.includes(a) || t.includes(b); }",
+        arg=[f"{len(narrowed) - 1} of", f"{len(narrowed)} of"],
+        timeout=60_000,
+    )
     page.screenshot(path=str(artifacts / "deal_whatif.png"), full_page=True)
     assert errors == []
