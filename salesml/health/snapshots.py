@@ -276,11 +276,44 @@ def deal_snapshots(
         share=float(sample),
         **src.tables,
     )
-    snaps = pd.concat(frames, ignore_index=True)
+    snaps = _stack(frames)
     out = _attach_labels(snaps, src.deals, horizon_days=horizon_days, data_end=end)
     out.attrs = shared.snapshot_attrs(
         data, end, horizon_days, fingerprint, unavailable_features(data)
     )
+    return out
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """``pd.concat(frames, ignore_index=True)`` of frames with the same columns, each
+    frame freed once copied (``frames`` is emptied): about one copy of the snapshots
+    in memory, not two. The float columns (contiguous in the column order) go into one
+    block; the others are concatenated column by column."""
+    if not frames:
+        return pd.DataFrame()
+    cols = list(frames[0].columns)
+    floats = [c for c in cols if frames[0][c].dtype == np.float64]
+    at = [cols.index(c) for c in floats]
+    if not floats or at != list(range(at[0], at[0] + len(at))):
+        out = pd.concat(frames, ignore_index=True)
+        frames.clear()
+        return out
+    n = sum(len(f) for f in frames)
+    block = np.empty((len(floats), n), dtype="float64")
+    others: dict[str, list[pd.Series]] = {c: [] for c in cols if c not in floats}
+    start = 0
+    while frames:
+        f = frames.pop(0)
+        block[:, start : start + len(f)] = f[floats].to_numpy(dtype="float64").T
+        for c, parts in others.items():
+            parts.append(f[c])
+        start += len(f)
+        del f
+    out = pd.DataFrame(block.T, columns=floats, copy=False)
+    for i, c in enumerate(cols[: at[0]]):
+        out.insert(i, c, pd.concat(others.pop(c), ignore_index=True))
+    for c in cols[at[0] + len(floats) :]:
+        out[c] = pd.concat(others.pop(c), ignore_index=True)
     return out
 
 
