@@ -56,6 +56,7 @@ REPORT_PERIODS = {
     "war_room_weekly": "2026-W40",
     "cac_monthly": "2026-09",
     "lead_potential_weekly": "2026-W40",
+    "deal_health_weekly": "2026-W40",
 }
 #: The apps whose state initialisation is measured: module, state class.
 APP_STATES = {
@@ -65,6 +66,7 @@ APP_STATES = {
     "team_builder": ("salesml.apps.team_builder.state", "TeamBuilderState"),
     "cac_whatif": ("salesml.apps.cac_whatif.state", "CacWhatIfState"),
     "visit_planner": ("salesml.apps.visit_planner.state", "VisitPlannerState"),
+    "deal_whatif": ("salesml.apps.deal_whatif.state", "DealWhatifState"),
 }
 BASE_STEPS = ("raw", "load", "alloc", "report")
 STEPS = (
