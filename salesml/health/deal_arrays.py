@@ -110,8 +110,10 @@ def _mean(slot: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
     a group-by on the deal ids), NaN values skipped (NaN where none)."""
     out = np.full(n, np.nan)
     if len(slot):
-        m = pd.Series(values).groupby(slot, sort=False).mean()
-        out[m.index.to_numpy()] = m.to_numpy()
+        # slots as category codes: grouped without hashing the keys
+        keys = pd.Categorical.from_codes(slot, categories=pd.RangeIndex(n), validate=False)
+        m = pd.Series(values).groupby(keys, observed=True).mean()
+        out[m.index.codes] = m.to_numpy()
     return out
 
 
@@ -162,6 +164,7 @@ class DealPiece:
     collab: _Table | None
     collab_codes: dict[str, int]
     customers: pd.DataFrame | None
+    customer_rows: np.ndarray | None
     reps: pd.DataFrame | None
 
     # ------------------------------------------------------------------ building
@@ -188,7 +191,7 @@ class DealPiece:
         created, closed = _times(deals["created_at"]), _times(deals["closed_at"])
         outcome, outcomes = _codes(deals["outcome"])
         rep, reps = _codes(deals["rep_id"])
-        customer, _ = _codes(deals["customer_id"])
+        customer, customers = _codes(deals["customer_id"])
         cols = {
             "created": created,
             "closed": closed,
@@ -238,8 +241,11 @@ class DealPiece:
             collab=None,
             collab_codes={},
             customers=tables.get("customers"),
+            customer_rows=None,
             reps=tables.get("reps"),
         )
+        if self.customers is not None:
+            self._build_customers(self.customers, customers)
         if "stage_history" in tables:
             self._build_history(tables["stage_history"], u1)
         act = per_deal("activities")
@@ -305,6 +311,14 @@ class DealPiece:
                 "amount": q["amount"].to_numpy(dtype="float64", na_value=np.nan)[rows],
             },
         )
+
+    def _build_customers(self, cust: pd.DataFrame, ids: pd.Index) -> None:
+        """Each deal customer code's row in ``cust`` (-1: none), when the customer ids
+        are unique and given (else each date looks the customers up by id)."""
+        key = cust.get("customer_id")
+        if key is None or key.isna().any() or not key.is_unique:
+            return
+        self.customer_rows = np.append(pd.Index(key).get_indexer(ids), -1)
 
     def _build_collab(self, ev: pd.DataFrame, rows: np.ndarray, pos: np.ndarray) -> None:
         kind, kinds = _codes(ev["kind"])
@@ -601,7 +615,17 @@ class DealPiece:
             recent &= rw["rep"] >= 0
             q = _mean(rw["rep"][recent], rw["quality"][recent], n_reps)
             out["rep_activity_quality"] = np.where(rep >= 0, q[np.maximum(rep, 0)], np.nan)
-        if self.customers is not None:
+        if self.customers is not None and self.customer_rows is not None:
+            cust = self.customers
+            at = self.customer_rows[customer]
+            if "created_at" in cust:
+                later = _times(cust["created_at"]) > u
+                at = np.where((at >= 0) & later[np.maximum(at, 0)], -1, at)
+            for src, dst in shared.CUSTOMER_ATTRIBUTES:
+                if src in cust:
+                    values = cust[src].array.take(at, allow_fill=True)
+                    out[dst] = pd.Series(values).astype("str").to_numpy()
+        elif self.customers is not None:
             cust = SalesData({"customers": self.customers}).as_of(t).customers
             cust = cust.drop_duplicates("customer_id").set_index("customer_id")
             for dst, values in shared.customer_attributes(cust, out["customer_id"]).items():
