@@ -137,14 +137,23 @@ def test_fit_as_of_bounds_training_rows_and_says_so(demo):
 
 
 @pytest.fixture(scope="module")
-def month_parts(demo, tmp_path_factory):
-    """The demo data written month-partitioned and loaded back compact, with only the
-    columns the feature builder reads (the way a big dataset is loaded)."""
-    from salesml.data.io import load_dataset, save_dataset
+def parts_folder(demo, tmp_path_factory):
+    """The demo data written month-partitioned."""
+    from salesml.data.io import save_dataset
 
     data, _ = demo
     folder = tmp_path_factory.mktemp("health_parts")
     save_dataset(data, folder, partition="month")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def month_parts(parts_folder):
+    """The demo data loaded back compact, with only the columns the feature builder
+    reads (the way a big dataset is loaded)."""
+    from salesml.data.io import load_dataset
+
+    folder = parts_folder
     return load_dataset(
         folder,
         tables=[
@@ -238,3 +247,17 @@ def test_ragged_rows_equal_the_reference(demo):
     got = deal_snapshots(ragged, as_of=DATES, fingerprint=False)
     want = _reference(ragged, DATES)
     pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_load_health_data_drops_the_key_only_ids(parts_folder, month_parts):
+    from salesml.health import load_health_data
+
+    data = load_health_data(parts_folder, validate=False)
+    assert "activity_id" not in data.activities and "quote_id" not in data.quotes
+    assert "activity_id" in month_parts.activities
+    dates = DATES[::3]
+    pd.testing.assert_frame_equal(
+        deal_snapshots(data, as_of=dates, fingerprint=False),
+        deal_snapshots(month_parts, as_of=dates, fingerprint=False),
+        check_exact=True,
+    )
