@@ -66,7 +66,6 @@ APP_STATES = {
     "team_builder": ("salesml.apps.team_builder.state", "TeamBuilderState"),
     "cac_whatif": ("salesml.apps.cac_whatif.state", "CacWhatIfState"),
     "visit_planner": ("salesml.apps.visit_planner.state", "VisitPlannerState"),
-    "deal_whatif": ("salesml.apps.deal_whatif.state", "DealWhatifState"),
 }
 BASE_STEPS = ("raw", "load", "alloc", "report")
 STEPS = (
