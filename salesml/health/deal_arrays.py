@@ -26,7 +26,7 @@ from salesml.data.schema import ACTIVITY_KINDS
 from salesml.health.features import CATEGORICAL_FEATURES, ID_COLUMNS, NUMERIC_FEATURES
 from salesml.scoring import snapshots as shared
 
-__all__ = ["DealPiece"]
+__all__ = ["DealPiece", "deal_sample"]
 
 #: Days of activities behind a rep's activity quality.
 REP_QUALITY_DAYS = 365
@@ -127,6 +127,21 @@ def _first_last(slot: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return slot[starts], starts, ends
 
 
+def deal_sample(deal_ids: pd.Series | pd.Index, share: float) -> np.ndarray:
+    """Whether each deal is in the deterministic ``share`` sample of deals.
+
+    A deal is in when a keyed hash of its id (``pandas.util.hash_array``, fixed key)
+    falls in the lowest ``share`` of the hash range: the same deals are chosen on every
+    machine and in every run, whatever the dates or the other deals, and every
+    snapshot of a chosen deal is kept (no deal is half in).
+    """
+    values = np.asarray(deal_ids.astype("str") if hasattr(deal_ids, "astype") else deal_ids)
+    if share >= 1.0:
+        return np.ones(len(values), dtype=bool)
+    h = pd.util.hash_array(values.astype(object), hash_key="salesml.health00", categorize=True)
+    return h < np.uint64(int(max(share, 0.0) * float(2**64 - 1)))
+
+
 @dataclass
 class _Table:
     """Some rows of a table as arrays: ``pos`` the deal positions, the rest columns."""
@@ -181,9 +196,7 @@ class DealPiece:
     ) -> DealPiece:
         """The arrays of ``tables`` (the feature builder's, ``deals`` required) that
         snapshots at dates in ``[t0, t1]`` read; ``share`` < 1 keeps the deals of the
-        :func:`~salesml.health.snapshots.deal_sample`, ``deal_ids`` only these."""
-        from salesml.health.snapshots import deal_sample
-
+        :func:`deal_sample`, ``deal_ids`` only these."""
         deals = tables["deals"]
         # sorted ids: positions sort as the ids do, so a date's rows come out in id order
         ids = pd.Index(deals["deal_id"].dropna().astype("str").unique()).sort_values()

@@ -18,7 +18,7 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.distributed import map_pieces, resolve_client
-from salesml.health.deal_arrays import DealPiece
+from salesml.health.deal_arrays import DealPiece, deal_sample
 from salesml.health.features import (
     CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
@@ -142,21 +142,6 @@ def build_features(
     out = DealPiece.build(src.tables, src.config, t, t, deal_ids=ids).features(t)
     out.attrs = _attrs(data)
     return out
-
-
-def deal_sample(deal_ids: pd.Series | pd.Index, share: float) -> np.ndarray:
-    """Whether each deal is in the deterministic ``share`` sample of deals.
-
-    A deal is in when a keyed hash of its id (``pandas.util.hash_array``, fixed key)
-    falls in the lowest ``share`` of the hash range: the same deals are chosen on every
-    machine and in every run, whatever the dates or the other deals, and every
-    snapshot of a chosen deal is kept (no deal is half in).
-    """
-    values = np.asarray(deal_ids.astype("str") if hasattr(deal_ids, "astype") else deal_ids)
-    if share >= 1.0:
-        return np.ones(len(values), dtype=bool)
-    h = pd.util.hash_array(values.astype(object), hash_key="salesml.health00", categorize=True)
-    return h < np.uint64(int(max(share, 0.0) * float(2**64 - 1)))
 
 
 def open_deal_count(data: SalesData, dates: Iterable[str | pd.Timestamp]) -> int:
