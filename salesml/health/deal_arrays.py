@@ -26,7 +26,7 @@ from salesml.data.schema import ACTIVITY_KINDS
 from salesml.health.features import CATEGORICAL_FEATURES, ID_COLUMNS, NUMERIC_FEATURES
 from salesml.scoring import snapshots as shared
 
-__all__ = ["DealPiece", "deal_sample"]
+__all__ = ["DealIndex", "DealPiece", "deal_sample"]
 
 #: Days of activities behind a rep's activity quality.
 REP_QUALITY_DAYS = 365
@@ -57,11 +57,11 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes.astype("int64"), pd.Index(uniques)
 
 
-def _recode(col: pd.Series, onto: pd.Index) -> np.ndarray:
-    """Positions of a column's values in ``onto`` (-1: missing or not there)."""
+def _recode(col: pd.Series, onto: pd.Index, rows: np.ndarray | None = None) -> np.ndarray:
+    """Positions of a column's values (of ``rows``) in ``onto`` (-1: missing or not there)."""
     codes, values = _codes(col)
     at = np.append(onto.get_indexer(values), -1)
-    return at[codes]
+    return at[codes if rows is None else codes[rows]]
 
 
 def _code_of(values: pd.Index, name: str) -> int:
@@ -143,6 +143,60 @@ def deal_sample(deal_ids: pd.Series | pd.Index, share: float) -> np.ndarray:
 
 
 @dataclass
+class DealIndex:
+    """The deals' ids, sorted, and each table's ``deal_id`` looked up in them: once per
+    :func:`~salesml.health.snapshots.deal_snapshots` call, shared by its pieces.
+
+    ``at[table]``: the position of each category (a category-coded column; one more
+    entry, -1, for the missing code) or of each row (other columns); -1: not a deal.
+    """
+
+    ids: pd.Index
+    at: dict[str, np.ndarray]
+    by_code: dict[str, bool]
+
+    @classmethod
+    def of(cls, tables: dict[str, pd.DataFrame]) -> DealIndex:
+        """The index of ``tables`` (``deals`` required)."""
+        deals = tables["deals"]
+        # sorted ids: positions sort as the ids do, so a date's rows come out in id order
+        ids = pd.Index(deals["deal_id"].dropna().astype("str").unique()).sort_values()
+        at: dict[str, np.ndarray] = {}
+        by_code: dict[str, bool] = {}
+        for name in ("deals", "stage_history", "activities", "quotes", "collab_events"):
+            df = tables.get(name)
+            if df is None or "deal_id" not in df:
+                continue
+            col = df["deal_id"]
+            by_code[name] = isinstance(col.dtype, pd.CategoricalDtype)
+            if by_code[name]:
+                at[name] = np.append(ids.get_indexer(col.cat.categories), -1)
+            else:
+                at[name] = ids.get_indexer(col)
+        return cls(ids, at, by_code)
+
+    def positions(self, name: str, col: pd.Series) -> np.ndarray:
+        """The deal position of every row of table ``name`` (``col``: its ``deal_id``)."""
+        if self.by_code[name]:
+            return self.at[name][col.cat.codes.to_numpy()]
+        return self.at[name].copy()
+
+    def rows_of(
+        self, name: str, col: pd.Series, wanted: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of table ``name`` whose deal is ``wanted`` (a flag per position) and
+        their positions, without a position per row of the whole table."""
+        at = self.at[name]
+        if self.by_code[name]:
+            keep = np.append((at[:-1] >= 0) & wanted[np.maximum(at[:-1], 0)], False)
+            codes = col.cat.codes.to_numpy()
+            rows = np.flatnonzero(keep[codes])
+            return rows, at[codes[rows]]
+        rows = np.flatnonzero((at >= 0) & wanted[np.maximum(at, 0)])
+        return rows, at[rows]
+
+
+@dataclass
 class _Table:
     """Some rows of a table as arrays: ``pos`` the deal positions, the rest columns."""
 
@@ -193,14 +247,16 @@ class DealPiece:
         *,
         share: float = 1.0,
         deal_ids: Sequence[str] | pd.Index | None = None,
+        index: DealIndex | None = None,
     ) -> DealPiece:
         """The arrays of ``tables`` (the feature builder's, ``deals`` required) that
         snapshots at dates in ``[t0, t1]`` read; ``share`` < 1 keeps the deals of the
-        :func:`deal_sample`, ``deal_ids`` only these."""
+        :func:`deal_sample`, ``deal_ids`` only these; ``index``: the tables'
+        :class:`DealIndex` (default: made here)."""
         deals = tables["deals"]
-        # sorted ids: positions sort as the ids do, so a date's rows come out in id order
-        ids = pd.Index(deals["deal_id"].dropna().astype("str").unique()).sort_values()
-        pos = ids.get_indexer(deals["deal_id"])
+        index = index if index is not None else DealIndex.of(tables)
+        ids = index.ids
+        pos = index.positions("deals", deals["deal_id"])
         created, closed = _times(deals["created_at"]), _times(deals["closed_at"])
         outcome, outcomes = _codes(deals["outcome"])
         rep, reps = _codes(deals["rep_id"])
@@ -234,9 +290,8 @@ class DealPiece:
             df = tables.get(name)
             if df is None or "deal_id" not in df:
                 return None
-            at = _recode(df["deal_id"], ids)
-            rows = np.flatnonzero((at >= 0) & piece[np.maximum(at, 0)])
-            return df, rows, at[rows]
+            rows, at = index.rows_of(name, df["deal_id"], piece)
+            return df, rows, at
 
         self = cls(
             config=config,
@@ -260,7 +315,7 @@ class DealPiece:
         if self.customers is not None:
             self._build_customers(self.customers, customers)
         if "stage_history" in tables:
-            self._build_history(tables["stage_history"], u1)
+            self._build_history(tables["stage_history"], u1, index)
         act = per_deal("activities")
         if act is not None:
             self._build_activities(*act, reps, u0, u1)
@@ -272,10 +327,10 @@ class DealPiece:
             self._build_collab(*collab)
         return self
 
-    def _build_history(self, sh: pd.DataFrame, u1: int) -> None:
+    def _build_history(self, sh: pd.DataFrame, u1: int, index: DealIndex) -> None:
         entered = _times(sh["entered_at"])
         keep = entered <= u1
-        pos = _recode(sh["deal_id"], self.ids)
+        pos = index.positions("stage_history", sh["deal_id"])
         # deals missing from the deals table still have stays: positions after the ids
         missing = keep & (pos < 0) & sh["deal_id"].notna().to_numpy()
         if missing.any():
@@ -304,7 +359,7 @@ class DealPiece:
             lo = u0 - _REP_QUALITY_US
             window = np.flatnonzero((occurred >= lo) & (occurred <= u1))
             self.rep_window = {
-                "rep": _recode(act["rep_id"], reps)[window],
+                "rep": _recode(act["rep_id"], reps, window),
                 "occurred": occurred[window],
                 "quality": quality[window],
             }

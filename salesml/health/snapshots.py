@@ -18,7 +18,7 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.distributed import map_pieces, resolve_client
-from salesml.health.deal_arrays import DealPiece, deal_sample
+from salesml.health.deal_arrays import DealIndex, DealPiece, deal_sample
 from salesml.health.features import (
     CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
@@ -175,11 +175,12 @@ def _snapshot_piece(
     *,
     config: DatasetConfig,
     share: float = 1.0,
+    index: DealIndex | None = None,
     **tables: pd.DataFrame,
 ) -> pd.DataFrame:
     """The snapshots of one piece of dates (module level: it runs on Dask workers too)."""
     dates = sorted(pd.Timestamp(d) for d in dates)
-    piece = DealPiece.build(tables, config, dates[0], dates[-1], share=share)
+    piece = DealPiece.build(tables, config, dates[0], dates[-1], share=share, index=index)
     frames = [piece.features(t) for t in dates]
     return pd.concat(frames, ignore_index=True)
 
@@ -270,6 +271,7 @@ def deal_snapshots(
         desc="deal snapshots",
         config=src.config,
         share=float(sample),
+        index=DealIndex.of(src.tables),
         **src.tables,
     )
     snaps = _stack(frames)
