@@ -18,7 +18,8 @@ import pandas as pd
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.distributed import map_pieces, resolve_client
-from salesml.health.deal_arrays import DealIndex, DealPiece, deal_sample
+from salesml.health.deal_arrays import DealPiece
+from salesml.health.deal_index import DealIndex, deal_sample
 from salesml.health.features import (
     CATEGORICAL_FEATURES,
     FEATURE_COLUMNS,
