@@ -56,6 +56,7 @@ REPORT_PERIODS = {
     "war_room_weekly": "2026-W40",
     "cac_monthly": "2026-09",
     "lead_potential_weekly": "2026-W40",
+    "deal_health_weekly": "2026-W40",
 }
 #: The apps whose state initialisation is measured: module, state class.
 APP_STATES = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from snapshots_reference import reference_features
 
 from salesml.health import DealHealthModel, deal_snapshots
 from salesml.health.backtest import HEALTH_TASK
@@ -13,7 +14,6 @@ from salesml.health.snapshots import (
     _OUTCOMES,
     LOAD_COLUMNS,
     _attach_labels,
-    _features_from_cut,
     _restricted,
     deal_sample,
     open_deal_count,
@@ -30,7 +30,7 @@ def _reference(data, dates, *, data_end=None):
     """The snapshots as the whole-data loop makes them: one full cut per date."""
     src = _restricted(data)
     end = pd.Timestamp(data_end) if data_end is not None else label_end(src, _OUTCOMES)
-    frames = [_features_from_cut(src.as_of(t), t) for t in dates]
+    frames = [reference_features(src.as_of(t), t) for t in dates]
     return _attach_labels(
         pd.concat(frames, ignore_index=True), src.deals, horizon_days=90, data_end=end
     )
@@ -49,7 +49,7 @@ def test_build_features_cuts_only_the_open_deals(demo):
     from salesml.health import build_features
 
     t = pd.Timestamp("2026-05-20 12:00")
-    want = _features_from_cut(_restricted(data).as_of(t), t)
+    want = reference_features(_restricted(data).as_of(t), t)
     pd.testing.assert_frame_equal(build_features(data, as_of=t), want, check_exact=True)
     some = want["deal_id"].iloc[::7].tolist()
     got = build_features(data, as_of=t, deal_ids=some)
@@ -137,14 +137,23 @@ def test_fit_as_of_bounds_training_rows_and_says_so(demo):
 
 
 @pytest.fixture(scope="module")
-def month_parts(demo, tmp_path_factory):
-    """The demo data written month-partitioned and loaded back compact, with only the
-    columns the feature builder reads (the way a big dataset is loaded)."""
-    from salesml.data.io import load_dataset, save_dataset
+def parts_folder(demo, tmp_path_factory):
+    """The demo data written month-partitioned."""
+    from salesml.data.io import save_dataset
 
     data, _ = demo
     folder = tmp_path_factory.mktemp("health_parts")
     save_dataset(data, folder, partition="month")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def month_parts(parts_folder):
+    """The demo data loaded back compact, with only the columns the feature builder
+    reads (the way a big dataset is loaded)."""
+    from salesml.data.io import load_dataset
+
+    folder = parts_folder
     return load_dataset(
         folder,
         tables=[
@@ -207,3 +216,48 @@ def test_lightgbm_dask_close_to_local(dask_client, split):
     assert np.corrcoef(p_local, p_remote)[0, 1] >= 0.95
     # a cluster-trained model scores, explains and saves like a local one
     assert len(remote.explain(test.head(5), top=3))
+
+
+def test_compact_load_equals_the_reference_exactly(month_parts):
+    """Category-coded ids and kinds (the way a big dataset is loaded): the integer
+    positions give the very values of the pandas build on the same load."""
+    got = deal_snapshots(month_parts, as_of=DATES, fingerprint=False)
+    want = _reference(month_parts, DATES)
+    assert len(got) > 1_500
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_ragged_rows_equal_the_reference(demo):
+    """Missing versions, amounts, entries and replies, stage history of a deal the
+    deals table lacks, duplicate deal rows: the same values as the pandas build."""
+    data, _ = demo
+    q = data.quotes.copy()
+    q.loc[q.index[::5], "version"] = pd.NA
+    q.loc[q.index[1::7], "amount"] = np.nan
+    q.loc[q.index[2::9], "amount"] = 0.0
+    sh = data.stage_history.copy()
+    sh.loc[sh.index[::11], "entered_at"] = pd.NaT
+    ghost = sh.iloc[:6].assign(deal_id="X_unknown")
+    sh = pd.concat([sh, ghost], ignore_index=True)
+    act = data.activities.copy()
+    act.loc[act.index[::13], "quality"] = np.nan
+    act.loc[act.index[3::17], "kind"] = None
+    deals = pd.concat([data.deals, data.deals.iloc[::50]], ignore_index=True)
+    ragged = data.replace(quotes=q, stage_history=sh, activities=act, deals=deals)
+    got = deal_snapshots(ragged, as_of=DATES, fingerprint=False)
+    want = _reference(ragged, DATES)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_load_health_data_drops_the_key_only_ids(parts_folder, month_parts):
+    from salesml.health import load_health_data
+
+    data = load_health_data(parts_folder, validate=False)
+    assert "activity_id" not in data.activities and "quote_id" not in data.quotes
+    assert "activity_id" in month_parts.activities
+    dates = DATES[::3]
+    pd.testing.assert_frame_equal(
+        deal_snapshots(data, as_of=dates, fingerprint=False),
+        deal_snapshots(month_parts, as_of=dates, fingerprint=False),
+        check_exact=True,
+    )
