@@ -451,6 +451,12 @@ def test_mixed_width_ids_sorted_not_hashed_same_answers(monkeypatch):
     expect = pa.compute.index_in(child, value_set=arr).fill_null(-1).to_numpy()
     np.testing.assert_array_equal(pos, expect)
     assert (pos >= 0).sum() > 3000 and (pos[-3:] == -1).all()
+    # a column joined from partitions keeps their chunks: same answers, no joined copy
+    joined = pd.concat([s[:100_000], s[100_000:]], ignore_index=True)
+    chunks = rules.arrow_chunks(joined)
+    assert chunks.num_chunks == 2
+    np.testing.assert_array_equal(rules._later_duplicates([joined]), s.duplicated().to_numpy())
+    np.testing.assert_array_equal(rules._lookup(child, chunks, parent_sorted=False), expect)
 
 
 def test_packed_codes_refuse_what_they_cannot_tell_apart():

@@ -25,6 +25,7 @@ from salesml.data.schema import SPECS, Column
 
 __all__ = [
     "ISO_DATE_RE",
+    "arrow_chunks",
     "arrow_text",
     "as_compact_text",
     "as_text",
@@ -58,6 +59,18 @@ def arrow_text(s: pd.Series) -> pa.Array:
     return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
 
 
+def arrow_chunks(s: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow ``large_string`` chunks, without joining them.
+
+    A column concatenated from partitions (tier L's 31M activity ids) keeps each
+    partition's buffers; :func:`arrow_text` would copy them into one array.
+    """
+    arr = pa.array(s, from_pandas=True)
+    if not isinstance(arr, pa.ChunkedArray):
+        arr = pa.chunked_array([arr])
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
 def _is_textual(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
 
@@ -73,7 +86,7 @@ def as_text(s: pd.Series) -> pd.Series:
         out = s
     else:
         out = s.astype("str")
-    if len(out) and pc.any(pc.equal(arrow_text(out), "")).as_py():
+    if len(out) and pc.any(pc.equal(arrow_chunks(out), "")).as_py():
         out = out.mask(out == "")
     return out
 

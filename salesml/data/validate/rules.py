@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 
 from salesml.data.config import DatasetConfig
 from salesml.data.schema import COST_CATEGORIES, SPECS, TABLE_NAMES, Column, TableSpec
-from salesml.data.validate.parse import arrow_text, as_text
+from salesml.data.validate.parse import arrow_chunks, arrow_text, as_text
 
 __all__ = [
     "RULES",
@@ -361,7 +361,7 @@ def _is_in(s: pd.Series, values: pa.Array) -> np.ndarray:
         cats = pd.Series(s.cat.categories, dtype="str")
         ok = np.append(_is_in(cats, values), False)  # code -1 (missing) -> False
         return ok[s.cat.codes.to_numpy()]
-    return pc.is_in(arrow_text(s), value_set=values).to_numpy(zero_copy_only=False).astype(bool)
+    return pc.is_in(arrow_chunks(s), value_set=values).to_numpy().astype(bool)
 
 
 def _lookup_column(child: pd.Series, parent: pd.Series, parent_sorted: bool) -> np.ndarray:
@@ -372,9 +372,9 @@ def _lookup_column(child: pd.Series, parent: pd.Series, parent_sorted: bool) -> 
     """
     if isinstance(child.dtype, pd.CategoricalDtype):
         cats = pd.Series(child.cat.categories, dtype="str")
-        pos = np.append(_lookup(arrow_text(cats), arrow_text(parent), parent_sorted), -1)
+        pos = np.append(_lookup(arrow_text(cats), arrow_chunks(parent), parent_sorted), -1)
         return pos[child.cat.codes.to_numpy()]
-    return _lookup(arrow_text(child), arrow_text(parent), parent_sorted)
+    return _lookup(arrow_text(child), arrow_chunks(parent), parent_sorted)
 
 
 def _codes(s: pd.Series) -> np.ndarray:
@@ -397,7 +397,11 @@ def _strictly_increasing(cols: list[pd.Series]) -> bool:
         return True
     arrs = []
     for c in cols:
-        a = arrow_text(c) if isinstance(c.dtype, pd.StringDtype) else pa.array(c, from_pandas=True)
+        a = (
+            arrow_chunks(c)
+            if isinstance(c.dtype, pd.StringDtype)
+            else pa.array(c, from_pandas=True)
+        )
         if a.null_count:
             return False
         arrs.append(a)
@@ -556,7 +560,7 @@ def _holds_nul(arr: pa.Array) -> bool:
 _SORT_LOOKUP_ROWS = 1_000_000
 
 
-def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarray:
+def _lookup(child: pa.Array, parent: pa.Array | pa.ChunkedArray, parent_sorted: bool) -> np.ndarray:
     """For each child value, the first parent row holding it (-1: none; nulls: -1).
 
     Hashing the parent costs most when it is the larger side (31M activity ids
@@ -566,6 +570,20 @@ def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarra
     the first probe that hits it.
     """
     big = len(parent) > len(child) - child.null_count
+    if big and len(parent) > _SORT_LOOKUP_ROWS and not parent_sorted:
+        values = pc.unique(child.drop_null())
+        which = pc.index_in(parent, value_set=values)  # per parent row: its child value
+        rows = np.flatnonzero(which.is_valid().to_numpy(zero_copy_only=False))
+        got = pc.drop_null(which).to_numpy().astype(np.int64)
+        del which
+        first = np.full(len(values) + 1, -1, dtype=np.int64)  # last slot: nulls, missing
+        hit, at = np.unique(got, return_index=True)  # rows ascend: the first is the earliest
+        first[hit] = rows[at]
+        del rows, got
+        slot = pc.fill_null(pc.index_in(child, value_set=values), len(values))
+        return first[slot.to_numpy().astype(np.int64)]
+    if isinstance(parent, pa.ChunkedArray):
+        parent = parent.combine_chunks()
     if big and parent_sorted:
         present = np.asarray(child.is_valid())
         both = _common_width([parent, child.drop_null()]) if len(parent) else None
@@ -577,18 +595,6 @@ def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarra
             pos = np.full(len(child), -1, dtype=np.int64)
             pos[present] = np.where(hit, ic, -1)
             return pos
-    if big and len(parent) > _SORT_LOOKUP_ROWS:
-        values = pc.unique(child.drop_null())
-        which = pc.index_in(parent, value_set=values)  # per parent row: its child value
-        rows = np.flatnonzero(np.asarray(which.is_valid()))
-        got = pc.drop_null(which).to_numpy().astype(np.int64)
-        del which
-        first = np.full(len(values) + 1, -1, dtype=np.int64)  # last slot: nulls, missing
-        hit, at = np.unique(got, return_index=True)  # rows ascend: the first is the earliest
-        first[hit] = rows[at]
-        del rows, got
-        slot = pc.fill_null(pc.index_in(child, value_set=values), len(values))
-        return first[slot.to_numpy().astype(np.int64)]
     found = pc.index_in(child, value_set=parent)
     return pc.fill_null(found, -1).to_numpy().astype(np.int64)
 
@@ -601,9 +607,10 @@ def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
     repeats, and only the rows of repeated codes are then marked in row order.
     """
     if len(cols) == 1 and isinstance(cols[0].dtype, pd.StringDtype) and len(cols[0]) > 1:
-        got = _packed_codes([arrow_text(cols[0])])
+        got = _packed_codes(arrow_chunks(cols[0]).chunks)
         if got is not None:
-            codes = got[0]
+            codes = got[0] if len(got) == 1 else np.concatenate(got)
+            del got
             ordered = np.sort(codes)
             again = ordered[1:] == ordered[:-1]
             dup = np.zeros(len(codes), dtype=bool)
