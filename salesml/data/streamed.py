@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesml.data.arrowpool import release_unused_memory
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.data.folder import table_parts
@@ -290,7 +291,7 @@ def check_piece(
     if cross_time:
         raw_cross = raw[cross_time]
     frame = parsed if keep else parsed[[c for c in cross_columns(name) if c in parsed.columns]]
-    return PieceResult(
+    result = PieceResult(
         name,
         piece.index,
         len(raw),
@@ -304,6 +305,9 @@ def check_piece(
         if added
         else [],
     )
+    del raw, parsed, frame, t, bad
+    release_unused_memory()  # the piece's temporaries, before the next piece is read
+    return result
 
 
 def concat_series(parts: list[pd.Series]) -> pd.Series:
@@ -471,7 +475,9 @@ def stream_validate(
         t = CheckedTable(name, raw_thin, thin, plans[name].label, rejected=rejected)
         check_unique_key(t)
         tables[name] = t
+        release_unused_memory()  # the pieces' copies of the joined columns
     check_references(tables, notes, unchecked_parents=unchecked_parents)
+    release_unused_memory()
 
     qframes: list[pd.DataFrame] = []
     counts, rejected_rows, clean = [], {}, {}
@@ -512,6 +518,7 @@ def stream_validate(
             {"table": name, "file": label, "read": n, "loaded": n - n_bad, "quarantined": n_bad}
         )
         del tables[name], rs[:], t
+        release_unused_memory()  # the table's pieces, now joined
     counts_df = (
         pd.DataFrame(counts).set_index("table")
         if counts
