@@ -204,7 +204,11 @@ def read_parquet_table(
                 m0, m1 = f"{start:%Y-%m}", f"{end - pd.Timedelta(microseconds=1):%Y-%m}"
                 flt = (ds.field(PARTITION_COLUMN) >= m0) & (ds.field(PARTITION_COLUMN) <= m1) & flt
     table = dset.to_table(columns=names, filter=flt)
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    from salesml.data.validate.parse import forget_lookup_tables
+
+    df = table.to_pandas(split_blocks=True, self_destruct=True)
+    forget_lookup_tables(df)  # the categories' hash tables of str objects
+    return df
 
 
 def write_month_partitions(

@@ -43,7 +43,7 @@ from salesml.data.partitions import (
 )
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import ValidationReport, finalise_table, parse_table
-from salesml.data.validate.parse import compact_columns, fresh_index
+from salesml.data.validate.parse import compact_columns, forget_lookup_tables, fresh_index
 from salesml.data.validate.report import place_quarantine, quarantine_parts, typed_quarantine
 from salesml.data.validate.rules import (
     CheckedTable,
@@ -305,6 +305,8 @@ def check_piece(
         if added
         else [],
     )
+    forget_lookup_tables(parsed)
+    forget_lookup_tables(raw)
     del raw, parsed, frame, t, bad
     release_unused_memory()  # the piece's temporaries, before the next piece is read
     return result
@@ -365,7 +367,9 @@ def _union_categoricals(parts: list[pd.Series]) -> pd.Series:
         codes[at : at + len(old)] = new
         at += len(old)
     cat = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(union))
-    return pd.Series(cat, name=parts[0].name)
+    out = pd.Series(cat, name=parts[0].name)
+    forget_lookup_tables(out)
+    return out
 
 
 def _range_index(idx: pd.Index) -> bool:
@@ -474,6 +478,7 @@ def stream_validate(
         rejected = np.concatenate([r.rejected for r in rs])
         t = CheckedTable(name, raw_thin, thin, plans[name].label, rejected=rejected)
         check_unique_key(t)
+        forget_lookup_tables(thin)
         tables[name] = t
         release_unused_memory()  # the pieces' copies of the joined columns
     check_references(tables, notes, unchecked_parents=unchecked_parents)

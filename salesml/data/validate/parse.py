@@ -31,6 +31,7 @@ __all__ = [
     "as_text",
     "compact_columns",
     "finalise_table",
+    "forget_lookup_tables",
     "fresh_index",
     "parse_table",
     "replace_columns",
@@ -69,6 +70,22 @@ def arrow_chunks(s: pd.Series) -> pa.ChunkedArray:
     if not isinstance(arr, pa.ChunkedArray):
         arr = pa.chunked_array([arr])
     return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
+def forget_lookup_tables(df: pd.DataFrame | pd.Series) -> None:
+    """Drop the hash tables pandas keeps on the categories of ``df``'s categorical columns.
+
+    Making a categorical checks that its categories are unique, which builds and caches
+    a hash table over them, for text as Python ``str`` objects (tier L: the month
+    pieces' and the tables' deal, customer and activity ids, about 1 GB in all). The
+    load never looks categories up by value; pandas builds the table again if asked.
+    """
+    items = [df] if isinstance(df, pd.Series) else [s for _, s in df.items()]
+    for s in items:
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cache = getattr(s.cat.categories, "_cache", None)
+            if isinstance(cache, dict):
+                cache.pop("_engine", None)
 
 
 def _is_textual(s: pd.Series) -> bool:
@@ -362,7 +379,9 @@ def finalise_table(
                 )
             else:
                 casts["category"] = s.replace(renames).astype("str")
-    return replace_columns(df, casts) if casts else df
+    out = replace_columns(df, casts) if casts else df
+    forget_lookup_tables(out)
+    return out
 
 
 # ---------------------------------------------------------------------- extra columns
