@@ -681,10 +681,11 @@ def check_references(
             present = child.notna().to_numpy()
             # index_in gives the first parent row holding each key; later rows with the
             # same key are always rejected (unique_key), so that row decides whether
-            # the reference is loaded
+            # the reference is loaded. A categorical child is decided per category and
+            # spread to its rows as true/false (no row position per row: 31M at tier L)
             single_key = SPECS[parent].key == (pcol,)
-            pos = _lookup_column(child, p.parsed[pcol], p.key_sorted and single_key)
-            missing = present & (pos < 0)
+            pos, codes = _reference_rows(child, p.parsed[pcol], p.key_sorted and single_key)
+            missing = present & _spread(pos < 0, codes)
             pfile = p.file or parent
             t.add(
                 missing,
@@ -692,9 +693,9 @@ def check_references(
                 "foreign_key",
                 f", which is not in {pfile}: it points at a {p.noun.replace('_', ' ')} that does not exist",
             )
-            found = present & (pos >= 0)
+            found = present & _spread(pos >= 0, codes)
             while True:
-                orphan = found & p.rejected[np.maximum(pos, 0)]
+                orphan = found & _spread((pos >= 0) & p.rejected[np.maximum(pos, 0)], codes)
                 new = orphan & ~_rule_mask(t, col, "parent_rejected")
                 t.add(
                     new,
@@ -704,6 +705,28 @@ def check_references(
                 )
                 if parent != name or not new.any():
                     break
+
+
+def _reference_rows(
+    child: pd.Series, parent: pd.Series, parent_sorted: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """First parent row of each value of ``child`` (-1: none), and the child's codes.
+
+    For a categorical child the rows are per category and the codes say which row
+    has which (``None`` otherwise: one parent row per child row).
+    """
+    if isinstance(child.dtype, pd.CategoricalDtype):
+        cats = pd.Series(child.cat.categories, dtype="str")
+        pos = _lookup(arrow_text(cats), arrow_chunks(parent), parent_sorted)
+        return pos, child.cat.codes.to_numpy()
+    return _lookup(arrow_text(child), arrow_chunks(parent), parent_sorted), None
+
+
+def _spread(per_value: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """A true/false per value of :func:`_reference_rows` per row (code -1: false)."""
+    if codes is None:
+        return per_value
+    return np.append(per_value, False)[codes]
 
 
 def _rule_mask(t: CheckedTable, column: str, rule: str) -> np.ndarray:
