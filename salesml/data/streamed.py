@@ -43,7 +43,12 @@ from salesml.data.partitions import (
 )
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import ValidationReport, finalise_table, parse_table
-from salesml.data.validate.parse import compact_columns, forget_lookup_tables, fresh_index
+from salesml.data.validate.parse import (
+    compact_columns,
+    forget_lookup_tables,
+    fresh_index,
+    known_unique_dtype,
+)
 from salesml.data.validate.report import place_quarantine, quarantine_parts, typed_quarantine
 from salesml.data.validate.rules import (
     CheckedTable,
@@ -366,7 +371,8 @@ def _union_categoricals(parts: list[pd.Series]) -> pd.Series:
             new = remap[old]
         codes[at : at + len(old)] = new
         at += len(old)
-    cat = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(union))
+    dtype = parts[0].dtype if union is first else known_unique_dtype(union)
+    cat = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
     out = pd.Series(cat, name=parts[0].name)
     forget_lookup_tables(out)
     return out

@@ -33,6 +33,7 @@ __all__ = [
     "finalise_table",
     "forget_lookup_tables",
     "fresh_index",
+    "known_unique_dtype",
     "parse_table",
     "replace_columns",
     "text_frame",
@@ -138,9 +139,46 @@ def as_compact_text(s: pd.Series) -> pd.Series:
     if not pd.api.types.is_string_dtype(cats.dtype) or cats.dtype == object:
         s = s.cat.rename_categories(as_text(pd.Series(cats)).fillna("").to_numpy(dtype=object))
         s = s.cat.set_categories(pd.Index(s.cat.categories, dtype="str"))
-    if "" in s.cat.categories:
+    if _holds_empty(s.cat.categories):
         s = s.cat.remove_categories([""])
     return s
+
+
+def known_unique_dtype(categories: pd.Index) -> pd.CategoricalDtype:
+    """An unordered ``CategoricalDtype`` of categories known to be distinct and present.
+
+    Made without pandas' check that they are (a hash table of the categories, for
+    text built of ``str`` objects): the load's categories come from Arrow
+    dictionaries, Arrow's ``unique`` or a reordering of categories already checked.
+    """
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if fast is None:  # pragma: no cover - a pandas without the fast path
+        return pd.CategoricalDtype(categories, ordered=False)
+    return fast(categories, False)
+
+
+def _index_text(idx: pd.Index) -> pa.ChunkedArray | None:
+    """An index of pandas ``str`` as Arrow chunks (``None`` for other dtypes)."""
+    if not isinstance(idx.dtype, pd.StringDtype):
+        return None
+    return arrow_chunks(pd.Series(idx, copy=False))
+
+
+def _holds_empty(cats: pd.Index) -> bool:
+    """``"" in cats`` without building pandas' hash table of the categories."""
+    text = _index_text(cats)
+    if text is None:
+        return "" in cats
+    return bool(len(cats)) and bool(pc.any(pc.equal(text, "")).as_py())
+
+
+def _increasing(cats: pd.Index) -> bool:
+    """``cats.is_monotonic_increasing`` (distinct categories), by Arrow for text."""
+    text = _index_text(cats)
+    if text is None or len(cats) < 2:
+        return bool(cats.is_monotonic_increasing)
+    n = len(cats)
+    return bool(pc.all(pc.less(text.slice(0, n - 1), text.slice(1))).as_py())
 
 
 def sorted_categories(s: pd.Series) -> pd.Series:
@@ -152,14 +190,14 @@ def sorted_categories(s: pd.Series) -> pd.Series:
     the rows, no string lookups).
     """
     cats = s.cat.categories
-    if s.cat.ordered or cats.is_monotonic_increasing:
+    if s.cat.ordered or _increasing(cats):
         return s
     order = cats.argsort()
     codes = s.cat.codes.to_numpy()
     inverse = np.empty(len(order), dtype=codes.dtype)
     inverse[order] = np.arange(len(order), dtype=codes.dtype)
     recoded = np.where(codes < 0, codes, inverse[np.maximum(codes, 0)])
-    dtype = pd.CategoricalDtype(cats.take(order), ordered=False)
+    dtype = known_unique_dtype(cats.take(order))
     return pd.Series(
         pd.Categorical.from_codes(recoded, dtype=dtype, validate=False), index=s.index, name=s.name
     )
