@@ -204,7 +204,58 @@ def read_parquet_table(
                 m0, m1 = f"{start:%Y-%m}", f"{end - pd.Timedelta(microseconds=1):%Y-%m}"
                 flt = (ds.field(PARTITION_COLUMN) >= m0) & (ds.field(PARTITION_COLUMN) <= m1) & flt
     table = dset.to_table(columns=names, filter=flt)
-    return table.to_pandas(split_blocks=True, self_destruct=True)
+    from salesml.data.validate.parse import forget_lookup_tables
+
+    own = {}
+    for c in table.column_names:
+        cat = _text_categorical(table.column(c))
+        if cat is not None:
+            own[c] = cat
+    order = table.column_names
+    if own:
+        table = table.drop_columns(list(own))
+    df = table.to_pandas(split_blocks=True, self_destruct=True)
+    for c, cat in own.items():
+        df.insert(order.index(c), c, cat)
+    forget_lookup_tables(df)  # the categories' hash tables of str objects
+    return df
+
+
+def _text_categorical(col: pa.ChunkedArray) -> pd.Categorical | None:
+    """A dictionary column of text as pandas ``category``, as ``to_pandas`` makes it.
+
+    The chunks' dictionaries are unified by Arrow and the categories made without
+    pandas' uniqueness check (a hash table of the categories as ``str`` objects,
+    built for every piece and column); Arrow checks them distinct instead. ``None``
+    for another column, or a dictionary with missing or repeated values (then
+    ``to_pandas`` decides).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from salesml.data.validate.parse import known_unique_dtype
+
+    typ = col.type
+    if not pa.types.is_dictionary(typ) or col.num_chunks == 0:
+        return None
+    if not (pa.types.is_string(typ.value_type) or pa.types.is_large_string(typ.value_type)):
+        return None
+    if col.num_chunks > 1:
+        col = pa.table({"c": col}).unify_dictionaries().column(0)
+    dictionary = col.chunk(0).dictionary
+    if dictionary.null_count or pc.count_distinct(dictionary).as_py() != len(dictionary):
+        return None
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    cats = pd.Index(dictionary.to_pandas(types_mapper=lambda t: text), dtype="str")
+    n = len(cats)  # the code width pandas picks (coerce_indexer_dtype)
+    width = np.int8 if n < 127 else np.int16 if n < 32767 else np.int32
+    codes = np.empty(len(col), dtype=width)
+    at = 0
+    for chunk in col.chunks:
+        codes[at : at + len(chunk)] = pc.fill_null(chunk.indices, -1).to_numpy()
+        at += len(chunk)
+    return pd.Categorical.from_codes(codes, dtype=known_unique_dtype(cats), validate=False)
 
 
 def write_month_partitions(

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesml.data.arrowpool import release_unused_memory
 from salesml.data.bundle import SalesData
 from salesml.data.config import DatasetConfig
 from salesml.data.folder import table_parts
@@ -42,7 +43,12 @@ from salesml.data.partitions import (
 )
 from salesml.data.schema import SPECS, TABLE_NAMES
 from salesml.data.validate import ValidationReport, finalise_table, parse_table
-from salesml.data.validate.parse import compact_columns, fresh_index
+from salesml.data.validate.parse import (
+    compact_columns,
+    forget_lookup_tables,
+    fresh_index,
+    known_unique_dtype,
+)
 from salesml.data.validate.report import place_quarantine, quarantine_parts, typed_quarantine
 from salesml.data.validate.rules import (
     CheckedTable,
@@ -290,7 +296,7 @@ def check_piece(
     if cross_time:
         raw_cross = raw[cross_time]
     frame = parsed if keep else parsed[[c for c in cross_columns(name) if c in parsed.columns]]
-    return PieceResult(
+    result = PieceResult(
         name,
         piece.index,
         len(raw),
@@ -304,6 +310,11 @@ def check_piece(
         if added
         else [],
     )
+    forget_lookup_tables(parsed)
+    forget_lookup_tables(raw)
+    del raw, parsed, frame, t, bad
+    release_unused_memory()  # the piece's temporaries, before the next piece is read
+    return result
 
 
 def concat_series(parts: list[pd.Series]) -> pd.Series:
@@ -360,8 +371,11 @@ def _union_categoricals(parts: list[pd.Series]) -> pd.Series:
             new = remap[old]
         codes[at : at + len(old)] = new
         at += len(old)
-    cat = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(union))
-    return pd.Series(cat, name=parts[0].name)
+    dtype = parts[0].dtype if union is first else known_unique_dtype(union)
+    cat = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+    out = pd.Series(cat, name=parts[0].name)
+    forget_lookup_tables(out)
+    return out
 
 
 def _range_index(idx: pd.Index) -> bool:
@@ -470,8 +484,11 @@ def stream_validate(
         rejected = np.concatenate([r.rejected for r in rs])
         t = CheckedTable(name, raw_thin, thin, plans[name].label, rejected=rejected)
         check_unique_key(t)
+        forget_lookup_tables(thin)
         tables[name] = t
+        release_unused_memory()  # the pieces' copies of the joined columns
     check_references(tables, notes, unchecked_parents=unchecked_parents)
+    release_unused_memory()
 
     qframes: list[pd.DataFrame] = []
     counts, rejected_rows, clean = [], {}, {}
@@ -512,6 +529,7 @@ def stream_validate(
             {"table": name, "file": label, "read": n, "loaded": n - n_bad, "quarantined": n_bad}
         )
         del tables[name], rs[:], t
+        release_unused_memory()  # the table's pieces, now joined
     counts_df = (
         pd.DataFrame(counts).set_index("table")
         if counts

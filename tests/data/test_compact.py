@@ -164,3 +164,20 @@ def test_sorted_lookup_equals_hashing(monkeypatch):
     monkeypatch.setattr(rules, "_SORT_LOOKUP_ROWS", 10)
     np.testing.assert_array_equal(rules._lookup(child, parent, False), hashed)
     assert (hashed >= 0).any() and (hashed < 0).any()
+
+
+def test_compact_load_keeps_no_hash_tables_of_categories(small_data, tmp_path, monkeypatch):
+    """The streamed compact load leaves no cached pandas hash table (of ``str`` objects)
+    on the categories of its tables, and a lookup by value still works (built anew)."""
+    import salesml.data.streamed as streamed
+    from salesml.data.validate.parse import forget_lookup_tables
+
+    monkeypatch.setattr(streamed, "PIECE_ROWS", 1)
+    folder = save_dataset(small_data, tmp_path / "m", partition="month")
+    back = load_dataset(folder, progress=False, compact=True)
+    cats = back.activities["deal_id"].cat.categories
+    assert "_engine" not in cats._cache
+    assert cats.get_loc(cats[3]) == 3  # pandas builds the table again when asked
+    assert "_engine" in cats._cache
+    forget_lookup_tables(back.activities)
+    assert "_engine" not in cats._cache

@@ -235,3 +235,26 @@ def test_generate_small_presets_write_single_files(tmp_path):
 
     assert main(["generate", "--preset", "tiny", "--out", str(tmp_path / "t")]) == 0
     assert (tmp_path / "t" / "activities.parquet").is_file()
+
+
+def test_text_dictionaries_made_categorical_as_to_pandas_makes_them(demo_folders, monkeypatch):
+    """Dictionary columns over many month files (one dictionary each) come out as Arrow's
+    ``to_pandas`` makes them: same categories in the same order, codes and code width."""
+    import salesml.data.partitions as partitions
+    from salesml.data.folder import table_parts
+    from salesml.data.partitions import read_parquet_table, table_schema
+
+    _, _, month = demo_folders
+    p = month / "costs"
+    parts = table_parts(p, month, "costs")
+    assert len(parts) > 3
+    cols = ["activity_id", "deal_id", "rep_id", "category"]
+    schema = table_schema(p, parts, "costs", dictionary=cols)
+    ours = read_parquet_table(p, parts, "costs", schema=schema)
+    monkeypatch.setattr(partitions, "_text_categorical", lambda col: None)
+    arrows = read_parquet_table(p, parts, "costs", schema=schema)
+    pd.testing.assert_frame_equal(ours, arrows, check_exact=True)
+    for c in cols:
+        assert ours[c].cat.codes.dtype == arrows[c].cat.codes.dtype
+        assert (ours[c].cat.codes.to_numpy() == arrows[c].cat.codes.to_numpy()).all()
+        assert "_engine" not in ours[c].cat.categories._cache

@@ -424,8 +424,8 @@ def test_numeric_ids_and_timezone_aware_dates_are_normalised():
 
 
 def test_mixed_width_ids_sorted_not_hashed_same_answers(monkeypatch):
-    """Ids of two widths (tier L: ``A000000001`` and ``A120169193899``) take the sort path;
-    duplicates, first rows and lookups equal the hash-based answers."""
+    """Ids of two widths (tier L: ``A000000001`` and ``A120169193899``) take the packed-code
+    path; duplicates, first rows and lookups equal the hash-based answers."""
     import numpy as np
     import pyarrow as pa
 
@@ -436,13 +436,45 @@ def test_mixed_width_ids_sorted_not_hashed_same_answers(monkeypatch):
     keys = rng.choice(ids, size=240_000)  # repeats, in no order
     s = pd.Series(keys, dtype="str")
     arr = rules.arrow_text(s)
-    got = rules._common_width([arr])
-    assert got is not None and got[0].dtype == np.dtype("S13")
-    order = rules._stable_order(got[0])
-    np.testing.assert_array_equal(order, np.argsort(got[0], kind="stable"))
+    monkeypatch.setattr(rules, "_PACK_ROWS", 7_001)  # several blocks, a short last one
+    got = rules._packed_codes([arr])
+    assert got is not None and got[0].dtype == np.uint64
+    # one code per text, in the texts' order
+    np.testing.assert_array_equal(
+        np.argsort(got[0], kind="stable"), np.argsort(keys.astype("S13"), kind="stable")
+    )
+    assert len(np.unique(got[0])) == len(set(keys))
     np.testing.assert_array_equal(rules._later_duplicates([s]), s.duplicated().to_numpy())
     child = pa.array([*list(rng.choice(ids, size=5000)), "A9", None, "A12"], pa.large_string())
-    monkeypatch.setattr(rules, "_SORT_LOOKUP_ROWS", 0)  # the sort path, not a hash table
+    monkeypatch.setattr(rules, "_SORT_LOOKUP_ROWS", 0)  # a hash of the child, not of the parent
     pos = rules._lookup(child, arr, parent_sorted=False)
     expect = pa.compute.index_in(child, value_set=arr).fill_null(-1).to_numpy()
     np.testing.assert_array_equal(pos, expect)
+    assert (pos >= 0).sum() > 3000 and (pos[-3:] == -1).all()
+    # a column joined from partitions keeps their chunks: same answers, no joined copy
+    joined = pd.concat([s[:100_000], s[100_000:]], ignore_index=True)
+    chunks = rules.arrow_chunks(joined)
+    assert chunks.num_chunks == 2
+    np.testing.assert_array_equal(rules._later_duplicates([joined]), s.duplicated().to_numpy())
+    np.testing.assert_array_equal(rules._lookup(child, chunks, parent_sorted=False), expect)
+
+
+def test_packed_codes_refuse_what_they_cannot_tell_apart():
+    """A NUL inside a value (it would read as padding) or alphabets beyond 64 bits: no
+    codes, and the duplicate check still gives pandas' answer by hashing."""
+    import numpy as np
+    import pyarrow as pa
+
+    from salesml.data.validate import rules
+
+    nul = pd.Series(["A", "A\x00", "A", "B"], dtype="str")
+    assert rules._packed_codes([rules.arrow_text(nul)]) is None
+    np.testing.assert_array_equal(rules._later_duplicates([nul]), nul.duplicated().to_numpy())
+    rng = np.random.default_rng(5)
+    wide = [bytes(rng.integers(97, 123, 20)).decode() for _ in range(3000)]  # 26**20 > 2**64
+    wide = pd.Series(wide + wide[:40], dtype="str")
+    assert rules._packed_codes([rules.arrow_text(wide)]) is None
+    np.testing.assert_array_equal(rules._later_duplicates([wide]), wide.duplicated().to_numpy())
+    short = pa.array(["x", "xy", "", "xy"], pa.large_string())  # the empty value is all padding
+    codes = rules._packed_codes([short])[0]
+    assert codes[1] == codes[3] and len(set(codes[:3].tolist())) == 3

@@ -25,12 +25,15 @@ from salesml.data.schema import SPECS, Column
 
 __all__ = [
     "ISO_DATE_RE",
+    "arrow_chunks",
     "arrow_text",
     "as_compact_text",
     "as_text",
     "compact_columns",
     "finalise_table",
+    "forget_lookup_tables",
     "fresh_index",
+    "known_unique_dtype",
     "parse_table",
     "replace_columns",
     "text_frame",
@@ -58,6 +61,34 @@ def arrow_text(s: pd.Series) -> pa.Array:
     return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
 
 
+def arrow_chunks(s: pd.Series) -> pa.ChunkedArray:
+    """A text column as Arrow ``large_string`` chunks, without joining them.
+
+    A column concatenated from partitions (tier L's 31M activity ids) keeps each
+    partition's buffers; :func:`arrow_text` would copy them into one array.
+    """
+    arr = pa.array(s, from_pandas=True)
+    if not isinstance(arr, pa.ChunkedArray):
+        arr = pa.chunked_array([arr])
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
+def forget_lookup_tables(df: pd.DataFrame | pd.Series) -> None:
+    """Drop the hash tables pandas keeps on the categories of ``df``'s categorical columns.
+
+    Making a categorical checks that its categories are unique, which builds and caches
+    a hash table over them, for text as Python ``str`` objects (tier L: the month
+    pieces' and the tables' deal, customer and activity ids, about 1 GB in all). The
+    load never looks categories up by value; pandas builds the table again if asked.
+    """
+    items = [df] if isinstance(df, pd.Series) else [s for _, s in df.items()]
+    for s in items:
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cache = getattr(s.cat.categories, "_cache", None)
+            if isinstance(cache, dict):
+                cache.pop("_engine", None)
+
+
 def _is_textual(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
 
@@ -73,7 +104,7 @@ def as_text(s: pd.Series) -> pd.Series:
         out = s
     else:
         out = s.astype("str")
-    if len(out) and pc.any(pc.equal(arrow_text(out), "")).as_py():
+    if len(out) and pc.any(pc.equal(arrow_chunks(out), "")).as_py():
         out = out.mask(out == "")
     return out
 
@@ -108,9 +139,46 @@ def as_compact_text(s: pd.Series) -> pd.Series:
     if not pd.api.types.is_string_dtype(cats.dtype) or cats.dtype == object:
         s = s.cat.rename_categories(as_text(pd.Series(cats)).fillna("").to_numpy(dtype=object))
         s = s.cat.set_categories(pd.Index(s.cat.categories, dtype="str"))
-    if "" in s.cat.categories:
+    if _holds_empty(s.cat.categories):
         s = s.cat.remove_categories([""])
     return s
+
+
+def known_unique_dtype(categories: pd.Index) -> pd.CategoricalDtype:
+    """An unordered ``CategoricalDtype`` of categories known to be distinct and present.
+
+    Made without pandas' check that they are (a hash table of the categories, for
+    text built of ``str`` objects): the load's categories come from Arrow
+    dictionaries, Arrow's ``unique`` or a reordering of categories already checked.
+    """
+    fast = getattr(pd.CategoricalDtype, "_from_fastpath", None)
+    if fast is None:  # pragma: no cover - a pandas without the fast path
+        return pd.CategoricalDtype(categories, ordered=False)
+    return fast(categories, False)
+
+
+def _index_text(idx: pd.Index) -> pa.ChunkedArray | None:
+    """An index of pandas ``str`` as Arrow chunks (``None`` for other dtypes)."""
+    if not isinstance(idx.dtype, pd.StringDtype):
+        return None
+    return arrow_chunks(pd.Series(idx, copy=False))
+
+
+def _holds_empty(cats: pd.Index) -> bool:
+    """``"" in cats`` without building pandas' hash table of the categories."""
+    text = _index_text(cats)
+    if text is None:
+        return "" in cats
+    return bool(len(cats)) and bool(pc.any(pc.equal(text, "")).as_py())
+
+
+def _increasing(cats: pd.Index) -> bool:
+    """``cats.is_monotonic_increasing`` (distinct categories), by Arrow for text."""
+    text = _index_text(cats)
+    if text is None or len(cats) < 2:
+        return bool(cats.is_monotonic_increasing)
+    n = len(cats)
+    return bool(pc.all(pc.less(text.slice(0, n - 1), text.slice(1))).as_py())
 
 
 def sorted_categories(s: pd.Series) -> pd.Series:
@@ -122,14 +190,14 @@ def sorted_categories(s: pd.Series) -> pd.Series:
     the rows, no string lookups).
     """
     cats = s.cat.categories
-    if s.cat.ordered or cats.is_monotonic_increasing:
+    if s.cat.ordered or _increasing(cats):
         return s
     order = cats.argsort()
     codes = s.cat.codes.to_numpy()
     inverse = np.empty(len(order), dtype=codes.dtype)
     inverse[order] = np.arange(len(order), dtype=codes.dtype)
     recoded = np.where(codes < 0, codes, inverse[np.maximum(codes, 0)])
-    dtype = pd.CategoricalDtype(cats.take(order), ordered=False)
+    dtype = known_unique_dtype(cats.take(order))
     return pd.Series(
         pd.Categorical.from_codes(recoded, dtype=dtype, validate=False), index=s.index, name=s.name
     )
@@ -349,7 +417,9 @@ def finalise_table(
                 )
             else:
                 casts["category"] = s.replace(renames).astype("str")
-    return replace_columns(df, casts) if casts else df
+    out = replace_columns(df, casts) if casts else df
+    forget_lookup_tables(out)
+    return out
 
 
 # ---------------------------------------------------------------------- extra columns

@@ -41,7 +41,7 @@ quarantine records.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 
 from salesml.data.config import DatasetConfig
 from salesml.data.schema import COST_CATEGORIES, SPECS, TABLE_NAMES, Column, TableSpec
-from salesml.data.validate.parse import arrow_text, as_text
+from salesml.data.validate.parse import arrow_chunks, arrow_text, as_text
 
 __all__ = [
     "RULES",
@@ -361,7 +361,7 @@ def _is_in(s: pd.Series, values: pa.Array) -> np.ndarray:
         cats = pd.Series(s.cat.categories, dtype="str")
         ok = np.append(_is_in(cats, values), False)  # code -1 (missing) -> False
         return ok[s.cat.codes.to_numpy()]
-    return pc.is_in(arrow_text(s), value_set=values).to_numpy(zero_copy_only=False).astype(bool)
+    return pc.is_in(arrow_chunks(s), value_set=values).to_numpy().astype(bool)
 
 
 def _lookup_column(child: pd.Series, parent: pd.Series, parent_sorted: bool) -> np.ndarray:
@@ -372,9 +372,9 @@ def _lookup_column(child: pd.Series, parent: pd.Series, parent_sorted: bool) -> 
     """
     if isinstance(child.dtype, pd.CategoricalDtype):
         cats = pd.Series(child.cat.categories, dtype="str")
-        pos = np.append(_lookup(arrow_text(cats), arrow_text(parent), parent_sorted), -1)
+        pos = np.append(_lookup(arrow_text(cats), arrow_chunks(parent), parent_sorted), -1)
         return pos[child.cat.codes.to_numpy()]
-    return _lookup(arrow_text(child), arrow_text(parent), parent_sorted)
+    return _lookup(arrow_text(child), arrow_chunks(parent), parent_sorted)
 
 
 def _codes(s: pd.Series) -> np.ndarray:
@@ -397,7 +397,11 @@ def _strictly_increasing(cols: list[pd.Series]) -> bool:
         return True
     arrs = []
     for c in cols:
-        a = arrow_text(c) if isinstance(c.dtype, pd.StringDtype) else pa.array(c, from_pandas=True)
+        a = (
+            arrow_chunks(c)
+            if isinstance(c.dtype, pd.StringDtype)
+            else pa.array(c, from_pandas=True)
+        )
         if a.null_count:
             return False
         arrs.append(a)
@@ -460,49 +464,136 @@ def _common_width(arrays: list[pa.Array]) -> list[np.ndarray] | None:
     return out
 
 
-def _stable_order(keys: np.ndarray) -> np.ndarray:
-    """``np.argsort(keys, kind="stable")`` of an ``S<w>`` array, faster for short ids.
+#: Rows turned into codes at a time by :func:`_packed_codes` (bounds its temporaries).
+_PACK_ROWS = 1_000_000
 
-    Keys of at most 16 bytes are sorted as two big-endian 64-bit words (``lexsort``, a
-    stable integer sort) instead of by string comparison: the same order, several times
-    faster on tens of millions of ids.
+
+def _byte_grid(arr: pa.Array, start: int, stop: int, width: int) -> np.ndarray:
+    """Rows ``start:stop`` of a ``large_string`` array as a ``(rows, width)`` byte grid.
+
+    Shorter values are padded on the right with NUL bytes; values all ``width`` bytes
+    long are a zero-copy view of the Arrow data buffer.
     """
-    w = keys.dtype.itemsize
-    if w > 16 or len(keys) < 100_000:
-        return np.argsort(keys, kind="stable")
-    words = keys.astype("S16").view(">u8").reshape(len(keys), 2)
-    hi = words[:, 0].astype(np.uint64)
-    lo = words[:, 1].astype(np.uint64) if w > 8 else None
-    del words
-    return np.lexsort((lo, hi)) if lo is not None else np.argsort(hi, kind="stable")
+    _, off_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    off = offsets[start : stop + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8)
+    lengths = np.diff(off)
+    m = stop - start
+    if m and lengths.min() == width == lengths.max():
+        return data[off[0] : off[-1]].reshape(m, width)
+    grid = np.zeros((m, width), dtype=np.uint8)
+    # the filled cells in row-major order are exactly the values' bytes one after another
+    grid[np.arange(width) < lengths[:, None]] = data[off[0] : off[-1]]
+    return grid
 
 
-#: Unsorted parents longer than this are looked up by sorting their ids, not hashing.
+def _blocks(arrays: list[pa.Array], width: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(array number, first row, byte grid) of every block of :data:`_PACK_ROWS` rows."""
+    for k, a in enumerate(arrays):
+        for start in range(0, len(a), _PACK_ROWS):
+            yield k, start, _byte_grid(a, start, min(start + _PACK_ROWS, len(a)), width)
+
+
+def _packed_codes(arrays: list[pa.Array]) -> list[np.ndarray] | None:
+    """One ``uint64`` per value of text arrays, equal exactly when the texts are equal.
+
+    The values' bytes, NUL-padded to one width, are read as the digits of a
+    mixed-radix number: position ``j`` counts ``max - min + 1`` byte values (plus one
+    for the padding) and a position holding one byte everywhere counts nothing, so ids
+    like ``A000000001`` and ``A120169193899`` (tier L) take 41 bits. Codes follow the
+    order of the texts; eight bytes per row, where the padded bytes took 13 and a
+    hash table of the texts several times that. The work is a few integer passes per
+    byte position, in blocks of :data:`_PACK_ROWS` rows. ``None`` when a value is
+    missing or holds a NUL byte, or the radices need more than 64 bits.
+    """
+    if any(a.type != pa.large_string() or a.null_count for a in arrays):
+        return None
+    sized = [pc.binary_length(a) for a in arrays if len(a)]
+    if not sized:
+        return [np.zeros(0, dtype=np.uint64) for _ in arrays]
+    width = max(int(pc.max(x).as_py()) for x in sized)
+    short = min(int(pc.min(x).as_py()) for x in sized)
+    if width == 0 or width > 64 or any(_holds_nul(a) for a in arrays):
+        return None
+    top = np.zeros(width, dtype=np.int64)
+    low = np.full(width, 255, dtype=np.int64)
+    for _, _, grid in _blocks(arrays, width):
+        top = np.maximum(top, grid.max(axis=0))
+        # the values' lowest byte: padding (NUL) wraps round to 255 in ``grid - 1``
+        low = np.minimum(low, (grid - np.uint8(1)).min(axis=0).astype(np.int64) + 1)
+    digits: list[tuple[int, int, int, bool]] = []  # position, lowest byte, radix, padded
+    total = 1
+    for j in range(width):
+        pad = j >= short
+        radix = int(top[j] - low[j]) + 1 + pad
+        if radix > 1:
+            digits.append((j, int(low[j]), radix, pad))
+            total *= radix
+    if total > 2**64:
+        return None
+    out = [np.zeros(len(a), dtype=np.uint64) for a in arrays]
+    for k, start, grid in _blocks(arrays, width):
+        part = out[k][start : start + len(grid)]
+        for j, first, radix, pad in digits:
+            col = grid[:, j].astype(np.uint64)
+            if pad:  # padding -> 0, byte b -> b - first + 1
+                col = np.where(col == 0, np.uint64(0), col - np.uint64(first - 1))
+            else:
+                col -= np.uint64(first)
+            part *= np.uint64(radix)
+            part += col
+    return out
+
+
+def _holds_nul(arr: pa.Array) -> bool:
+    """Whether a value of a ``large_string`` array holds a NUL byte."""
+    _, off_buf, data_buf = arr.buffers()
+    if data_buf is None or not len(arr):
+        return False
+    offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
+    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    return bool((data == 0).any())
+
+
+#: Unsorted parents longer than this are looked up through a hash of the child's values.
 _SORT_LOOKUP_ROWS = 1_000_000
 
 
-def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarray:
+def _lookup(child: pa.Array, parent: pa.Array | pa.ChunkedArray, parent_sorted: bool) -> np.ndarray:
     """For each child value, the first parent row holding it (-1: none; nulls: -1).
 
-    Hashing the parent costs most when it is the larger side (3M activity ids
-    referenced by 300k cost lines): then the parent's fixed-width ids are bisected,
-    in place when sorted, else through a stable sort of them (a few bytes per row,
-    where a hash table of 31M ids takes gigabytes).
+    Hashing the parent costs most when it is the larger side (31M activity ids
+    referenced by 3M cost lines: a hash table of gigabytes): a sorted parent's
+    fixed-width ids are bisected in place; a big unsorted parent is probed against a
+    hash of the child's distinct values instead, and each value's first parent row is
+    the first probe that hits it.
     """
     big = len(parent) > len(child) - child.null_count
-    if big and (parent_sorted or len(parent) > _SORT_LOOKUP_ROWS):
+    if big and len(parent) > _SORT_LOOKUP_ROWS and not parent_sorted:
+        values = pc.unique(child.drop_null())
+        which = pc.index_in(parent, value_set=values)  # per parent row: its child value
+        rows = np.flatnonzero(which.is_valid().to_numpy(zero_copy_only=False))
+        got = pc.drop_null(which).to_numpy().astype(np.int64)
+        del which
+        first = np.full(len(values) + 1, -1, dtype=np.int64)  # last slot: nulls, missing
+        hit, at = np.unique(got, return_index=True)  # rows ascend: the first is the earliest
+        first[hit] = rows[at]
+        del rows, got
+        slot = pc.fill_null(pc.index_in(child, value_set=values), len(values))
+        return first[slot.to_numpy().astype(np.int64)]
+    if isinstance(parent, pa.ChunkedArray):
+        parent = parent.combine_chunks()
+    if big and parent_sorted:
         present = np.asarray(child.is_valid())
         both = _common_width([parent, child.drop_null()]) if len(parent) else None
         if both is not None:
-            keys, vals = both
-            order = None if parent_sorted else _stable_order(keys)
-            skeys = keys if order is None else keys[order]
+            skeys, vals = both
             i = np.searchsorted(skeys, vals)  # the first of a run: the earliest row
             ic = np.minimum(i, len(skeys) - 1)
             hit = skeys[ic] == vals
-            del skeys
             pos = np.full(len(child), -1, dtype=np.int64)
-            pos[present] = np.where(hit, ic if order is None else order[ic], -1)
+            pos[present] = np.where(hit, ic, -1)
             return pos
     found = pc.index_in(child, value_set=parent)
     return pc.fill_null(found, -1).to_numpy().astype(np.int64)
@@ -511,20 +602,24 @@ def _lookup(child: pa.Array, parent: pa.Array, parent_sorted: bool) -> np.ndarra
 def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
     """Rows whose key (all ``cols``) already appeared at an earlier row.
 
-    A single text key whose values all have one width (ids like ``A000000001``) is
-    checked by a stable sort of its bytes: a few bytes per row, where hashing 31M
-    distinct ids takes gigabytes.
+    A single text key is checked on its :func:`_packed_codes` (8 bytes per row, where
+    hashing 31M distinct ids takes gigabytes): one integer sort says whether any code
+    repeats, and only the rows of repeated codes are then marked in row order.
     """
     if len(cols) == 1 and isinstance(cols[0].dtype, pd.StringDtype) and len(cols[0]) > 1:
-        got = _common_width([arrow_text(cols[0])])
+        got = _packed_codes(arrow_chunks(cols[0]).chunks)
         if got is not None:
-            keys = got[0]
-            order = _stable_order(keys)
-            ordered = keys[order]
+            codes = got[0] if len(got) == 1 else np.concatenate(got)
+            del got
+            ordered = np.sort(codes)
             again = ordered[1:] == ordered[:-1]
-            del ordered
-            dup = np.zeros(len(keys), dtype=bool)
-            dup[order[1:][again]] = True  # all but the first row (stable order) of a run
+            dup = np.zeros(len(codes), dtype=bool)
+            if again.any():
+                repeated = np.unique(ordered[1:][again])
+                del ordered
+                at = np.minimum(np.searchsorted(repeated, codes), len(repeated) - 1)
+                rows = np.flatnonzero(repeated[at] == codes)
+                dup[rows] = pd.Series(codes[rows]).duplicated(keep="first").to_numpy()
             return dup
     codes = [_codes(c) for c in cols]
     if len(codes) == 1:
@@ -586,10 +681,11 @@ def check_references(
             present = child.notna().to_numpy()
             # index_in gives the first parent row holding each key; later rows with the
             # same key are always rejected (unique_key), so that row decides whether
-            # the reference is loaded
+            # the reference is loaded. A categorical child is decided per category and
+            # spread to its rows as true/false (no row position per row: 31M at tier L)
             single_key = SPECS[parent].key == (pcol,)
-            pos = _lookup_column(child, p.parsed[pcol], p.key_sorted and single_key)
-            missing = present & (pos < 0)
+            pos, codes = _reference_rows(child, p.parsed[pcol], p.key_sorted and single_key)
+            missing = present & _spread(pos < 0, codes)
             pfile = p.file or parent
             t.add(
                 missing,
@@ -597,9 +693,9 @@ def check_references(
                 "foreign_key",
                 f", which is not in {pfile}: it points at a {p.noun.replace('_', ' ')} that does not exist",
             )
-            found = present & (pos >= 0)
+            found = present & _spread(pos >= 0, codes)
             while True:
-                orphan = found & p.rejected[np.maximum(pos, 0)]
+                orphan = found & _spread((pos >= 0) & p.rejected[np.maximum(pos, 0)], codes)
                 new = orphan & ~_rule_mask(t, col, "parent_rejected")
                 t.add(
                     new,
@@ -609,6 +705,28 @@ def check_references(
                 )
                 if parent != name or not new.any():
                     break
+
+
+def _reference_rows(
+    child: pd.Series, parent: pd.Series, parent_sorted: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """First parent row of each value of ``child`` (-1: none), and the child's codes.
+
+    For a categorical child the rows are per category and the codes say which row
+    has which (``None`` otherwise: one parent row per child row).
+    """
+    if isinstance(child.dtype, pd.CategoricalDtype):
+        cats = pd.Series(child.cat.categories, dtype="str")
+        pos = _lookup(arrow_text(cats), arrow_chunks(parent), parent_sorted)
+        return pos, child.cat.codes.to_numpy()
+    return _lookup(arrow_text(child), arrow_chunks(parent), parent_sorted), None
+
+
+def _spread(per_value: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
+    """A true/false per value of :func:`_reference_rows` per row (code -1: false)."""
+    if codes is None:
+        return per_value
+    return np.append(per_value, False)[codes]
 
 
 def _rule_mask(t: CheckedTable, column: str, rule: str) -> np.ndarray:
