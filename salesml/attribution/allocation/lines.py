@@ -7,11 +7,12 @@ line's position in the ledger (int32), the driver row's position in its driver v
 (int32) and the amount (float64) — and :class:`AllocationLines` builds the public
 :attr:`Allocation.lines <salesml.attribution.Allocation.lines>` frame from them the first
 time it is asked for (then keeps it). CAC and ROI read the arrays directly
-(:meth:`AllocationLines.unit_arrays`) and never build the frame.
+(:meth:`AllocationLines.unit_parts`) and never build the frame.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,14 +145,16 @@ class AllocationLines:
         """Per driver row: driver_id, the link columns, channel and action_at."""
         return driver_attrs(self.drivers[name], name, self._lead_deal(), self._customer_channel())
 
-    def unit_arrays(
+    def unit_parts(
         self, pos: pd.Series, marketing: frozenset[str] | set[str]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Per line that reaches an acquisition unit: unit position, amount, date, marketing.
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Per rule part, its lines that reach an acquisition unit: unit position, amount,
+        date, marketing.
 
         A line reaches the unit of its customer, or of its lead when it has no customer
         (the same rule as mapping :attr:`Allocation.lines` ``customer_id`` / ``lead_id``
-        through ``pos``); lines reaching no unit are left out. Returned in line order.
+        through ``pos``); lines reaching no unit are left out. Parts come in line order,
+        one at a time, so that a caller summing them never holds every line's arrays.
 
         Parameters
         ----------
@@ -179,8 +182,9 @@ class AllocationLines:
                 lead.map(pos).to_numpy(dtype="float64", na_value=np.nan),
                 cust.map(pos).to_numpy(dtype="float64", na_value=np.nan),
             )
+            upos = np.where(np.isnan(upos), -1, upos).astype(_unit_dtype(len(pos)))
             per_driver[name] = (upos, dv["action_at"].to_numpy())
-        return _unit_arrays(self.parts, per_driver, self.costs, marketing)
+        return _unit_parts(self.parts, per_driver, self.costs, marketing)
 
 
 def lead_deal_map(data: SalesData) -> pd.Series | None:
@@ -276,28 +280,31 @@ def _text(col: pa.ChunkedArray | pa.Array) -> pd.Series:
 
 
 def _dict_map(col: pa.ChunkedArray | pa.Array, pos: pd.Series, keys: pa.Array) -> np.ndarray:
-    """Per row of a dictionary text column: ``pos`` of its value (NaN if missing/absent)."""
+    """Per row of a dictionary text column: ``pos`` of its value (``-1`` if missing/absent)."""
     import pyarrow.compute as pc
 
     if isinstance(col, pa.ChunkedArray):  # chunk by chunk: each with its own dictionary
         if col.num_chunks == 0:
-            return np.zeros(0)
+            return np.zeros(0, dtype="int64")
         return np.concatenate([_dict_map(c, pos, keys) for c in col.chunks])
+    if pa.types.is_null(col.type):
+        return np.full(len(col), -1, dtype="int64")
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
     where = pc.index_in(col.dictionary.cast(pa.large_string()), value_set=keys)
-    where = where.to_numpy(zero_copy_only=False)
-    values = pos.to_numpy(dtype="float64")
-    mapped = np.full(len(where), np.nan)
-    wi = np.nan_to_num(where.astype("float64"), nan=-1).astype("int64")
-    ok = wi >= 0
-    mapped[ok] = values[wi[ok]]
-    codes = col.indices.to_numpy(zero_copy_only=False)
-    codes = np.nan_to_num(codes.astype("float64"), nan=-1).astype("int64")
-    out = np.full(len(codes), np.nan)
-    hit = codes >= 0
-    out[hit] = mapped[codes[hit]]
-    return out
+    wi = pc.fill_null(where, -1).to_numpy(zero_copy_only=False).astype("int64")
+    values = pos.to_numpy(dtype="int64")
+    mapped = np.where(wi >= 0, values[np.maximum(wi, 0)] if len(values) else -1, -1)
+    codes = pc.fill_null(col.indices.cast(pa.int64()), -1).to_numpy(zero_copy_only=False)
+    return np.where(codes >= 0, mapped[np.maximum(codes, 0)] if len(mapped) else -1, -1)
+
+
+def _column(st: pa.Table, name: str) -> pa.ChunkedArray:
+    """Column ``name`` of a :func:`compact_attrs` table; all missing when it was not stored
+    (a link its driver never has)."""
+    if name in st.column_names:
+        return st.column(name)
+    return pa.chunked_array([pa.nulls(st.num_rows)], type=pa.null())
 
 
 @dataclass(eq=False)
@@ -308,7 +315,7 @@ class StoredLines(AllocationLines):
     allocate_costs_by_month`) does not keep the driver views; per driver it keeps the
     rows lines reach, as :func:`compact_attrs` of :func:`driver_attrs` (``drivers`` maps
     a driver to that frame; ``parts`` point into it). :meth:`frame` and
-    :meth:`unit_arrays` give what :class:`AllocationLines` gives for the same lines.
+    :meth:`unit_parts` give what :class:`AllocationLines` gives for the same lines.
     """
 
     def _attrs(self, name: str) -> pd.DataFrame:
@@ -319,43 +326,40 @@ class StoredLines(AllocationLines):
             a[c] = src.to_pandas() if c == "action_at" else _text(src)
         return a
 
-    def unit_arrays(
+    def unit_parts(
         self, pos: pd.Series, marketing: frozenset[str] | set[str]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """As :meth:`AllocationLines.unit_arrays` (same values, same order)."""
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """As :meth:`AllocationLines.unit_parts` (same values, same order)."""
         keys = arrow_text(pd.Series(pos.index.astype("str")))
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in {p[1] for p in self.parts}:
             st = self.drivers[name]
-            cust = st.column("customer_id")
-            lead = st.column("driver_id" if name == "leads" else "lead_id")
+            lead = _column(st, "driver_id" if name == "leads" else "lead_id")
+            cust = _column(st, "customer_id")
             is_lead = cust.is_null().to_numpy(zero_copy_only=False)
             upos = np.where(is_lead, _dict_map(lead, pos, keys), _dict_map(cust, pos, keys))
-            at = st.column("action_at").to_pandas().to_numpy()
-            per_driver[name] = (upos, at)
-        return _unit_arrays(self.parts, per_driver, self.costs, marketing)
+            at = st.column("action_at").to_numpy()
+            per_driver[name] = (upos.astype(_unit_dtype(len(pos))), at)
+        return _unit_parts(self.parts, per_driver, self.costs, marketing)
 
 
-def _unit_arrays(
+def _unit_dtype(n: int) -> str:
+    """The integer type of unit positions (``-1``: no unit) for ``n`` units."""
+    return "int32" if n < 2**31 - 1 else "int64"
+
+
+def _unit_parts(
     parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]],
     per_driver: dict[str, tuple[np.ndarray, np.ndarray]],
     costs: pd.DataFrame,
     marketing: frozenset[str] | set[str],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per line reaching a unit, in ``parts`` order: unit position, amount, action time and
-    whether its cost line's category is in ``marketing`` (``per_driver``: per driver row,
-    the unit position, NaN for none, and the action time)."""
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per part of ``parts``, in order, its lines reaching a unit: unit position, amount,
+    action time and whether its cost line's category is in ``marketing`` (``per_driver``:
+    per driver row, the unit position, ``-1`` for none, and the action time)."""
     mkt_line = costs["category"].astype("str").isin(list(marketing)).to_numpy()
-    ups, amts, ats, mkts = [], [], [], []
     for cidx, driver, drow, amt, _ in parts:
         upos_d, at_d = per_driver[driver]
         u = upos_d[drow]
-        ok = ~np.isnan(u)
-        ups.append(u[ok].astype("int64"))
-        amts.append(amt[ok])
-        ats.append(at_d[drow[ok]])
-        mkts.append(mkt_line[cidx[ok]])
-    if not ups:
-        e = np.zeros(0)
-        return e.astype("int64"), e, np.zeros(0, dtype="datetime64[us]"), e.astype(bool)
-    return np.concatenate(ups), np.concatenate(amts), np.concatenate(ats), np.concatenate(mkts)
+        ok = u >= 0
+        yield u[ok], amt[ok], at_d[drow[ok]], mkt_line[cidx[ok]]
