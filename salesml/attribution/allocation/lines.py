@@ -1,19 +1,21 @@
 """Compact allocation lines: integer positions and amounts, a DataFrame only on demand.
 
-At tier L an allocation has tens of millions of (cost line, driver row) pairs. Holding
-them as a DataFrame of strings took more memory than the machine has, so
-:func:`~salesml.attribution.allocate_costs` keeps, per rule, three arrays — the cost
-line's position in the ledger (int32), the driver row's position in its driver view
-(int32) and the amount (float64) — and :class:`AllocationLines` builds the public
+At tier L an allocation has hundreds of millions of (cost line, driver row) pairs (a
+month's tools lines of a rep each reach the rep's activities of the month). Holding them
+as a DataFrame, or even as three arrays per line, took more memory than the machine has,
+so :func:`~salesml.attribution.allocate_costs` keeps, per rule, a :class:`Part`: the cost
+lines placed and their scope groups of driver rows with their shares, from which the
+lines (cost position, driver-row position, amount) are generated a block at a time, with
+the values the split made. :class:`AllocationLines` builds the public
 :attr:`Allocation.lines <salesml.attribution.Allocation.lines>` frame from them the first
-time it is asked for (then keeps it). CAC and ROI read the arrays directly
+time it is asked for (then keeps it). CAC and ROI read the lines block by block
 (:meth:`AllocationLines.unit_parts`) and never build the frame.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -51,8 +53,108 @@ LINE_COLUMNS: tuple[str, ...] = (
     "action_at",
 )
 
-#: One rule's placements: (cost positions, driver, driver-row positions, amounts, rule label).
-Part = tuple[np.ndarray, str, np.ndarray, np.ndarray, str]
+#: (Cost line, driver row) pairs generated at a time: bounds the arrays held at once.
+BLOCK_PAIRS = 4_000_000
+
+
+@dataclass(eq=False)
+class Part:
+    """One rule's placements, held as its scope groups rather than as lines.
+
+    A rule splits each cost line over the driver rows of its scope group, so its lines
+    are, per cost line in order, the group's rows in order, each with the amount
+    ``amount[i] * share[j]``. Kept so, a part costs its cost lines and its groups' rows
+    (at tier L a tools line of a rep-month reaches the rep's few hundred activities:
+    15M lines a month, from about 1M rows and 100k cost lines); :meth:`blocks` gives the
+    lines a block at a time, with the same values and order as :meth:`lines`.
+
+    Attributes
+    ----------
+    cost
+        Position in the ledger of each cost line the rule placed, in line order (int32).
+    group
+        Each cost line's group (a position in ``start`` / ``count``).
+    start, count
+        Per group: where its rows begin in ``rows`` / ``share``, and how many there are.
+    rows
+        Driver-row positions, group after group (int32).
+    share
+        Each row's share of its group's weight (float64).
+    amount
+        Each cost line's amount (float64).
+    driver, label
+        The driver and the rule's label.
+    """
+
+    cost: np.ndarray
+    group: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    rows: np.ndarray
+    share: np.ndarray
+    amount: np.ndarray
+    driver: str
+    label: str
+
+    def __len__(self) -> int:
+        return int(self.count[self.group].sum()) if len(self.group) else 0
+
+    def blocks(
+        self, max_pairs: int = BLOCK_PAIRS
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The lines, a block of whole cost lines at a time (about ``max_pairs`` lines):
+        cost positions (int32), driver-row positions (int32) and amounts."""
+        cnt_all = self.count[self.group]
+        ends = np.cumsum(cnt_all)
+        lo = 0
+        while lo < len(self.cost):
+            base = ends[lo - 1] if lo else 0
+            hi = max(int(np.searchsorted(ends, base + max_pairs, side="right")), lo + 1)
+            cnt = cnt_all[lo:hi]
+            tot = int(cnt.sum())
+            if tot:
+                first = np.cumsum(cnt) - cnt
+                off = (
+                    np.arange(tot, dtype="int64")
+                    - np.repeat(first, cnt)
+                    + np.repeat(self.start[self.group[lo:hi]], cnt)
+                )
+                yield (
+                    np.repeat(self.cost[lo:hi], cnt).astype("int32"),
+                    self.rows[off].astype("int32"),
+                    np.repeat(self.amount[lo:hi], cnt) * self.share[off],
+                )
+            lo = hi
+
+    def lines(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every line: cost positions, driver-row positions and amounts (all at once)."""
+        got = list(self.blocks())
+        if not got:
+            return np.zeros(0, "int32"), np.zeros(0, "int32"), np.zeros(0, "float64")
+        return tuple(np.concatenate([b[i] for b in got]) for i in range(3))  # type: ignore[return-value]
+
+    def placed(self) -> np.ndarray:
+        """The cost positions this part places (each reaches at least one row), sorted."""
+        return np.unique(self.cost[self.count[self.group] > 0])
+
+    def allocated(self, n: int) -> np.ndarray:
+        """Per ledger position ``0..n-1``: the amount this part placed (each line's lines
+        added in order, as one bincount over the lines)."""
+        out = np.zeros(n, dtype="float64")
+        for cidx, _, amt in self.blocks():
+            # a block holds whole cost lines: each position's sum is made in one block
+            out += np.bincount(cidx, weights=amt, minlength=n)
+        return out
+
+    def moved(self, cost_offset: int, rows: np.ndarray) -> Part:
+        """This part with ``cost_offset`` added to its cost positions and its rows
+        replaced by ``rows`` (the same rows, numbered in another driver table)."""
+        cost = self.cost.astype("int64") + cost_offset
+        return replace(
+            self,
+            cost=cost.astype("int32") if cost.max(initial=0) < 2**31 else cost,
+            rows=rows,
+        )
 
 
 @dataclass(eq=False)
@@ -64,8 +166,8 @@ class AllocationLines:
     costs
         The cost ledger the positions refer to (the filtered ledger, 0..n-1).
     parts
-        Per rule that placed cost, in rule order: cost-line positions, driver name,
-        driver-row positions, amounts and the rule's label.
+        Per rule that placed cost, in rule order, its :class:`Part` (cost lines, scope
+        groups of driver rows and shares, driver and rule label).
     drivers
         The driver views the row positions refer to (only the columns lines need).
     data
@@ -79,14 +181,14 @@ class AllocationLines:
     _frame: pd.DataFrame | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
-        return int(sum(len(p[0]) for p in self.parts))
+        return int(sum(len(p) for p in self.parts))
 
     @property
     def amount(self) -> np.ndarray:
         """Every line's amount, in the order of :meth:`frame`."""
         if not self.parts:
             return np.zeros(0, dtype="float64")
-        return np.concatenate([p[3] for p in self.parts])
+        return np.concatenate([p.lines()[2] for p in self.parts])
 
     def frame(self) -> pd.DataFrame:
         """The lines as the documented DataFrame (built once, then kept)."""
@@ -101,14 +203,15 @@ class AllocationLines:
             out["amount"] = out["amount"].astype("float64")
             out["action_at"] = pd.Series(dtype="datetime64[us]")
             return out
-        attrs = {name: self._attrs(name) for name in {p[1] for p in self.parts}}
+        attrs = {name: self._attrs(name) for name in {p.driver for p in self.parts}}
         frames = []
         cost_ids = pd.Index(costs["cost_id"].astype("str"))
         unique_ids = cost_ids.is_unique
         cat_codes = pd.Categorical(costs["category"].astype("str"))
         month_codes = pd.Categorical(costs["incurred_at"].dt.to_period("M"))
-        for cidx, driver, drow, amt, label in self.parts:
-            cidx = cidx.astype("int64")
+        for part in self.parts:
+            cidx, drow, amt = part.lines()
+            cidx, driver, label = cidx.astype("int64"), part.driver, part.label
             a = attrs[driver].iloc[drow].reset_index(drop=True)
             if unique_ids:
                 cid = pd.Categorical.from_codes(cidx, categories=cost_ids)
@@ -164,7 +267,7 @@ class AllocationLines:
             The cost categories counted as marketing.
         """
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for name in {p[1] for p in self.parts}:
+        for name in {p.driver for p in self.parts}:
             dv = self.drivers[name]
             cust = (
                 dv["customer_id"].astype("str")
@@ -332,7 +435,7 @@ class StoredLines(AllocationLines):
         """As :meth:`AllocationLines.unit_parts` (same values, same order)."""
         keys = arrow_text(pd.Series(pos.index.astype("str")))
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for name in {p[1] for p in self.parts}:
+        for name in {p.driver for p in self.parts}:
             st = self.drivers[name]
             lead = _column(st, "driver_id" if name == "leads" else "lead_id")
             cust = _column(st, "customer_id")
@@ -349,17 +452,19 @@ def _unit_dtype(n: int) -> str:
 
 
 def _unit_parts(
-    parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]],
+    parts: list[Part],
     per_driver: dict[str, tuple[np.ndarray, np.ndarray]],
     costs: pd.DataFrame,
     marketing: frozenset[str] | set[str],
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per part of ``parts``, in order, its lines reaching a unit: unit position, amount,
-    action time and whether its cost line's category is in ``marketing`` (``per_driver``:
-    per driver row, the unit position, ``-1`` for none, and the action time)."""
+    """Per block of lines of ``parts``, in order, its lines reaching a unit: unit position,
+    amount, action time and whether its cost line's category is in ``marketing``
+    (``per_driver``: per driver row, the unit position, ``-1`` for none, and the action
+    time)."""
     mkt_line = costs["category"].astype("str").isin(list(marketing)).to_numpy()
-    for cidx, driver, drow, amt, _ in parts:
-        upos_d, at_d = per_driver[driver]
-        u = upos_d[drow]
-        ok = u >= 0
-        yield u[ok], amt[ok], at_d[drow[ok]], mkt_line[cidx[ok]]
+    for part in parts:
+        upos_d, at_d = per_driver[part.driver]
+        for cidx, drow, amt in part.blocks():
+            u = upos_d[drow]
+            ok = u >= 0
+            yield u[ok], amt[ok], at_d[drow[ok]], mkt_line[cidx[ok]]
