@@ -30,11 +30,13 @@ from salesml.attribution.allocation.drivers import _NEED, month_index
 from salesml.attribution.allocation.lines import (
     Part,
     StoredLines,
+    absent_links,
     compact_attrs,
     concat_attrs,
     customer_channel_map,
     driver_attrs,
     lead_deal_map,
+    narrow_dictionary,
 )
 from salesml.attribution.allocation.result import Allocation
 from salesml.attribution.allocation.rules import (
@@ -398,7 +400,10 @@ def allocate_month(
             np.concatenate([p.rows for p in al.compact.parts if p.driver == name])
         )
         dv = al.compact.drivers[name].iloc[used[name]]
-        attrs[name] = compact_attrs(driver_attrs(dv, name, lead_deal, customer_channel), name)
+        absent = absent_links(dv.columns, name, lead_deal)
+        a = driver_attrs(dv, name, lead_deal, customer_channel)
+        attrs[name] = compact_attrs(a, name, absent)
+        del a
     for part in al.compact.parts:
         parts.append(part.moved(0, np.searchsorted(used[part.driver], part.rows).astype("int32")))
     table, monthly = al.table, al.monthly
@@ -411,7 +416,7 @@ def allocate_month(
             {
                 c: pa.array(acts_m[c], from_pandas=True)
                 if c == "occurred_at"
-                else pc.dictionary_encode(arrow_text(acts_m[c].astype("str")))
+                else narrow_dictionary(pc.dictionary_encode(arrow_text(acts_m[c].astype("str"))))
                 for c in KEPT_ACTIVITY_COLUMNS
                 if c in acts_m.columns
             }

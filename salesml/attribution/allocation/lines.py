@@ -14,7 +14,7 @@ time it is asked for (then keeps it). CAC and ROI read the lines block by block
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -29,12 +29,15 @@ __all__ = [
     "LINE_ATTRS",
     "LINE_COLUMNS",
     "AllocationLines",
+    "Part",
     "StoredLines",
+    "absent_links",
     "compact_attrs",
     "concat_attrs",
     "customer_channel_map",
     "driver_attrs",
     "lead_deal_map",
+    "narrow_dictionary",
 ]
 
 #: Link columns every allocation line carries (missing where the driver has none).
@@ -341,9 +344,11 @@ _OWN_ID = {"leads": "lead_id", "activities": "activity_id", "deals": "deal_id"}
 ATTR_COLUMNS: tuple[str, ...] = ("driver_id", *LINE_ATTRS, "channel", "action_at")
 
 
-def compact_attrs(a: pd.DataFrame, name: str) -> pa.Table:
-    """:func:`driver_attrs` rows held compactly, in Arrow: ids dictionary-encoded, the
-    row's own id once (as ``driver_id``).
+def compact_attrs(a: pd.DataFrame, name: str, absent: Iterable[str] = ()) -> pa.Table:
+    """:func:`driver_attrs` rows held compactly, in Arrow: ids dictionary-encoded (indices
+    as narrow as the dictionary allows), the row's own id once (as ``driver_id``), no
+    column for the links in ``absent`` (those its driver never has, see
+    :func:`absent_links`: read as all missing).
 
     Arrow rather than pandas ``category``: a pandas category index of millions of ids
     keeps a hash table of Python strings (about 60 bytes an id) once it is looked at.
@@ -351,35 +356,69 @@ def compact_attrs(a: pd.DataFrame, name: str) -> pa.Table:
     import pyarrow.compute as pc
 
     own = _OWN_ID.get(name)
+    skip = {own, *absent}
     cols: dict[str, pa.Array] = {}
     for c in ATTR_COLUMNS:
-        if c == own:
+        if c in skip:
             continue
         if c == "action_at":
             cols[c] = pa.array(a[c].reset_index(drop=True), from_pandas=True)
         elif c == "driver_id":
             cols[c] = arrow_text(a[c])
         else:
-            cols[c] = pc.dictionary_encode(arrow_text(a[c]))
+            cols[c] = narrow_dictionary(pc.dictionary_encode(arrow_text(a[c])))
     return pa.table(cols)
+
+
+def absent_links(columns: Iterable[str], name: str, lead_deal: pd.Series | None) -> list[str]:
+    """The link columns :func:`driver_attrs` leaves all missing for a driver view with
+    ``columns`` (activities have no lead, deals and redemptions no activity...)."""
+    have = set(columns)
+    if name == "leads" and lead_deal is not None:
+        have.add("deal_id")
+    if name == "redemptions":
+        have.add("store_id")
+    return [c for c in LINE_ATTRS if c not in have and c != _OWN_ID.get(name)]
+
+
+def narrow_dictionary(arr: pa.Array) -> pa.Array:
+    """A dictionary array with int8 / int16 indices when its dictionary is small enough
+    (a store or channel column of 31M rows: 31 MB rather than 124)."""
+    n = len(arr.dictionary)
+    to = pa.int8() if n <= 127 else pa.int16() if n <= 32_767 else pa.int32()
+    if arr.type.index_type == to:
+        return arr
+    return pa.DictionaryArray.from_arrays(arr.indices.cast(to), arr.dictionary)
 
 
 def concat_attrs(tables: list[pa.Table]) -> pa.Table:
     """Row-wise concat of :func:`compact_attrs` tables, without copying: one chunk per
     table, each dictionary column keeping its own dictionary per chunk (readers take the
-    chunks one at a time, or unify them only for a moment)."""
+    chunks one at a time, or unify them only for a moment). Where the tables' indices
+    differ in width, the narrower ones are widened (only those chunks are copied)."""
     if len(tables) == 1:
         return tables[0]
-    return pa.concat_tables(tables)
+    fields = []
+    for i, f in enumerate(tables[0].schema):
+        types = [t.schema.field(i).type for t in tables]
+        if pa.types.is_dictionary(f.type):
+            widest = max((ty.index_type for ty in types), key=lambda ty: ty.bit_width)
+            f = f.with_type(pa.dictionary(widest, f.type.value_type))
+        fields.append(f)
+    schema = pa.schema(fields)
+    return pa.concat_tables([t if t.schema == schema else t.cast(schema) for t in tables])
 
 
 def _text(col: pa.ChunkedArray | pa.Array) -> pd.Series:
-    """An Arrow text (or dictionary-of-text) column as pandas ``str``."""
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks()
-    if pa.types.is_dictionary(col.type):
-        col = col.dictionary_decode()
-    return pd.Series(col.cast(pa.large_string()), dtype="str", copy=False)
+    """An Arrow text (or dictionary-of-text, or null) column as pandas ``str``."""
+    chunks = col.chunks if isinstance(col, pa.ChunkedArray) else [col]
+    out = []
+    for c in chunks:
+        if pa.types.is_dictionary(c.type):
+            c = c.dictionary_decode()
+        out.append(c.cast(pa.large_string()))
+    whole = pa.concat_arrays(out) if out else pa.array([], type=pa.large_string())
+    return pd.Series(whole, dtype="str", copy=False)
 
 
 def _dict_map(col: pa.ChunkedArray | pa.Array, pos: pd.Series, keys: pa.Array) -> np.ndarray:
@@ -425,7 +464,7 @@ class StoredLines(AllocationLines):
         st = self.drivers[name]
         a = pd.DataFrame(index=pd.RangeIndex(st.num_rows))
         for c in ATTR_COLUMNS:
-            src = st.column("driver_id" if c == _OWN_ID.get(name) else c)
+            src = _column(st, "driver_id" if c == _OWN_ID.get(name) else c)
             a[c] = src.to_pandas() if c == "action_at" else _text(src)
         return a
 
