@@ -532,6 +532,7 @@ def allocate_costs_by_month(
     notes = ["costs.activity_id and activities' foreign keys are checked within each month only"]
     cross = _cross_month_ids(folder, months)
     linked = _linked_activities(folder, cross, columns["activities"], validate)
+    _give_back_memory()  # what reading the whole tables and every month's ids used
     pieces = map_pieces(
         allocate_month,
         months,

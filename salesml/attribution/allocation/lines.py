@@ -364,7 +364,7 @@ def compact_attrs(a: pd.DataFrame, name: str, absent: Iterable[str] = ()) -> pa.
         if c == "action_at":
             cols[c] = pa.array(a[c].reset_index(drop=True), from_pandas=True)
         elif c == "driver_id":
-            cols[c] = arrow_text(a[c])
+            cols[c] = _small_offsets(arrow_text(a[c]))
         else:
             cols[c] = narrow_dictionary(pc.dictionary_encode(arrow_text(a[c])))
     return pa.table(cols)
@@ -379,6 +379,13 @@ def absent_links(columns: Iterable[str], name: str, lead_deal: pd.Series | None)
     if name == "redemptions":
         have.add("store_id")
     return [c for c in LINE_ATTRS if c not in have and c != _OWN_ID.get(name)]
+
+
+def _small_offsets(arr: pa.Array) -> pa.Array:
+    """A text array with 32-bit offsets when its text allows (4 bytes a row less)."""
+    if pa.types.is_large_string(arr.type) and arr.nbytes < 2**31 - 1:
+        return arr.cast(pa.string())
+    return arr
 
 
 def narrow_dictionary(arr: pa.Array) -> pa.Array:
@@ -404,6 +411,8 @@ def concat_attrs(tables: list[pa.Table]) -> pa.Table:
         if pa.types.is_dictionary(f.type):
             widest = max((ty.index_type for ty in types), key=lambda ty: ty.bit_width)
             f = f.with_type(pa.dictionary(widest, f.type.value_type))
+        elif any(pa.types.is_large_string(ty) for ty in types):
+            f = f.with_type(pa.large_string())
         fields.append(f)
     schema = pa.schema(fields)
     return pa.concat_tables([t if t.schema == schema else t.cast(schema) for t in tables])
