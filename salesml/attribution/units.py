@@ -167,18 +167,18 @@ def acquisition_units(allocation: Allocation, *, period: PeriodLike = None) -> p
     pos = pos[~pos.index.duplicated()]
     acq_np = units["acquired_at"].to_numpy()
     n = len(units)
-    sums = {c: np.zeros(n) for c in _COST_COLUMNS}
-    lo, hi = (np.datetime64(b) for b in bounds) if bounds is not None else (None, None)
-    # part by part, adding each line in line order: the same sums, to the last bit, as
-    # one bincount over every line, without holding every line's arrays at once
-    for upos_i, amt, at, mkt in allocation.compact.unit_parts(pos, set(MARKETING_CATEGORIES)):
-        u_acq = acq_np[upos_i]
-        pre = pd.isna(u_acq) | (at <= u_acq)
-        in_period = (at >= lo) & (at < hi) if lo is not None else np.ones(len(at), dtype=bool)
-        for col, mask in zip(
-            _COST_COLUMNS, (pre, pre & mkt, in_period, in_period & mkt), strict=True
-        ):
-            np.add.at(sums[col], upos_i[mask], amt[mask])
+    # The cost up to acquisition does not depend on the period: made once per allocation.
+    pre_key = ("units_before_acquisition",)
+    if pre_key not in cache:
+        cache[pre_key] = allocation.compact.unit_costs(
+            pos, set(MARKETING_CATEGORIES), acq_np, None, in_period=False
+        )
+    sums = dict(cache[pre_key])
+    sums.update(
+        allocation.compact.unit_costs(
+            pos, set(MARKETING_CATEGORIES), acq_np, bounds, before_acquisition=False
+        )
+    )
     for col in _COST_COLUMNS:
         units[col] = sums[col]
 

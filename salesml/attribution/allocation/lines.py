@@ -9,7 +9,7 @@ lines (cost position, driver-row position, amount) are generated a block at a ti
 the values the split made. :class:`AllocationLines` builds the public
 :attr:`Allocation.lines <salesml.attribution.Allocation.lines>` frame from them the first
 time it is asked for (then keeps it). CAC and ROI read the lines block by block
-(:meth:`AllocationLines.unit_parts`) and never build the frame.
+(:meth:`AllocationLines.unit_costs`) and never build the frame.
 """
 
 from __future__ import annotations
@@ -251,16 +251,23 @@ class AllocationLines:
         """Per driver row: driver_id, the link columns, channel and action_at."""
         return driver_attrs(self.drivers[name], name, self._lead_deal(), self._customer_channel())
 
-    def unit_parts(
-        self, pos: pd.Series, marketing: frozenset[str] | set[str]
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """Per rule part, its lines that reach an acquisition unit: unit position, amount,
-        date, marketing.
+    def unit_costs(
+        self,
+        pos: pd.Series,
+        marketing: frozenset[str] | set[str],
+        acquired_at: np.ndarray,
+        bounds: tuple[pd.Timestamp, pd.Timestamp] | None,
+        *,
+        before_acquisition: bool = True,
+        in_period: bool = True,
+    ) -> dict[str, np.ndarray]:
+        """Per acquisition unit, the cost of the lines that reach it.
 
         A line reaches the unit of its customer, or of its lead when it has no customer
         (the same rule as mapping :attr:`Allocation.lines` ``customer_id`` / ``lead_id``
-        through ``pos``); lines reaching no unit are left out. Parts come in line order,
-        one at a time, so that a caller summing them never holds every line's arrays.
+        through ``pos``). Each sum adds its lines in line order, so it equals, to the
+        last bit, one ``bincount`` over the lines; the lines are generated part by part
+        and only for the driver rows a sum takes (a period's sums read the period's rows).
 
         Parameters
         ----------
@@ -268,7 +275,36 @@ class AllocationLines:
             Unit position by unit id (customer ids and lead ids).
         marketing
             The cost categories counted as marketing.
+        acquired_at
+            Per unit, when it was acquired (``NaT``: never).
+        bounds
+            The period ``[start, end)`` of ``cost`` / ``marketing_cost_all`` (``None``:
+            every line).
+        before_acquisition, in_period
+            Which sums to make.
+
+        Returns
+        -------
+        dict
+            ``acquisition_cost`` and ``marketing_cost`` (lines dated at or before the
+            unit's acquisition, all if never acquired) when ``before_acquisition``;
+            ``cost`` and ``marketing_cost_all`` (lines dated in ``bounds``) when
+            ``in_period``.
         """
+        per_driver = self._unit_rows(pos)
+        return _unit_costs(
+            self.parts,
+            per_driver,
+            self.costs,
+            marketing,
+            acquired_at,
+            bounds,
+            before_acquisition=before_acquisition,
+            in_period=in_period,
+        )
+
+    def _unit_rows(self, pos: pd.Series) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per driver: each row's unit position (``-1``: none) and action time."""
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in {p.driver for p in self.parts}:
             dv = self.drivers[name]
@@ -290,7 +326,7 @@ class AllocationLines:
             )
             upos = np.where(np.isnan(upos), -1, upos).astype(_unit_dtype(len(pos)))
             per_driver[name] = (upos, dv["action_at"].to_numpy())
-        return _unit_parts(self.parts, per_driver, self.costs, marketing)
+        return per_driver
 
 
 def lead_deal_map(data: SalesData) -> pd.Series | None:
@@ -466,7 +502,7 @@ class StoredLines(AllocationLines):
     allocate_costs_by_month`) does not keep the driver views; per driver it keeps the
     rows lines reach, as :func:`compact_attrs` of :func:`driver_attrs` (``drivers`` maps
     a driver to that frame; ``parts`` point into it). :meth:`frame` and
-    :meth:`unit_parts` give what :class:`AllocationLines` gives for the same lines.
+    :meth:`unit_costs` give what :class:`AllocationLines` gives for the same lines.
     """
 
     def _attrs(self, name: str) -> pd.DataFrame:
@@ -477,10 +513,8 @@ class StoredLines(AllocationLines):
             a[c] = src.to_pandas() if c == "action_at" else _text(src)
         return a
 
-    def unit_parts(
-        self, pos: pd.Series, marketing: frozenset[str] | set[str]
-    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-        """As :meth:`AllocationLines.unit_parts` (same values, same order)."""
+    def _unit_rows(self, pos: pd.Series) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """As :meth:`AllocationLines._unit_rows` (same values)."""
         keys = arrow_text(pd.Series(pos.index.astype("str")))
         per_driver: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for name in {p.driver for p in self.parts}:
@@ -491,7 +525,7 @@ class StoredLines(AllocationLines):
             upos = np.where(is_lead, _dict_map(lead, pos, keys), _dict_map(cust, pos, keys))
             at = st.column("action_at").to_numpy()
             per_driver[name] = (upos.astype(_unit_dtype(len(pos))), at)
-        return _unit_parts(self.parts, per_driver, self.costs, marketing)
+        return per_driver
 
 
 def _unit_dtype(n: int) -> str:
@@ -499,20 +533,67 @@ def _unit_dtype(n: int) -> str:
     return "int32" if n < 2**31 - 1 else "int64"
 
 
-def _unit_parts(
+def _unit_costs(
     parts: list[Part],
     per_driver: dict[str, tuple[np.ndarray, np.ndarray]],
     costs: pd.DataFrame,
     marketing: frozenset[str] | set[str],
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
-    """Per block of lines of ``parts``, in order, its lines reaching a unit: unit position,
-    amount, action time and whether its cost line's category is in ``marketing``
-    (``per_driver``: per driver row, the unit position, ``-1`` for none, and the action
-    time)."""
+    acquired_at: np.ndarray,
+    bounds: tuple[pd.Timestamp, pd.Timestamp] | None,
+    *,
+    before_acquisition: bool,
+    in_period: bool,
+) -> dict[str, np.ndarray]:
+    """The sums of :meth:`AllocationLines.unit_costs` (``per_driver``: per driver row, the
+    unit position, ``-1`` for none, and the action time).
+
+    Whether a line counts depends on its driver row (date, unit) and its cost line's
+    category; so each part is first cut to the rows a sum takes, and only their lines
+    are generated, in the part's order (dropping lines keeps the others' order).
+    """
+    n = len(acquired_at)
     mkt_line = costs["category"].astype("str").isin(list(marketing)).to_numpy()
+    sums: dict[str, np.ndarray] = {}
+    if before_acquisition:
+        sums["acquisition_cost"], sums["marketing_cost"] = np.zeros(n), np.zeros(n)
+    if in_period:
+        sums["cost"], sums["marketing_cost_all"] = np.zeros(n), np.zeros(n)
+    lo, hi = (np.datetime64(b) for b in bounds) if bounds is not None else (None, None)
     for part in parts:
         upos_d, at_d = per_driver[part.driver]
-        for cidx, drow, amt in part.blocks():
-            u = upos_d[drow]
-            ok = u >= 0
-            yield u[ok], amt[ok], at_d[drow[ok]], mkt_line[cidx[ok]]
+        u_r, at_r = upos_d[part.rows], at_d[part.rows]
+        ok = u_r >= 0
+        mkt = mkt_line[part.cost]
+        takes = []
+        if before_acquisition:
+            u_acq = acquired_at[np.where(ok, u_r, 0)] if n else np.zeros(0, "datetime64[us]")
+            pre = ok & (np.isnat(u_acq) | (at_r <= u_acq)) if n else ok
+            takes.append((pre, "acquisition_cost", "marketing_cost"))
+        if in_period:
+            inp = ok & (at_r >= lo) & (at_r < hi) if lo is not None else ok
+            takes.append((inp, "cost", "marketing_cost_all"))
+        for take, total, marketing_total in takes:
+            if not take.any():
+                continue
+            for cidx, u, amt in _cut(part, take, u_r).blocks():
+                np.add.at(sums[total], u, amt)
+                if mkt.all():
+                    np.add.at(sums[marketing_total], u, amt)
+                elif mkt.any():
+                    m = mkt_line[cidx]
+                    np.add.at(sums[marketing_total], u[m], amt[m])
+    return sums
+
+
+def _cut(part: Part, take: np.ndarray, values: np.ndarray) -> Part:
+    """``part`` keeping only the group rows where ``take``, each row replaced by its
+    ``values`` entry (its lines are those of ``part`` whose row is taken, in order)."""
+    group_of_row = np.repeat(np.arange(len(part.count)), part.count)
+    count = np.bincount(group_of_row[take], minlength=len(part.count))
+    return replace(
+        part,
+        start=np.cumsum(count) - count,
+        count=count,
+        rows=values[take],
+        share=part.share[take],
+    )
