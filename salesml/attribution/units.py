@@ -55,6 +55,8 @@ NOT_ACQUIRED = "not_acquired"
 #: Groups with fewer acquired customers (ROI: fewer units) get no interval: a bootstrap
 #: of one or two customers says nothing about precision.
 MIN_ACQUIRED_FOR_INTERVAL = 3
+#: The per-unit cost sums of :func:`acquisition_units`, in its column order.
+_COST_COLUMNS = ("acquisition_cost", "marketing_cost", "cost", "marketing_cost_all")
 #: Cost categories that are channel budget (scaled by ``what_if(budget_shift=...)``).
 MARKETING_CATEGORIES: tuple[str, ...] = (
     "media",
@@ -70,6 +72,19 @@ def _band(values: np.ndarray, bands: Sequence[tuple[str, float]]) -> np.ndarray:
     labels = np.array([b[0] for b in bands], dtype=object)
     idx = np.searchsorted(edges, values, side="right") - 1
     return labels[np.clip(idx, 0, len(labels) - 1)]
+
+
+def _positions(ids: pd.Series, pos: pd.Series) -> np.ndarray:
+    """Per row, ``pos`` of its id (``-1`` for a missing or unknown id); a ``category``
+    column is looked up once per category, not once per row."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        cats = pd.Index(ids.cat.categories.astype("str"))
+        at = pd.Index(pos.index).get_indexer(cats)
+        by_cat = np.where(at >= 0, pos.to_numpy()[np.maximum(at, 0)] if len(pos) else -1, -1)
+        codes = ids.cat.codes.to_numpy()
+        return np.where(codes >= 0, by_cat[np.maximum(codes, 0)] if len(by_cat) else -1, -1)
+    got = ids.astype("str").map(pos).to_numpy(dtype="float64", na_value=np.nan)
+    return np.where(np.isnan(got), -1, got).astype("int64")
 
 
 def acquisition_units(allocation: Allocation, *, period: PeriodLike = None) -> pd.DataFrame:
@@ -150,32 +165,32 @@ def acquisition_units(allocation: Allocation, *, period: PeriodLike = None) -> p
     # Costs per unit: map each line to its unit row.
     pos = pd.Series(np.arange(len(units)), index=units["unit_id"].to_numpy())
     pos = pos[~pos.index.duplicated()]
-    upos_i, amt, at, mkt = allocation.compact.unit_arrays(pos, set(MARKETING_CATEGORIES))
     acq_np = units["acquired_at"].to_numpy()
-    u_acq = acq_np[upos_i]
-    pre = pd.isna(u_acq) | (at <= u_acq)
-    in_period = np.ones(len(at), dtype=bool)
-    if bounds is not None:
-        in_period = (at >= np.datetime64(bounds[0])) & (at < np.datetime64(bounds[1]))
     n = len(units)
-
-    def total(mask: np.ndarray) -> np.ndarray:
-        return np.bincount(upos_i[mask], weights=amt[mask], minlength=n)
-
-    units["acquisition_cost"] = total(pre)
-    units["marketing_cost"] = total(pre & mkt)
-    units["cost"] = total(in_period)
-    units["marketing_cost_all"] = total(in_period & mkt)
+    # The cost up to acquisition does not depend on the period: made once per allocation.
+    pre_key = ("units_before_acquisition",)
+    if pre_key not in cache:
+        cache[pre_key] = allocation.compact.unit_costs(
+            pos, set(MARKETING_CATEGORIES), acq_np, None, in_period=False
+        )
+    sums = dict(cache[pre_key])
+    sums.update(
+        allocation.compact.unit_costs(
+            pos, set(MARKETING_CATEGORIES), acq_np, bounds, before_acquisition=False
+        )
+    )
+    for col in _COST_COLUMNS:
+        units[col] = sums[col]
 
     # Visits at or before acquisition (all visits if never acquired).
     if "activities" in data:
         act = data.activities
-        v = act[act["kind"] == "visit"][["customer_id", "occurred_at"]]
-        vp = v["customer_id"].astype("str").map(pos).to_numpy(dtype="float64", na_value=np.nan)
-        okv = ~np.isnan(vp)
-        vpi = vp[okv].astype("int64")
+        visit = (act["kind"] == "visit").to_numpy()
+        vp = _positions(act["customer_id"], pos)[visit]
+        okv = vp >= 0
+        vpi = vp[okv]
         va = acq_np[vpi]
-        counted = pd.isna(va) | (v["occurred_at"].to_numpy()[okv] <= va)
+        counted = pd.isna(va) | (act["occurred_at"].to_numpy()[visit][okv] <= va)
         units["visits"] = np.bincount(vpi[counted], minlength=n)
     else:
         units["visits"] = 0

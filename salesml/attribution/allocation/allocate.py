@@ -4,9 +4,10 @@ Each cost line takes the first rule of its category that applies to it (its ``wh
 holds and every scope key is present on the line) and finds driver rows with positive
 weight in its scope; the line is split over those rows in proportion to the weights.
 Vectorised and streamed: per rule, the scope keys are turned into integer group codes
-(dictionary-encoded against the cost lines' own keys) and the (cost line, driver row)
-pairs are produced in blocks of cost lines by repeat/gather, never as a string merge;
-only integer positions and amounts are kept (see :class:`AllocationLines`). Conservation holds by construction
+(dictionary-encoded against the cost lines' own keys); what is kept per rule is its
+scope groups (:class:`~salesml.attribution.allocation.lines.Part`: cost lines, driver
+rows, shares), from which the (cost line, driver row) pairs are produced in blocks of
+cost lines by repeat/gather, never as a string merge. Conservation holds by construction
 and is checked: per category and month, ``allocated + unallocated == incurred``.
 """
 
@@ -20,7 +21,7 @@ import pandas as pd
 from salesml.attribution._checks import require_amounts, require_columns, require_dates
 from salesml.attribution.allocation.drivers import DRIVER_ID as DRIVER_ID_OF
 from salesml.attribution.allocation.drivers import DRIVERS, driver_view, month_index
-from salesml.attribution.allocation.lines import LINE_ATTRS, AllocationLines
+from salesml.attribution.allocation.lines import LINE_ATTRS, AllocationLines, Part
 from salesml.attribution.allocation.result import Allocation
 from salesml.attribution.allocation.rules import (
     Rule,
@@ -38,9 +39,6 @@ from salesml.results import Note
 from salesml.rules.expr import Expr, ExpressionError
 
 __all__ = ["allocate_costs"]
-
-#: Cost lines placed per block: bounds the (cost line, driver row) pairs held at once.
-_BLOCK_PAIRS = 4_000_000
 
 
 def _check_cols(
@@ -141,7 +139,7 @@ def allocate_costs(
     drivers: dict[str, pd.DataFrame] = {}
     driver_cols: dict[str, list[str]] = {}
     wanted = _wanted_columns(compiled)
-    parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]] = []
+    parts: list[Part] = []
     cat = costs["category"].to_numpy(dtype=object)
     reason[~np.isin(cat, list(COST_CATEGORIES))] = "unknown_category"
 
@@ -200,16 +198,16 @@ def allocate_costs(
         else:
             w = np.ones(len(dv))
         keep &= np.isfinite(w) & (w > 0)
-        cidx, drow, amt = _place(sub, dv, rule.scope, keep, w)
-        placed = np.unique(cidx)
+        part = _place(sub, dv, rule.scope, keep, w, driver=rule.driver, label=rule.label)
+        placed = part.placed()
         not_placed = np.setdiff1d(sub["_cidx"].to_numpy(), placed)
         reason[not_placed] = "no_driver"
         pending[placed] = False
         reason[placed] = ""
         rule_of[placed] = rule.label
-        allocated += np.bincount(cidx, weights=amt, minlength=n)
-        parts.append((cidx, rule.driver, drow, amt, rule.label))
-        del cidx, drow, amt, keep, w
+        allocated += part.allocated(n)
+        parts.append(part)
+        del part, keep, w
 
     lines = AllocationLines(costs, parts, drivers, data)
     amounts = costs["amount"].to_numpy(dtype="float64")
@@ -304,12 +302,16 @@ def _place(
     scope: tuple[str, ...],
     keep: np.ndarray,
     w: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The (cost line, driver row, amount) triples of one rule.
+    *,
+    driver: str,
+    label: str,
+) -> Part:
+    """The placements of one rule, as its scope groups (:class:`Part`).
 
-    Same pairs, order and floating-point values as an inner merge of the cost lines
-    with the kept driver rows on the scope keys (a cross join without scope), each
-    line's amount times the row's share of its scope group's weight.
+    Its lines are the same pairs, in the same order and with the same floating-point
+    values, as an inner merge of the cost lines with the kept driver rows on the scope
+    keys (a cross join without scope), each line's amount times the row's share of its
+    scope group's weight.
     """
     drows = np.flatnonzero(keep)
     wk = w[keep]
@@ -333,29 +335,14 @@ def _place(
         share = wk / wsum if len(wk) else wk
     order = np.argsort(gd, kind="stable")
     counts = np.bincount(gd, minlength=ng)
-    starts = np.cumsum(counts) - counts
-    d_row, d_share = drows[order].astype("int32"), share[order]
-    cidx_all = sub["_cidx"].to_numpy()
-    amount_all = sub["amount"].to_numpy(dtype="float64")
-    cnt_all = counts[gc]
-    out_c, out_d, out_a = [], [], []
-    ends = np.cumsum(cnt_all)
-    lo = 0
-    while lo < len(sub):
-        base = ends[lo - 1] if lo else 0
-        hi = max(int(np.searchsorted(ends, base + _BLOCK_PAIRS, side="right")), lo + 1)
-        cnt = cnt_all[lo:hi]
-        tot = int(cnt.sum())
-        first = np.cumsum(cnt) - cnt
-        off = (
-            np.arange(tot, dtype="int64")
-            - np.repeat(first, cnt)
-            + np.repeat(starts[gc[lo:hi]], cnt)
-        )
-        out_c.append(np.repeat(cidx_all[lo:hi], cnt).astype("int32"))
-        out_d.append(d_row[off])
-        out_a.append(np.repeat(amount_all[lo:hi], cnt) * d_share[off])
-        lo = hi
-    if not out_c:
-        return np.zeros(0, "int32"), np.zeros(0, "int32"), np.zeros(0, "float64")
-    return np.concatenate(out_c), np.concatenate(out_d), np.concatenate(out_a)
+    return Part(
+        cost=sub["_cidx"].to_numpy().astype("int32"),
+        group=gc.astype("int32") if ng < 2**31 else gc,
+        start=np.cumsum(counts) - counts,
+        count=counts,
+        rows=drows[order].astype("int32"),
+        share=share[order],
+        amount=sub["amount"].to_numpy(dtype="float64"),
+        driver=driver,
+        label=label,
+    )

@@ -13,7 +13,7 @@ Each month is allocated by :func:`~salesml.attribution.allocate_costs` on a data
 made of that month's cost lines and activities (plus the linked activities of other
 months), so the rule logic is the one of the in-memory path; the groups a month's
 rules form hold the same rows in the same order, hence the same shares to the last
-bit. Lines are kept as integer positions, categorical codes and amounts.
+bit. Lines are kept as scope groups (:class:`~salesml.attribution.allocation.lines.Part`).
 """
 
 from __future__ import annotations
@@ -28,12 +28,15 @@ import pandas as pd
 from salesml.attribution.allocation.allocate import _wanted_columns, allocate_costs
 from salesml.attribution.allocation.drivers import _NEED, month_index
 from salesml.attribution.allocation.lines import (
+    Part,
     StoredLines,
+    absent_links,
     compact_attrs,
     concat_attrs,
     customer_channel_map,
     driver_attrs,
     lead_deal_map,
+    narrow_dictionary,
 )
 from salesml.attribution.allocation.result import Allocation
 from salesml.attribution.allocation.rules import (
@@ -137,7 +140,9 @@ class MonthlyAllocation:
         cost_ids = arrow_text(self.table["cost_id"].astype("str"))
         ids = {d: st.column("driver_id").combine_chunks() for d, st in self.compact.drivers.items()}
         frames = []
-        for cidx, driver, drow, amt, label in parts:
+        for part in parts:
+            cidx, drow, amt = part.lines()
+            driver, label = part.driver, part.label
             frames.append(
                 pd.DataFrame(
                     {
@@ -333,9 +338,9 @@ class _MonthPiece:
 
     table: pd.DataFrame
     monthly: pd.DataFrame
-    #: Per rule that placed cost: cost positions (in the month), driver, rows of
-    #: ``attrs[driver]``, amounts, rule label.
-    parts: list[tuple[np.ndarray, str, np.ndarray, np.ndarray, str]]
+    #: Per rule that placed cost, its scope groups: cost positions in the month, rows of
+    #: ``attrs[driver]``.
+    parts: list[Part]
     attrs: dict[str, Any]
     activities: Any
 
@@ -389,13 +394,18 @@ def allocate_month(
     data_m = SalesData({**month_tables, "costs": costs_m, "activities": acts}, config)
     al = allocate_costs(data_m, rules=rules)
     parts, attrs, used = [], {}, {}
-    for name in sorted({p[1] for p in al.compact.parts}):
-        used[name] = np.unique(np.concatenate([p[2] for p in al.compact.parts if p[1] == name]))
+    for name in sorted({p.driver for p in al.compact.parts}):
+        # every row of a part's groups is reached: a group is the key of a cost line
+        used[name] = np.unique(
+            np.concatenate([p.rows for p in al.compact.parts if p.driver == name])
+        )
         dv = al.compact.drivers[name].iloc[used[name]]
-        attrs[name] = compact_attrs(driver_attrs(dv, name, lead_deal, customer_channel), name)
-    for cidx, driver, drow, amt, label in al.compact.parts:
-        urow = np.searchsorted(used[driver], drow).astype("int32")
-        parts.append((cidx.astype("int32"), driver, urow, amt, label))
+        absent = absent_links(dv.columns, name, lead_deal)
+        a = driver_attrs(dv, name, lead_deal, customer_channel)
+        attrs[name] = compact_attrs(a, name, absent)
+        del a
+    for part in al.compact.parts:
+        parts.append(part.moved(0, np.searchsorted(used[part.driver], part.rows).astype("int32")))
     table, monthly = al.table, al.monthly
     kept = None
     if keep_activities:
@@ -406,7 +416,7 @@ def allocate_month(
             {
                 c: pa.array(acts_m[c], from_pandas=True)
                 if c == "occurred_at"
-                else pc.dictionary_encode(arrow_text(acts_m[c].astype("str")))
+                else narrow_dictionary(pc.dictionary_encode(arrow_text(acts_m[c].astype("str"))))
                 for c in KEPT_ACTIVITY_COLUMNS
                 if c in acts_m.columns
             }
@@ -522,6 +532,7 @@ def allocate_costs_by_month(
     notes = ["costs.activity_id and activities' foreign keys are checked within each month only"]
     cross = _cross_month_ids(folder, months)
     linked = _linked_activities(folder, cross, columns["activities"], validate)
+    _give_back_memory()  # what reading the whole tables and every month's ids used
     pieces = map_pieces(
         allocate_month,
         months,
@@ -616,17 +627,9 @@ def _assemble(
     rank = {r.label: i for i, r in enumerate(compiled)}
     keyed = []
     for mi, p in enumerate(pieces):
-        for cidx, driver, urow, amt, label in p.parts:
-            part = (
-                (cidx.astype("int64") + cost_off[mi]).astype("int32")
-                if cost_off[-1] < 2**31
-                else cidx.astype("int64") + cost_off[mi],
-                driver,
-                (urow.astype("int64") + row_off[driver][mi]).astype("int32"),
-                amt,
-                label,
-            )
-            keyed.append((rank[label], mi, part))
+        for part in p.parts:
+            rows = (part.rows.astype("int64") + row_off[part.driver][mi]).astype("int32")
+            keyed.append((rank[part.label], mi, part.moved(int(cost_off[mi]), rows)))
         p.parts.clear()
     # rule-major (the order of allocate_costs on the whole ledger), and month-major for lines
     by_rule = sorted(range(len(keyed)), key=lambda i: (keyed[i][0], keyed[i][1]))
