@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import html
 import logging
 import sys
@@ -172,9 +173,9 @@ class FigureSlot(w.VBox):
     """A place for a plotly chart that views redraw with :meth:`show`.
 
     A figure of the same shape (trace count and types) updates the current
-    ``FigureWidget`` in place and then re-attaches it: the page drops its view and draws
-    a new view of the same model from the model's data, which the update has already
-    changed. Updating the page's view alone is not reliable: plotly's view loses an
+    ``FigureWidget`` in place, sends the whole figure as the model's data and then
+    re-attaches the widget: the page drops its view and draws a new view of the same
+    model from that data. Updating the page's view alone is not reliable: plotly's view loses an
     update that arrives while it is drawing or resizing (seen on a busy machine: the
     impact explorer's and funnel explorer's charts kept the previous selection while the
     tables beside them changed), and an in-place update does not redraw changed bar
@@ -208,7 +209,12 @@ class FigureSlot(w.VBox):
                 for old, fresh in zip(cur.data, fig.data, strict=True):
                     old.update(fresh.to_plotly_json(), overwrite=True)
                 cur.layout = fig.layout
-            self.children = []  # a new view of the same model, drawn from its data
+            # the whole figure as the model's data (what a new view draws from), then a
+            # new view of the same model: the page's model may not have applied the
+            # incremental update yet when it creates the view
+            cur._widget_data = copy.deepcopy(cur._data)
+            cur._widget_layout = copy.deepcopy(cur._layout)
+            self.children = []
             self.children = [cur]
             return
         now = time.monotonic()
