@@ -365,8 +365,18 @@ def _ending_in(
     keep = span.index[can_end]
     keep_ld = jid.isin(keep).to_numpy()
     if act is not None:
-        act = act[act["customer_id"].astype("str").isin(keep).to_numpy()]
+        act = act[_ids_in(act["customer_id"], keep)]
     return ld[keep_ld], jid[keep_ld], act
+
+
+def _ids_in(ids: pd.Series, keep: pd.Index) -> np.ndarray:
+    """Per row, whether its id (as text) is in ``keep`` (missing: no). A ``category``
+    column is looked up once per category: its rows are never turned into text (tier L:
+    31M activity rows, some 3 GB of strings for a mask)."""
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        cats_in = np.append(ids.cat.categories.astype("str").isin(keep), False)
+        return cats_in[ids.cat.codes.to_numpy()]  # code -1 (missing) reads the last: False
+    return ids.astype("str").isin(keep).to_numpy()
 
 
 def _check_sep(labels: pd.Series, sep: str) -> None:
