@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
+from salesml.data.validate.parse import arrow_text, text_is_in
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, t
 from salesml.periods import Period, PeriodLike, as_period
@@ -365,18 +366,8 @@ def _ending_in(
     keep = span.index[can_end]
     keep_ld = jid.isin(keep).to_numpy()
     if act is not None:
-        act = act[_ids_in(act["customer_id"], keep)]
+        act = act[text_is_in(act["customer_id"], arrow_text(pd.Series(keep, dtype="str")))]
     return ld[keep_ld], jid[keep_ld], act
-
-
-def _ids_in(ids: pd.Series, keep: pd.Index) -> np.ndarray:
-    """Per row, whether its id (as text) is in ``keep`` (missing: no). A ``category``
-    column is looked up once per category: its rows are never turned into text (tier L:
-    31M activity rows, some 3 GB of strings for a mask)."""
-    if isinstance(ids.dtype, pd.CategoricalDtype):
-        cats_in = np.append(ids.cat.categories.astype("str").isin(keep), False)
-        return cats_in[ids.cat.codes.to_numpy()]  # code -1 (missing) reads the last: False
-    return ids.astype("str").isin(keep).to_numpy()
 
 
 def _check_sep(labels: pd.Series, sep: str) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "parse_table",
     "replace_columns",
     "text_frame",
+    "text_is_in",
     "type_extra_arrays",
     "type_extra_columns",
     "working_dtype",
@@ -71,6 +72,20 @@ def arrow_chunks(s: pd.Series) -> pa.ChunkedArray:
     if not isinstance(arr, pa.ChunkedArray):
         arr = pa.chunked_array([arr])
     return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
+def text_is_in(s: pd.Series, values: pa.Array) -> np.ndarray:
+    """``s.isin(values)`` for text, through Arrow (pandas' isin loops in Python for str);
+    missing cells are not in.
+
+    A categorical column is checked on its categories, then spread by its codes, so no
+    string is built per row (tier L: 31M activity ids).
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = pd.Series(s.cat.categories, dtype="str")
+        ok = np.append(text_is_in(cats, values), False)  # code -1 (missing) -> False
+        return ok[s.cat.codes.to_numpy()]
+    return pc.is_in(arrow_chunks(s), value_set=values).to_numpy().astype(bool)
 
 
 def forget_lookup_tables(df: pd.DataFrame | pd.Series) -> None:

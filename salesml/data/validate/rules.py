@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 
 from salesml.data.config import DatasetConfig
 from salesml.data.schema import COST_CATEGORIES, SPECS, TABLE_NAMES, Column, TableSpec
-from salesml.data.validate.parse import arrow_chunks, arrow_text, as_text
+from salesml.data.validate.parse import arrow_chunks, arrow_text, as_text, text_is_in
 
 __all__ = [
     "RULES",
@@ -283,7 +283,7 @@ def check_table(
             t.add(isna & ~col_bad, c.name, "not_null", "; this column must be filled in")
         allowed = allowed_values(t.name, c, config)
         if allowed is not None:
-            out = ~isna & ~_is_in(s, pa.array(sorted(allowed), type=pa.large_string()))
+            out = ~isna & ~text_is_in(s, pa.array(sorted(allowed), type=pa.large_string()))
             shown = ", ".join(sorted(allowed)) if len(allowed) <= 14 else f"{len(allowed)} names"
             t.add(out, c.name, "allowed_values", f", which is not allowed (use one of: {shown})")
         if c.min_value is not None:
@@ -350,18 +350,6 @@ def where_text(t: CheckedTable, pos: np.ndarray) -> pd.Series:
     if t.is_csv:
         return "line " + pd.Series(t.line_of(pos)).astype("str")
     return "row " + pd.Series(pos).astype("str")
-
-
-def _is_in(s: pd.Series, values: pa.Array) -> np.ndarray:
-    """``s.isin(values)`` for text, through Arrow (pandas' isin loops in Python for str).
-
-    A categorical column is checked on its categories, then spread by its codes.
-    """
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        cats = pd.Series(s.cat.categories, dtype="str")
-        ok = np.append(_is_in(cats, values), False)  # code -1 (missing) -> False
-        return ok[s.cat.codes.to_numpy()]
-    return pc.is_in(arrow_chunks(s), value_set=values).to_numpy().astype(bool)
 
 
 def _lookup_column(child: pd.Series, parent: pd.Series, parent_sorted: bool) -> np.ndarray:
