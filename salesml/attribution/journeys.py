@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from salesml.data.bundle import SalesData
-from salesml.data.validate.parse import arrow_text, text_is_in
+from salesml.data.validate.text import arrow_text, text_is_in
 from salesml.filters import FilterLike, FilterSpec
 from salesml.i18n import check_lang, t
 from salesml.periods import Period, PeriodLike, as_period

@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 
 from salesml.data.config import DatasetConfig
 from salesml.data.schema import COST_CATEGORIES, SPECS, TABLE_NAMES, Column, TableSpec
-from salesml.data.validate.parse import arrow_chunks, arrow_text, as_text, text_is_in
+from salesml.data.validate.text import arrow_chunks, arrow_text, as_text, text_is_in
 
 __all__ = [
     "RULES",
