@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import html
 import logging
-import sys
-import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+import anywidget
 import ipywidgets as w
+from traitlets import Unicode
 
 from salesml.apps.base import AppState, viewer_error
 from salesml.i18n import label, t
@@ -18,16 +18,11 @@ from salesml.reports.tables import frame_html
 
 log = logging.getLogger(__name__)
 
-# plotly's FigureWidget imports nbformat, whose validator imports jsonschema, which
-# imports the optional ``rfc3987_syntax`` (an IRI grammar built at import: seconds on
-# a busy machine) only to check "iri" formats, which no chart uses. Marking it absent
-# before plotly loads makes jsonschema skip that one format check; first renders get
-# that much faster. Only the app kernels import this module.
-if "rfc3987_syntax" not in sys.modules:
-    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+_CHART_JS = (Path(__file__).parent / "chart.js").read_text(encoding="utf-8")
 
 __all__ = [
     "FigureSlot",
+    "PlotlyChart",
     "busy_indicator",
     "draw_chart",
     "error_box",
@@ -169,66 +164,63 @@ def language_toggle(state: AppState) -> w.ToggleButtons:
     return toggle
 
 
+class PlotlyChart(anywidget.AnyWidget):
+    """A plotly chart widget that redraws with ``Plotly.react`` when :attr:`figure_json` changes.
+
+    Unlike plotly's ``FigureWidget``, the widget's module does not carry plotly.js
+    (5 MB): anywidget gives a model 2 s to initialise, which a module that size misses
+    on a busy page ("Failed to initialize model", and the chart stays empty). The
+    page's first chart asks its kernel for plotly.js by a custom message and all the
+    page's charts share that copy, so nothing is fetched from outside. Every redraw
+    draws the whole figure (``Plotly.react`` diffs it), in order: an update that
+    arrives while plotly is drawing is drawn next, not lost.
+    """
+
+    _esm = _CHART_JS
+    #: The figure as plotly JSON (``Figure.to_json()``).
+    figure_json = Unicode("{}").tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.on_msg(self._send_plotly)
+
+    def _send_plotly(self, _: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("kind") == "plotly.js?":
+            self.send({"kind": "plotly.js"}, buffers=[_plotly_js()])
+
+
+def _plotly_js() -> bytes:
+    """plotly.js as shipped with the installed plotly package (read once)."""
+    global _PLOTLY_JS
+    if _PLOTLY_JS is None:
+        from plotly.offline import get_plotlyjs
+
+        _PLOTLY_JS = get_plotlyjs().encode()
+    return _PLOTLY_JS
+
+
+_PLOTLY_JS: bytes | None = None
+
+
 class FigureSlot(w.VBox):
     """A place for a plotly chart that views redraw with :meth:`show`.
 
-    A figure of the same shape (trace count and types) updates the current
-    ``FigureWidget`` in place, sends the whole figure as the model's data and then
-    re-attaches the widget: the page drops its view and draws a new view of the same
-    model from that data. Updating the page's view alone is not reliable: plotly's view loses an
-    update that arrives while it is drawing or resizing (seen on a busy machine: the
-    impact explorer's and funnel explorer's charts kept the previous selection while the
-    tables beside them changed), and an in-place update does not redraw changed bar
-    labels. A new widget model is avoided: it ships the 5 MB plotly.js module, which
-    anywidget must initialise within 2 s or it gives up ("Failed to initialize model")
-    and the chart stays empty. Any other figure replaces the widget by a new one built
-    *with* its traces (plotly's FigureWidget does not draw traces added to an empty
-    widget before the page shows it, nor reliably traces of a new type added afterwards).
-
-    A replaced widget is closed once it has been retired for :attr:`RETIRE_SECONDS`
-    (checked at the next redraw), not at once: closing a widget whose model the page is
-    still initialising makes the page log "Failed to initialize model".
+    The slot holds one :class:`PlotlyChart` for its whole life; :meth:`show` sends the
+    new figure to it. :attr:`figure` is the figure last shown (a ``go.Figure``).
     """
 
-    #: Seconds a replaced widget is kept before it is closed.
-    RETIRE_SECONDS: float = 120.0
-
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__([], **kwargs)
+        self.chart = PlotlyChart()
+        super().__init__([self.chart], **kwargs)
         self.figure: Any = None
-        self._retired: list[tuple[float, Any]] = []
 
     def show(self, fig: Any) -> None:
         """Display plotly figure ``fig``."""
         import plotly.graph_objects as go
 
-        cur = self.figure
-        same = cur is not None and [t.type for t in cur.data] == [t.type for t in fig.data]
-        if same:
-            with cur.batch_update():
-                for old, fresh in zip(cur.data, fig.data, strict=True):
-                    old.update(fresh.to_plotly_json(), overwrite=True)
-                cur.layout = fig.layout
-            # the whole figure as the model's data (what a new view draws from), then a
-            # new view of the same model: the page's model may not have applied the
-            # incremental update yet when it creates the view
-            cur._widget_data = copy.deepcopy(cur._data)
-            cur._widget_layout = copy.deepcopy(cur._layout)
-            self.children = []
-            self.children = [cur]
-            return
-        now = time.monotonic()
-        self.figure = go.FigureWidget(fig)
-        self.children = [self.figure]
-        keep = []
-        for since, old in self._retired:
-            if now - since >= self.RETIRE_SECONDS:
-                old.close()
-            else:
-                keep.append((since, old))
-        if cur is not None:
-            keep.append((now, cur))
-        self._retired = keep
+        fig = fig if isinstance(fig, go.Figure) else go.Figure(fig)
+        self.figure = fig
+        self.chart.figure_json = fig.to_json()
 
 
 def result_widgets(state: AppState) -> tuple[w.HTML, w.HTML, w.HTML, FigureSlot]:

@@ -1,6 +1,8 @@
-"""The chart slot of the apps: updated in place and re-attached; old widgets closed later."""
+"""The chart slot of the apps: one small chart widget for the slot's life, fed plotly JSON."""
 
 from __future__ import annotations
+
+import json
 
 import plotly.graph_objects as go
 
@@ -11,23 +13,29 @@ def _fig(title: str, kind: type = go.Scatter) -> go.Figure:
     return go.Figure(kind(x=[1, 2], y=[3, 4]), layout={"title": title})
 
 
-def test_same_shape_in_place_and_reattached_other_shape_new(monkeypatch) -> None:
-    now = [1000.0]
-    monkeypatch.setattr(widgets.time, "monotonic", lambda: now[0])
+def test_one_chart_widget_redrawn_with_each_figure() -> None:
     slot = widgets.FigureSlot()
+    chart = slot.chart
+    assert slot.children == (chart,)
+    sent = []
+    chart.observe(lambda c: sent.append(json.loads(c["new"])), names="figure_json")
     slot.show(_fig("first"))
-    first = slot.figure
-    seen = []
-    slot.observe(lambda c: seen.append(tuple(c["new"])), names="children")
-    slot.show(_fig("second"))  # same shape: the same model, updated, and a new view
-    assert slot.figure is first and first.layout.title.text == "second"
-    assert seen == [(), (first,)]
-    slot.show(_fig("bars", go.Bar))  # another trace type: a new widget
-    bars = slot.figure
-    assert bars is not first and bars.data[0].type == "bar" and seen[-1] == (bars,)
-    # retired widgets stay open for RETIRE_SECONDS (the page may still build them)
-    assert first.comm is not None
-    now[0] += widgets.FigureSlot.RETIRE_SECONDS + 1
-    slot.show(_fig("line again"))
-    assert first.comm is None  # closed at the next redraw
-    assert bars.comm is not None  # retired just now
+    slot.show(_fig("bars", go.Bar))  # another trace type: the same widget
+    assert slot.children == (chart,) and slot.chart is chart
+    assert [s["layout"]["title"]["text"] for s in sent] == ["first", "bars"]
+    assert [s["data"][0]["type"] for s in sent] == ["scatter", "bar"]
+    assert slot.figure.data[0].type == "bar"
+    # the widget's module stays small: plotly.js is sent on request, not in the model
+    assert len(chart._esm) < 10_000 and "Plotly.react" in chart._esm
+
+
+def test_plotly_js_is_sent_when_the_page_asks() -> None:
+    chart = widgets.PlotlyChart()
+    out = []
+    chart.send = lambda content, buffers=None: out.append((content, buffers))  # type: ignore[method-assign]
+    chart._send_plotly(chart, {"kind": "something else"}, [])
+    assert out == []
+    chart._send_plotly(chart, {"kind": "plotly.js?"}, [])
+    ((content, buffers),) = out
+    assert content == {"kind": "plotly.js"} and len(buffers) == 1
+    assert b"window.Plotly" in buffers[0] and len(buffers[0]) > 1_000_000
