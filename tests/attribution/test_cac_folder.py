@@ -152,7 +152,11 @@ def test_app_on_a_folder_applies_rules_month_by_month(app_states) -> None:
     got.edit_scope = "rep_id"
     assert got.rule_check == ""
     assert got.apply_rule() is False
-    assert "spans months" in got.rule_check and got.rules == rules
+    assert "spans months" in got.rule_check and "[rep_id]" in got.rule_check
+    assert got.rules == rules
+    got.lang = "zh"  # the refusal comes from the label catalog, in the viewer's language
+    assert got.apply_rule() is False and "跨越多个月" in got.rule_check
+    got.lang = "en"
     exp.edit_scope = "rep_id"
     assert exp.apply_rule()  # in memory it can
     for st in (got, exp):

@@ -30,10 +30,11 @@ from salesml.attribution import (
     load_rules,
     what_if,
 )
-from salesml.attribution.allocation.by_month import allocate_dataset, check_monthly_rules
+from salesml.attribution.allocation.by_month import allocate_dataset, spanning_rule
 from salesml.attribution.cac import as_allocation
 from salesml.data.bundle import SalesData
 from salesml.data.schema import COST_CATEGORIES
+from salesml.i18n import t
 from salesml.rules.expr import ExpressionError, compile_expr
 
 __all__ = ["CacWhatIfState"]
@@ -224,10 +225,17 @@ class CacWhatIfState(AppState):
         rules.setdefault("categories", {})[self.edit_category] = [self._edited_rule()]
         try:
             load_rules(rules)
-            if self._base.folder is not None:  # allocated month by month again
-                check_monthly_rules(rules)
+            spanning = spanning_rule(rules) if self._base.folder is not None else None
         except RuleError as e:
             self.rule_check = str(e)
+            return False
+        if spanning is not None:  # the folder is allocated month by month again
+            self.rule_check = t(
+                "cac_whatif.spans_months",
+                self.lang,
+                rule=spanning.label,
+                scope=", ".join(spanning.scope),
+            )
             return False
         self.rules = rules
         self.recompute()
