@@ -359,17 +359,20 @@ def _union_categoricals(parts: list[pd.Series]) -> pd.Series:
             union = first
     n_cats = len(union)  # the code width pandas picks (coerce_indexer_dtype)
     dtype = np.int8 if n_cats < 127 else np.int16 if n_cats < 32767 else np.int32
+    remaps: list[np.ndarray | None] = [None] * len(parts)
+    if arrays[0] is not None:
+        # every part's categories looked up in one call: the union is hashed once, not
+        # once per part (parts x union grows with the square of the data)
+        found = pc.index_in(pa.chunked_array(arrays, type=pa.large_string()), value_set=union_arr)
+        flat = found.to_numpy().astype(dtype)  # no nulls: each category is in the union
+        ends = np.cumsum([len(a) for a in arrays])[:-1]
+        # code -1 (missing) stays -1: the last entry of each remap
+        remaps = [np.append(r, dtype(-1)) for r in np.split(flat, ends)]
     codes = np.empty(sum(len(s) for s in parts), dtype=dtype)
     at = 0
-    for s, arr in zip(parts, arrays, strict=True):
+    for s, remap in zip(parts, remaps, strict=True):
         old = s.cat.codes.to_numpy()
-        if arr is None:
-            new = old
-        else:
-            remap = pc.index_in(arr, value_set=union_arr).to_numpy(zero_copy_only=False)
-            remap = np.append(remap.astype(dtype), dtype(-1))  # code -1 (missing) stays
-            new = remap[old]
-        codes[at : at + len(old)] = new
+        codes[at : at + len(old)] = old if remap is None else remap[old]
         at += len(old)
     dtype = parts[0].dtype if union is first else known_unique_dtype(union)
     cat = pd.Categorical.from_codes(codes, dtype=dtype, validate=False)

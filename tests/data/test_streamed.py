@@ -263,3 +263,25 @@ def test_cli_selects_jemalloc_unless_the_user_chose(tmp_path):
     env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
     got = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert got.stdout.split() == ["system", "system"], got.stderr
+
+
+def test_concat_series_unifies_text_categories_as_pandas_does() -> None:
+    """Pieces' categoricals joined: categories in order of first appearance, codes
+    remapped, missing values kept, the same as pandas' ``union_categoricals``."""
+    from salesml.data.streamed import concat_series
+
+    def cat(values: list[str | None], categories: list[str]) -> pd.Series:
+        return pd.Series(pd.Categorical(values, categories=pd.Index(categories, dtype="str")))
+
+    parts = [
+        cat(["b", "a", None, "b"], ["b", "a"]),
+        cat(["c", None, "a"], ["c", "a", "unused"]),
+        cat(["a", "a"], ["b", "a"]),
+        cat([None], ["d"]),
+    ]
+    got = concat_series(parts)
+    exp = pd.Series(pd.api.types.union_categoricals([p.array for p in parts]))
+    assert list(got.cat.categories) == ["b", "a", "c", "unused", "d"]
+    assert list(got.cat.categories) == list(exp.cat.categories)
+    np.testing.assert_array_equal(got.cat.codes.to_numpy(), exp.cat.codes.to_numpy())
+    assert got.isna().tolist() == [False, False, True, False, False, True, False, False, False, True]
