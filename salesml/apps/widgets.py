@@ -179,14 +179,23 @@ class PlotlyChart(anywidget.AnyWidget):
     _esm = _CHART_JS
     #: The figure as plotly JSON (``Figure.to_json()``).
     figure_json = Unicode("{}").tag(sync=True)
+    #: Times one widget sends plotly.js (a page asks once; more are a page's retries
+    #: or a viewer asking for 5 MB again and again, which is not answered).
+    MAX_PLOTLY_SENDS: int = 3
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self._plotly_sends = 0
         self.on_msg(self._send_plotly)
 
     def _send_plotly(self, _: Any, content: Any, buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("kind") == "plotly.js?":
-            self.send({"kind": "plotly.js"}, buffers=[_plotly_js()])
+        if not (isinstance(content, dict) and content.get("kind") == "plotly.js?"):
+            return
+        if self._plotly_sends >= self.MAX_PLOTLY_SENDS:
+            log.warning("plotly.js asked for more than %d times; not sent", self.MAX_PLOTLY_SENDS)
+            return
+        self._plotly_sends += 1
+        self.send({"kind": "plotly.js"}, buffers=[_plotly_js()])
 
 
 def _plotly_js() -> bytes:

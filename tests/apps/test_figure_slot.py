@@ -39,3 +39,7 @@ def test_plotly_js_is_sent_when_the_page_asks() -> None:
     ((content, buffers),) = out
     assert content == {"kind": "plotly.js"} and len(buffers) == 1
     assert b"window.Plotly" in buffers[0] and len(buffers[0]) > 1_000_000
+    # a viewer asking again and again gets it a bounded number of times
+    for _ in range(10):
+        chart._send_plotly(chart, {"kind": "plotly.js?"}, [])
+    assert len(out) == widgets.PlotlyChart.MAX_PLOTLY_SENDS
