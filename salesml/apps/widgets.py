@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from collections.abc import Callable, Sequence
@@ -198,17 +199,12 @@ class PlotlyChart(anywidget.AnyWidget):
         self.send({"kind": "plotly.js"}, buffers=[_plotly_js()])
 
 
+@functools.cache
 def _plotly_js() -> bytes:
     """plotly.js as shipped with the installed plotly package (read once)."""
-    global _PLOTLY_JS
-    if _PLOTLY_JS is None:
-        from plotly.offline import get_plotlyjs
+    from plotly.offline import get_plotlyjs
 
-        _PLOTLY_JS = get_plotlyjs().encode()
-    return _PLOTLY_JS
-
-
-_PLOTLY_JS: bytes | None = None
+    return get_plotlyjs().encode()
 
 
 class FigureSlot(w.VBox):

@@ -30,7 +30,8 @@ from salesml.attribution import (
     load_rules,
     what_if,
 )
-from salesml.attribution.allocation.by_month import allocate_dataset, spanning_rule
+from salesml.attribution.allocation.by_month import allocate_dataset
+from salesml.attribution.allocation.rules import spanning_rule
 from salesml.attribution.cac import as_allocation
 from salesml.data.bundle import SalesData
 from salesml.data.schema import COST_CATEGORIES

@@ -40,9 +40,8 @@ from salesml.attribution.allocation.lines import (
 )
 from salesml.attribution.allocation.result import Allocation
 from salesml.attribution.allocation.rules import (
-    Rule,
-    RuleError,
     RulesLike,
+    check_monthly_rules,
     compile_rules,
     load_rules,
 )
@@ -61,7 +60,6 @@ __all__ = [
     "allocate_dataset",
     "check_monthly_rules",
     "is_month_partitioned",
-    "spanning_rule",
 ]
 
 #: Tables read whole (small next to activities and costs), when the folder has them.
@@ -440,36 +438,6 @@ def _give_back_memory() -> None:
     pa.default_memory_pool().release_unused()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def spanning_rule(rules: RulesLike) -> Rule | None:
-    """The first compiled rule that drives activities over more than one month, if any.
-
-    Such a rule (its scope has neither ``month`` nor is ``[activity_id]``) cannot be
-    allocated a month at a time.
-    """
-    for r in compile_rules(load_rules(rules)):
-        if r.driver == "activities" and "month" not in r.scope and r.scope != ("activity_id",):
-            return r
-    return None
-
-
-def check_monthly_rules(rules: RulesLike) -> list[Rule]:
-    """The compiled rules, checked to be computable a month at a time.
-
-    Raises
-    ------
-    RuleError
-        When a rule drives activities over more than one month (see :func:`spanning_rule`).
-    """
-    r = spanning_rule(rules)
-    if r is not None:
-        raise RuleError(
-            f"{r.label}: scope {list(r.scope)} spans months; allocating month by month "
-            "needs month in the scope of every activity rule (or scope [activity_id]): "
-            "use allocate_costs on the loaded data instead"
-        )
-    return compile_rules(load_rules(rules))
 
 
 def allocate_costs_by_month(

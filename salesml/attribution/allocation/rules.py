@@ -26,7 +26,16 @@ from salesml.data.schema import COST_CATEGORIES
 from salesml.data.yamlsafe import load_yaml
 from salesml.rules.expr import Expr, ExpressionError, compile_expr
 
-__all__ = ["Rule", "RuleError", "RulesLike", "compile_rules", "default_rules", "load_rules"]
+__all__ = [
+    "Rule",
+    "RuleError",
+    "RulesLike",
+    "check_monthly_rules",
+    "compile_rules",
+    "default_rules",
+    "load_rules",
+    "spanning_rule",
+]
 
 #: What every ``rules=`` argument accepts: ``None`` (defaults), a YAML path or a dict.
 RulesLike = str | Path | dict[str, Any] | None
@@ -169,3 +178,39 @@ def compile_rules(rules: dict[str, Any]) -> list[Rule]:
                 )
             )
     return out
+
+
+def _spanning(compiled: list[Rule]) -> Rule | None:
+    for r in compiled:
+        if r.driver == "activities" and "month" not in r.scope and r.scope != ("activity_id",):
+            return r
+    return None
+
+
+def spanning_rule(rules: RulesLike) -> Rule | None:
+    """The first rule that drives activities over more than one month, if any.
+
+    Such a rule (its scope has neither ``month`` nor is ``[activity_id]``) cannot be
+    allocated a month at a time
+    (:func:`~salesml.attribution.allocation.by_month.allocate_costs_by_month`).
+    """
+    return _spanning(compile_rules(load_rules(rules)))
+
+
+def check_monthly_rules(rules: RulesLike) -> list[Rule]:
+    """The compiled rules, checked to be computable a month at a time.
+
+    Raises
+    ------
+    RuleError
+        When a rule drives activities over more than one month (see :func:`spanning_rule`).
+    """
+    compiled = compile_rules(load_rules(rules))
+    r = _spanning(compiled)
+    if r is not None:
+        raise RuleError(
+            f"{r.label}: scope {list(r.scope)} spans months; allocating month by month "
+            "needs month in the scope of every activity rule (or scope [activity_id]): "
+            "use allocate_costs on the loaded data instead"
+        )
+    return compiled
