@@ -226,7 +226,8 @@ def _text_categorical(col: pa.ChunkedArray) -> pd.Categorical | None:
 
     The chunks' dictionaries are unified by Arrow and the categories made without
     pandas' uniqueness check (a hash table of the categories as ``str`` objects,
-    built for every piece and column); Arrow checks them distinct instead. ``None``
+    built for every piece and column); Arrow's dictionary unifier makes them distinct
+    (a single chunk's dictionary is checked by Arrow instead). ``None``
     for another column, or a dictionary with missing or repeated values (then
     ``to_pandas`` decides).
     """
@@ -241,10 +242,13 @@ def _text_categorical(col: pa.ChunkedArray) -> pd.Categorical | None:
         return None
     if not (pa.types.is_string(typ.value_type) or pa.types.is_large_string(typ.value_type)):
         return None
-    if col.num_chunks > 1:
+    unified = col.num_chunks > 1
+    if unified:  # Arrow's unifier gives each value one entry (no repeats)
         col = pa.table({"c": col}).unify_dictionaries().column(0)
     dictionary = col.chunk(0).dictionary
-    if dictionary.null_count or pc.count_distinct(dictionary).as_py() != len(dictionary):
+    if dictionary.null_count:
+        return None
+    if not unified and pc.count_distinct(dictionary).as_py() != len(dictionary):
         return None
     text = pd.StringDtype("pyarrow", na_value=np.nan)
     cats = pd.Index(dictionary.to_pandas(types_mapper=lambda t: text), dtype="str")

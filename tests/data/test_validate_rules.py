@@ -429,6 +429,7 @@ def test_mixed_width_ids_sorted_not_hashed_same_answers(monkeypatch):
     import numpy as np
     import pyarrow as pa
 
+    from salesml.data.validate import keys as keymod
     from salesml.data.validate import rules
 
     rng = np.random.default_rng(3)
@@ -436,8 +437,8 @@ def test_mixed_width_ids_sorted_not_hashed_same_answers(monkeypatch):
     keys = rng.choice(ids, size=240_000)  # repeats, in no order
     s = pd.Series(keys, dtype="str")
     arr = rules.arrow_text(s)
-    monkeypatch.setattr(rules, "_PACK_ROWS", 7_001)  # several blocks, a short last one
-    got = rules._packed_codes([arr])
+    monkeypatch.setattr(keymod, "PACK_ROWS", 7_001)  # several blocks, a short last one
+    got = keymod.packed_codes([arr])
     assert got is not None and got[0].dtype == np.uint64
     # one code per text, in the texts' order
     np.testing.assert_array_equal(
@@ -465,16 +466,80 @@ def test_packed_codes_refuse_what_they_cannot_tell_apart():
     import numpy as np
     import pyarrow as pa
 
-    from salesml.data.validate import rules
+    from salesml.data.validate import keys, rules
 
     nul = pd.Series(["A", "A\x00", "A", "B"], dtype="str")
-    assert rules._packed_codes([rules.arrow_text(nul)]) is None
+    assert keys.packed_codes([rules.arrow_text(nul)]) is None
     np.testing.assert_array_equal(rules._later_duplicates([nul]), nul.duplicated().to_numpy())
     rng = np.random.default_rng(5)
     wide = [bytes(rng.integers(97, 123, 20)).decode() for _ in range(3000)]  # 26**20 > 2**64
     wide = pd.Series(wide + wide[:40], dtype="str")
-    assert rules._packed_codes([rules.arrow_text(wide)]) is None
+    assert keys.packed_codes([rules.arrow_text(wide)]) is None
     np.testing.assert_array_equal(rules._later_duplicates([wide]), wide.duplicated().to_numpy())
     short = pa.array(["x", "xy", "", "xy"], pa.large_string())  # the empty value is all padding
-    codes = rules._packed_codes([short])[0]
+    codes = keys.packed_codes([short])[0]
     assert codes[1] == codes[3] and len(set(codes[:3].tolist())) == 3
+
+
+@pytest.mark.parametrize("categorical", [False, True])
+def test_foreign_keys_into_a_key_index_equal_the_row_lookup(monkeypatch, categorical):
+    """A big parent whose ids are in no order is asked through its sorted packed codes
+    (:class:`~salesml.data.validate.keys.KeyIndex`): missing ids, rejected parents
+    (also a repeated id whose first row was rejected), values the codes cannot hold
+    and missing cells give the same issues as looking up each value's first row."""
+    import numpy as np
+
+    from salesml.data.validate import rules
+    from salesml.data.validate.rules import CheckedTable, check_references, check_unique_key
+
+    rng = np.random.default_rng(11)
+    ids = [f"A{i:09d}" for i in rng.permutation(3000)] + [f"A12{i:010d}" for i in range(500)]
+    ids += [ids[7], ids[3100]]  # repeated keys: the later rows are rejected
+    parent_ids = pd.Series(ids, dtype="str")
+    wanted = list(rng.choice(ids, 4000))
+    wanted += ["A999999999", "B000000001", "A0000000001234", "A00000001", "A\x00", None]
+    wanted += [ids[7], ids[3100], ids[42]]
+
+    def run(lookup_rows: int) -> tuple[list, bool]:
+        monkeypatch.setattr(rules, "_SORT_LOOKUP_ROWS", lookup_rows)
+        n = len(parent_ids)
+        parent = CheckedTable(
+            "activities",
+            pd.DataFrame({"activity_id": parent_ids}),
+            pd.DataFrame({"activity_id": parent_ids}),
+            "activities/",
+            rejected=np.zeros(n, dtype=bool),
+        )
+        bad = np.zeros(n, dtype=bool)
+        bad[[7, 42, 99]] = True  # rows 7 and 42 are referenced; row 7's id repeats later
+        parent.add(bad, "occurred_at", "not_null", " (empty)")
+        check_unique_key(parent)
+        indexed = parent.key_index is not None
+        child_ids = pd.Series(wanted, dtype="str")
+        if categorical:
+            child_ids = child_ids.astype("category")
+        m = len(child_ids)
+        child = CheckedTable(
+            "costs",
+            pd.DataFrame({"activity_id": child_ids}),
+            pd.DataFrame({"activity_id": child_ids}),
+            "costs.csv",
+            rejected=np.zeros(m, dtype=bool),
+        )
+        check_references({"activities": parent, "costs": child}, [])
+        got = [
+            (i.column, i.rule, tuple(i.positions), tuple(pd.Series(i.explain).astype(str)))
+            for i in child.issues
+        ]
+        assert parent.key_index is None  # dropped once the lookups are done
+        return got, indexed
+
+    by_rows, rows_indexed = run(10**9)
+    by_codes, codes_indexed = run(0)
+    assert not rows_indexed and codes_indexed
+    assert by_codes == by_rows
+    rules_found = {r for _, r, _, _ in by_rows}
+    assert rules_found == {"foreign_key", "parent_rejected"}
+    rejected_at = next(pos for _, r, pos, _ in by_rows if r == "parent_rejected")
+    assert len(wanted) - 3 in rejected_at and len(wanted) - 1 in rejected_at  # ids 7, 42
+    assert len(wanted) - 2 not in rejected_at  # id 3100's first row is loaded

@@ -41,7 +41,7 @@ quarantine records.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,7 @@ import pyarrow.compute as pc
 
 from salesml.data.config import DatasetConfig
 from salesml.data.schema import COST_CATEGORIES, SPECS, TABLE_NAMES, Column, TableSpec
+from salesml.data.validate.keys import KeyIndex, common_width, pack_keys
 from salesml.data.validate.text import arrow_chunks, arrow_text, as_text, text_is_in
 
 __all__ = [
@@ -178,6 +179,8 @@ class CheckedTable:
     rejected: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     #: whether the rows are strictly sorted by the key (then lookups can bisect)
     key_sorted: bool = False
+    #: a big table's single text key as sorted codes (lookups into it bisect them)
+    key_index: KeyIndex | None = None
     #: CSV line of each row when it is not row + 2
     lines: np.ndarray | None = None
     #: rows standing for CSV lines that could not be read
@@ -326,11 +329,14 @@ def check_unique_key(t: CheckedTable) -> None:
     if len(key) == len(spec.key):
         complete = df[key].notna().all(axis=1).to_numpy()
         t.key_sorted = _strictly_increasing([df[k] for k in key])
-        dup = (
-            np.zeros(n, dtype=bool)
-            if t.key_sorted
-            else _later_duplicates([df[k] for k in key]) & complete
-        )
+        if t.key_sorted:
+            dup = np.zeros(n, dtype=bool)
+        elif len(key) == 1 and (got := _packed_duplicates(df[key[0]])) is not None:
+            dup = got[0] & complete
+            if n > _SORT_LOOKUP_ROWS:  # kept for the foreign keys into this table
+                t.key_index = got[1]
+        else:
+            dup = _later_duplicates([df[k] for k in key]) & complete
         if dup.any():
             first = pd.Series(np.flatnonzero(complete & ~dup), dtype="int64")
             ktxt_all = t.key_text(np.arange(n))
@@ -401,149 +407,6 @@ def _strictly_increasing(cols: list[pd.Series]) -> bool:
     return bool(pc.all(ok).as_py())
 
 
-def _fixed_width(arr: pa.Array) -> np.ndarray | None:
-    """Zero-copy ``S<w>`` view of a text array whose values all take ``w`` bytes.
-
-    ``None`` when there are missing values or the widths differ. Ids in exports
-    usually have one width ("A0000001"), which lets lookups run as binary search.
-    """
-    if arr.null_count or not len(arr) or arr.type != pa.large_string():
-        return None
-    _, off_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
-    w = int(offsets[1] - offsets[0])
-    if w <= 0 or not np.all(np.diff(offsets) == w):
-        return None
-    return np.frombuffer(data_buf, dtype=f"S{w}", count=len(arr), offset=int(offsets[0]))
-
-
-def _common_width(arrays: list[pa.Array]) -> list[np.ndarray] | None:
-    """Zero-padded ``S<w>`` arrays of text arrays without missing values, one width for all.
-
-    Ids of several widths (``A000000001`` and ``A120169193899`` in one export) are padded
-    on the right with NUL bytes, which numpy's ``S`` comparison ignores, so equality and
-    order are those of the text. ``None`` when a value is missing or holds a NUL.
-    """
-    views = [_fixed_width(a) for a in arrays]
-    if all(v is not None for v in views) and len({v.dtype for v in views}) == 1:
-        return views  # type: ignore[return-value]
-    if any(a.null_count or not len(a) or a.type != pa.large_string() for a in arrays):
-        return None
-    width = max(int(pc.max(pc.binary_length(a)).as_py()) for a in arrays)
-    out = []
-    for a, v in zip(arrays, views, strict=True):
-        if v is not None and v.dtype.itemsize == width:
-            out.append(v)
-            continue
-        if pc.any(pc.match_substring(a, "\x00")).as_py():
-            return None
-        _, off_buf, data_buf = a.buffers()
-        offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(a) + 1, offset=a.offset * 8)
-        data = np.frombuffer(data_buf, dtype=np.uint8)
-        lengths = np.diff(offsets)
-        padded = np.zeros((len(a), width), dtype=np.uint8)
-        # scatter the bytes row by row: column j of the rows at least j + 1 long
-        for j in range(width):
-            rows = np.flatnonzero(lengths > j)
-            if not len(rows):
-                break
-            padded[rows, j] = data[offsets[:-1][rows] + j]
-        out.append(padded.view(f"S{width}").reshape(len(a)))
-    return out
-
-
-#: Rows turned into codes at a time by :func:`_packed_codes` (bounds its temporaries).
-_PACK_ROWS = 1_000_000
-
-
-def _byte_grid(arr: pa.Array, start: int, stop: int, width: int) -> np.ndarray:
-    """Rows ``start:stop`` of a ``large_string`` array as a ``(rows, width)`` byte grid.
-
-    Shorter values are padded on the right with NUL bytes; values all ``width`` bytes
-    long are a zero-copy view of the Arrow data buffer.
-    """
-    _, off_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
-    off = offsets[start : stop + 1]
-    data = np.frombuffer(data_buf, dtype=np.uint8)
-    lengths = np.diff(off)
-    m = stop - start
-    if m and lengths.min() == width == lengths.max():
-        return data[off[0] : off[-1]].reshape(m, width)
-    grid = np.zeros((m, width), dtype=np.uint8)
-    # the filled cells in row-major order are exactly the values' bytes one after another
-    grid[np.arange(width) < lengths[:, None]] = data[off[0] : off[-1]]
-    return grid
-
-
-def _blocks(arrays: list[pa.Array], width: int) -> Iterator[tuple[int, int, np.ndarray]]:
-    """(array number, first row, byte grid) of every block of :data:`_PACK_ROWS` rows."""
-    for k, a in enumerate(arrays):
-        for start in range(0, len(a), _PACK_ROWS):
-            yield k, start, _byte_grid(a, start, min(start + _PACK_ROWS, len(a)), width)
-
-
-def _packed_codes(arrays: list[pa.Array]) -> list[np.ndarray] | None:
-    """One ``uint64`` per value of text arrays, equal exactly when the texts are equal.
-
-    The values' bytes, NUL-padded to one width, are read as the digits of a
-    mixed-radix number: position ``j`` counts ``max - min + 1`` byte values (plus one
-    for the padding) and a position holding one byte everywhere counts nothing, so ids
-    like ``A000000001`` and ``A120169193899`` (tier L) take 41 bits. Codes follow the
-    order of the texts; eight bytes per row, where the padded bytes took 13 and a
-    hash table of the texts several times that. The work is a few integer passes per
-    byte position, in blocks of :data:`_PACK_ROWS` rows. ``None`` when a value is
-    missing or holds a NUL byte, or the radices need more than 64 bits.
-    """
-    if any(a.type != pa.large_string() or a.null_count for a in arrays):
-        return None
-    sized = [pc.binary_length(a) for a in arrays if len(a)]
-    if not sized:
-        return [np.zeros(0, dtype=np.uint64) for _ in arrays]
-    width = max(int(pc.max(x).as_py()) for x in sized)
-    short = min(int(pc.min(x).as_py()) for x in sized)
-    if width == 0 or width > 64 or any(_holds_nul(a) for a in arrays):
-        return None
-    top = np.zeros(width, dtype=np.int64)
-    low = np.full(width, 255, dtype=np.int64)
-    for _, _, grid in _blocks(arrays, width):
-        top = np.maximum(top, grid.max(axis=0))
-        # the values' lowest byte: padding (NUL) wraps round to 255 in ``grid - 1``
-        low = np.minimum(low, (grid - np.uint8(1)).min(axis=0).astype(np.int64) + 1)
-    digits: list[tuple[int, int, int, bool]] = []  # position, lowest byte, radix, padded
-    total = 1
-    for j in range(width):
-        pad = j >= short
-        radix = int(top[j] - low[j]) + 1 + pad
-        if radix > 1:
-            digits.append((j, int(low[j]), radix, pad))
-            total *= radix
-    if total > 2**64:
-        return None
-    out = [np.zeros(len(a), dtype=np.uint64) for a in arrays]
-    for k, start, grid in _blocks(arrays, width):
-        part = out[k][start : start + len(grid)]
-        for j, first, radix, pad in digits:
-            col = grid[:, j].astype(np.uint64)
-            if pad:  # padding -> 0, byte b -> b - first + 1
-                col = np.where(col == 0, np.uint64(0), col - np.uint64(first - 1))
-            else:
-                col -= np.uint64(first)
-            part *= np.uint64(radix)
-            part += col
-    return out
-
-
-def _holds_nul(arr: pa.Array) -> bool:
-    """Whether a value of a ``large_string`` array holds a NUL byte."""
-    _, off_buf, data_buf = arr.buffers()
-    if data_buf is None or not len(arr):
-        return False
-    offsets = np.frombuffer(off_buf, dtype=np.int64, count=len(arr) + 1, offset=arr.offset * 8)
-    data = np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
-    return bool((data == 0).any())
-
-
 #: Unsorted parents longer than this are looked up through a hash of the child's values.
 _SORT_LOOKUP_ROWS = 1_000_000
 
@@ -574,7 +437,7 @@ def _lookup(child: pa.Array, parent: pa.Array | pa.ChunkedArray, parent_sorted: 
         parent = parent.combine_chunks()
     if big and parent_sorted:
         present = np.asarray(child.is_valid())
-        both = _common_width([parent, child.drop_null()]) if len(parent) else None
+        both = common_width([parent, child.drop_null()]) if len(parent) else None
         if both is not None:
             skeys, vals = both
             i = np.searchsorted(skeys, vals)  # the first of a run: the earliest row
@@ -588,31 +451,42 @@ def _lookup(child: pa.Array, parent: pa.Array | pa.ChunkedArray, parent_sorted: 
 
 
 def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
-    """Rows whose key (all ``cols``) already appeared at an earlier row.
-
-    A single text key is checked on its :func:`_packed_codes` (8 bytes per row, where
-    hashing 31M distinct ids takes gigabytes): one integer sort says whether any code
-    repeats, and only the rows of repeated codes are then marked in row order.
-    """
-    if len(cols) == 1 and isinstance(cols[0].dtype, pd.StringDtype) and len(cols[0]) > 1:
-        got = _packed_codes(arrow_chunks(cols[0]).chunks)
+    """Rows whose key (all ``cols``) already appeared at an earlier row."""
+    if len(cols) == 1:
+        got = _packed_duplicates(cols[0])
         if got is not None:
-            codes = got[0] if len(got) == 1 else np.concatenate(got)
-            del got
-            ordered = np.sort(codes)
-            again = ordered[1:] == ordered[:-1]
-            dup = np.zeros(len(codes), dtype=bool)
-            if again.any():
-                repeated = np.unique(ordered[1:][again])
-                del ordered
-                at = np.minimum(np.searchsorted(repeated, codes), len(repeated) - 1)
-                rows = np.flatnonzero(repeated[at] == codes)
-                dup[rows] = pd.Series(codes[rows]).duplicated(keep="first").to_numpy()
-            return dup
+            return got[0]
     codes = [_codes(c) for c in cols]
     if len(codes) == 1:
         return pd.Series(codes[0]).duplicated(keep="first").to_numpy()
     return pd.DataFrame({i: c for i, c in enumerate(codes)}).duplicated(keep="first").to_numpy()
+
+
+def _packed_duplicates(col: pd.Series) -> tuple[np.ndarray, KeyIndex] | None:
+    """:func:`_later_duplicates` of a single text key, and the key's :class:`KeyIndex`.
+
+    The key is checked on its packed codes (:func:`~salesml.data.validate.keys.pack_keys`,
+    8 bytes per row, where hashing 31M distinct ids takes gigabytes): one integer sort
+    says whether any code repeats, and only the rows of repeated codes are then marked
+    in row order. ``None`` when the key is not text or the codes cannot be made.
+    """
+    if not isinstance(col.dtype, pd.StringDtype) or len(col) < 2:
+        return None
+    got = pack_keys(arrow_chunks(col).chunks)
+    if got is None:
+        return None
+    parts, scheme = got
+    codes = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    del parts
+    ordered = np.sort(codes)
+    again = ordered[1:] == ordered[:-1]
+    dup = np.zeros(len(codes), dtype=bool)
+    if again.any():
+        repeated = np.unique(ordered[1:][again])
+        at = np.minimum(np.searchsorted(repeated, codes), len(repeated) - 1)
+        rows = np.flatnonzero(repeated[at] == codes)
+        dup[rows] = pd.Series(codes[rows]).duplicated(keep="first").to_numpy()
+    return dup, KeyIndex(scheme, ordered)
 
 
 def check_references(
@@ -621,7 +495,8 @@ def check_references(
     """Apply the cross-table rules: payment dates, foreign keys, rejected parents.
 
     Foreign keys into ``unchecked_parents`` (tables loaded for a period only) are
-    not checked, with a note, as for a parent table the dataset does not have.
+    not checked, with a note, as for a parent table the dataset does not have. The
+    tables' key indexes (``key_index``) are dropped once the lookups are done.
     """
     # cross-table time orders (use the first row of each parent key as read)
     for child, col, fk, parent, pcol in _CROSS_TIME_ORDERS:
@@ -667,13 +542,10 @@ def check_references(
             p = tables[parent]
             child = t.parsed[col]
             present = child.notna().to_numpy()
-            # index_in gives the first parent row holding each key; later rows with the
-            # same key are always rejected (unique_key), so that row decides whether
-            # the reference is loaded. A categorical child is decided per category and
-            # spread to its rows as true/false (no row position per row: 31M at tier L)
-            single_key = SPECS[parent].key == (pcol,)
-            pos, codes = _reference_rows(child, p.parsed[pcol], p.key_sorted and single_key)
-            missing = present & _spread(pos < 0, codes)
+            # a categorical child is decided per category and spread to its rows as
+            # true/false (no row position per row: 31M at tier L)
+            refs = _References(child, p, pcol, SPECS[parent].key == (pcol,))
+            missing = present & _spread(~refs.exists, refs.codes)
             pfile = p.file or parent
             t.add(
                 missing,
@@ -681,9 +553,9 @@ def check_references(
                 "foreign_key",
                 f", which is not in {pfile}: it points at a {p.noun.replace('_', ' ')} that does not exist",
             )
-            found = present & _spread(pos >= 0, codes)
+            found = present & ~missing
             while True:
-                orphan = found & _spread((pos >= 0) & p.rejected[np.maximum(pos, 0)], codes)
+                orphan = found & _spread(refs.parent_rejected(), refs.codes)
                 new = orphan & ~_rule_mask(t, col, "parent_rejected")
                 t.add(
                     new,
@@ -693,25 +565,56 @@ def check_references(
                 )
                 if parent != name or not new.any():
                     break
+    for t in tables.values():
+        t.key_index = None  # only for these lookups (tier L: 8 bytes per activity)
 
 
-def _reference_rows(
-    child: pd.Series, parent: pd.Series, parent_sorted: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """First parent row of each value of ``child`` (-1: none), and the child's codes.
+class _References:
+    """Where each value of a foreign-key column is in its parent table.
 
-    For a categorical child the rows are per category and the codes say which row
-    has which (``None`` otherwise: one parent row per child row).
+    Per value of ``child`` (per category of a categorical child, with ``codes``
+    saying which row has which; ``codes`` is ``None`` otherwise): whether the parent
+    has it (``exists``) and, asked after each round of rejections, whether the first
+    parent row holding it was rejected. Later rows with the same key are always
+    rejected (``unique_key``), so that first row decides whether the reference is
+    loaded. A parent with a :class:`~salesml.data.validate.keys.KeyIndex` (a big
+    table, ids in no order) is asked through its sorted codes; otherwise each value's
+    first parent row is looked up (:func:`_lookup`).
     """
-    if isinstance(child.dtype, pd.CategoricalDtype):
-        cats = pd.Series(child.cat.categories, dtype="str")
-        pos = _lookup(arrow_text(cats), arrow_chunks(parent), parent_sorted)
-        return pos, child.cat.codes.to_numpy()
-    return _lookup(arrow_text(child), arrow_chunks(parent), parent_sorted), None
+
+    def __init__(self, child: pd.Series, parent: CheckedTable, column: str, single_key: bool):
+        self.parent, self.column = parent, column
+        self.codes: np.ndarray | None = None
+        values = child
+        if isinstance(child.dtype, pd.CategoricalDtype):
+            values = pd.Series(child.cat.categories, dtype="str")
+            self.codes = child.cat.codes.to_numpy()
+        self.index = parent.key_index if single_key else None
+        if self.index is not None:
+            self.exists, self._packed = self.index.find(arrow_text(values))
+            self._pos = None
+        else:
+            sorted_ = parent.key_sorted and single_key
+            self._pos = _lookup(arrow_text(values), arrow_chunks(parent.parsed[column]), sorted_)
+            self.exists = self._pos >= 0
+
+    def parent_rejected(self) -> np.ndarray:
+        """Per value: the parent has it and its first row holding it is rejected."""
+        p = self.parent
+        if self._pos is not None:
+            return self.exists & p.rejected[np.maximum(self._pos, 0)]
+        # the rejected rows that are the first of their key (the later ones repeat it)
+        rows = np.flatnonzero(p.rejected & ~_rule_mask(p, self.column, "unique_key"))
+        if not len(rows):
+            return np.zeros(len(self.exists), dtype=bool)
+        bad, _ = self.index.scheme.pack_any(arrow_text(p.parsed[self.column].iloc[rows]))
+        bad = np.unique(bad)
+        at = np.minimum(np.searchsorted(bad, self._packed), len(bad) - 1)
+        return self.exists & (bad[at] == self._packed)
 
 
 def _spread(per_value: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
-    """A true/false per value of :func:`_reference_rows` per row (code -1: false)."""
+    """A true/false per value of :class:`_References` per row (code -1: false)."""
     if codes is None:
         return per_value
     return np.append(per_value, False)[codes]
