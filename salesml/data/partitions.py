@@ -10,7 +10,7 @@ asked for. :mod:`salesml.data.io` builds dataset loading on these.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -94,13 +94,19 @@ def prune_parts(
 
 
 def table_schema(
-    p: Path, parts: list[Path], name: str, *, dictionary: list[str] | None = None
+    p: Path,
+    parts: list[Path],
+    name: str,
+    *,
+    dictionary: list[str] | None = None,
+    footers: dict[Path, Any] | None = None,
 ) -> pa.Schema:
     """The one Arrow schema of a table's Parquet files (unified across files).
 
     The text columns named in ``dictionary`` become Arrow dictionaries; a hive table
     gets the partition column. Reading any subset of ``parts`` with this schema gives
-    every subset the same columns and types as a read of them all.
+    every subset the same columns and types as a read of them all. ``footers``, when
+    given, receives each part's Parquet metadata (row counts), read once here.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -108,7 +114,11 @@ def table_schema(
     schemas = []
     for x in parts:
         try:
-            schemas.append(pq.read_schema(x))
+            if footers is None:
+                schemas.append(pq.read_schema(x))
+            else:
+                footers[x] = pq.read_metadata(x)
+                schemas.append(footers[x].schema.to_arrow_schema())
         except (OSError, pa.ArrowException) as e:
             raise DatasetError(
                 f"table {name}: {x.relative_to(p.parent)} is not a readable Parquet file ({e})"

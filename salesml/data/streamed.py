@@ -146,8 +146,6 @@ def plan_pieces(
     Each table's schema is read once here (the footers of its files) and sent with
     every piece, so each piece has the whole table's columns and types.
     """
-    import pyarrow.parquet as pq
-
     piece_rows = PIECE_ROWS if piece_rows is None else piece_rows
     plans: dict[str, TablePlan] = {}
     pieces: list[Piece] = []
@@ -159,7 +157,8 @@ def plan_pieces(
         win = window if name in PARTITIONED_TABLES else None
         parts = prune_parts(p, parts, name, win)
         dictionary = list(compact_columns(name)) if compact else None
-        schema = table_schema(p, parts, name, dictionary=dictionary)
+        footers: dict[Path, Any] = {}
+        schema = table_schema(p, parts, name, dictionary=dictionary, footers=footers)
         cols = read_columns(name, columns.get(name), validate)
         label = p.name + ("/" if p.is_dir() else "")
         plans[name] = TablePlan(
@@ -175,7 +174,7 @@ def plan_pieces(
         merged: list[list[Path]] = []
         size = 0
         for files in groups.values():
-            got = sum(pq.read_metadata(f).num_rows for f in files)
+            got = sum(footers[f].num_rows for f in files)
             if merged and size + got <= piece_rows:
                 merged[-1] += files
                 size += got
@@ -317,25 +316,29 @@ def check_piece(
     return result
 
 
-def concat_series(parts: list[pd.Series]) -> pd.Series:
+def concat_series(parts: list[pd.Series], *, sort_categories: bool = False) -> pd.Series:
     """Series one after the other (fresh index); categoricals' categories unified in order.
 
     The categories come out in order of first appearance over the parts, which is how
-    Arrow unifies the dictionaries of one read of all the files.
+    Arrow unifies the dictionaries of one read of all the files. With
+    ``sort_categories`` text categories that differ between the parts come out sorted
+    instead (as :func:`~salesml.data.validate.text.sorted_categories` would sort them
+    afterwards, without a second pass over the codes).
     """
     if len(parts) == 1:
         s = parts[0]
         return s.reset_index(drop=True) if not _range_index(s.index) else s
     if all(isinstance(s.dtype, pd.CategoricalDtype) for s in parts):
-        return _union_categoricals(parts)
+        return _union_categoricals(parts, sort_categories)
     return pd.concat(parts, ignore_index=True)
 
 
-def _union_categoricals(parts: list[pd.Series]) -> pd.Series:
+def _union_categoricals(parts: list[pd.Series], sort: bool = False) -> pd.Series:
     """``union_categoricals`` of text categories through Arrow (hashing in C++, not objects).
 
     Categories in order of first appearance, as pandas' ``union_categoricals`` gives
-    them; categories that are not text go through pandas.
+    them, or sorted with ``sort`` when the parts' categories differ; categories that
+    are not text go through pandas.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -351,6 +354,8 @@ def _union_categoricals(parts: list[pd.Series]) -> pd.Series:
     else:
         arrays = [pa.array(c, type=pa.large_string()) for c in cats]
         union_arr = pc.unique(pa.chunked_array(arrays, type=pa.large_string()))
+        if sort:
+            union_arr = union_arr.take(pc.array_sort_indices(union_arr))
         union = pd.Index(
             union_arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)),
             dtype="str",
@@ -474,7 +479,10 @@ def stream_validate(
         sizes = np.array([r.n_rows for r in rs], dtype=np.int64)
         offsets[name] = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         cross = [c for c in cross_columns(name) if c in rs[0].frame.columns]
-        thin = pd.DataFrame({c: concat_series([r.frame[c] for r in rs]) for c in cross}, copy=False)
+        thin = pd.DataFrame(
+            {c: concat_series([r.frame[c] for r in rs], sort_categories=True) for c in cross},
+            copy=False,
+        )
         if not cross:
             thin = pd.DataFrame(index=pd.RangeIndex(int(sizes.sum())))
         raw_thin = thin
@@ -569,7 +577,7 @@ def _clean_frame(
             out[c] = s[~t.rejected].reset_index(drop=True) if any_rejected else s
             continue
         parts = [cols[c] if k.all() else cols[c][k] for cols, k in zip(columns, keeps, strict=True)]
-        out[c] = concat_series(parts)
+        out[c] = concat_series(parts, sort_categories=True)  # finalise_table sorts them
         del parts
         for cols in columns:
             del cols[c]

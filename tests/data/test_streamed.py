@@ -285,3 +285,10 @@ def test_concat_series_unifies_text_categories_as_pandas_does() -> None:
     assert list(got.cat.categories) == list(exp.cat.categories)
     np.testing.assert_array_equal(got.cat.codes.to_numpy(), exp.cat.codes.to_numpy())
     assert np.flatnonzero(got.isna()).tolist() == [2, 5, 9]
+    # sorted categories: the same values (as sorted_categories would give them later)
+    from salesml.data.validate.text import sorted_categories
+
+    ordered = concat_series(parts, sort_categories=True)
+    assert list(ordered.cat.categories) == ["a", "b", "c", "d", "unused"]
+    pd.testing.assert_series_equal(ordered, sorted_categories(got))
+    assert ordered.astype("str").tolist() == got.astype("str").tolist()
