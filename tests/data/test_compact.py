@@ -181,3 +181,30 @@ def test_compact_load_keeps_no_hash_tables_of_categories(small_data, tmp_path, m
     assert "_engine" in cats._cache
     forget_lookup_tables(back.activities)
     assert "_engine" not in cats._cache
+
+
+def test_joined_key_of_category_and_time_equals_hashing():
+    """A stage change's key (deal category, entered at) checked as one integer per row
+    gives pandas' ``duplicated`` for the complete rows; missing parts never match."""
+    from salesml.data.validate.rules import _joined_codes, _later_duplicates
+
+    rng = np.random.default_rng(8)
+    n = 20_000
+    deal = pd.Series(pd.Categorical(rng.choice([f"D{i}" for i in range(300)] + [None], n)))
+    base = pd.Timestamp("2025-01-01")
+    at = pd.Series(base + pd.to_timedelta(rng.integers(0, 40, n) * 3600, unit="s"))
+    at[rng.random(n) < 0.02] = pd.NaT
+    assert _joined_codes([deal, at]) is not None
+    complete = (deal.notna() & at.notna()).to_numpy()
+    expect = pd.DataFrame({"d": deal, "t": at}).duplicated(keep="first").to_numpy() & complete
+    got = _later_duplicates([deal, at]) & complete
+    np.testing.assert_array_equal(got, expect)
+    assert got.sum() > 1000
+    # times in nanoseconds over a wide span and many deals: more than 64 bits, hashed
+    wide = pd.Series(pd.to_datetime(rng.integers(0, 2**62, n)))
+    many = pd.Series(pd.Categorical([f"D{i}" for i in range(n)]))
+    assert _joined_codes([many, wide]) is None
+    np.testing.assert_array_equal(
+        _later_duplicates([many, wide]),
+        pd.DataFrame({"d": many, "t": wide}).duplicated().to_numpy(),
+    )

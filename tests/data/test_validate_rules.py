@@ -493,15 +493,18 @@ def test_foreign_keys_into_a_key_index_equal_the_row_lookup(monkeypatch, categor
     from salesml.data.validate.rules import CheckedTable, check_references, check_unique_key
 
     rng = np.random.default_rng(11)
-    ids = [f"A{i:09d}" for i in rng.permutation(3000)] + [f"A12{i:010d}" for i in range(500)]
+    gone = {1234, 2222, 321}  # ids the codes can hold that no row has
+    ids = [f"A{i:09d}" for i in rng.permutation(3000) if i not in gone]
+    ids += [f"A12{i:010d}" for i in range(500) if i not in gone]
     ids += [ids[7], ids[3100]]  # repeated keys: the later rows are rejected
     parent_ids = pd.Series(ids, dtype="str")
     wanted = list(rng.choice(ids, 4000))
+    wanted += ["A000001234", "A000002222", "A120000000321"]
     wanted += ["A999999999", "B000000001", "A0000000001234", "A00000001", "A\x00", None]
     wanted += [ids[7], ids[3100], ids[42]]
 
     def run(lookup_rows: int) -> tuple[list, bool]:
-        monkeypatch.setattr(rules, "_SORT_LOOKUP_ROWS", lookup_rows)
+        monkeypatch.setattr(rules, "_INDEX_ROWS", lookup_rows)
         n = len(parent_ids)
         parent = CheckedTable(
             "activities",
@@ -539,6 +542,8 @@ def test_foreign_keys_into_a_key_index_equal_the_row_lookup(monkeypatch, categor
     assert not rows_indexed and codes_indexed
     assert by_codes == by_rows
     rules_found = {r for _, r, _, _ in by_rows}
+    missing_at = next(pos for _, r, pos, _ in by_rows if r == "foreign_key")
+    assert set(range(4000, 4008)) <= set(missing_at)  # held by the codes, or not
     assert rules_found == {"foreign_key", "parent_rejected"}
     rejected_at = next(pos for _, r, pos, _ in by_rows if r == "parent_rejected")
     assert len(wanted) - 3 in rejected_at and len(wanted) - 1 in rejected_at  # ids 7, 42

@@ -333,7 +333,7 @@ def check_unique_key(t: CheckedTable) -> None:
             dup = np.zeros(n, dtype=bool)
         elif len(key) == 1 and (got := _packed_duplicates(df[key[0]])) is not None:
             dup = got[0] & complete
-            if n > _SORT_LOOKUP_ROWS:  # kept for the foreign keys into this table
+            if n > _INDEX_ROWS and t.name in _PARENTS:  # for the foreign keys into it
                 t.key_index = got[1]
         else:
             dup = _later_duplicates([df[k] for k in key]) & complete
@@ -407,6 +407,10 @@ def _strictly_increasing(cols: list[pd.Series]) -> bool:
     return bool(pc.all(ok).as_py())
 
 
+#: Tables some foreign key points into, and the rows from which their key is indexed
+#: (:class:`~salesml.data.validate.keys.KeyIndex`) rather than hashed for every lookup.
+_PARENTS = frozenset(parent for spec in SPECS.values() for _, parent, _ in spec.foreign_keys)
+_INDEX_ROWS = 100_000
 #: Unsorted parents longer than this are looked up through a hash of the child's values.
 _SORT_LOOKUP_ROWS = 1_000_000
 
@@ -456,10 +460,71 @@ def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
         got = _packed_duplicates(cols[0])
         if got is not None:
             return got[0]
+    if len(cols) > 1 and (joined := _joined_codes(cols)) is not None:
+        return _sorted_duplicates(joined)
     codes = [_codes(c) for c in cols]
     if len(codes) == 1:
         return pd.Series(codes[0]).duplicated(keep="first").to_numpy()
     return pd.DataFrame({i: c for i, c in enumerate(codes)}).duplicated(keep="first").to_numpy()
+
+
+def _joined_codes(cols: list[pd.Series]) -> np.ndarray | None:
+    """One ``uint64`` per row for a key of categorical and date columns, or ``None``.
+
+    A stage change's key (deal, entered at) is the deal's category code and the time
+    in steps of the times' common divisor (whole seconds: 26 bits for two years),
+    joined as the digits of one number; equal exactly when the keys are. Rows with a
+    missing part get codes of their own (``unique_key`` ignores them). ``None`` when a
+    column is of another kind or the digits need more than 64 bits.
+    """
+    n = len(cols[0])
+    digits, missing = [], np.zeros(n, dtype=bool)
+    for c in cols:
+        if isinstance(c.dtype, pd.CategoricalDtype):
+            v = c.cat.codes.to_numpy().astype(np.int64)
+            missing |= v < 0
+        elif pd.api.types.is_datetime64_dtype(c.dtype):
+            v = c.to_numpy().view(np.int64)
+            missing |= v == np.iinfo(np.int64).min  # NaT
+        else:
+            return None
+        digits.append(v)
+    total, parts = 1, []
+    for v in digits:
+        ok = v[~missing]
+        if not len(ok):
+            return None
+        low = int(ok.min())
+        step = int(np.gcd.reduce(ok - low)) or 1
+        radix = (int(ok.max()) - low) // step + 1
+        parts.append((low, step, radix))
+        total *= radix
+    if total * 2 > 2**64:  # and room for the missing rows' own codes
+        return None
+    out = np.zeros(n, dtype=np.uint64)
+    for v, (low, step, radix) in zip(digits, parts, strict=True):
+        out *= np.uint64(radix)
+        out += ((np.where(missing, low, v) - low) // step).astype(np.uint64)
+    where = np.flatnonzero(missing)
+    out[where] = np.uint64(total) + np.arange(len(where), dtype=np.uint64)
+    return out
+
+
+def _sorted_duplicates(codes: np.ndarray, ordered: np.ndarray | None = None) -> np.ndarray:
+    """Rows whose code appeared at an earlier row, by one integer sort of the codes.
+
+    Only the rows of repeated codes are then marked in row order (``ordered``: the
+    codes sorted, when the caller has them).
+    """
+    ordered = np.sort(codes) if ordered is None else ordered
+    again = ordered[1:] == ordered[:-1]
+    dup = np.zeros(len(codes), dtype=bool)
+    if again.any():
+        repeated = np.unique(ordered[1:][again])
+        at = np.minimum(np.searchsorted(repeated, codes), len(repeated) - 1)
+        rows = np.flatnonzero(repeated[at] == codes)
+        dup[rows] = pd.Series(codes[rows]).duplicated(keep="first").to_numpy()
+    return dup
 
 
 def _packed_duplicates(col: pd.Series) -> tuple[np.ndarray, KeyIndex] | None:
@@ -479,14 +544,7 @@ def _packed_duplicates(col: pd.Series) -> tuple[np.ndarray, KeyIndex] | None:
     codes = parts[0] if len(parts) == 1 else np.concatenate(parts)
     del parts
     ordered = np.sort(codes)
-    again = ordered[1:] == ordered[:-1]
-    dup = np.zeros(len(codes), dtype=bool)
-    if again.any():
-        repeated = np.unique(ordered[1:][again])
-        at = np.minimum(np.searchsorted(repeated, codes), len(repeated) - 1)
-        rows = np.flatnonzero(repeated[at] == codes)
-        dup[rows] = pd.Series(codes[rows]).duplicated(keep="first").to_numpy()
-    return dup, KeyIndex(scheme, ordered)
+    return _sorted_duplicates(codes, ordered), KeyIndex(scheme, ordered)
 
 
 def check_references(
@@ -617,6 +675,8 @@ def _spread(per_value: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
     """A true/false per value of :class:`_References` per row (code -1: false)."""
     if codes is None:
         return per_value
+    if not per_value.any():  # the usual case (nothing missing, no parent rejected)
+        return np.zeros(len(codes), dtype=bool)
     return np.append(per_value, False)[codes]
 
 
