@@ -19,6 +19,10 @@ from salesml.data.csvsafe import safe_csv_frame
 __all__ = ["register"]
 
 
+#: Presets ``generate`` writes as month-partitioned Parquet (clean data only).
+MONTH_PARTITIONED = ("M", "L")
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the data commands to the ``salesml`` parser."""
     gen = sub.add_parser(
@@ -195,7 +199,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     print(f"simulating preset {args.preset} (seed {args.seed}) ...", file=sys.stderr)
     data, truth = simulate(preset=args.preset, seed=args.seed, dirty=args.dirty, progress=True)
     encoding = args.encoding or (truth.encoding if args.dirty else "utf-8")
-    big = args.preset in ("M", "L") and fmt == "parquet"  # month partitions for period loads
+    # month partitions for period loads; a dirty export keeps its dates as text, as an
+    # export holds them, which cannot say their month before validation parses them
+    big = args.preset in MONTH_PARTITIONED and fmt == "parquet" and not args.dirty
     save_dataset(
         data, out, format=fmt, encoding=encoding, progress=True, partition="month" if big else None
     )

@@ -33,6 +33,22 @@ def test_generate_writes_dataset_and_truth(tmp_path, capsys):
     assert f"{len(data.deals)}" in printed and "not loaded" in printed
 
 
+def test_dirty_parquet_of_a_big_preset_is_written_whole_not_by_month(tmp_path, monkeypatch, capsys):
+    """``generate --dirty --format parquet`` of M once failed: month partitions need the
+    dates parsed, and a dirty export keeps them as text ("2024年11月10日 20:27")."""
+    from salesml.data import cli
+
+    monkeypatch.setattr(cli, "MONTH_PARTITIONED", ("tiny",))  # tiny stands in for M
+    out = tmp_path / "dirty"
+    args = ["generate", "--preset", "tiny", "--dirty", "--format", "parquet", "--out", str(out)]
+    assert main(args) == 0
+    assert (out / "deals.parquet").is_file() and not (out / "deals").exists()
+    capsys.readouterr()
+    clean = tmp_path / "clean"
+    assert main(["generate", "--preset", "tiny", "--out", str(clean)]) == 0
+    assert (clean / "deals").is_dir()  # a clean big preset is still month-partitioned
+
+
 @pytest.mark.slow
 def test_dirty_generate_then_validate_exits_1_and_writes_the_quarantine(tmp_path, capsys):
     out = tmp_path / "dirty"
