@@ -119,6 +119,7 @@ def map_pieces(
     client: Any = None,
     progress: bool = False,
     desc: str = "",
+    threads: int = 1,
     **kwargs: Any,
 ) -> list[Any]:
     """``[fn(piece, *args, **kwargs) for piece in pieces]``, here or on a cluster.
@@ -138,6 +139,10 @@ def map_pieces(
         Show a progress bar over the pieces (text tqdm).
     desc
         The progress bar's label.
+    threads
+        Without a client: pieces run at a time in this process (threads; for work
+        that releases the GIL, such as Arrow reads and numpy passes). Each running
+        piece holds its own memory.
 
     Returns
     -------
@@ -153,11 +158,20 @@ def map_pieces(
     from tqdm import tqdm  # text bars: tqdm.auto would pull in ipywidgets
 
     pieces = list(pieces)
-    if client is None:
+    if client is None and (threads <= 1 or len(pieces) < 2):
         return [
             fn(p, *args, **kwargs)
             for p in tqdm(pieces, desc=desc, disable=not progress, leave=False)
         ]
+    if client is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        ex = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="salesml-piece")
+        try:
+            done = ex.map(lambda p: fn(p, *args, **kwargs), pieces)  # in order
+            return list(tqdm(done, total=len(pieces), desc=desc, disable=not progress, leave=False))
+        finally:  # after an error, the pieces not yet started are not run
+            ex.shutdown(wait=True, cancel_futures=True)
     shared_args = [client.scatter(a, broadcast=True) if _big(a) else a for a in args]
     shared_kw = {k: client.scatter(v, broadcast=True) if _big(v) else v for k, v in kwargs.items()}
     futures = client.map(

@@ -22,6 +22,7 @@ key columns (for :func:`stream_validate` with ``keep=False``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,7 @@ from salesml.data.validate.rules import (
 )
 
 __all__ = [
+    "LOAD_THREADS",
     "PIECE_ROWS",
     "Piece",
     "PieceResult",
@@ -76,6 +78,9 @@ _CROSS_TIME = (("payments", "paid_at", "contract_id", "contracts", "signed_at"),
 #: Rows validated together (a tier-L month of activities is about 1.3M rows; read,
 #: parsed and checked, a million rows take a few hundred MB).
 PIECE_ROWS = 1_000_000
+#: Pieces read and checked at a time in this process (their Arrow reads and numpy
+#: passes release the GIL); each holds its own piece, so two, not one per core.
+LOAD_THREADS = min(2, os.cpu_count() or 1)
 #: Rank of the issues found once every piece is in (after every single-row rule).
 _LATE = 1_000_000
 
@@ -353,9 +358,13 @@ def _union_categoricals(parts: list[pd.Series], sort: bool = False) -> pd.Series
         arrays = [None] * len(parts)
     else:
         arrays = [pa.array(c, type=pa.large_string()) for c in cats]
-        union_arr = pc.unique(pa.chunked_array(arrays, type=pa.large_string()))
-        if sort:
-            union_arr = union_arr.take(pc.array_sort_indices(union_arr))
+        flat_at = _sorted_union(arrays) if sort else None
+        if flat_at is not None:  # ids packed to integers: one integer sort, no hashing
+            union_arr, flat_at = flat_at
+        else:
+            union_arr = pc.unique(pa.chunked_array(arrays, type=pa.large_string()))
+            if sort:
+                union_arr = union_arr.take(pc.array_sort_indices(union_arr))
         union = pd.Index(
             union_arr.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow", na_value=np.nan)),
             dtype="str",
@@ -368,8 +377,11 @@ def _union_categoricals(parts: list[pd.Series], sort: bool = False) -> pd.Series
     if arrays[0] is not None:
         # every part's categories looked up in one call: the union is hashed once, not
         # once per part (parts x union grows with the square of the data)
-        found = pc.index_in(pa.chunked_array(arrays, type=pa.large_string()), value_set=union_arr)
-        flat = found.to_numpy().astype(dtype)  # no nulls: each category is in the union
+        if flat_at is None:
+            flat_at = pc.index_in(
+                pa.chunked_array(arrays, type=pa.large_string()), value_set=union_arr
+            ).to_numpy()  # no nulls: each category is in the union
+        flat = flat_at.astype(dtype)
         ends = np.cumsum([len(a) for a in arrays])[:-1]
         # code -1 (missing) stays -1: the last entry of each remap
         remaps = [np.append(r, dtype(-1)) for r in np.split(flat, ends)]
@@ -384,6 +396,26 @@ def _union_categoricals(parts: list[pd.Series], sort: bool = False) -> pd.Series
     out = pd.Series(cat, name=parts[0].name)
     forget_lookup_tables(out)
     return out
+
+
+def _sorted_union(arrays: list[Any]) -> tuple[Any, np.ndarray] | None:
+    """The sorted distinct values of text arrays, and where each value is among them.
+
+    The values are packed to integers (:func:`~salesml.data.validate.keys.pack_keys`,
+    in the texts' order) and sorted once, which for ids is several times quicker than
+    hashing them and sorting the distinct ones. ``None`` when they cannot be packed.
+    """
+    import pyarrow as pa
+
+    from salesml.data.validate.keys import pack_keys
+
+    got = pack_keys(arrays)
+    if got is None:
+        return None
+    flat = np.concatenate(got[0])
+    _, first, where = np.unique(flat, return_index=True, return_inverse=True)
+    values = pa.chunked_array(arrays, type=pa.large_string()).take(pa.array(first))
+    return values.combine_chunks(), where
 
 
 def _range_index(idx: pd.Index) -> bool:
@@ -462,6 +494,7 @@ def stream_validate(
         client=client,
         progress=progress,
         desc="validating",
+        threads=LOAD_THREADS,
     )
     own: dict[str, list[Piece]] = {}
     for pc_ in pieces:

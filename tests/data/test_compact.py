@@ -200,6 +200,9 @@ def test_joined_key_of_category_and_time_equals_hashing():
     got = _later_duplicates([deal, at]) & complete
     np.testing.assert_array_equal(got, expect)
     assert got.sum() > 1000
+    text = deal.astype("str")  # the key's own id column is text, not a category
+    assert isinstance(text.dtype, pd.StringDtype) and _joined_codes([text, at]) is not None
+    np.testing.assert_array_equal(_later_duplicates([text, at]) & complete, expect)
     # times in nanoseconds over a wide span and many deals: more than 64 bits, hashed
     wide = pd.Series(pd.to_datetime(rng.integers(0, 2**62, n)))
     many = pd.Series(pd.Categorical([f"D{i}" for i in range(n)]))

@@ -310,3 +310,8 @@ def test_concat_series_unifies_text_categories_as_pandas_does() -> None:
     assert list(ordered.cat.categories) == ["a", "b", "c", "d", "unused"]
     pd.testing.assert_series_equal(ordered, sorted_categories(got))
     assert ordered.astype("str").tolist() == got.astype("str").tolist()
+    # values the integer packing refuses (a NUL inside) are hashed and sorted instead
+    odd = [cat(["x\x00", "a"], ["x\x00", "a"]), cat(["b", None], ["b"])]
+    joined = concat_series(odd, sort_categories=True)
+    assert list(joined.cat.categories) == ["a", "b", "x\x00"]
+    assert joined.astype("str").tolist()[:3] == ["x\x00", "a", "b"] and joined.isna().tolist()[3]

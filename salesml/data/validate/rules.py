@@ -469,11 +469,12 @@ def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
 
 
 def _joined_codes(cols: list[pd.Series]) -> np.ndarray | None:
-    """One ``uint64`` per row for a key of categorical and date columns, or ``None``.
+    """One ``uint64`` per row for a key of text, categorical and date columns, or ``None``.
 
-    A stage change's key (deal, entered at) is the deal's category code and the time
-    in steps of the times' common divisor (whole seconds: 26 bits for two years),
-    joined as the digits of one number; equal exactly when the keys are. Rows with a
+    A stage change's key (deal, entered at) is the deal's number (its category code,
+    or for text its number in order of first appearance) and the time in steps of the
+    times' common divisor (whole seconds: 26 bits for two years), joined as the
+    digits of one number; equal exactly when the keys are. Rows with a
     missing part get codes of their own (``unique_key`` ignores them). ``None`` when a
     column is of another kind or the digits need more than 64 bits.
     """
@@ -482,6 +483,9 @@ def _joined_codes(cols: list[pd.Series]) -> np.ndarray | None:
     for c in cols:
         if isinstance(c.dtype, pd.CategoricalDtype):
             v = c.cat.codes.to_numpy().astype(np.int64)
+            missing |= v < 0
+        elif isinstance(c.dtype, pd.StringDtype):  # a text id: its distinct values numbered
+            v = _codes(c)
             missing |= v < 0
         elif pd.api.types.is_datetime64_dtype(c.dtype):
             v = c.to_numpy().view(np.int64)
