@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -142,10 +143,29 @@ def table_parts(p: Path, folder: Path, name: str) -> list[Path]:
     Sorted by path inside the table folder (``month=2026-01/part-0.parquet`` before
     ``month=2026-02/...``), each checked to be inside the dataset folder.
     """
+    what = f"table {name}"
     if not p.is_dir():
-        return [inside_folder(folder, p, f"table {name}")]
-    parts = sorted(p.rglob("*.parquet"), key=lambda x: x.relative_to(p).as_posix())
-    return [inside_folder(folder, x, f"table {name}") for x in parts]
+        return [inside_folder(folder, p, what)]
+    # each folder is resolved once (tier L: 3,706 part files in 24 month folders), a
+    # part that is itself a symlink on its own; a symlinked folder is followed (when it
+    # stays inside the dataset folder), each real folder once
+    parts: list[Path] = []
+    seen: set[Path] = set()
+    for here, subdirs, names in os.walk(p, followlinks=True):
+        d = Path(here)
+        inside_folder(folder, d, what)
+        real = d.resolve()
+        if real in seen:  # a second way into a folder already read (or a loop)
+            subdirs[:] = []
+            continue
+        seen.add(real)
+        for f in names:
+            if f.endswith(".parquet"):
+                x = d / f
+                if x.is_symlink():
+                    inside_folder(folder, x, what)
+                parts.append(x)
+    return sorted(parts, key=lambda x: x.relative_to(p).as_posix())
 
 
 def text_header(p: Path) -> tuple[str, int]:

@@ -204,3 +204,38 @@ def test_symlinks_inside_the_folder_are_fine(dataset):
     (dataset / "deals.parquet").rename(dataset / "raw" / "deals.parquet")
     os.symlink(dataset / "raw" / "deals.parquet", dataset / "deals.parquet")
     assert len(load_dataset(dataset, progress=False).deals) > 0
+
+
+def test_symlinks_inside_a_part_folder_leading_outside_are_refused(dataset, tmp_path):
+    """A month folder or a part file of a partitioned table that is a symlink to a
+    place outside the dataset folder is refused, like a table file; a symlinked month
+    inside it is read (it was silently skipped), a symlink loop once."""
+    import pandas as pd
+
+    from salesml.data.folder import table_parts
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    pd.DataFrame({"deal_id": ["D1"]}).to_parquet(outside / "part-0.parquet")
+    table = dataset / "deals_parts"
+    (table / "month=2026-01").mkdir(parents=True)
+    pd.DataFrame({"deal_id": ["D2"]}).to_parquet(table / "month=2026-01" / "part-0.parquet")
+    assert table_parts(table, dataset, "deals") == [table / "month=2026-01" / "part-0.parquet"]
+    os.symlink(outside, table / "month=2026-02")
+    with pytest.raises(DatasetError, match=r"table deals: deals_parts/month=2026-02 leads outside"):
+        table_parts(table, dataset, "deals")
+    (table / "month=2026-02").unlink()
+    # a symlinked month inside the dataset folder is read, not skipped
+    (dataset / "archive" / "m3").mkdir(parents=True)
+    pd.DataFrame({"deal_id": ["D3"]}).to_parquet(dataset / "archive" / "m3" / "part-0.parquet")
+    os.symlink(dataset / "archive" / "m3", table / "month=2026-03")
+    assert table_parts(table, dataset, "deals") == [
+        table / "month=2026-01" / "part-0.parquet",
+        table / "month=2026-03" / "part-0.parquet",
+    ]
+    os.symlink(table, table / "month=2026-01" / "loop")  # a loop is read once
+    assert len(table_parts(table, dataset, "deals")) == 2
+    (table / "month=2026-01" / "loop").unlink()
+    os.symlink(outside / "part-0.parquet", table / "month=2026-01" / "part-1.parquet")
+    with pytest.raises(DatasetError, match=r"month=2026-01/part-1.parquet leads outside"):
+        table_parts(table, dataset, "deals")
