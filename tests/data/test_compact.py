@@ -203,11 +203,13 @@ def test_joined_key_of_category_and_time_equals_hashing():
     text = deal.astype("str")  # the key's own id column is text, not a category
     assert isinstance(text.dtype, pd.StringDtype) and _joined_codes([text, at]) is not None
     np.testing.assert_array_equal(_later_duplicates([text, at]) & complete, expect)
-    # times in nanoseconds over a wide span and many deals: more than 64 bits, hashed
+    # times in nanoseconds over a wide span (62 bits): numbered by their rank instead
     wide = pd.Series(pd.to_datetime(rng.integers(0, 2**62, n)))
-    many = pd.Series(pd.Categorical([f"D{i}" for i in range(n)]))
-    assert _joined_codes([many, wide]) is None
-    np.testing.assert_array_equal(
-        _later_duplicates([many, wide]),
-        pd.DataFrame({"d": many, "t": wide}).duplicated().to_numpy(),
-    )
+    wide[::5] = wide[3]  # repeats: rows i and i + 5000 of every fifth row share a key
+    many = pd.Series(pd.Categorical([f"D{i % 5000}" for i in range(n)]))
+    assert _joined_codes([many, wide]) is not None
+    got = _later_duplicates([many, wide])
+    np.testing.assert_array_equal(got, pd.DataFrame({"d": many, "t": wide}).duplicated().to_numpy())
+    assert got.sum() == 3000
+    # a key of a number column is not joined (hashed as before)
+    assert _joined_codes([many, pd.Series(rng.random(n))]) is None

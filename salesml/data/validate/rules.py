@@ -473,8 +473,8 @@ def _joined_codes(cols: list[pd.Series]) -> np.ndarray | None:
 
     A stage change's key (deal, entered at) is the deal's number (its category code,
     or for text its number in order of first appearance) and the time in steps of the
-    times' common divisor (whole seconds: 26 bits for two years), joined as the
-    digits of one number; equal exactly when the keys are. Rows with a
+    times' common divisor (whole seconds: 26 bits for two years) or, when the values
+    are sparser than the rows, its rank among them, joined as the digits of one number; equal exactly when the keys are. Rows with a
     missing part get codes of their own (``unique_key`` ignores them). ``None`` when a
     column is of another kind or the digits need more than 64 bits.
     """
@@ -494,13 +494,18 @@ def _joined_codes(cols: list[pd.Series]) -> np.ndarray | None:
             return None
         digits.append(v)
     total, parts = 1, []
-    for v in digits:
+    for i, v in enumerate(digits):
         ok = v[~missing]
         if not len(ok):
             return None
         low = int(ok.min())
         step = int(np.gcd.reduce(ok - low)) or 1
         radix = (int(ok.max()) - low) // step + 1
+        if radix > len(ok):  # sparse (times to the microsecond): number the distinct values
+            distinct, rank = np.unique(ok, return_inverse=True)
+            v = np.zeros(n, dtype=np.int64)
+            v[~missing] = rank
+            digits[i], low, step, radix = v, 0, 1, len(distinct)
         parts.append((low, step, radix))
         total *= radix
     if total * 2 > 2**64:  # and room for the missing rows' own codes
