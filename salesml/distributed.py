@@ -134,7 +134,7 @@ def map_pieces(
         Passed to every call; on a cluster they are scattered once, not per piece.
     client
         A ``distributed.Client`` or ``None`` (run here, one piece after the other, so
-        at most one piece's memory is held at a time).
+        at most one piece's memory is held at a time, or ``threads`` at a time).
     progress
         Show a progress bar over the pieces (text tqdm).
     desc

@@ -1,18 +1,18 @@
 """Validation streamed over a dataset's partitions, here or on a Dask cluster.
 
 A Parquet table stored as several files (``<table>/month=YYYY-MM/...`` or a folder of
-parts) is validated one piece at a time: a month folder (or one part file) is read,
+parts) is validated piece by piece: a month folder (or one part file) is read,
 parsed and checked against the single-row rules (``dtype``, ``date_format``,
-``not_null``, ``allowed_values``, ``non_negative``, ``time_order``), and only then is
-the next piece read. What the cross-row rules need, the key, foreign-key and date
+``not_null``, ``allowed_values``, ``non_negative``, ``time_order``), at most
+:data:`LOAD_THREADS` pieces (two) at a time in this process. What the cross-row rules need, the key, foreign-key and date
 columns of every row, is kept per piece; once every piece has been seen they are
 joined and the cross-row rules (``unique_key`` across months, ``foreign_key`` into
 other tables, ``parent_rejected``, a payment before its contract) run on them with the
 same functions as :func:`salesml.data.validate.validate`. The report (quarantine rows
 and their order, messages with the row in the whole table, counts, rejected rows as
 read, notes) and the clean tables are the same as a validation of the whole tables
-(``tests/data/test_streamed.py``), while only one piece's raw and parsed frames and
-its rule temporaries are held at a time.
+(``tests/data/test_streamed.py``), while only the running pieces' raw and parsed
+frames and their rule temporaries are held at a time.
 
 Each piece is a :class:`Piece` (table, file names): :func:`check_piece` reads its own
 files from the folder, so on a cluster (:func:`salesml.distributed.map_pieces`) the
@@ -460,7 +460,8 @@ def stream_validate(
         Build the clean tables (``report.data``); with ``False`` only the cross-rule
         columns of every row are kept, and ``report.data`` has no tables.
     client
-        A ``distributed.Client`` (or ``None``: this process, one piece at a time).
+        A ``distributed.Client`` (or ``None``: this process, :data:`LOAD_THREADS`
+        pieces at a time).
     progress
         Show a progress bar over the pieces.
     unchecked_parents
