@@ -12,7 +12,7 @@ function loadPlotly(model) {
   const loading = new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       model.off("msg:custom", onMessage);
-      reject(new Error("plotly.js did not arrive from the kernel"));
+      reject(new Error(model.get("missing_text") || "plotly.js did not arrive from the kernel"));
     }, TIMEOUT_MS);
     function onMessage(msg, buffers) {
       if (!msg || msg.kind !== "plotly.js" || !buffers || buffers.length !== 1) return;
@@ -57,7 +57,8 @@ function render({ model, el }) {
         });
       })
       .catch((e) => {
-        div.textContent = `chart: ${e && e.message ? e.message : e}`;
+        const reason = e && e.message ? e.message : String(e);
+        div.textContent = (model.get("failed_text") || "chart: {reason}").replace("{reason}", reason);
       });
   };
   draw();

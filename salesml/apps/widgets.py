@@ -180,14 +180,24 @@ class PlotlyChart(anywidget.AnyWidget):
     _esm = _CHART_JS
     #: The figure as plotly JSON (``Figure.to_json()``).
     figure_json = Unicode("{}").tag(sync=True)
+    #: What the page shows when the chart cannot be drawn (``{reason}``: why), and the
+    #: reason when plotly.js never arrives; in the viewer's language (:meth:`set_lang`).
+    failed_text = Unicode("").tag(sync=True)
+    missing_text = Unicode("").tag(sync=True)
     #: Times one widget sends plotly.js (a page asks once; more are a page's retries
     #: or a viewer asking for 5 MB again and again, which is not answered).
     MAX_PLOTLY_SENDS: int = 3
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, lang: str = "en", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._plotly_sends = 0
+        self.set_lang(lang)
         self.on_msg(self._send_plotly)
+
+    def set_lang(self, lang: str) -> None:
+        """Show the chart's own messages in ``lang`` (``en`` or ``zh``)."""
+        self.failed_text = t("app.chart_failed", lang, reason="{reason}")
+        self.missing_text = t("app.chart_library_missing", lang)
 
     def _send_plotly(self, _: Any, content: Any, buffers: Any) -> None:
         if not (isinstance(content, dict) and content.get("kind") == "plotly.js?"):
@@ -214,8 +224,8 @@ class FigureSlot(w.VBox):
     new figure to it. :attr:`figure` is the figure last shown (a ``go.Figure``).
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        self.chart = PlotlyChart()
+    def __init__(self, lang: str = "en", **kwargs: Any) -> None:
+        self.chart = PlotlyChart(lang=lang)
         super().__init__([self.chart], **kwargs)
         self.figure: Any = None
 
@@ -238,8 +248,9 @@ def result_widgets(state: AppState) -> tuple[w.HTML, w.HTML, w.HTML, FigureSlot]
     error = error_box(state)
     headline = w.HTML()
     headline.add_class("salesml-headline")
-    chart = FigureSlot()
+    chart = FigureSlot(lang=state.lang)
     chart.add_class("salesml-chart")
+    state.observe(lambda c: chart.chart.set_lang(c["new"]), names="lang")
     return busy, error, headline, chart
 
 

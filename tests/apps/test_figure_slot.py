@@ -43,3 +43,22 @@ def test_plotly_js_is_sent_when_the_page_asks() -> None:
     for _ in range(10):
         chart._send_plotly(chart, {"kind": "plotly.js?"}, [])
     assert len(out) == widgets.PlotlyChart.MAX_PLOTLY_SENDS
+
+
+def test_the_charts_own_messages_follow_the_viewers_language() -> None:
+    """What the page shows when a chart cannot be drawn comes from the label catalog, in
+    the app's language, and follows a change of language."""
+    from salesml.apps.base import AppState
+    from salesml.i18n import t
+
+    slot = widgets.FigureSlot(lang="zh")
+    assert slot.chart.failed_text == t("app.chart_failed", "zh", reason="{reason}")
+    assert "{reason}" in slot.chart.failed_text and "图表" in slot.chart.failed_text
+    assert slot.chart.missing_text == t("app.chart_library_missing", "zh")
+    state = AppState()
+    *_, chart = widgets.result_widgets(state)
+    assert chart.chart.failed_text.startswith("The chart could not be drawn")
+    state.lang = "zh"
+    assert chart.chart.missing_text == t("app.chart_library_missing", "zh")
+    js = chart.chart._esm
+    assert 'model.get("failed_text")' in js and 'model.get("missing_text")' in js
