@@ -503,16 +503,14 @@ def test_foreign_keys_into_a_key_index_equal_the_row_lookup(monkeypatch, categor
     wanted += ["A999999999", "B000000001", "A0000000001234", "A00000001", "A\x00", None]
     wanted += [ids[7], ids[3100], ids[42]]
 
+    def table(name: str, ids: pd.Series, file: str) -> CheckedTable:
+        frame = pd.DataFrame({"activity_id": ids})
+        return CheckedTable(name, frame, frame.copy(), file, rejected=np.zeros(len(ids), bool))
+
     def run(lookup_rows: int) -> tuple[list, bool]:
         monkeypatch.setattr(rules, "_INDEX_ROWS", lookup_rows)
         n = len(parent_ids)
-        parent = CheckedTable(
-            "activities",
-            pd.DataFrame({"activity_id": parent_ids}),
-            pd.DataFrame({"activity_id": parent_ids}),
-            "activities/",
-            rejected=np.zeros(n, dtype=bool),
-        )
+        parent = table("activities", parent_ids, "activities/")
         bad = np.zeros(n, dtype=bool)
         bad[[7, 42, 99]] = True  # rows 7 and 42 are referenced; row 7's id repeats later
         parent.add(bad, "occurred_at", "not_null", " (empty)")
@@ -521,14 +519,7 @@ def test_foreign_keys_into_a_key_index_equal_the_row_lookup(monkeypatch, categor
         child_ids = pd.Series(wanted, dtype="str")
         if categorical:
             child_ids = child_ids.astype("category")
-        m = len(child_ids)
-        child = CheckedTable(
-            "costs",
-            pd.DataFrame({"activity_id": child_ids}),
-            pd.DataFrame({"activity_id": child_ids}),
-            "costs.csv",
-            rejected=np.zeros(m, dtype=bool),
-        )
+        child = table("costs", child_ids, "costs.csv")
         check_references({"activities": parent, "costs": child}, [])
         got = [
             (i.column, i.rule, tuple(i.positions), tuple(pd.Series(i.explain).astype(str)))
