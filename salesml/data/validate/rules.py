@@ -335,8 +335,8 @@ def check_unique_key(t: CheckedTable) -> None:
             dup = got[0] & complete
             if n > _INDEX_ROWS and t.name in _PARENTS:  # for the foreign keys into it
                 t.key_index = got[1]
-        else:
-            dup = _later_duplicates([df[k] for k in key]) & complete
+        else:  # the packed codes were tried above (a single key) or do not apply
+            dup = _unpacked_duplicates([df[k] for k in key]) & complete
         if dup.any():
             first = pd.Series(np.flatnonzero(complete & ~dup), dtype="int64")
             ktxt_all = t.key_text(np.arange(n))
@@ -456,10 +456,13 @@ def _lookup(child: pa.Array, parent: pa.Array | pa.ChunkedArray, parent_sorted: 
 
 def _later_duplicates(cols: list[pd.Series]) -> np.ndarray:
     """Rows whose key (all ``cols``) already appeared at an earlier row."""
-    if len(cols) == 1:
-        got = _packed_duplicates(cols[0])
-        if got is not None:
-            return got[0]
+    if len(cols) == 1 and (got := _packed_duplicates(cols[0])) is not None:
+        return got[0]
+    return _unpacked_duplicates(cols)
+
+
+def _unpacked_duplicates(cols: list[pd.Series]) -> np.ndarray:
+    """:func:`_later_duplicates` without trying packed text codes (tried already)."""
     if len(cols) > 1 and (joined := _joined_codes(cols)) is not None:
         return _sorted_duplicates(joined)
     codes = [_codes(c) for c in cols]
