@@ -137,23 +137,34 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()  # type: ignore[attr-defined]
     if not report.failed or call.when != "call":
         return
+    # the most telling first (a CI summary may keep only the start): the console, whose
+    # websocket frames say what the kernel sent; the charts' text; the page; the server
+    console = [
+        line
+        for line in getattr(item, "_salesml_console", None) or ()
+        if "shared singleton module" not in line and "shared module" not in line
+    ]
+    if console:
+        report.sections.append(
+            (f"browser console, last {REPORT_TAIL} lines", "\n".join(console[-REPORT_TAIL:]))
+        )
+    for n, page in enumerate(getattr(item, "_salesml_pages", ()), start=1):
+        try:  # what the page shows when the wait gave up (pages close at teardown)
+            charts = page.eval_on_selector_all(
+                ".salesml-chart", "els => els.map(e => e.innerText.slice(0, 300))"
+            )
+            shown = page.inner_text("body")
+            page.screenshot(path=str(ARTIFACTS / f"failed-{item.name}-{n}.png"), full_page=True)
+        except Exception as e:  # a closed or crashed page says so instead
+            charts, shown = [], f"(could not read the page: {e})"
+        if charts:
+            report.sections.append((f"page {n} charts", "\n---\n".join(charts)))
+        report.sections.append((f"page {n} text when the test failed", shown[:6000]))
     names = set(getattr(item, "fixturenames", ()))
     if SERVE_LOGS and names & {"tiny_app", "serve_apps"}:
         lines = SERVE_LOGS[-1].read_text(errors="replace").splitlines()
         report.sections.append(
             (f"salesml serve log, last {REPORT_TAIL} lines", "\n".join(lines[-REPORT_TAIL:]))
-        )
-    console = getattr(item, "_salesml_console", None)
-    for n, page in enumerate(getattr(item, "_salesml_pages", ()), start=1):
-        try:  # what the page shows when the wait gave up (pages close at teardown)
-            shown = page.inner_text("body")
-            page.screenshot(path=str(ARTIFACTS / f"failed-{item.name}-{n}.png"), full_page=True)
-        except Exception as e:  # a closed or crashed page says so instead
-            shown = f"(could not read the page: {e})"
-        report.sections.append((f"page {n} text when the test failed", shown[:6000]))
-    if console:
-        report.sections.append(
-            (f"browser console, last {REPORT_TAIL} lines", "\n".join(console[-REPORT_TAIL:]))
         )
 
 
@@ -282,8 +293,13 @@ def open_page(
         page = browser.new_page(viewport=viewport or {"width": 1280, "height": 1000})
         pages.append(page)
         errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
         n = len(pages)
+
+        def page_error(e: Any) -> None:
+            errors.append(str(e))
+            console.append(f"{time.strftime('%H:%M:%S')} page {n} uncaught: {e}")
+
+        page.on("pageerror", page_error)
         page.on(
             "console",
             lambda m: console.append(f"{time.strftime('%H:%M:%S')} page {n} {m.type}: {m.text}"),

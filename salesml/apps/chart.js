@@ -4,16 +4,37 @@
 // model within 2 s, which a 5 MB module misses on a busy page ("Failed to initialize
 // model"). The first chart on a page asks its kernel for plotly.js by a custom
 // message once the view exists; every chart of the page then shares that copy.
+//
+// anywidget drops every kernel message to a model that missed its 2 s start on a busy
+// page ("Failed to initialize model"; its `ready` stays rejected), even though the view
+// renders. Each view pings its kernel; a view that hears no pong within STALL_MS says
+// "stalled" (sending still works) and the kernel puts a fresh chart in its place.
 
 const TIMEOUT_MS = 120000;
+const STALL_MS = 15000;
+const MISSED_START = "[anywidget] Failed to initialize model";
+
+if (!globalThis.__salesmlStartWatch) {
+  // the missed start is handled (the chart is replaced), so it is a warning, not an error
+  globalThis.__salesmlStartWatch = true;
+  globalThis.addEventListener?.("unhandledrejection", (e) => {
+    const reason = e.reason && e.reason.message ? e.reason.message : "";
+    if (!reason.startsWith(MISSED_START)) return;
+    e.preventDefault();
+    console.warn(`salesml: ${reason} (a chart that hears nothing is replaced)`);
+  });
+}
 
 function loadPlotly(model) {
   if (globalThis.__salesmlPlotly) return globalThis.__salesmlPlotly;
+  let stop;
   const loading = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
+    const timer = setTimeout(() => stop(), TIMEOUT_MS);
+    stop = () => {
+      clearTimeout(timer);
       model.off("msg:custom", onMessage);
       reject(new Error(model.get("missing_text") || "plotly.js did not arrive from the kernel"));
-    }, TIMEOUT_MS);
+    };
     function onMessage(msg, buffers) {
       if (!msg || msg.kind !== "plotly.js" || !buffers || buffers.length !== 1) return;
       clearTimeout(timer);
@@ -31,11 +52,35 @@ function loadPlotly(model) {
     model.send({ kind: "plotly.js?" });
   });
   globalThis.__salesmlPlotly = loading;
+  // a model that hears nothing gives up its request, so the chart replacing it asks
+  globalThis.__salesmlPlotlyAsker = { model, stop };
   // a failed load is tried again by the next chart, not remembered
   loading.catch(() => {
     if (globalThis.__salesmlPlotly === loading) globalThis.__salesmlPlotly = undefined;
   });
   return loading;
+}
+
+function watchHearing(model, isClosed) {
+  let heard = false;
+  const onPong = (msg) => {
+    if (!msg || msg.kind !== "pong") return;
+    heard = true;
+    model.off("msg:custom", onPong);
+  };
+  model.on("msg:custom", onPong);
+  model.send({ kind: "ping" });
+  const timer = setTimeout(() => {
+    model.off("msg:custom", onPong);
+    if (heard || isClosed()) return;
+    const asker = globalThis.__salesmlPlotlyAsker;
+    if (asker && asker.model === model) asker.stop();
+    model.send({ kind: "stalled" });
+  }, STALL_MS);
+  return () => {
+    clearTimeout(timer);
+    model.off("msg:custom", onPong);
+  };
 }
 
 function render({ model, el }) {
@@ -61,6 +106,7 @@ function render({ model, el }) {
         div.textContent = (model.get("failed_text") || "chart: {reason}").replace("{reason}", reason);
       });
   };
+  const unwatch = watchHearing(model, () => closed);
   draw();
   model.on("change:figure_json", draw);
   // a chart first drawn in a hidden tab gets its size when the tab is shown
@@ -76,6 +122,7 @@ function render({ model, el }) {
   resized.observe(el);
   return () => {
     closed = true;
+    unwatch();
     resized.disconnect();
     model.off("change:figure_json", draw);
     globalThis.__salesmlPlotly?.then((Plotly) => Plotly.purge(div)).catch(() => {});

@@ -175,6 +175,11 @@ class PlotlyChart(anywidget.AnyWidget):
     page's charts share that copy, so nothing is fetched from outside. Every redraw
     draws the whole figure (``Plotly.react`` diffs it), in order: an update that
     arrives while plotly is drawing is drawn next, not lost.
+
+    anywidget drops every kernel message to a model that missed its 2 s start on a
+    busy page (its ``ready`` stays rejected), so such a chart would never draw. Each
+    view pings the kernel when it renders; one that hears no answer says it is
+    ``stalled``, and :class:`FigureSlot` puts a fresh chart in its place.
     """
 
     _esm = _CHART_JS
@@ -188,16 +193,34 @@ class PlotlyChart(anywidget.AnyWidget):
     #: or a viewer asking for 5 MB again and again, which is not answered).
     MAX_PLOTLY_SENDS: int = 3
 
+    #: Pings answered per widget (one per view render; more are not answered).
+    MAX_PINGS: int = 20
+
     def __init__(self, lang: str = "en", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._plotly_sends = 0
+        self._pings = 0
+        self.lang = lang
+        #: Called (no arguments) when a view of this chart says it hears nothing.
+        self.on_stalled: Callable[[], None] | None = None
         self.set_lang(lang)
-        self.on_msg(self._send_plotly)
+        self.on_msg(self._on_message)
 
     def set_lang(self, lang: str) -> None:
         """Show the chart's own messages in ``lang`` (``en`` or ``zh``)."""
+        self.lang = lang
         self.failed_text = t("app.chart_failed", lang, reason="{reason}")
         self.missing_text = t("app.chart_library_missing", lang)
+
+    def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
+        kind = content.get("kind") if isinstance(content, dict) else None
+        if kind == "plotly.js?":
+            self._send_plotly(widget, content, buffers)
+        elif kind == "ping" and self._pings < self.MAX_PINGS:
+            self._pings += 1
+            self.send({"kind": "pong"})
+        elif kind == "stalled" and self.on_stalled is not None:
+            self.on_stalled()
 
     def _send_plotly(self, _: Any, content: Any, buffers: Any) -> None:
         if not (isinstance(content, dict) and content.get("kind") == "plotly.js?"):
@@ -220,14 +243,39 @@ def _plotly_js() -> bytes:
 class FigureSlot(w.VBox):
     """A place for a plotly chart that views redraw with :meth:`show`.
 
-    The slot holds one :class:`PlotlyChart` for its whole life; :meth:`show` sends the
-    new figure to it. :attr:`figure` is the figure last shown (a ``go.Figure``).
+    The slot holds one :class:`PlotlyChart`; :meth:`show` sends the new figure to it.
+    A chart whose page view hears nothing from the kernel (see :class:`PlotlyChart`)
+    is replaced by a fresh one with the same figure, at most :attr:`MAX_REPLACEMENTS`
+    times. :attr:`figure` is the figure last shown (a ``go.Figure``).
     """
 
+    MAX_REPLACEMENTS: int = 3
+
     def __init__(self, lang: str = "en", **kwargs: Any) -> None:
-        self.chart = PlotlyChart(lang=lang)
+        self.chart = self._new_chart(lang)
         super().__init__([self.chart], **kwargs)
         self.figure: Any = None
+        self.replacements = 0
+
+    def _new_chart(self, lang: str) -> PlotlyChart:
+        chart = PlotlyChart(lang=lang)
+        chart.on_stalled = self._replace
+        return chart
+
+    def _replace(self) -> None:
+        if self.replacements >= self.MAX_REPLACEMENTS:
+            log.warning("a chart's view heard nothing %d times; not replaced", self.replacements)
+            return
+        self.replacements += 1
+        log.warning(
+            "a chart's page view heard nothing from the kernel; replaced (%d)", self.replacements
+        )
+        old = self.chart
+        self.chart = self._new_chart(old.lang)
+        self.chart.figure_json = old.figure_json
+        self.children = (self.chart,)
+        old.on_stalled = None
+        old.close()
 
     def show(self, fig: Any) -> None:
         """Display plotly figure ``fig``."""

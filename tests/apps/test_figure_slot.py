@@ -62,3 +62,30 @@ def test_the_charts_own_messages_follow_the_viewers_language() -> None:
     assert chart.chart.missing_text == t("app.chart_library_missing", "zh")
     js = chart.chart._esm
     assert 'model.get("failed_text")' in js and 'model.get("missing_text")' in js
+
+
+def test_a_chart_whose_view_hears_nothing_is_replaced_with_the_same_figure() -> None:
+    """anywidget drops kernel messages to a model that missed its 2 s start; the view
+    pings, and one that hears no pong says ``stalled``: the slot puts a fresh chart
+    with the same figure and language in its place, a bounded number of times."""
+    slot = widgets.FigureSlot(lang="zh")
+    slot.show(_fig("kept"))
+    first = slot.chart
+    pongs = []
+    first.send = lambda content, buffers=None: pongs.append(content)  # type: ignore[method-assign]
+    first._on_message(first, {"kind": "ping"}, [])
+    assert pongs == [{"kind": "pong"}] and slot.chart is first
+    first._on_message(first, {"kind": "stalled"}, [])
+    second = slot.chart
+    assert second is not first and slot.children == (second,)
+    assert second.figure_json == first.figure_json and "kept" in second.figure_json
+    assert second.missing_text == first.missing_text and second.lang == "zh"
+    assert first.comm is None  # the stalled model is closed
+    slot.show(_fig("next"))  # later figures go to the new chart
+    assert "next" in second.figure_json
+    for _ in range(10):
+        slot.chart._on_message(slot.chart, {"kind": "stalled"}, [])
+    assert slot.replacements == widgets.FigureSlot.MAX_REPLACEMENTS
+    # the page's script pings on render and reports a stall after STALL_MS
+    js = second._esm
+    assert 'kind: "ping"' in js and 'kind: "stalled"' in js and "STALL_MS" in js
