@@ -200,7 +200,6 @@ class PlotlyChart(anywidget.AnyWidget):
         super().__init__(**kwargs)
         self._plotly_sends = 0
         self._pings = 0
-        self.lang = lang
         #: Called (no arguments) when a view of this chart says it hears nothing.
         self.on_stalled: Callable[[], None] | None = None
         self.set_lang(lang)
@@ -215,16 +214,14 @@ class PlotlyChart(anywidget.AnyWidget):
     def _on_message(self, widget: Any, content: Any, buffers: Any) -> None:
         kind = content.get("kind") if isinstance(content, dict) else None
         if kind == "plotly.js?":
-            self._send_plotly(widget, content, buffers)
+            self._send_plotly()
         elif kind == "ping" and self._pings < self.MAX_PINGS:
             self._pings += 1
             self.send({"kind": "pong"})
         elif kind == "stalled" and self.on_stalled is not None:
             self.on_stalled()
 
-    def _send_plotly(self, _: Any, content: Any, buffers: Any) -> None:
-        if not (isinstance(content, dict) and content.get("kind") == "plotly.js?"):
-            return
+    def _send_plotly(self) -> None:
         if self._plotly_sends >= self.MAX_PLOTLY_SENDS:
             log.warning("plotly.js asked for more than %d times; not sent", self.MAX_PLOTLY_SENDS)
             return
@@ -256,6 +253,7 @@ class FigureSlot(w.VBox):
         super().__init__([self.chart], **kwargs)
         self.figure: Any = None
         self.replacements = 0
+        self._bound_said = False
 
     def _new_chart(self, lang: str) -> PlotlyChart:
         chart = PlotlyChart(lang=lang)
@@ -264,7 +262,11 @@ class FigureSlot(w.VBox):
 
     def _replace(self) -> None:
         if self.replacements >= self.MAX_REPLACEMENTS:
-            log.warning("a chart's view heard nothing %d times; not replaced", self.replacements)
+            if not self._bound_said:  # said once, not per message
+                self._bound_said = True
+                log.warning(
+                    "a chart's view heard nothing %d times; not replaced", self.replacements
+                )
             return
         self.replacements += 1
         log.warning(

@@ -33,15 +33,15 @@ def test_plotly_js_is_sent_when_the_page_asks() -> None:
     chart = widgets.PlotlyChart()
     out = []
     chart.send = lambda content, buffers=None: out.append((content, buffers))  # type: ignore[method-assign]
-    chart._send_plotly(chart, {"kind": "something else"}, [])
+    chart._on_message(chart, {"kind": "something else"}, [])
     assert out == []
-    chart._send_plotly(chart, {"kind": "plotly.js?"}, [])
+    chart._on_message(chart, {"kind": "plotly.js?"}, [])
     ((content, buffers),) = out
     assert content == {"kind": "plotly.js"} and len(buffers) == 1
     assert b"window.Plotly" in buffers[0] and len(buffers[0]) > 1_000_000
     # a viewer asking again and again gets it a bounded number of times
     for _ in range(10):
-        chart._send_plotly(chart, {"kind": "plotly.js?"}, [])
+        chart._on_message(chart, {"kind": "plotly.js?"}, [])
     assert len(out) == widgets.PlotlyChart.MAX_PLOTLY_SENDS
 
 
@@ -85,7 +85,8 @@ def test_a_chart_whose_view_hears_nothing_is_replaced_with_the_same_figure() -> 
     assert "next" in second.figure_json
     for _ in range(10):
         slot.chart._on_message(slot.chart, {"kind": "stalled"}, [])
-    assert slot.replacements == widgets.FigureSlot.MAX_REPLACEMENTS
+    assert slot.chart is not second and len(slot.children) == 1
+    assert slot.replacements == widgets.FigureSlot.MAX_REPLACEMENTS and slot._bound_said
     # the page's script pings on render and reports a stall after STALL_MS
     js = second._esm
     assert 'kind: "ping"' in js and 'kind: "stalled"' in js and "STALL_MS" in js
